@@ -1,0 +1,40 @@
+//! The domain of a sailing-charter back office: charters and their status lifecycle,
+//! crew, vessels and their seat rules, dispatch offers, chat messages, and the events a
+//! change publishes.
+//!
+//! Values that matter are newtypes with `parse` constructors ([`CharterId`], [`CrewId`],
+//! [`Email`], [`Cents`], [`Month`]), so a value that exists is a valid one. Nothing in
+//! this crate does I/O, spawns tasks or reads the clock: callers pass "now" in. Every
+//! other crate of ours may import this one; it imports none of ours.
+
+pub mod calendar;
+pub mod charter;
+pub mod chat;
+pub mod crew;
+pub mod event;
+pub mod ids;
+pub mod money;
+pub mod offer;
+pub mod vessel;
+
+pub use calendar::{BusinessZone, Month};
+pub use charter::{Charter, CharterError, CharterStatus};
+pub use chat::{ChatAuthor, ChatKind, ChatMessage};
+pub use crew::CrewMember;
+pub use event::Event;
+pub use ids::{CharterId, CrewId, Email};
+pub use money::Cents;
+pub use offer::{Offer, OfferStatus, SeatKind};
+pub use vessel::{SeatRules, Seats, Vessel};
+
+/// A value could not be parsed. The message names what was expected, so an import can
+/// show it next to the line and column it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+impl ParseError {
+    pub(crate) fn new(msg: impl Into<String>) -> Self {
+        ParseError(msg.into())
+    }
+}

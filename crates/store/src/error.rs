@@ -1,0 +1,50 @@
+//! What can go wrong in the store, in words an operator can act on.
+
+use jada_core::{CharterId, CrewId, Email};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An update named a version that is no longer current: someone else wrote first.
+    #[error("charter {id} was changed by someone else (your copy is version {expected}, the store has version {actual}): reload it and apply your change again")]
+    StaleVersion { id: CharterId, expected: u64, actual: u64 },
+    /// A create named an id that is already taken.
+    #[error("charter {0} already exists: update it instead of creating it")]
+    CharterExists(CharterId),
+    /// An update or lookup named a charter that does not exist.
+    #[error("charter {0} does not exist")]
+    CharterNotFound(CharterId),
+    /// An operation named a crew member that does not exist.
+    #[error("crew member `{0}` does not exist: import them first with `jada crew import`")]
+    CrewNotFound(CrewId),
+    /// Two crew members cannot share an email address.
+    #[error("email {email} already belongs to crew member `{owner}`")]
+    EmailTaken { email: Email, owner: CrewId },
+    /// An outbox event or job run named by id does not exist or is not in a state that allows the change.
+    #[error("{what} {id} {why}")]
+    NoSuchRecord {
+        what: &'static str,
+        id: String,
+        why: &'static str,
+    },
+    /// Stored data could not be read back (a hand-edited database, or a newer jada wrote it).
+    #[error(
+        "stored {what} is unreadable ({detail}); the database may have been edited by hand or written by a newer jada"
+    )]
+    Corrupt { what: &'static str, detail: String },
+    /// The SQLite database could not be opened or migrated.
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The backend failed (I/O, locked database, network).
+    #[error("store backend failed: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}

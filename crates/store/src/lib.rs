@@ -1,0 +1,23 @@
+//! jada's persistence. Each trait is one group of access patterns ([`CharterStore`],
+//! [`CrewStore`], [`ChatStore`], [`OutboxStore`], [`JobRunStore`]) written so that any
+//! backend can do each method atomically: a SQLite transaction, or a DynamoDB
+//! conditional write / `TransactWriteItems`. No method takes SQL or a generic key.
+//!
+//! [`sqlite::SqliteStore`] is the embedded default. The [`conformance`] suite (feature
+//! `conformance`) is written once against the traits; every backend's tests run it.
+//!
+//! Callers pass "now" into every method that stamps a time, so tests control the clock.
+
+pub mod error;
+pub mod records;
+pub mod sqlite;
+mod traits;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use error::StoreError;
+pub use records::{CharterWrite, EventStatus, JobRun, OutboxEvent, RunOutcome, Trigger};
+pub use traits::{CharterStore, ChatStore, CrewStore, JobRunStore, OutboxStore, Store};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

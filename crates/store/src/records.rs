@@ -1,0 +1,151 @@
+//! The daemon's own records (outbox events, job runs) and the shapes of batched writes.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use jada_core::{Charter, Event};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One charter write in a batch, with the events it publishes. The store writes the
+/// charter and its events together or not at all.
+#[derive(Debug, Clone)]
+pub enum CharterWrite {
+    /// The id must be new. The stored version is 1.
+    Create { charter: Charter, events: Vec<Event> },
+    /// The stored version must equal `expected_version`; the new one is that plus 1.
+    Update {
+        charter: Charter,
+        expected_version: u64,
+        events: Vec<Event>,
+    },
+}
+
+impl CharterWrite {
+    pub fn charter(&self) -> &Charter {
+        match self {
+            CharterWrite::Create { charter, .. } | CharterWrite::Update { charter, .. } => charter,
+        }
+    }
+}
+
+/// Where an outbox event stands. Events are never deleted; `done` and `dead` are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventStatus {
+    /// Waiting for its next attempt (which may be now).
+    Pending,
+    /// Handled.
+    Done,
+    /// Failed every attempt; parked until an operator retries or drops it.
+    Dead,
+    /// Dropped by an operator; kept as a record of the decision.
+    Dropped,
+}
+
+impl EventStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventStatus::Pending => "pending",
+            EventStatus::Done => "done",
+            EventStatus::Dead => "dead",
+            EventStatus::Dropped => "dropped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Done, Self::Dead, Self::Dropped]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// An event in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEvent {
+    pub event_id: Uuid,
+    pub event: Event,
+    pub created_at: DateTime<Utc>,
+    pub status: EventStatus,
+    /// How many times a worker has claimed it.
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    /// When it was handled, parked or dropped.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// What started a job run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    Schedule,
+    Manual,
+    Event,
+    Startup,
+}
+
+impl Trigger {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::Manual => "manual",
+            Trigger::Event => "event",
+            Trigger::Startup => "startup",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Schedule, Self::Manual, Self::Event, Self::Startup]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// How a job run ended (or that it has not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunOutcome {
+    Running,
+    Succeeded,
+    Failed,
+    /// Left running by a process that died; marked at the next start.
+    Abandoned,
+}
+
+impl RunOutcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RunOutcome::Running => "running",
+            RunOutcome::Succeeded => "succeeded",
+            RunOutcome::Failed => "failed",
+            RunOutcome::Abandoned => "abandoned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Running, Self::Succeeded, Self::Failed, Self::Abandoned]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+impl fmt::Display for RunOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One run of a job, scheduled or manual.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRun {
+    pub run_id: Uuid,
+    pub job: String,
+    pub trigger: Trigger,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub outcome: RunOutcome,
+    pub error: Option<String>,
+    /// A short human summary: rows written, rows rejected, drift found.
+    pub summary: Option<String>,
+}

@@ -1,0 +1,99 @@
+//! The schema, as an ordered list of migrations (tracked in SQLite's `user_version`).
+//! Append new migrations; never edit one that has shipped.
+
+use rusqlite::Connection;
+use rusqlite_migration::{Migrations, M};
+
+const MIGRATIONS: &[M<'static>] = &[M::up(
+    r#"
+CREATE TABLE charters (
+    charter_id         TEXT PRIMARY KEY,
+    created_at         TEXT NOT NULL,
+    charter_date       TEXT NOT NULL,
+    month              TEXT NOT NULL,   -- YYYY-MM: the month index
+    start_time         TEXT NOT NULL,
+    end_time           TEXT NOT NULL,
+    vessel_name        TEXT NOT NULL,
+    guest_name         TEXT NOT NULL,
+    guest_count        INTEGER NOT NULL,
+    captain_assigned   TEXT,
+    crew_assigned      TEXT NOT NULL,   -- crew ids joined by ';'
+    reportable_revenue INTEGER NOT NULL,
+    tips               INTEGER NOT NULL,
+    status             TEXT NOT NULL,
+    version            INTEGER NOT NULL,
+    updated_at         TEXT NOT NULL
+);
+CREATE INDEX charters_by_month ON charters(month, charter_date, start_time);
+CREATE INDEX charters_by_date ON charters(charter_date, start_time);
+
+CREATE TABLE crew (
+    crew_id           TEXT PRIMARY KEY,
+    name              TEXT NOT NULL,
+    email             TEXT NOT NULL UNIQUE,
+    phone             TEXT,
+    captain_certified INTEGER NOT NULL,
+    active            INTEGER NOT NULL
+);
+CREATE TABLE crew_availability (
+    crew_id TEXT NOT NULL REFERENCES crew(crew_id) ON DELETE CASCADE,
+    date    TEXT NOT NULL,
+    PRIMARY KEY (crew_id, date)
+) WITHOUT ROWID;
+CREATE INDEX availability_by_date ON crew_availability(date);
+
+CREATE TABLE chat_messages (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL UNIQUE,
+    charter_id TEXT NOT NULL REFERENCES charters(charter_id),
+    posted_at  TEXT NOT NULL,
+    author     TEXT NOT NULL,   -- JSON
+    kind       TEXT NOT NULL,
+    body       TEXT NOT NULL
+);
+CREATE INDEX chat_by_charter ON chat_messages(charter_id, posted_at, seq);
+
+CREATE TABLE outbox (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id        TEXT NOT NULL UNIQUE,
+    topic           TEXT NOT NULL,
+    payload         TEXT NOT NULL,   -- JSON of jada_core::Event
+    created_at      TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    claimed_until   TEXT,
+    last_error      TEXT,
+    finished_at     TEXT
+);
+CREATE INDEX outbox_due ON outbox(status, next_attempt_at, seq);
+
+CREATE TABLE job_runs (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id      TEXT NOT NULL UNIQUE,
+    job         TEXT NOT NULL,
+    trigger     TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    outcome     TEXT NOT NULL,
+    error       TEXT,
+    summary     TEXT
+);
+CREATE INDEX runs_by_job ON job_runs(job, seq);
+CREATE INDEX runs_by_outcome ON job_runs(outcome, job, seq);
+"#,
+)];
+
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {
+    Migrations::from_slice(MIGRATIONS).to_latest(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(rusqlite_migration::Migrations::from_slice(super::MIGRATIONS)
+            .validate()
+            .is_ok());
+    }
+}

@@ -1,0 +1,170 @@
+//! The store's traits, one per group of access patterns. Every method is a single atomic
+//! operation on any backend.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use jada_core::{Charter, CharterId, ChatMessage, CrewId, CrewMember, Email, Event, Month};
+use uuid::Uuid;
+
+use crate::records::{CharterWrite, EventStatus, JobRun, OutboxEvent, RunOutcome, Trigger};
+use crate::{Result, StoreError};
+
+/// Charters (table `crew-dispatch`).
+#[async_trait]
+pub trait CharterStore: Send + Sync {
+    /// Applies each write atomically with its events; one write failing (stale version,
+    /// existing id) does not stop the others. The outer error is for the backend failing
+    /// as a whole, in which case nothing was written. Returns the stored charters with
+    /// their new versions, or why each write was refused, in input order.
+    async fn write_charters(&self, writes: Vec<CharterWrite>, now: DateTime<Utc>) -> Result<Vec<Result<Charter>>>;
+
+    /// The charter with this id, if any.
+    async fn get_charter(&self, id: CharterId) -> Result<Option<Charter>>;
+
+    /// The charters among `ids` that exist, in no particular order.
+    async fn get_charters(&self, ids: &[CharterId]) -> Result<Vec<Charter>>;
+
+    /// Every charter of one month, by date then start time (the month index).
+    async fn list_charters_in_month(&self, month: Month) -> Result<Vec<Charter>>;
+
+    /// Every charter dated `from..=to`, by date then start time.
+    async fn list_charters_between(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Charter>>;
+
+    /// Creates one charter with its events. Fails with [`StoreError::CharterExists`].
+    async fn create_charter(&self, charter: Charter, events: Vec<Event>, now: DateTime<Utc>) -> Result<Charter> {
+        single(
+            self.write_charters(vec![CharterWrite::Create { charter, events }], now)
+                .await?,
+        )
+    }
+
+    /// Replaces one charter if the store still holds `expected_version`, with its events.
+    /// Fails loudly with [`StoreError::StaleVersion`] otherwise, and writes nothing.
+    async fn update_charter(
+        &self,
+        charter: Charter,
+        expected_version: u64,
+        events: Vec<Event>,
+        now: DateTime<Utc>,
+    ) -> Result<Charter> {
+        single(
+            self.write_charters(
+                vec![CharterWrite::Update {
+                    charter,
+                    expected_version,
+                    events,
+                }],
+                now,
+            )
+            .await?,
+        )
+    }
+}
+
+fn single(mut results: Vec<Result<Charter>>) -> Result<Charter> {
+    results
+        .pop()
+        .unwrap_or_else(|| Err(StoreError::Backend("the store answered a write with no result".into())))
+}
+
+/// The crew roster (table `crew-roster`).
+#[async_trait]
+pub trait CrewStore: Send + Sync {
+    /// Inserts or replaces a crew member, availability included. Fails with
+    /// [`StoreError::EmailTaken`] when another member has the email.
+    async fn upsert_crew(&self, member: &CrewMember) -> Result<()>;
+
+    async fn get_crew(&self, id: &CrewId) -> Result<Option<CrewMember>>;
+
+    async fn get_crew_by_email(&self, email: &Email) -> Result<Option<CrewMember>>;
+
+    /// Everyone on the roster, active or not, by crew id.
+    async fn list_crew(&self) -> Result<Vec<CrewMember>>;
+
+    /// Replaces a member's available dates.
+    async fn set_availability(&self, id: &CrewId, dates: &BTreeSet<NaiveDate>) -> Result<()>;
+
+    /// Active crew available on `date`, by crew id.
+    async fn list_crew_available_on(&self, date: NaiveDate) -> Result<Vec<CrewMember>>;
+}
+
+/// Charter chat threads (table `charter-chats`).
+#[async_trait]
+pub trait ChatStore: Send + Sync {
+    /// Appends a message; the charter must exist.
+    async fn append_chat(&self, message: &ChatMessage) -> Result<()>;
+
+    /// A charter's thread, oldest first (ties in the order they were appended).
+    async fn list_chat(&self, charter: CharterId) -> Result<Vec<ChatMessage>>;
+}
+
+/// The transactional outbox. Events are written with the change that caused them and
+/// drained by the event worker; they are never deleted.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Enqueues an event on its own (changes that have a write use that write's events).
+    async fn enqueue_event(&self, event: &Event, now: DateTime<Utc>) -> Result<OutboxEvent>;
+
+    /// Claims up to `limit` pending events due at `now`, oldest first, for `lease`: a
+    /// claimed event is not handed to anyone else until the lease runs out (so a worker
+    /// that dies mid-event lets it be claimed again). Counts an attempt on each.
+    async fn claim_due_events(&self, now: DateTime<Utc>, lease: Duration, limit: usize) -> Result<Vec<OutboxEvent>>;
+
+    /// Marks a claimed event handled.
+    async fn ack_event(&self, id: Uuid, now: DateTime<Utc>) -> Result<()>;
+
+    /// Records a failed attempt and when to try again.
+    async fn fail_event(&self, id: Uuid, error: &str, next_attempt_at: DateTime<Utc>) -> Result<()>;
+
+    /// Parks an event as dead after its last attempt, keeping the error.
+    async fn mark_event_dead(&self, id: Uuid, error: &str, now: DateTime<Utc>) -> Result<()>;
+
+    /// Puts a dead event back in the queue, due at `now`, with a fresh count of attempts.
+    async fn retry_dead_event(&self, id: Uuid, now: DateTime<Utc>) -> Result<()>;
+
+    /// Drops a dead event: it stays on record as `dropped` and is never run.
+    async fn drop_dead_event(&self, id: Uuid, now: DateTime<Utc>) -> Result<()>;
+
+    async fn get_event(&self, id: Uuid) -> Result<Option<OutboxEvent>>;
+
+    /// Events in one status, oldest first, at most `limit`.
+    async fn list_events(&self, status: EventStatus, limit: usize) -> Result<Vec<OutboxEvent>>;
+
+    /// How many events are in one status.
+    async fn count_events(&self, status: EventStatus) -> Result<u64>;
+}
+
+/// The history of job runs.
+#[async_trait]
+pub trait JobRunStore: Send + Sync {
+    /// Records that a run started.
+    async fn start_run(&self, job: &str, trigger: Trigger, now: DateTime<Utc>) -> Result<JobRun>;
+
+    /// Records how a running run ended. A run that already ended is not changed.
+    async fn finish_run(
+        &self,
+        run_id: Uuid,
+        outcome: RunOutcome,
+        summary: Option<&str>,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<JobRun>;
+
+    /// Marks every run still `running` as abandoned (called at start-up, after a crash).
+    /// Returns how many were.
+    async fn abandon_running_runs(&self, now: DateTime<Utc>) -> Result<u64>;
+
+    /// The latest successful run of a job.
+    async fn last_success(&self, job: &str) -> Result<Option<JobRun>>;
+
+    /// The latest runs, newest first: of one job, or of all jobs.
+    async fn recent_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>>;
+}
+
+/// Everything the rest of jada needs from persistence.
+pub trait Store: CharterStore + CrewStore + ChatStore + OutboxStore + JobRunStore {}
+
+impl<T: CharterStore + CrewStore + ChatStore + OutboxStore + JobRunStore> Store for T {}
