@@ -25,7 +25,7 @@ pub use event::Event;
 pub use ids::{CharterId, CrewId, Email};
 pub use money::Cents;
 pub use offer::{Offer, OfferStatus, SeatKind};
-pub use vessel::{SeatRules, Seats, Vessel};
+pub use vessel::{CrewTier, Fleet, SeatError, SeatRules, Seats, Vessel};
 
 /// A value could not be parsed. The message names what was expected, so an import can
 /// show it next to the line and column it came from.

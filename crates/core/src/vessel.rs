@@ -138,3 +138,46 @@ mod tests {
         assert_eq!(v.seats_for(4).unwrap().crew, 0);
     }
 }
+
+/// The vessels a business sails, looked up by name (case-insensitively, as people type).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fleet(Vec<Vessel>);
+
+impl Fleet {
+    pub fn new(vessels: Vec<Vessel>) -> Self {
+        Fleet(vessels)
+    }
+
+    pub fn vessels(&self) -> &[Vessel] {
+        &self.0
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Vessel> {
+        let name = name.trim();
+        self.0.iter().find(|v| v.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.0.iter().map(|v| v.name.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod fleet_tests {
+    use super::*;
+
+    #[test]
+    fn lookup_ignores_case_and_spacing() {
+        let fleet = Fleet::new(vec![Vessel {
+            name: "Sea Lion".into(),
+            seats: SeatRules {
+                captains: 1,
+                crew: vec![CrewTier { max_guests: 6, crew: 1 }],
+            },
+        }]);
+        assert!(fleet.get(" sea lion ").is_some());
+        assert!(fleet.get("Pelican").is_none());
+        assert_eq!(fleet.names(), vec!["Sea Lion"]);
+    }
+}

@@ -1,1 +1,19 @@
+//! jada's use cases. Each business operation lives here once; the CLI command, the
+//! scheduled job, the event handler and the web button all call the same function.
+//!
+//! - [`import`]: charters and crew from CSV or JSON files, row by row, with every
+//!   rejected cell reported by position.
+//! - [`charters`]: saving a batch of charters (create, update, or leave unchanged) with
+//!   their outbox events, and reading them back.
+//! - [`demo`]: a deterministic sample business for newcomers and benchmarks.
+//! - [`clock`]: "now", injected so tests can move time.
+//!
+//! This crate talks to persistence only through `jada_store`'s traits and to Google only
+//! through `jada_google`; it never knows SQL or a wire format.
 
+pub mod charters;
+pub mod clock;
+pub mod demo;
+pub mod import;
+
+pub use clock::{Clock, ManualClock, SystemClock};

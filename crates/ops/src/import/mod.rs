@@ -1,0 +1,182 @@
+//! Importing files of charters or crew. A file is read into rows against a column
+//! [`Schema`]; each row becomes a domain value or a list of [`Rejection`]s that name its
+//! line, column, value and reason. Good rows are saved, bad rows are reported, and the
+//! caller turns any rejection into a non-zero exit. With `strict`, one bad row rejects
+//! the file and nothing is written.
+
+mod charters;
+mod crew;
+mod table;
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Serialize;
+
+pub use charters::{import_charters, CharterContext, CHARTER_COLUMNS};
+pub use crew::{import_crew, CREW_COLUMNS};
+pub use table::{Column, Row, Schema};
+
+/// The two file formats an import reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+impl Format {
+    /// The format named by a file's extension.
+    pub fn from_path(path: &Path) -> Result<Format, ImportError> {
+        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("csv") => Ok(Format::Csv),
+            Some("json") => Ok(Format::Json),
+            _ => Err(ImportError::UnknownFormat {
+                file: path.display().to_string(),
+            }),
+        }
+    }
+}
+
+/// Where a row came from: a line of a CSV file, or the n-th record (from 1) of a JSON array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Location {
+    Line(u64),
+    Record(usize),
+    /// Not from a file (demo data, an API call).
+    Generated,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Line(n) => write!(f, "line {n}"),
+            Location::Record(n) => write!(f, "record {n}"),
+            Location::Generated => f.write_str("generated row"),
+        }
+    }
+}
+
+/// One reason a row was not imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    pub location: Location,
+    /// The column at fault, when one is.
+    pub column: Option<&'static str>,
+    /// The value as it stood in the file.
+    pub value: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.location)?;
+        if let Some(c) = self.column {
+            write!(f, ", column {c}")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    /// Data rows read from the file.
+    pub rows: usize,
+    pub created: usize,
+    pub updated: usize,
+    /// Rows identical to what the store already held (re-imports are idempotent).
+    pub unchanged: usize,
+    /// Every rejected cell or row; a row may have several.
+    pub rejected: Vec<Rejection>,
+}
+
+impl ImportReport {
+    /// How many rows were rejected (a row with three bad cells counts once).
+    pub fn rejected_rows(&self) -> usize {
+        let mut locs: Vec<Location> = self.rejected.iter().map(|r| r.location).collect();
+        locs.dedup();
+        locs.len()
+    }
+}
+
+/// Progress of a long import, for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+}
+
+/// An import that could not proceed at all. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot tell the format of {file} from its extension: pass --format csv or --format json")]
+    UnknownFormat { file: String },
+    #[error("{file} is not a {format} file: {why}")]
+    NotThisFormat {
+        file: String,
+        format: &'static str,
+        why: String,
+    },
+    #[error("{file} does not have the columns of a {what} file: {why}. Expected a header row like:\n  {expected}")]
+    Header {
+        file: String,
+        what: &'static str,
+        why: String,
+        expected: String,
+    },
+    #[error("{file}: {} row(s) rejected and --strict is set, so nothing was imported:\n{}", .report.rejected_rows(), list(&.report.rejected))]
+    Strict { file: String, report: ImportReport },
+    #[error(transparent)]
+    Store(#[from] jada_store::StoreError),
+}
+
+fn list(rejections: &[Rejection]) -> String {
+    let mut s: Vec<String> = rejections.iter().take(20).map(|r| format!("  {r}")).collect();
+    if rejections.len() > 20 {
+        s.push(format!("  ... and {} more", rejections.len() - 20));
+    }
+    s.join("\n")
+}
+
+/// Parses one cell, recording a rejection against the row when it does not parse.
+pub(crate) fn cell<T>(
+    errors: &mut Vec<Rejection>,
+    row: &Row,
+    column: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Option<T> {
+    let value = row.get(column)?;
+    match parse(value) {
+        Ok(v) => Some(v),
+        Err(reason) => {
+            errors.push(Rejection {
+                location: row.location,
+                column: Some(column),
+                value: Some(value.to_string()),
+                reason,
+            });
+            None
+        }
+    }
+}
+
+/// Parses a cell that must not be blank, recording a rejection when it is blank or bad.
+pub(crate) fn required<T>(
+    errors: &mut Vec<Rejection>,
+    row: &Row,
+    column: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Option<T> {
+    if row.get(column).is_none() {
+        errors.push(Rejection {
+            location: row.location,
+            column: Some(column),
+            value: None,
+            reason: format!("{column} is required and is blank"),
+        });
+        return None;
+    }
+    cell(errors, row, column, parse)
+}
