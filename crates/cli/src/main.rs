@@ -1,1 +1,91 @@
-fn main() {}
+//! The `jada` binary: parses arguments, loads configuration, wires the store and runs the
+//! use case a command names. No business rule lives here.
+
+mod cli;
+mod commands;
+mod config;
+mod data_dir;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// How a command ended, as an exit code (the operator's contract).
+#[derive(Debug)]
+pub enum Failure {
+    /// The operation failed (exit 1). Already reported when `reported` is true.
+    Operation { error: anyhow::Error, reported: bool },
+    /// Bad usage or configuration (exit 2).
+    Usage(anyhow::Error),
+}
+
+impl Failure {
+    pub fn op(error: impl Into<anyhow::Error>) -> Self {
+        Failure::Operation {
+            error: error.into(),
+            reported: false,
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Failure::op(error)
+    }
+}
+
+fn main() -> ExitCode {
+    restore_sigpipe();
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Operation { reported: true, .. }) => ExitCode::from(1),
+        Err(Failure::Operation { error, .. }) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(error)) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `jada charters list | head` should end quietly when `head` closes the pipe, as other
+/// Unix tools do, instead of panicking on the failed write.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Log lines go to stderr; `JADA_LOG` (e.g. `info`, `jada_store=debug`) sets the level.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("JADA_LOG").unwrap_or_else(|_| "warn".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::op(anyhow::anyhow!("cannot start the async runtime: {e}")))?;
+    let g = &cli.global;
+    match cli.command {
+        Command::Init(args) => commands::init::run(g, &args),
+        Command::Config(cmd) => commands::config::run(g, &cmd),
+        Command::Charters(cmd) => runtime.block_on(commands::charters::run(g, cmd)),
+        Command::Crew(cmd) => runtime.block_on(commands::crew::run(g, cmd)),
+        Command::Demo(args) => runtime.block_on(commands::demo::run(g, &args)),
+    }
+}

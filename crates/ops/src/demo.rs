@@ -111,7 +111,7 @@ pub fn generate(opts: DemoOptions) -> DemoBusiness {
 
 /// The chance a given vessel and slot is booked: summer and weekends are busier.
 fn demand(day: NaiveDate) -> f64 {
-    let base = [0.0, 0.0, 0.10, 0.13, 0.18, 0.24, 0.28, 0.28, 0.18, 0.11, 0.0, 0.0][day.month0() as usize];
+    let base = [0.0, 0.0, 0.08, 0.11, 0.145, 0.2, 0.23, 0.23, 0.145, 0.09, 0.0, 0.0][day.month0() as usize];
     let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
     if weekend {
         (base * 1.7_f64).min(0.9)

@@ -1,0 +1,157 @@
+//! The command line, as clap sees it. Each command's doc comment is its `--help`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// jada runs the back office of a sailing-charter business: bookings, crew, Google
+/// Sheets sync, reports and crew dispatch.
+///
+/// With no configuration it runs on the embedded default: a SQLite database in
+/// ./jada-data. Start with `jada demo` to load a sample business, or `jada init` to
+/// write a jada.toml to edit.
+#[derive(Debug, Parser)]
+#[command(name = "jada", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The configuration file [default: ./jada.toml, used if it exists]
+    #[arg(long, global = true, env = "JADA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The data directory: database, secrets, mail outbox, reports [default: data_dir from the config, else ./jada-data]
+    #[arg(long, global = true, env = "JADA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented jada.toml and create the data directory (secrets/ is mode 0700).
+    Init(InitArgs),
+    /// Import, list and inspect charters (bookings).
+    #[command(subcommand)]
+    Charters(ChartersCommand),
+    /// Import and list the crew roster.
+    #[command(subcommand)]
+    Crew(CrewCommand),
+    /// Load a sample business: 3 vessels, 15 crew and a season of about 400 charters.
+    ///
+    /// The same --seed and --season always produce the same business; charters before
+    /// today are completed, later ones booked. Loading twice changes nothing.
+    Demo(DemoArgs),
+    /// Show or check the effective configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing configuration file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FileFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to import (.csv or .json)
+    pub file: PathBuf,
+    /// The file's format, when its extension does not say
+    #[arg(long, value_enum)]
+    pub format: Option<FileFormat>,
+    /// Reject the whole file if any row is bad (default: import the good rows, report the bad)
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChartersCommand {
+    /// Import charters from CSV or JSON.
+    ///
+    /// Columns: charter_id,charter_date,start_time,end_time,vessel_name,guest_name,
+    /// guest_count,reportable_revenue,tips,status,captain,crew (crew ids separated by `;`).
+    /// Money is in dollars (1,234.50 or $1234.5; more than two decimals is refused), dates
+    /// are YYYY-MM-DD or m/d/yyyy. Re-importing a charter id updates it; a column left out
+    /// of the file keeps the stored value. Each bad row is reported with its line and
+    /// column and the good rows are imported; the exit code is 1 if any row was rejected.
+    Import(ImportArgs),
+    /// List the charters of a month.
+    List(ListChartersArgs),
+    /// Show one charter and its chat thread.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListChartersArgs {
+    /// The month, YYYY-MM [default: the current month in the business time zone]
+    #[arg(long)]
+    pub month: Option<String>,
+    /// Print JSON (amounts in integer cents, as stored)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The charter id (a UUID)
+    pub id: String,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CrewCommand {
+    /// Import crew from CSV or JSON.
+    ///
+    /// Columns: crew_id,name,email,phone,captain_certified,available_dates (dates separated
+    /// by `;`), and optionally active. Re-importing a crew id updates that person.
+    Import(ImportArgs),
+    /// List the roster.
+    List(ListCrewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListCrewArgs {
+    /// Only active crew available on this date (YYYY-MM-DD or m/d/yyyy)
+    #[arg(long, value_name = "DATE")]
+    pub available_on: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seed for the generator
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The year whose March-October season to generate [default: this year]
+    #[arg(long)]
+    pub season: Option<i32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (defaults, file, environment), secrets redacted.
+    Show {
+        /// Print JSON instead of TOML
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the configuration; exits 2 when it is invalid, naming the key to fix.
+    Check,
+}

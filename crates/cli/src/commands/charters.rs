@@ -1,0 +1,205 @@
+//! `jada charters import|list|show`.
+
+use jada_core::{Cents, Charter, CharterId, Month};
+use jada_ops::import::{import_charters, CharterContext, Format, ImportError};
+use jada_ops::Clock;
+use jada_store::{CharterStore, ChatStore};
+
+use crate::cli::{ChartersCommand, FileFormat, Global, ImportArgs, ListChartersArgs, ShowArgs};
+use crate::commands::{read_input, Context};
+use crate::output::{print_json, print_report, table, ProgressReporter};
+use crate::Failure;
+
+pub async fn run(g: &Global, cmd: ChartersCommand) -> Result<(), Failure> {
+    let ctx = Context::load(g)?;
+    match cmd {
+        ChartersCommand::Import(args) => import(&ctx, &args).await,
+        ChartersCommand::List(args) => list(&ctx, &args).await,
+        ChartersCommand::Show(args) => show(&ctx, &args).await,
+    }
+}
+
+/// The format a command names, else the one the file's extension says.
+pub fn format_of(args: &ImportArgs) -> Result<Format, Failure> {
+    match args.format {
+        Some(FileFormat::Csv) => Ok(Format::Csv),
+        Some(FileFormat::Json) => Ok(Format::Json),
+        None => Format::from_path(&args.file).map_err(|e| Failure::Usage(e.into())),
+    }
+}
+
+/// Turns an import's outcome into output and an exit code: rejected rows exit 1.
+pub fn finish_import(
+    args: &ImportArgs,
+    what: &str,
+    result: Result<jada_ops::import::ImportReport, ImportError>,
+) -> Result<(), Failure> {
+    let file = args.file.display().to_string();
+    let report = match result {
+        Ok(report) => report,
+        Err(
+            e @ (ImportError::NotThisFormat { .. } | ImportError::Header { .. } | ImportError::UnknownFormat { .. }),
+        ) => return Err(Failure::Usage(e.into())),
+        Err(e) => return Err(Failure::op(e)),
+    };
+    if args.json {
+        print_json(&report)?;
+    } else {
+        print_report(&file, what, &report);
+    }
+    if report.rejected.is_empty() {
+        Ok(())
+    } else {
+        let error = anyhow::anyhow!("{} row(s) of {file} were rejected", report.rejected_rows());
+        if !args.json {
+            eprintln!("error: {error}; fix them and import the file again (good rows are already in, re-importing them changes nothing)");
+        }
+        Err(Failure::Operation {
+            error,
+            reported: !args.json,
+        })
+    }
+}
+
+async fn import(ctx: &Context, args: &ImportArgs) -> Result<(), Failure> {
+    let format = format_of(args)?;
+    let bytes = read_input(&args.file)?;
+    let fleet = ctx.config.fleet();
+    let ictx = CharterContext {
+        fleet: &fleet,
+        now: ctx.clock.now(),
+        strict: args.strict,
+    };
+    let progress = ProgressReporter::new("importing charters");
+    let file = args.file.display().to_string();
+    let result = import_charters(&ctx.store, &bytes, format, &file, &ictx, &|p| progress.update(p)).await;
+    progress.finish();
+    finish_import(args, "charter", result)
+}
+
+async fn list(ctx: &Context, args: &ListChartersArgs) -> Result<(), Failure> {
+    let month = match &args.month {
+        Some(m) => Month::parse(m).map_err(|e| Failure::Usage(anyhow::anyhow!("--month: {e}")))?,
+        None => Month::of(ctx.today()),
+    };
+    let charters = ctx.store.list_charters_in_month(month).await.map_err(Failure::op)?;
+    if args.json {
+        return Ok(print_json(&charters)?);
+    }
+    print_charters(&charters);
+    let revenue: Cents = charters.iter().map(|c| c.reportable_revenue).sum();
+    let tips: Cents = charters.iter().map(|c| c.tips).sum();
+    println!(
+        "{}: {} charters, revenue {revenue}, tips {tips}",
+        month.long_name(),
+        charters.len()
+    );
+    Ok(())
+}
+
+/// The charters table, shared with `jada demo`.
+pub fn print_charters(charters: &[Charter]) {
+    if charters.is_empty() {
+        return;
+    }
+    let mut t = table(&[
+        "date",
+        "time",
+        "vessel",
+        "guest",
+        "guests",
+        "revenue",
+        "tips",
+        "status",
+        "captain",
+        "crew",
+        "charter id",
+    ]);
+    for c in charters {
+        t.add_row(vec![
+            c.charter_date.to_string(),
+            format!("{}-{}", c.start_time.format("%H:%M"), c.end_time.format("%H:%M")),
+            c.vessel_name.clone(),
+            c.guest_name.clone(),
+            c.guest_count.to_string(),
+            c.reportable_revenue.to_string(),
+            c.tips.to_string(),
+            c.status.to_string(),
+            c.captain_assigned
+                .as_ref()
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "-".into()),
+            if c.crew_assigned.is_empty() {
+                "-".into()
+            } else {
+                c.crew_assigned.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" ")
+            },
+            c.charter_id.to_string(),
+        ]);
+    }
+    println!("{t}");
+}
+
+async fn show(ctx: &Context, args: &ShowArgs) -> Result<(), Failure> {
+    let id = CharterId::parse(&args.id).map_err(|e| Failure::Usage(e.into()))?;
+    let Some(c) = ctx.store.get_charter(id).await.map_err(Failure::op)? else {
+        return Err(Failure::op(anyhow::anyhow!(
+            "no charter {id}: `jada charters list --month YYYY-MM` shows the ids"
+        )));
+    };
+    let chat = ctx.store.list_chat(id).await.map_err(Failure::op)?;
+    if args.json {
+        return Ok(print_json(&serde_json::json!({ "charter": c, "chat": chat }))?);
+    }
+    let mut t = table(&["field", "value"]);
+    let rows = [
+        ("charter id", c.charter_id.to_string()),
+        ("date", c.charter_date.to_string()),
+        (
+            "time",
+            format!("{} - {}", c.start_time.format("%H:%M"), c.end_time.format("%H:%M")),
+        ),
+        ("vessel", c.vessel_name.clone()),
+        ("guest", c.guest_name.clone()),
+        ("guests", c.guest_count.to_string()),
+        ("revenue", c.reportable_revenue.to_string()),
+        ("tips", c.tips.to_string()),
+        ("status", c.status.to_string()),
+        (
+            "captain",
+            c.captain_assigned
+                .as_ref()
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "(none)".into()),
+        ),
+        (
+            "crew",
+            c.crew_assigned
+                .iter()
+                .map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        ("booked at", c.created_at.to_rfc3339()),
+        ("version", c.version.to_string()),
+    ];
+    for (k, v) in rows {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    println!("{t}");
+    if chat.is_empty() {
+        println!("chat: no messages yet");
+    } else {
+        println!("chat:");
+        for m in chat {
+            println!(
+                "  {} [{}] {:?}: {}",
+                m.posted_at.to_rfc3339(),
+                m.kind.as_str(),
+                m.author,
+                m.body
+            );
+        }
+    }
+    Ok(())
+}

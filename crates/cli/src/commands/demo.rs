@@ -1,0 +1,73 @@
+//! `jada demo`: load the sample business and show it.
+
+use chrono::Datelike;
+use jada_ops::demo::{generate, load, DemoOptions};
+use jada_ops::Clock;
+
+use crate::cli::{DemoArgs, Global};
+use crate::commands::charters::print_charters;
+use crate::commands::Context;
+use crate::output::ProgressReporter;
+use crate::Failure;
+
+pub async fn run(g: &Global, args: &DemoArgs) -> Result<(), Failure> {
+    let ctx = Context::load(g)?;
+    let today = ctx.today();
+    let season = args.season.unwrap_or(today.year());
+    let business = generate(DemoOptions {
+        seed: args.seed,
+        season,
+        today,
+    });
+    let progress = ProgressReporter::new("loading demo charters");
+    let report = load(&ctx.store, &business, ctx.clock.now(), &|p| progress.update(p))
+        .await
+        .map_err(Failure::op)?;
+    progress.finish();
+    let c = &report.charters;
+    println!(
+        "Demo business (seed {}, season {season}) in {}: {} vessels, {} crew ({} written), {} charters ({} created, {} updated, {} unchanged)",
+        args.seed,
+        ctx.data.db().display(),
+        business.fleet.vessels().len(),
+        business.crew.len(),
+        report.crew_written,
+        business.charters.len(),
+        c.created,
+        c.updated,
+        c.unchanged,
+    );
+    if !c.rejected.is_empty() {
+        for r in &c.rejected {
+            eprintln!("  rejected {r}");
+        }
+        return Err(Failure::op(anyhow::anyhow!(
+            "{} demo charters were refused by the store",
+            c.rejected.len()
+        )));
+    }
+    // Show the next sails if the season is still ahead, else its first week of July.
+    let upcoming: Vec<_> = business
+        .charters
+        .iter()
+        .filter(|c| c.charter_date >= today)
+        .take(10)
+        .cloned()
+        .collect();
+    let shown = if upcoming.is_empty() {
+        let july: Vec<_> = business
+            .charters
+            .iter()
+            .filter(|c| c.charter_date.month() == 7 && c.charter_date.day() <= 7)
+            .cloned()
+            .collect();
+        println!("\nThe first week of July {season}:");
+        july
+    } else {
+        println!("\nThe next charters:");
+        upcoming
+    };
+    print_charters(&shown);
+    println!("\nTry: jada charters list --month {season}-07    jada crew list --available-on {season}-07-04    jada charters show <charter id>");
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! `jada init`: a commented jada.toml and the data directory.
+
+use anyhow::Context as _;
+
+use crate::cli::{Global, InitArgs};
+use crate::commands::config_source;
+use crate::config::DEFAULT_TOML;
+use crate::data_dir::DataDir;
+use crate::Failure;
+
+pub fn run(g: &Global, args: &InitArgs) -> Result<(), Failure> {
+    let source = config_source(g);
+    let path = source.path();
+    if path.exists() && !args.force {
+        return Err(Failure::Usage(anyhow::anyhow!(
+            "{} already exists: edit it, or pass --force to replace it with the commented defaults",
+            path.display()
+        )));
+    }
+    let data_dir = g.data_dir.clone().unwrap_or_else(|| "./jada-data".into());
+    let text = DEFAULT_TOML.replacen(
+        "data_dir = \"./jada-data\"",
+        &format!("data_dir = {}", toml::Value::String(data_dir.display().to_string())),
+        1,
+    );
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    let data = DataDir::new(&data_dir);
+    data.ensure()?;
+    println!("wrote {}", path.display());
+    println!(
+        "created {} (database, secrets/ with mode 0700, outbox/, reports/)",
+        data.root().display()
+    );
+    println!(
+        "next: edit {} (business name, [[vessels]], credentials), then `jada config check`",
+        path.display()
+    );
+    Ok(())
+}

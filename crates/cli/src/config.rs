@@ -1,0 +1,361 @@
+//! Configuration: the embedded defaults (`jada.default.toml`), then the config file, then
+//! `JADA_*` environment variables, then flags. Deserialisation refuses unknown keys and
+//! names them; [`Config::validate`] checks what types cannot.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use figment::Figment;
+use jada_core::{BusinessZone, Fleet, Vessel};
+use serde::{Deserialize, Serialize};
+
+/// The documented defaults; also what `jada init` writes.
+pub const DEFAULT_TOML: &str = include_str!("../jada.default.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub business: Business,
+    pub store: StoreConfig,
+    pub server: Server,
+    #[serde(default)]
+    pub credentials: Vec<Credential>,
+    pub google: Google,
+    pub mail: Mail,
+    pub alerts: Alerts,
+    #[serde(default)]
+    pub jobs: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    pub vessels: Vec<Vessel>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Business {
+    pub name: String,
+    pub time_zone: BusinessZone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Dynamodb,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub backend: Backend,
+    pub dynamodb_endpoint: Option<String>,
+    pub dynamodb_region: Option<String>,
+    pub dynamodb_table_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    pub listen: SocketAddr,
+    pub public_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    pub name: String,
+    pub file: PathBuf,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    pub subject: Option<String>,
+    pub token_uri: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Google {
+    pub token_uri: String,
+    pub tokeninfo_url: String,
+    pub sheets_url: String,
+    pub drive_url: String,
+    pub gmail_url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailMode {
+    Outbox,
+    Gmail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mail {
+    pub mode: MailMode,
+    pub sender: String,
+    pub credential: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alerts {
+    pub remind_every: String,
+    #[serde(default)]
+    pub email: Vec<String>,
+    #[serde(default)]
+    pub webhook: Vec<Webhook>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    pub url: String,
+}
+
+/// Where the configuration file comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Named by `--config` or `JADA_CONFIG`: it must exist.
+    Explicit(PathBuf),
+    /// `./jada.toml` if it exists; the defaults alone otherwise.
+    Default(PathBuf),
+}
+
+impl Source {
+    pub fn path(&self) -> &Path {
+        match self {
+            Source::Explicit(p) | Source::Default(p) => p,
+        }
+    }
+}
+
+/// A configuration that cannot be used. The message names the key or file and the fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Loads the layers; `data_dir` (from `--data-dir`/`JADA_DATA_DIR`) wins over them all.
+    pub fn load(source: &Source, data_dir: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        match source {
+            Source::Explicit(p) if !p.exists() => {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist: create it with `jada init --config {}`, or leave out --config/JADA_CONFIG to run on the defaults",
+                    p.display(),
+                    p.display()
+                )))
+            }
+            Source::Explicit(p) => figment = figment.merge(Toml::file_exact(p)),
+            Source::Default(p) if p.exists() => figment = figment.merge(Toml::file_exact(p)),
+            Source::Default(_) => {}
+        }
+        figment = figment.merge(Env::prefixed("JADA_").split("__").ignore(&["config", "log"]));
+        if let Some(dir) = data_dir {
+            figment = figment.merge(Serialized::default("data_dir", dir));
+        }
+        let config: Config = figment.extract().map_err(describe)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what deserialisation cannot: cross-field rules and value shapes.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: String| Err(ConfigError(format!("invalid configuration key `{key}`: {why}")));
+        if self.store.backend == Backend::Dynamodb {
+            return bad(
+                "store.backend",
+                "the dynamodb backend is not available in this build yet; use \"sqlite\"".into(),
+            );
+        }
+        for v in &self.vessels {
+            if let Err(e) = v.validate() {
+                return bad("vessels", e.to_string());
+            }
+        }
+        let mut names: Vec<&str> = self.vessels.iter().map(|v| v.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0].eq_ignore_ascii_case(w[1])) {
+            return bad("vessels", format!("vessel `{}` is listed twice", w[0]));
+        }
+        let mut creds: Vec<&str> = self.credentials.iter().map(|c| c.name.as_str()).collect();
+        creds.sort_unstable();
+        if let Some(w) = creds.windows(2).find(|w| w[0] == w[1]) {
+            return bad("credentials", format!("credential `{}` is listed twice", w[0]));
+        }
+        if parse_duration(&self.alerts.remind_every).is_none() {
+            return bad(
+                "alerts.remind_every",
+                format!(
+                    "`{}` is not a duration: use e.g. \"30m\", \"6h\" or \"1d\"",
+                    self.alerts.remind_every
+                ),
+            );
+        }
+        for (key, url) in [
+            ("server.public_url", &self.server.public_url),
+            ("google.token_uri", &self.google.token_uri),
+            ("google.tokeninfo_url", &self.google.tokeninfo_url),
+            ("google.sheets_url", &self.google.sheets_url),
+            ("google.drive_url", &self.google.drive_url),
+            ("google.gmail_url", &self.google.gmail_url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad(key, format!("`{url}` is not an http(s) URL"));
+            }
+        }
+        for w in &self.alerts.webhook {
+            if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
+                return bad(
+                    "alerts.webhook.url",
+                    "webhook URLs must start with http:// or https://".into(),
+                );
+            }
+        }
+        if self.mail.mode == MailMode::Gmail {
+            match &self.mail.credential {
+                None => {
+                    return bad(
+                        "mail.credential",
+                        "mode = \"gmail\" needs the name of a [[credentials]] entry to send with".into(),
+                    )
+                }
+                Some(c) if !self.credentials.iter().any(|x| &x.name == c) => {
+                    return bad("mail.credential", format!("no [[credentials]] entry is named `{c}`"))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The configured fleet, or the sample fleet when none is configured.
+    pub fn fleet(&self) -> Fleet {
+        if self.vessels.is_empty() {
+            jada_ops::demo::sample_fleet()
+        } else {
+            Fleet::new(self.vessels.clone())
+        }
+    }
+
+    /// Advice that does not make the configuration invalid.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.vessels.is_empty() {
+            w.push("no [[vessels]] configured: the sample fleet (Marlin, Sea Lion, Pelican) is in use; add your boats to jada.toml".into());
+        }
+        for c in &self.credentials {
+            let path = if c.file.is_absolute() {
+                c.file.clone()
+            } else {
+                self.data_dir.join(&c.file)
+            };
+            if !path.exists() {
+                w.push(format!(
+                    "credential `{}`: file {} does not exist",
+                    c.name,
+                    path.display()
+                ));
+            }
+        }
+        w
+    }
+
+    /// The configuration as `config show` prints it: webhook URLs carry their secret in
+    /// the path, so only scheme and host are shown.
+    pub fn redacted(&self) -> Config {
+        let mut c = self.clone();
+        for w in &mut c.alerts.webhook {
+            w.url = redact_url(&w.url);
+        }
+        c
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or(host);
+    format!("{scheme}://{host}/<redacted>")
+}
+
+/// `30s`, `30m`, `6h`, `1d` -> seconds.
+pub fn parse_duration(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = num.parse().ok()?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    (n > 0).then_some(n * mult)
+}
+
+/// figment's errors name the key and the file; say it as one line per problem.
+fn describe(e: figment::Error) -> ConfigError {
+    let lines: Vec<String> = e
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let origin = e
+                .metadata
+                .as_ref()
+                .map(|m| match &m.source {
+                    Some(figment::Source::File(path)) => path.display().to_string(),
+                    _ => m.name.to_string(),
+                })
+                .unwrap_or_default();
+            let origin = if origin.is_empty() {
+                String::new()
+            } else {
+                format!(" (from {origin})")
+            };
+            if key.is_empty() {
+                format!("invalid configuration{origin}: {}", e.kind)
+            } else {
+                format!("invalid configuration key `{key}`{origin}: {}", e.kind)
+            }
+        })
+        .collect();
+    ConfigError(lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_validate() {
+        let c = Config::load(&Source::Default(PathBuf::from("/nonexistent/jada.toml")), None).unwrap();
+        assert_eq!(c.business.time_zone.to_string(), "America/Los_Angeles");
+        assert_eq!(c.data_dir, PathBuf::from("./jada-data"));
+        assert_eq!(c.fleet().vessels().len(), 3);
+        assert!(!c.warnings().is_empty());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("6h"), Some(21_600));
+        assert_eq!(parse_duration("30m"), Some(1800));
+        assert_eq!(parse_duration("0h"), None);
+        assert_eq!(parse_duration("6 hours"), None);
+        assert_eq!(parse_duration("h"), None);
+    }
+
+    #[test]
+    fn webhook_secrets_are_redacted() {
+        assert_eq!(
+            redact_url("https://hooks.slack.com/services/T0/B0/secret"),
+            "https://hooks.slack.com/<redacted>"
+        );
+        assert_eq!(
+            redact_url("https://user:pw@example.com?token=x"),
+            "https://example.com/<redacted>"
+        );
+    }
+}

@@ -1,0 +1,361 @@
+//! The `jada` binary as a black box: arguments in, exit code and output out, against a
+//! real SQLite file in a temporary directory.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+/// `jada` run in `dir`, with no JADA_* variables from the caller's environment.
+fn jada(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("jada").unwrap();
+    cmd.current_dir(dir);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("JADA_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+const CREW: &str = "crew_id,name,email,phone,captain_certified,available_dates
+ana-m,Ana Martínez,ana@example.com,,yes,2024-05-03
+ben-o,Ben Okafor,ben@example.com,,no,2024-05-03;2024-05-04
+";
+
+const CHARTERS: &str = "charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue,tips,status,captain,crew
+11111111-1111-4111-8111-111111111111,2024-05-03,09:00,12:00,Marlin,Ada Lovelace,6,\"1,234.50\",$150,booked,ana-m,ben-o
+22222222-2222-4222-8222-222222222222,5/4/2024,13:00,16:00,Sea Lion,Grace Hopper,12,$980,,confirmed,,
+";
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn json_list(dir: &Path, args: &[&str]) -> Vec<serde_json::Value> {
+    let out = jada(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn every_command_explains_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    jada(dir.path())
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(contains("charters").and(contains("demo")).and(contains("--data-dir")));
+    for cmd in [
+        vec!["init"],
+        vec!["charters", "import"],
+        vec!["charters", "list"],
+        vec!["charters", "show"],
+        vec!["crew", "import"],
+        vec!["crew", "list"],
+        vec!["demo"],
+        vec!["config", "show"],
+        vec!["config", "check"],
+    ] {
+        let mut args = cmd.clone();
+        args.push("--help");
+        jada(dir.path())
+            .args(&args)
+            .assert()
+            .success()
+            .stdout(contains("Usage: jada"));
+    }
+    jada(dir.path()).arg("no-such-command").assert().code(2);
+}
+
+#[cfg(unix)]
+#[test]
+fn init_writes_a_config_and_a_private_secrets_dir() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    jada(dir.path())
+        .args(["init", "--data-dir", "data"])
+        .assert()
+        .success()
+        .stdout(contains("wrote jada.toml"));
+    let toml = std::fs::read_to_string(dir.path().join("jada.toml")).unwrap();
+    assert!(toml.contains("data_dir = \"data\""), "{toml}");
+    assert!(toml.contains("# The fleet."), "the file is commented");
+    let mode = std::fs::metadata(dir.path().join("data/secrets"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o700);
+    for sub in ["outbox", "reports"] {
+        assert!(dir.path().join("data").join(sub).is_dir());
+    }
+    jada(dir.path())
+        .arg("init")
+        .assert()
+        .code(2)
+        .stderr(contains("already exists").and(contains("--force")));
+    jada(dir.path()).args(["init", "--force"]).assert().success();
+    // The written file is a valid configuration.
+    jada(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .success()
+        .stdout(contains("configuration ok (from jada.toml"));
+}
+
+#[test]
+fn demo_loads_a_business_that_lists_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    jada(dir.path())
+        .args(["demo", "--seed", "7", "--season", "2024"])
+        .assert()
+        .success()
+        .stdout(
+            contains("3 vessels, 15 crew")
+                .and(contains("charter id"))
+                .and(contains("0 unchanged")),
+        );
+    jada(dir.path())
+        .args(["demo", "--seed", "7", "--season", "2024"])
+        .assert()
+        .success()
+        .stdout(contains("0 created, 0 updated"));
+    let july = json_list(dir.path(), &["charters", "list", "--month", "2024-07", "--json"]);
+    assert!(july.len() > 20, "a busy July: {}", july.len());
+    assert!(july
+        .iter()
+        .all(|c| c["charter_date"].as_str().unwrap().starts_with("2024-07")));
+    assert!(
+        july.iter().all(|c| c["reportable_revenue"].is_i64()),
+        "JSON amounts are integer cents"
+    );
+    let crew = json_list(dir.path(), &["crew", "list", "--json"]);
+    assert_eq!(crew.len(), 15);
+    let available = json_list(dir.path(), &["crew", "list", "--available-on", "2024-07-04", "--json"]);
+    assert!(!available.is_empty() && available.len() < 15);
+    assert!(available.iter().all(|m| m["available_dates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d == "2024-07-04")));
+    let id = july[0]["charter_id"].as_str().unwrap();
+    jada(dir.path())
+        .args(["charters", "show", id])
+        .assert()
+        .success()
+        .stdout(contains(id).and(contains("chat: no messages yet")));
+    jada(dir.path())
+        .args(["charters", "show", "not-a-uuid"])
+        .assert()
+        .code(2)
+        .stderr(contains("expected a UUID"));
+    jada(dir.path())
+        .args(["charters", "show", "99999999-9999-4999-8999-999999999999"])
+        .assert()
+        .code(1)
+        .stderr(contains("no charter"));
+}
+
+#[test]
+fn import_reports_bad_rows_and_keeps_the_good_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let crew = write(dir.path(), "crew.csv", CREW);
+    jada(dir.path())
+        .args(["crew", "import"])
+        .arg(&crew)
+        .assert()
+        .success()
+        .stdout(contains("2 created"));
+    let good = write(dir.path(), "charters.csv", CHARTERS);
+    jada(dir.path())
+        .args(["charters", "import"])
+        .arg(&good)
+        .assert()
+        .success()
+        .stdout(contains("2 charter rows read: 2 created"));
+    jada(dir.path())
+        .args(["charters", "import"])
+        .arg(&good)
+        .assert()
+        .success()
+        .stdout(contains("0 created, 0 updated, 2 unchanged"));
+
+    let bad = format!("{CHARTERS}33333333-3333-4333-8333-333333333333,2024-05-05,09:00,12:00,Marlin,Bo,4,12.345,,,,\n");
+    let bad = write(
+        dir.path(),
+        "more.csv",
+        &bad.replace("Grace Hopper,12", "Grace Hopper,13"),
+    );
+    jada(dir.path())
+        .args(["charters", "import"])
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stdout(contains("1 updated").and(contains("rejected line 4, column reportable_revenue: `12.345`")))
+        .stderr(contains("1 row(s) of"));
+    let may = json_list(dir.path(), &["charters", "list", "--month", "2024-05", "--json"]);
+    assert_eq!(may.len(), 2, "the bad row was not imported");
+    assert_eq!(may[1]["guest_count"], 13, "the good change was");
+
+    let report = jada(dir.path())
+        .args(["charters", "import", "--json"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(report.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(report["rejected"][0]["location"]["line"], 4);
+    assert_eq!(report["rejected"][0]["column"], "reportable_revenue");
+}
+
+#[test]
+fn strict_import_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    jada(dir.path())
+        .args(["crew", "import"])
+        .arg(write(dir.path(), "crew.csv", CREW))
+        .assert()
+        .success();
+    let bad = write(dir.path(), "charters.csv", &CHARTERS.replace("5/4/2024", "5/44/2024"));
+    jada(dir.path())
+        .args(["charters", "import", "--strict"])
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stderr(contains("--strict is set, so nothing was imported").and(contains("line 3, column charter_date")));
+    assert!(json_list(dir.path(), &["charters", "list", "--month", "2024-05", "--json"]).is_empty());
+}
+
+#[test]
+fn a_file_that_is_not_csv_is_a_usage_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("boat.csv");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    jada(dir.path())
+        .args(["charters", "import"])
+        .arg(&png)
+        .assert()
+        .code(2)
+        .stderr(contains("boat.csv is not a CSV file"));
+    let txt = write(dir.path(), "notes.txt", "hello");
+    jada(dir.path())
+        .args(["charters", "import"])
+        .arg(&txt)
+        .assert()
+        .code(2)
+        .stderr(contains("pass --format csv or --format json"));
+    jada(dir.path())
+        .args(["charters", "import", "missing.csv"])
+        .assert()
+        .code(2)
+        .stderr(contains("cannot read missing.csv"));
+    assert!(json_list(dir.path(), &["charters", "list", "--month", "2024-05", "--json"]).is_empty());
+}
+
+#[test]
+fn configuration_errors_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "jada.toml",
+        "[business]\nname = \"Sails\"\ncolour = \"blue\"\n",
+    );
+    jada(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(contains("business.colour").and(contains("unknown field")));
+    write(dir.path(), "jada.toml", "[business]\ntime_zone = \"Mars/Base\"\n");
+    jada(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(contains("business.time_zone").and(contains("IANA")));
+    write(dir.path(), "jada.toml", "[alerts]\nremind_every = \"often\"\n");
+    jada(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(contains("alerts.remind_every"));
+    write(dir.path(), "jada.toml", "[[vessels]]\nname = \"Tern\"\ncrew = []\n");
+    jada(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(contains("vessels").and(contains("no crew tiers")));
+    std::fs::remove_file(dir.path().join("jada.toml")).unwrap();
+    jada(dir.path())
+        .args(["config", "check"])
+        .env("JADA_SERVER__LISTEN", "nowhere")
+        .assert()
+        .code(2)
+        .stderr(contains("server.listen"));
+    jada(dir.path())
+        .args(["config", "check", "--config", "elsewhere.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains("jada init --config elsewhere.toml"));
+    jada(dir.path())
+        .args(["config", "check"])
+        .env("JADA_CONFIG", "gone.toml")
+        .assert()
+        .code(2)
+        .stderr(contains("gone.toml does not exist"));
+}
+
+#[test]
+fn environment_overrides_the_file_and_flags_override_both() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "jada.toml",
+        "data_dir = \"from-file\"\n[business]\nname = \"File Sails\"\n",
+    );
+    let shown =
+        |cmd: &mut Command| -> serde_json::Value { serde_json::from_slice(&cmd.output().unwrap().stdout).unwrap() };
+    let c = shown(jada(dir.path()).args(["config", "show", "--json"]));
+    assert_eq!(
+        (c["business"]["name"].as_str(), c["data_dir"].as_str()),
+        (Some("File Sails"), Some("from-file"))
+    );
+    let c = shown(
+        jada(dir.path())
+            .args(["config", "show", "--json"])
+            .env("JADA_BUSINESS__NAME", "Env Sails")
+            .env("JADA_DATA_DIR", "from-env"),
+    );
+    assert_eq!(
+        (c["business"]["name"].as_str(), c["data_dir"].as_str()),
+        (Some("Env Sails"), Some("from-env"))
+    );
+    let c = shown(
+        jada(dir.path())
+            .args(["config", "show", "--json", "--data-dir", "from-flag"])
+            .env("JADA_DATA_DIR", "from-env"),
+    );
+    assert_eq!(c["data_dir"].as_str(), Some("from-flag"));
+    assert_eq!(
+        c["business"]["time_zone"].as_str(),
+        Some("America/Los_Angeles"),
+        "defaults fill the rest"
+    );
+}
+
+#[test]
+fn config_show_redacts_webhook_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "jada.toml",
+        "[[alerts.webhook]]\nurl = \"https://hooks.slack.com/services/T000/B000/s3cr3tT0k3n\"\n",
+    );
+    jada(dir.path())
+        .args(["config", "show"])
+        .assert()
+        .success()
+        .stdout(contains("https://hooks.slack.com/<redacted>").and(contains("s3cr3tT0k3n").not()));
+}
