@@ -40,11 +40,30 @@ fn charters_csv() -> String {
     csv
 }
 
+/// Imports the file into `store`, strictly: every row must be created.
+fn import(rt: &tokio::runtime::Runtime, store: &SqliteStore, csv: &str) {
+    let fleet = sample_fleet();
+    let ctx = CharterContext {
+        fleet: &fleet,
+        now: "2024-01-01T00:00:00Z".parse().unwrap(),
+        strict: true,
+    };
+    let report = rt
+        .block_on(import_charters(
+            store,
+            csv.as_bytes(),
+            Format::Csv,
+            "bench.csv",
+            &ctx,
+            &|_| {},
+        ))
+        .unwrap();
+    assert_eq!(report.created, ROWS);
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let csv = charters_csv();
-    let fleet = sample_fleet();
-    let now = "2024-01-01T00:00:00Z".parse().unwrap();
 
     let mut group = c.benchmark_group("charters");
     group.sample_size(10).measurement_time(Duration::from_secs(30));
@@ -56,22 +75,7 @@ fn bench(c: &mut Criterion) {
                 (dir, store)
             },
             |(dir, store)| {
-                let ctx = CharterContext {
-                    fleet: &fleet,
-                    now,
-                    strict: true,
-                };
-                let report = rt
-                    .block_on(import_charters(
-                        &store,
-                        csv.as_bytes(),
-                        Format::Csv,
-                        "bench.csv",
-                        &ctx,
-                        &|_| {},
-                    ))
-                    .unwrap();
-                assert_eq!(report.created, ROWS);
+                import(&rt, &store, &csv);
                 (dir, store)
             },
             BatchSize::PerIteration,
@@ -81,20 +85,7 @@ fn bench(c: &mut Criterion) {
 
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("jada.db")).unwrap();
-    let ctx = CharterContext {
-        fleet: &fleet,
-        now,
-        strict: true,
-    };
-    rt.block_on(import_charters(
-        &store,
-        csv.as_bytes(),
-        Format::Csv,
-        "bench.csv",
-        &ctx,
-        &|_| {},
-    ))
-    .unwrap();
+    import(&rt, &store, &csv);
     let month = Month::parse("2025-07").unwrap();
     let n = rt.block_on(store.list_charters_in_month(month)).unwrap().len();
     assert!(n > 1_500, "a month holds {n} charters");

@@ -7,17 +7,9 @@ use jada_core::calendar::{parse_date, parse_time};
 use jada_core::{Cents, Charter, CharterId, CharterStatus, CrewId, Fleet};
 use jada_store::Store;
 
-use super::table::{self, Column, Row, Schema};
+use super::table::{self, col, Row, Schema};
 use super::{cell, required, Format, ImportError, ImportReport, Location, Progress, Rejection};
 use crate::charters::{self, Draft};
-
-const fn col(name: &'static str, required: bool, aliases: &'static [&'static str]) -> Column {
-    Column {
-        name,
-        required,
-        aliases,
-    }
-}
 
 /// The charters CSV, as in the operator's contract.
 pub const CHARTER_COLUMNS: Schema = Schema {

@@ -6,16 +6,8 @@ use jada_core::calendar::parse_date;
 use jada_core::{CrewId, CrewMember, Email};
 use jada_store::{Store, StoreError};
 
-use super::table::{self, Column, Row, Schema};
+use super::table::{self, col, Row, Schema};
 use super::{cell, required, Format, ImportError, ImportReport, Location, Progress, Rejection};
-
-const fn col(name: &'static str, required: bool, aliases: &'static [&'static str]) -> Column {
-    Column {
-        name,
-        required,
-        aliases,
-    }
-}
 
 /// The crew CSV, as in the operator's contract (plus an optional `active`).
 pub const CREW_COLUMNS: Schema = Schema {

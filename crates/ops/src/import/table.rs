@@ -17,6 +17,15 @@ pub struct Column {
     pub aliases: &'static [&'static str],
 }
 
+/// Shorthand for schema tables.
+pub const fn col(name: &'static str, required: bool, aliases: &'static [&'static str]) -> Column {
+    Column {
+        name,
+        required,
+        aliases,
+    }
+}
+
 /// The columns of one kind of file.
 #[derive(Debug, Clone, Copy)]
 pub struct Schema {

@@ -102,13 +102,13 @@ fn write_one(tx: &Transaction, write: CharterWrite, now: DateTime<Utc>) -> Resul
         }
         (None, None) => {
             charter.version = 1;
-            insert(tx, &charter, now)?;
+            put(tx, &charter, now)?;
         }
         (Some(expected), Some((_, created_at))) => {
             // The creation time is the table's sort key: it never changes.
             charter.created_at = parse_ts("charter created_at", &created_at)?;
             charter.version = expected + 1;
-            update(tx, &charter, now)?;
+            put(tx, &charter, now)?;
         }
     }
     for event in &events {
@@ -117,8 +117,18 @@ fn write_one(tx: &Transaction, write: CharterWrite, now: DateTime<Utc>) -> Resul
     Ok(Ok(charter))
 }
 
-fn insert(tx: &Transaction, c: &Charter, now: DateTime<Utc>) -> Result<()> {
-    let sql = format!("INSERT INTO charters ({COLUMNS}, month, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+/// Writes the row. The version check has already passed in this transaction; on an
+/// update `created_at` is left as stored, since it is the table's sort key.
+fn put(tx: &Transaction, c: &Charter, now: DateTime<Utc>) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO charters ({COLUMNS}, month, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+         ON CONFLICT(charter_id) DO UPDATE SET charter_date = excluded.charter_date, month = excluded.month,
+            start_time = excluded.start_time, end_time = excluded.end_time, vessel_name = excluded.vessel_name,
+            guest_name = excluded.guest_name, guest_count = excluded.guest_count,
+            captain_assigned = excluded.captain_assigned, crew_assigned = excluded.crew_assigned,
+            reportable_revenue = excluded.reportable_revenue, tips = excluded.tips, status = excluded.status,
+            version = excluded.version, updated_at = excluded.updated_at"
+    );
     tx.prepare_cached(&sql)?.execute(params![
         c.charter_id.to_string(),
         ts(c.created_at),
@@ -135,33 +145,6 @@ fn insert(tx: &Transaction, c: &Charter, now: DateTime<Utc>) -> Result<()> {
         c.status.as_str(),
         c.version,
         Month::of(c.charter_date).to_string(),
-        ts(now),
-    ])?;
-    Ok(())
-}
-
-fn update(tx: &Transaction, c: &Charter, now: DateTime<Utc>) -> Result<()> {
-    tx.prepare_cached(
-        "UPDATE charters SET charter_date = ?2, month = ?3, start_time = ?4, end_time = ?5, vessel_name = ?6,
-            guest_name = ?7, guest_count = ?8, captain_assigned = ?9, crew_assigned = ?10,
-            reportable_revenue = ?11, tips = ?12, status = ?13, version = ?14, updated_at = ?15
-         WHERE charter_id = ?1",
-    )?
-    .execute(params![
-        c.charter_id.to_string(),
-        c.charter_date.to_string(),
-        Month::of(c.charter_date).to_string(),
-        c.start_time.format("%H:%M:%S").to_string(),
-        c.end_time.format("%H:%M:%S").to_string(),
-        c.vessel_name,
-        c.guest_name,
-        c.guest_count,
-        c.captain_assigned.as_ref().map(|x| x.as_str()),
-        join_crew(&c.crew_assigned),
-        c.reportable_revenue.0,
-        c.tips.0,
-        c.status.as_str(),
-        c.version,
         ts(now),
     ])?;
     Ok(())
