@@ -2,6 +2,9 @@
 //! crew, vessels and their seat rules, dispatch offers, chat messages, and the events a
 //! change publishes.
 //!
+//! [`Clock`] is the trait code takes to learn "now"; [`CredentialState`] is the
+//! secret-free health record of a Google credential.
+//!
 //! Values that matter are newtypes with `parse` constructors ([`CharterId`], [`CrewId`],
 //! [`Email`], [`Cents`], [`Month`]), so a value that exists is a valid one. Nothing in
 //! this crate does I/O, spawns tasks or reads the clock: callers pass "now" in. Every
@@ -10,6 +13,8 @@
 pub mod calendar;
 pub mod charter;
 pub mod chat;
+pub mod clock;
+pub mod credential;
 pub mod crew;
 pub mod event;
 pub mod ids;
@@ -20,6 +25,8 @@ pub mod vessel;
 pub use calendar::{BusinessZone, Month};
 pub use charter::{Charter, CharterError, CharterStatus};
 pub use chat::{ChatAuthor, ChatKind, ChatMessage};
+pub use clock::{Clock, ManualClock};
+pub use credential::{CredentialKind, CredentialState};
 pub use crew::CrewMember;
 pub use event::Event;
 pub use ids::{CharterId, CrewId, Email};

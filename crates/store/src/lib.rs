@@ -18,6 +18,6 @@ pub mod conformance;
 
 pub use error::StoreError;
 pub use records::{CharterWrite, EventStatus, JobRun, OutboxEvent, RunOutcome, Trigger};
-pub use traits::{CharterStore, ChatStore, CrewStore, JobRunStore, OutboxStore, Store};
+pub use traits::{CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore, OutboxStore, Store};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use jada_core::{Charter, CharterId, ChatMessage, CrewId, CrewMember, Email, Event, Month};
+use jada_core::{Charter, CharterId, ChatMessage, CredentialState, CrewId, CrewMember, Email, Event, Month};
 use uuid::Uuid;
 
 use crate::records::{CharterWrite, EventStatus, JobRun, OutboxEvent, RunOutcome, Trigger};
@@ -164,7 +164,19 @@ pub trait JobRunStore: Send + Sync {
     async fn recent_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>>;
 }
 
-/// Everything the rest of jada needs from persistence.
-pub trait Store: CharterStore + CrewStore + ChatStore + OutboxStore + JobRunStore {}
+/// The health of Google credentials, written by the token service.
+#[async_trait]
+pub trait CredentialStateStore: Send + Sync {
+    /// Inserts or replaces the state of one credential (keyed by name).
+    async fn put_credential_state(&self, state: &CredentialState) -> Result<()>;
 
-impl<T: CharterStore + CrewStore + ChatStore + OutboxStore + JobRunStore> Store for T {}
+    async fn get_credential_state(&self, name: &str) -> Result<Option<CredentialState>>;
+
+    /// Every recorded credential, by name.
+    async fn list_credential_states(&self) -> Result<Vec<CredentialState>>;
+}
+
+/// Everything the rest of jada needs from persistence.
+pub trait Store: CharterStore + CrewStore + ChatStore + OutboxStore + JobRunStore + CredentialStateStore {}
+
+impl<T: CharterStore + CrewStore + ChatStore + OutboxStore + JobRunStore + CredentialStateStore> Store for T {}

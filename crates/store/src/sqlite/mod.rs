@@ -4,6 +4,7 @@
 
 mod charters;
 mod chats;
+mod credentials;
 mod crew;
 mod outbox;
 mod runs;

@@ -4,8 +4,9 @@
 use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    r#"
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
 CREATE TABLE charters (
     charter_id         TEXT PRIMARY KEY,
     created_at         TEXT NOT NULL,
@@ -82,7 +83,16 @@ CREATE TABLE job_runs (
 CREATE INDEX runs_by_job ON job_runs(job, seq);
 CREATE INDEX runs_by_outcome ON job_runs(outcome, job, seq);
 "#,
-)];
+    ),
+    M::up(
+        r#"
+CREATE TABLE credential_states (
+    name  TEXT PRIMARY KEY,
+    state TEXT NOT NULL   -- JSON of jada_core::CredentialState; holds no secret
+);
+"#,
+    ),
+];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {
     Migrations::from_slice(MIGRATIONS).to_latest(conn)

@@ -1,0 +1,108 @@
+//! The conformance suite: every store method's contract, written once against the
+//! traits. A backend's test binary runs all of it with one line:
+//!
+//! ```text
+//! jada_store::conformance_tests!(my_backend_factory);
+//! ```
+//!
+//! where `my_backend_factory` is an `async fn() -> (impl Store, impl Any)` returning a
+//! fresh, empty store and a guard that keeps its resources (a temp dir, a table) alive.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use jada_core::{Cents, Charter, CharterId, CharterStatus, CrewId, CrewMember, Email, Event};
+use uuid::Uuid;
+
+use crate::{EventStatus, Store};
+
+mod charters;
+mod crew;
+mod outbox;
+
+pub use charters::*;
+pub use crew::*;
+pub use outbox::*;
+
+/// Generates one `#[tokio::test]` per conformance case for a backend factory.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:path) => {
+        $crate::conformance_tests!(@cases $factory;
+            charter_create_and_get, charter_update_bumps_version, stale_update_fails_and_leaves_no_event,
+            update_of_missing_charter_fails, batch_writes_are_independent, month_and_range_listing,
+            crew_upsert_and_lookup, crew_email_is_unique, crew_availability, chat_threads,
+            outbox_claim_lease_and_ack, outbox_failure_dead_letter_retry_and_drop, job_runs, credential_states);
+    };
+    (@cases $factory:path; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, _guard) = $factory().await;
+                $crate::conformance::$case(&store).await;
+            }
+        )*
+    };
+}
+
+pub fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("test timestamp")
+        .with_timezone(&Utc)
+}
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().expect("test date")
+}
+
+fn crew_id(s: &str) -> CrewId {
+    CrewId::parse(s).expect("test crew id")
+}
+
+/// A valid charter on `day` starting at `hour`, with a fresh id.
+pub fn charter(day: &str, hour: u32) -> Charter {
+    Charter {
+        charter_id: CharterId::from_uuid(Uuid::new_v4()),
+        created_at: Utc.with_ymd_and_hms(2024, 1, 15, 9, 0, 0).unwrap(),
+        charter_date: date(day),
+        start_time: NaiveTime::from_hms_opt(hour, 0, 0).unwrap(),
+        end_time: NaiveTime::from_hms_opt(hour + 2, 30, 0).unwrap(),
+        vessel_name: "Marlin".into(),
+        guest_name: "Grace Hopper".into(),
+        guest_count: 6,
+        captain_assigned: Some(crew_id("cap-1")),
+        crew_assigned: vec![crew_id("deck-1"), crew_id("deck-2")],
+        reportable_revenue: Cents(125_050),
+        tips: Cents(20_000),
+        status: CharterStatus::Booked,
+        version: 0,
+    }
+}
+
+fn changed(c: &Charter) -> Event {
+    Event::CharterChanged {
+        charter_id: c.charter_id,
+        version: c.version,
+    }
+}
+
+pub fn member(id: &str, email: &str) -> CrewMember {
+    CrewMember {
+        crew_id: crew_id(id),
+        name: format!("Person {id}"),
+        email: Email::parse(email).unwrap(),
+        phone: Some("+1 619 555 0100".into()),
+        captain_certified: false,
+        available_dates: BTreeSet::new(),
+        active: true,
+    }
+}
+
+async fn pending_events(s: &impl Store) -> Vec<Event> {
+    s.list_events(EventStatus::Pending, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
+}

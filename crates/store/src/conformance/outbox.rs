@@ -1,0 +1,259 @@
+//! Conformance cases for the outbox and job runs.
+
+use std::time::Duration;
+
+use jada_core::Event;
+use uuid::Uuid;
+
+use super::*;
+use crate::{EventStatus, RunOutcome, Store, StoreError, Trigger};
+
+pub async fn outbox_claim_lease_and_ack(s: &impl Store) {
+    let now = t("2024-04-01T10:00:00Z");
+    let lease = Duration::from_secs(60);
+    let a = s
+        .enqueue_event(
+            &Event::CrewChanged {
+                crew_id: crew_id("ana"),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let b = s
+        .enqueue_event(&Event::CrewChanged { crew_id: crew_id("bo") }, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (a.status, a.attempts, a.next_attempt_at),
+        (EventStatus::Pending, 0, now)
+    );
+    assert!(
+        s.claim_due_events(now - chrono::Duration::seconds(1), lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due before it was written"
+    );
+
+    let claimed = s.claim_due_events(now, lease, 1).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        vec![a.event_id],
+        "oldest first, up to the limit"
+    );
+    assert_eq!(claimed[0].attempts, 1);
+    let claimed = s.claim_due_events(now, lease, 10).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        vec![b.event_id],
+        "a leased event is not handed out twice"
+    );
+    assert!(s
+        .claim_due_events(now + chrono::Duration::seconds(30), lease, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The worker holding `a` died: after the lease it is due again.
+    let again = s
+        .claim_due_events(now + chrono::Duration::seconds(61), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 2);
+    assert_eq!(again[0].attempts, 2);
+
+    s.ack_event(a.event_id, now + chrono::Duration::seconds(62))
+        .await
+        .unwrap();
+    let done = s.get_event(a.event_id).await.unwrap().unwrap();
+    assert_eq!(
+        (done.status, done.finished_at),
+        (EventStatus::Done, Some(now + chrono::Duration::seconds(62)))
+    );
+    assert_eq!(s.count_events(EventStatus::Done).await.unwrap(), 1);
+    assert_eq!(s.count_events(EventStatus::Pending).await.unwrap(), 1);
+    assert!(
+        s.claim_due_events(now + chrono::Duration::hours(1), lease, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.event_id != a.event_id),
+        "a done event is never claimed"
+    );
+    assert!(
+        matches!(
+            s.ack_event(a.event_id, now).await.unwrap_err(),
+            StoreError::NoSuchRecord { .. }
+        ),
+        "acking twice is refused"
+    );
+    assert!(s.get_event(Uuid::new_v4()).await.unwrap().is_none());
+}
+
+pub async fn outbox_failure_dead_letter_retry_and_drop(s: &impl Store) {
+    let now = t("2024-04-01T10:00:00Z");
+    let lease = Duration::from_secs(60);
+    let e = s
+        .enqueue_event(
+            &Event::CrewChanged {
+                crew_id: crew_id("ana"),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    s.claim_due_events(now, lease, 10).await.unwrap();
+    let retry_at = now + chrono::Duration::minutes(5);
+    s.fail_event(e.event_id, "sheets answered 503", retry_at).await.unwrap();
+    assert!(
+        s.claim_due_events(now + chrono::Duration::minutes(4), lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "backoff is honoured"
+    );
+    let claimed = s.claim_due_events(retry_at, lease, 10).await.unwrap();
+    assert_eq!(
+        (claimed.len(), claimed[0].attempts, claimed[0].last_error.as_deref()),
+        (1, 2, Some("sheets answered 503"))
+    );
+
+    s.mark_event_dead(e.event_id, "gave up after 2 attempts: sheets answered 503", retry_at)
+        .await
+        .unwrap();
+    let dead = s.list_events(EventStatus::Dead, 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        dead[0].last_error.as_deref(),
+        Some("gave up after 2 attempts: sheets answered 503")
+    );
+    assert!(
+        s.claim_due_events(now + chrono::Duration::days(1), lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "dead letters are parked"
+    );
+    assert_eq!(s.count_events(EventStatus::Dead).await.unwrap(), 1);
+
+    let later = now + chrono::Duration::hours(2);
+    s.retry_dead_event(e.event_id, later).await.unwrap();
+    let back = s.get_event(e.event_id).await.unwrap().unwrap();
+    assert_eq!(
+        (back.status, back.attempts, back.next_attempt_at),
+        (EventStatus::Pending, 0, later)
+    );
+    assert!(
+        matches!(
+            s.retry_dead_event(e.event_id, later).await.unwrap_err(),
+            StoreError::NoSuchRecord { .. }
+        ),
+        "only dead letters are retried"
+    );
+
+    s.claim_due_events(later, lease, 10).await.unwrap();
+    s.mark_event_dead(e.event_id, "still failing", later).await.unwrap();
+    s.drop_dead_event(e.event_id, later).await.unwrap();
+    let dropped = s.get_event(e.event_id).await.unwrap().unwrap();
+    assert_eq!(dropped.status, EventStatus::Dropped, "a dropped event stays on record");
+    assert_eq!(s.list_events(EventStatus::Dropped, 10).await.unwrap().len(), 1);
+    assert!(matches!(
+        s.fail_event(e.event_id, "x", later).await.unwrap_err(),
+        StoreError::NoSuchRecord { .. }
+    ));
+    assert!(matches!(
+        s.mark_event_dead(Uuid::new_v4(), "x", later).await.unwrap_err(),
+        StoreError::NoSuchRecord { .. }
+    ));
+    assert!(matches!(
+        s.drop_dead_event(e.event_id, later).await.unwrap_err(),
+        StoreError::NoSuchRecord { .. }
+    ));
+}
+
+pub async fn job_runs(s: &impl Store) {
+    let now = t("2024-04-01T10:00:00Z");
+    assert!(s.last_success("port-sheet").await.unwrap().is_none());
+    let r1 = s.start_run("port-sheet", Trigger::Schedule, now).await.unwrap();
+    assert_eq!(r1.outcome, RunOutcome::Running);
+    let done = s
+        .finish_run(
+            r1.run_id,
+            RunOutcome::Succeeded,
+            Some("12 rows written"),
+            None,
+            now + chrono::Duration::seconds(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.outcome, done.summary.as_deref(), done.finished_at),
+        (
+            RunOutcome::Succeeded,
+            Some("12 rows written"),
+            Some(now + chrono::Duration::seconds(3))
+        )
+    );
+    assert!(
+        matches!(
+            s.finish_run(r1.run_id, RunOutcome::Failed, None, None, now)
+                .await
+                .unwrap_err(),
+            StoreError::NoSuchRecord { .. }
+        ),
+        "a finished run stays as it ended"
+    );
+
+    let r2 = s
+        .start_run("port-sheet", Trigger::Manual, now + chrono::Duration::minutes(30))
+        .await
+        .unwrap();
+    s.finish_run(
+        r2.run_id,
+        RunOutcome::Failed,
+        None,
+        Some("credential `workspace` needs re-auth"),
+        now + chrono::Duration::minutes(31),
+    )
+    .await
+    .unwrap();
+    let other = s
+        .start_run("token-health", Trigger::Startup, now + chrono::Duration::minutes(40))
+        .await
+        .unwrap();
+    let hanging = s
+        .start_run("port-sheet", Trigger::Schedule, now + chrono::Duration::minutes(60))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        s.last_success("port-sheet").await.unwrap().unwrap().run_id,
+        r1.run_id,
+        "the last success, not the last run"
+    );
+    let recent = s.recent_runs(Some("port-sheet"), 2).await.unwrap();
+    assert_eq!(
+        recent.iter().map(|r| r.run_id).collect::<Vec<_>>(),
+        vec![hanging.run_id, r2.run_id],
+        "newest first, limited"
+    );
+    assert_eq!(recent[1].error.as_deref(), Some("credential `workspace` needs re-auth"));
+    assert_eq!(s.recent_runs(None, 10).await.unwrap().len(), 4);
+
+    assert_eq!(
+        s.abandon_running_runs(now + chrono::Duration::hours(2)).await.unwrap(),
+        2
+    );
+    let runs = s.recent_runs(None, 10).await.unwrap();
+    let abandoned: Vec<_> = runs
+        .iter()
+        .filter(|r| r.outcome == RunOutcome::Abandoned)
+        .map(|r| r.run_id)
+        .collect();
+    assert_eq!(abandoned, vec![hanging.run_id, other.run_id]);
+    assert_eq!(
+        s.abandon_running_runs(now + chrono::Duration::hours(3)).await.unwrap(),
+        0
+    );
+}
