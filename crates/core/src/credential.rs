@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub enum CredentialKind {
     ServiceAccount,
     AuthorizedUser,
+    /// The file could not be read, so its kind is not known.
+    Unknown,
 }
 
 impl CredentialKind {
@@ -18,6 +20,7 @@ impl CredentialKind {
         match self {
             CredentialKind::ServiceAccount => "service_account",
             CredentialKind::AuthorizedUser => "authorized_user",
+            CredentialKind::Unknown => "unknown",
         }
     }
 }

@@ -1,5 +1,249 @@
-//! A local server that speaks Google's OAuth, Sheets, Drive and Gmail wire formats, for
-//! tests and development.
+//! A local server that speaks Google's wire formats, so jada's production code runs
+//! against it unchanged with only base URLs changed. Tests call [`spawn`] and get an
+//! [`EmulatorHandle`] (its address, and control methods); developers run the
+//! `google-emulator` binary.
 //!
-//! Not built yet: it arrives with issue #3 (OAuth token endpoint, tokeninfo, control API)
-//! and gains each API surface with the pipeline that needs it.
+//! - [`oauth`]: `POST /token` (JWT bearer for service accounts with RS256 signature and
+//!   claim checks, refresh tokens, authorization code with PKCE), `GET /tokeninfo`, and
+//!   the consent page `GET /o/oauth2/v2/auth`, which approves at once.
+//! - [`bearer`]: Google's 401/403 answers for the API surfaces behind a token.
+//! - [`control`]: faults, revocation, token lifetime and call counts, over HTTP under
+//!   `/emulator/`; the same operations are methods on [`Emulator`].
+//!
+//! The service-account keys it hands out are the test-only pairs in `keys/`.
+
+// Handlers return `Result<_, Response>`: the refusal *is* the HTTP answer, built once
+// per request, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
+pub mod bearer;
+pub mod control;
+pub mod oauth;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+
+pub use state::Fault;
+use state::{OAuthClient, RefreshGrant, ServiceAccount, State};
+
+/// Test-only key pairs (private PKCS#8, public SPKI), generated for this repository.
+const KEYS: [(&str, &str); 2] = [
+    (
+        include_str!("../keys/test-key-1.pem"),
+        include_str!("../keys/test-key-1.pub.pem"),
+    ),
+    (
+        include_str!("../keys/test-key-2.pem"),
+        include_str!("../keys/test-key-2.pub.pem"),
+    ),
+];
+
+/// The emulator's control surface, shared by the handle and the control routes.
+#[derive(Clone)]
+pub struct Emulator {
+    state: Arc<State>,
+}
+
+impl Emulator {
+    fn from_state(state: Arc<State>) -> Self {
+        Emulator { state }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.state.base_url
+    }
+
+    pub fn token_uri(&self) -> String {
+        self.state.token_uri()
+    }
+
+    pub fn tokeninfo_url(&self) -> String {
+        format!("{}/tokeninfo", self.state.base_url)
+    }
+
+    pub fn auth_uri(&self) -> String {
+        format!("{}/o/oauth2/v2/auth", self.state.base_url)
+    }
+
+    /// Registers a service account and returns its key file, exactly as the Cloud
+    /// console writes one, with `token_uri` pointing here.
+    pub fn create_service_account(&self, email: &str) -> Value {
+        let n = self.state.lock().service_accounts.len();
+        let (private_pem, public_pem) = KEYS[n % KEYS.len()];
+        let client_id = format!("1{:020}", n + 1);
+        self.state.lock().service_accounts.insert(
+            email.to_string(),
+            ServiceAccount {
+                email: email.to_string(),
+                client_id: client_id.clone(),
+                public_key_pem: public_pem.to_string(),
+                delegates: Default::default(),
+                key_deleted: false,
+            },
+        );
+        json!({
+            "type": "service_account",
+            "project_id": "jada-emulator",
+            "private_key_id": format!("emu-key-{}", n + 1),
+            "private_key": private_pem,
+            "client_email": email,
+            "client_id": client_id,
+            "auth_uri": self.auth_uri(),
+            "token_uri": self.token_uri(),
+            "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
+            "client_x509_cert_url": format!("https://www.googleapis.com/robot/v1/metadata/x509/{email}"),
+            "universe_domain": "googleapis.com",
+        })
+    }
+
+    /// Lets a service account act as `user` (domain-wide delegation).
+    pub fn allow_delegation(&self, service_account: &str, user: &str) {
+        if let Some(sa) = self.state.lock().service_accounts.get_mut(service_account) {
+            sa.delegates.insert(user.to_string());
+        }
+    }
+
+    /// Deletes the service account's key: its signatures stop verifying.
+    pub fn delete_service_account_key(&self, service_account: &str) {
+        if let Some(sa) = self.state.lock().service_accounts.get_mut(service_account) {
+            sa.key_deleted = true;
+        }
+    }
+
+    /// Registers an OAuth client (an "installed app") and returns `(client_id, client_secret)`.
+    pub fn create_oauth_client(&self) -> (String, String) {
+        let id = format!("{}-emu.apps.googleusercontent.com", state::random(12).to_lowercase());
+        let secret = format!("GOCSPX-{}", state::random(28));
+        self.state.lock().clients.insert(
+            id.clone(),
+            OAuthClient {
+                client_id: id.clone(),
+                client_secret: secret.clone(),
+            },
+        );
+        (id, secret)
+    }
+
+    /// A user's consent already given: returns the `authorized_user` file gcloud writes.
+    pub fn create_authorized_user(&self, client: &(String, String), scopes: &[&str]) -> Value {
+        let refresh_token = format!("1//emu-{}", state::random(40));
+        self.state.lock().refresh_tokens.insert(
+            refresh_token.clone(),
+            RefreshGrant {
+                client_id: client.0.clone(),
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                account: format!("user-of-{}", client.0),
+                revoked: false,
+            },
+        );
+        json!({
+            "type": "authorized_user",
+            "client_id": client.0,
+            "client_secret": client.1,
+            "refresh_token": refresh_token,
+        })
+    }
+
+    /// Revokes a refresh token (as a password change or "remove access" does).
+    pub fn revoke_refresh_token(&self, token: &str) -> bool {
+        match self.state.lock().refresh_tokens.get_mut(token) {
+            Some(g) => {
+                g.revoked = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// How long new access tokens live (Google: 3600 s).
+    pub fn set_access_token_lifetime(&self, seconds: i64) {
+        self.state.lock().token_lifetime_secs = seconds;
+    }
+
+    /// Makes every access token issued so far expire now.
+    pub fn expire_access_tokens(&self) {
+        let now = self.state.now();
+        for t in self.state.lock().access_tokens.values_mut() {
+            t.expires_at = now;
+        }
+    }
+
+    /// Moves the emulator's clock relative to the real one (to reproduce clock skew).
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.state.lock().clock_offset_secs = seconds;
+    }
+
+    /// Answers the next `count` token requests with `fault`.
+    pub fn fail_next(&self, count: usize, fault: Fault) {
+        let mut inner = self.state.lock();
+        for _ in 0..count {
+            inner.faults.push_back(fault.clone());
+        }
+    }
+
+    /// How many requests an endpoint (`token`, `tokeninfo`, `auth`, `drive.about`) received.
+    pub fn calls(&self, endpoint: &str) -> u64 {
+        self.state.lock().calls.get(endpoint).copied().unwrap_or(0)
+    }
+}
+
+/// A running emulator; stops when dropped.
+pub struct EmulatorHandle {
+    pub emulator: Emulator,
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::ops::Deref for EmulatorHandle {
+    type Target = Emulator;
+    fn deref(&self) -> &Emulator {
+        &self.emulator
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts an emulator on 127.0.0.1 with a free port.
+pub async fn spawn() -> std::io::Result<EmulatorHandle> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    serve(listener).await
+}
+
+/// Serves on an already-bound listener.
+pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<EmulatorHandle> {
+    let addr = listener.local_addr()?;
+    let state = Arc::new(State::new(format!("http://{addr}")));
+    let app = router(Arc::clone(&state));
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "google-emulator stopped");
+        }
+    });
+    Ok(EmulatorHandle {
+        emulator: Emulator::from_state(state),
+        addr,
+        task,
+    })
+}
+
+fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/token", post(oauth::token))
+        .route("/tokeninfo", get(oauth::tokeninfo))
+        .route("/o/oauth2/v2/auth", get(oauth::consent))
+        .route("/drive/v3/about", get(bearer::drive_about))
+        .route("/emulator/faults", post(control::faults))
+        .route("/emulator/revoke", post(control::revoke))
+        .route("/emulator/access-token-lifetime", post(control::lifetime))
+        .route("/emulator/calls", get(control::calls))
+        .with_state(state)
+}

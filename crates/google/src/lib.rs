@@ -1,6 +1,11 @@
-//! jada's Google client: the unified token service (`auth`), and the Sheets, Drive and
-//! Gmail clients. Every base URL comes from configuration, so tests point them at the
-//! `google-emulator` crate.
+//! jada's Google client. [`auth`] is the unified token service: every part of jada (and,
+//! through `jada auth token`, every legacy script) gets its access tokens from it, so a
+//! credential is refreshed once, ahead of expiry, and a refused credential is noticed,
+//! recorded and reported instead of failing quietly every run.
 //!
-//! Not built yet: the token service arrives with issue #3, the API clients with the
-//! pipelines that use them (#5, #6, #7). Only this crate will know Google's wire formats.
+//! Only this crate knows Google's wire formats. Every base URL comes from
+//! configuration, so tests point them at the `google-emulator` crate. It does not import
+//! `jada-store`: credential health leaves through [`auth::CredentialStateSink`].
+
+pub mod auth;
+pub mod fsutil;

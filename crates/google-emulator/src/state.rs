@@ -1,0 +1,149 @@
+//! The emulator's memory: registered accounts and clients, issued tokens, injected
+//! faults and call counters. One `State` per emulator, shared by every handler.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::distr::Alphanumeric;
+use rand::Rng;
+
+/// A fault to answer the next token request with, instead of the real answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this HTTP status and a Google-shaped error body.
+    Status(u16),
+    /// Wait this long before answering (as a stuck connection does).
+    Hang(Duration),
+    /// Answer 200 with a body that is not valid JSON.
+    MalformedJson,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceAccount {
+    pub email: String,
+    pub client_id: String,
+    pub public_key_pem: String,
+    /// Users this account may act as (domain-wide delegation).
+    pub delegates: HashSet<String>,
+    /// The key was deleted: signatures no longer verify.
+    pub key_deleted: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct OAuthClient {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefreshGrant {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub account: String,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub code_challenge: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub azp: String,
+    pub account: String,
+    pub scopes: Vec<String>,
+    pub expires_at: DateTime<Utc>,
+    pub offline: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Inner {
+    pub service_accounts: HashMap<String, ServiceAccount>,
+    pub clients: HashMap<String, OAuthClient>,
+    pub refresh_tokens: HashMap<String, RefreshGrant>,
+    pub codes: HashMap<String, AuthCode>,
+    pub access_tokens: HashMap<String, IssuedToken>,
+    pub faults: VecDeque<Fault>,
+    pub calls: HashMap<String, u64>,
+    pub token_lifetime_secs: i64,
+    /// Seconds added to the real clock: the emulator's idea of "now".
+    pub clock_offset_secs: i64,
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub base_url: String,
+    pub inner: Mutex<Inner>,
+}
+
+impl State {
+    pub fn new(base_url: String) -> Self {
+        let inner = Inner {
+            token_lifetime_secs: 3600,
+            ..Default::default()
+        };
+        State {
+            base_url,
+            inner: Mutex::new(inner),
+        }
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::seconds(self.lock().clock_offset_secs)
+    }
+
+    pub fn token_uri(&self) -> String {
+        format!("{}/token", self.base_url)
+    }
+
+    pub fn count(&self, endpoint: &str) {
+        *self.lock().calls.entry(endpoint.to_string()).or_default() += 1;
+    }
+
+    pub fn next_fault(&self) -> Option<Fault> {
+        self.lock().faults.pop_front()
+    }
+
+    /// Issues an access token and remembers what it grants.
+    pub fn issue_access_token(&self, azp: &str, account: &str, scopes: Vec<String>, offline: bool) -> (String, i64) {
+        let token = format!("ya29.emu-{}", random(40));
+        let now = self.now();
+        let mut inner = self.lock();
+        let lifetime = inner.token_lifetime_secs;
+        inner.access_tokens.insert(
+            token.clone(),
+            IssuedToken {
+                azp: azp.to_string(),
+                account: account.to_string(),
+                scopes,
+                expires_at: now + chrono::Duration::seconds(lifetime),
+                offline,
+            },
+        );
+        (token, lifetime)
+    }
+
+    /// The live token, if it exists and has not expired.
+    pub fn lookup_access_token(&self, token: &str) -> Option<IssuedToken> {
+        let now = self.now();
+        self.lock()
+            .access_tokens
+            .get(token)
+            .filter(|t| t.expires_at > now)
+            .cloned()
+    }
+}
+
+pub fn random(n: usize) -> String {
+    rand::rng().sample_iter(&Alphanumeric).take(n).map(char::from).collect()
+}
