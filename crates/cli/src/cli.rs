@@ -44,6 +44,9 @@ pub enum Command {
     /// The same --seed and --season always produce the same business; charters before
     /// today are completed, later ones booked. Loading twice changes nothing.
     Demo(DemoArgs),
+    /// Google credentials: status, live checks, refresh, login, tokens for scripts.
+    #[command(subcommand)]
+    Auth(AuthCommand),
     /// Show or check the effective configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -154,4 +157,56 @@ pub enum ConfigCommand {
     },
     /// Check the configuration; exits 2 when it is invalid, naming the key to fix.
     Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// A table of every configured credential: kind, account, scopes, token expiry, last
+    /// refresh, state and last error (as recorded by any jada process, the daemon included).
+    Status {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Probe credentials live: get a token and ask Google's tokeninfo what it grants.
+    /// Exits 1 if any credential is unhealthy, saying what to do about each.
+    Check {
+        /// Only this credential [default: all]
+        name: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refresh a credential's token now, even if the cached one is still valid.
+    Refresh {
+        /// The credential's name in jada.toml
+        name: String,
+    },
+    /// Sign in as a Google user (installed-app flow with PKCE and a loopback redirect on
+    /// 127.0.0.1) and write the credential's authorized_user file (mode 0600). This is
+    /// how to recover a credential that needs re-auth.
+    Login {
+        /// The credential's name in jada.toml
+        name: String,
+        /// The OAuth client file (client_secret.json, "installed" app) from the Cloud
+        /// console [default: the client in the credential's current file]
+        #[arg(long, value_name = "FILE")]
+        client_file: Option<std::path::PathBuf>,
+        /// Only print the URL; do not try to open a browser
+        #[arg(long)]
+        no_browser: bool,
+        /// Give up after this many seconds without an answer
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Print a fresh access token on stdout, for scripts (like `gcloud auth print-access-token`).
+    Token {
+        /// The credential's name in jada.toml
+        name: String,
+        /// Scopes the token must carry [default: all the credential's scopes]
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+    },
+    /// Make the secrets directory 0700 and credential and token files 0600.
+    Harden,
 }

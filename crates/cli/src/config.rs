@@ -77,6 +77,8 @@ pub struct Credential {
 #[serde(deny_unknown_fields)]
 pub struct Google {
     pub token_uri: String,
+    /// The consent page of the login flow.
+    pub auth_uri: String,
     pub tokeninfo_url: String,
     pub sheets_url: String,
     pub drive_url: String,
@@ -185,6 +187,26 @@ impl Config {
         if let Some(w) = creds.windows(2).find(|w| w[0] == w[1]) {
             return bad("credentials", format!("credential `{}` is listed twice", w[0]));
         }
+        for c in &self.credentials {
+            if c.name.trim().is_empty() || c.name.contains(char::is_whitespace) {
+                return bad(
+                    "credentials.name",
+                    format!(
+                        "`{}` is not a usable credential name: use letters, digits and dashes",
+                        c.name
+                    ),
+                );
+            }
+            if c.scopes.is_empty() {
+                return bad(
+                    "credentials.scopes",
+                    format!(
+                        "credential `{}` has no scopes: list the Google scopes it may use",
+                        c.name
+                    ),
+                );
+            }
+        }
         if parse_duration(&self.alerts.remind_every).is_none() {
             return bad(
                 "alerts.remind_every",
@@ -197,6 +219,7 @@ impl Config {
         for (key, url) in [
             ("server.public_url", &self.server.public_url),
             ("google.token_uri", &self.google.token_uri),
+            ("google.auth_uri", &self.google.auth_uri),
             ("google.tokeninfo_url", &self.google.tokeninfo_url),
             ("google.sheets_url", &self.google.sheets_url),
             ("google.drive_url", &self.google.drive_url),
@@ -237,6 +260,15 @@ impl Config {
             jada_ops::demo::sample_fleet()
         } else {
             Fleet::new(self.vessels.clone())
+        }
+    }
+
+    /// A credential's file; relative paths are relative to the data directory.
+    pub fn credential_path(&self, c: &Credential) -> PathBuf {
+        if c.file.is_absolute() {
+            c.file.clone()
+        } else {
+            self.data_dir.join(&c.file)
         }
     }
 

@@ -87,5 +87,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Charters(cmd) => runtime.block_on(commands::charters::run(g, cmd)),
         Command::Crew(cmd) => runtime.block_on(commands::crew::run(g, cmd)),
         Command::Demo(args) => runtime.block_on(commands::demo::run(g, &args)),
+        Command::Auth(cmd) => runtime.block_on(commands::auth::run(g, cmd)),
     }
 }

@@ -6,11 +6,13 @@
 //! - [`charters`]: saving a batch of charters (create, update, or leave unchanged) with
 //!   their outbox events, and reading them back.
 //! - [`demo`]: a deterministic sample business for newcomers and benchmarks.
+//! - [`auth`]: the token service's health records, kept in the store.
 //! - [`clock`]: "now", injected so tests can move time.
 //!
 //! This crate talks to persistence only through `jada_store`'s traits and to Google only
 //! through `jada_google`; it never knows SQL or a wire format.
 
+pub mod auth;
 pub mod charters;
 pub mod clock;
 pub mod demo;
