@@ -17,7 +17,9 @@ mod traits;
 pub mod conformance;
 
 pub use error::StoreError;
-pub use records::{CharterWrite, EventStatus, JobRun, OutboxEvent, RunOutcome, Trigger};
-pub use traits::{CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore, OutboxStore, Store};
+pub use records::{AlertRecord, AlertStatus, CharterWrite, EventStatus, JobRun, OutboxEvent, RunOutcome, Trigger};
+pub use traits::{
+    AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore, LeaseStore, OutboxStore, Store,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -149,3 +149,27 @@ pub struct JobRun {
     /// A short human summary: rows written, rows rejected, drift found.
     pub summary: Option<String>,
 }
+
+/// Whether an alert is calling for attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertStatus {
+    Firing,
+    Resolved,
+}
+
+/// One alert, keyed by what it is about (`job-failing:port-sheet`,
+/// `credential-reauth:workspace`). Notifications go out on a change of status and as
+/// reminders while firing; this record is how the daemon remembers which it sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    pub key: String,
+    pub status: AlertStatus,
+    /// One line for the operator: what is wrong and what to do.
+    pub summary: String,
+    /// When it started firing (or last resolved).
+    pub since: DateTime<Utc>,
+    pub last_notified: Option<DateTime<Utc>>,
+    /// Notifications sent while this firing lasted (first alert plus reminders).
+    pub notifications: u32,
+}

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use jada_core::{Charter, CharterId, ChatMessage, CredentialState, CrewId, CrewMember, Email, Event, Month};
 use uuid::Uuid;
 
-use crate::records::{CharterWrite, EventStatus, JobRun, OutboxEvent, RunOutcome, Trigger};
+use crate::records::{AlertRecord, CharterWrite, EventStatus, JobRun, OutboxEvent, RunOutcome, Trigger};
 use crate::{Result, StoreError};
 
 /// Charters (table `crew-dispatch`).
@@ -176,7 +176,43 @@ pub trait CredentialStateStore: Send + Sync {
     async fn list_credential_states(&self) -> Result<Vec<CredentialState>>;
 }
 
-/// Everything the rest of jada needs from persistence.
-pub trait Store: CharterStore + CrewStore + ChatStore + OutboxStore + JobRunStore + CredentialStateStore {}
+/// Leases: a named lock with an owner and an expiry, so a job never runs twice at once,
+/// even across several daemons on one table. An expired lease may be taken over.
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes the lease if it is free, expired, or already `owner`'s (which renews it).
+    async fn try_acquire_lease(&self, name: &str, owner: &str, now: DateTime<Utc>, ttl: Duration) -> Result<bool>;
 
-impl<T: CharterStore + CrewStore + ChatStore + OutboxStore + JobRunStore + CredentialStateStore> Store for T {}
+    /// Gives the lease up, if `owner` holds it.
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<()>;
+}
+
+/// Alert states, one record per alert key.
+#[async_trait]
+pub trait AlertStore: Send + Sync {
+    async fn get_alert(&self, key: &str) -> Result<Option<AlertRecord>>;
+
+    /// Inserts or replaces the record for its key.
+    async fn put_alert(&self, alert: &AlertRecord) -> Result<()>;
+
+    /// Every alert ever raised, firing first, then by key.
+    async fn list_alerts(&self) -> Result<Vec<AlertRecord>>;
+}
+
+/// Everything the rest of jada needs from persistence.
+pub trait Store:
+    CharterStore + CrewStore + ChatStore + OutboxStore + JobRunStore + CredentialStateStore + LeaseStore + AlertStore
+{
+}
+
+impl<T> Store for T where
+    T: CharterStore
+        + CrewStore
+        + ChatStore
+        + OutboxStore
+        + JobRunStore
+        + CredentialStateStore
+        + LeaseStore
+        + AlertStore
+{
+}

@@ -257,3 +257,97 @@ pub async fn job_runs(s: &impl Store) {
         0
     );
 }
+
+pub async fn leases(s: &impl Store) {
+    let now = t("2024-04-01T10:00:00Z");
+    let ttl = Duration::from_secs(60);
+    assert!(s
+        .try_acquire_lease("job:port-sheet", "daemon-a", now, ttl)
+        .await
+        .unwrap());
+    assert!(
+        !s.try_acquire_lease("job:port-sheet", "daemon-b", now, ttl)
+            .await
+            .unwrap(),
+        "held by a"
+    );
+    assert!(
+        s.try_acquire_lease("job:port-sheet", "daemon-a", now, ttl)
+            .await
+            .unwrap(),
+        "the owner renews"
+    );
+    assert!(
+        s.try_acquire_lease("job:outbox", "daemon-b", now, ttl).await.unwrap(),
+        "leases are per name"
+    );
+    let later = now + chrono::Duration::seconds(61);
+    assert!(
+        s.try_acquire_lease("job:port-sheet", "daemon-b", later, ttl)
+            .await
+            .unwrap(),
+        "an expired lease is taken over"
+    );
+    assert!(!s
+        .try_acquire_lease("job:port-sheet", "daemon-a", later, ttl)
+        .await
+        .unwrap());
+    s.release_lease("job:port-sheet", "daemon-a").await.unwrap();
+    assert!(
+        !s.try_acquire_lease("job:port-sheet", "daemon-a", later, ttl)
+            .await
+            .unwrap(),
+        "only the owner releases"
+    );
+    s.release_lease("job:port-sheet", "daemon-b").await.unwrap();
+    assert!(
+        s.try_acquire_lease("job:port-sheet", "daemon-a", later, ttl)
+            .await
+            .unwrap(),
+        "released: free again"
+    );
+}
+
+pub async fn alerts(s: &impl Store) {
+    use crate::{AlertRecord, AlertStatus};
+    let now = t("2024-04-01T10:00:00Z");
+    assert!(s.get_alert("job-failing:port-sheet").await.unwrap().is_none());
+    let mut a = AlertRecord {
+        key: "job-failing:port-sheet".into(),
+        status: AlertStatus::Firing,
+        summary: "port-sheet failing: credential `workspace` needs re-auth".into(),
+        since: now,
+        last_notified: Some(now),
+        notifications: 1,
+    };
+    s.put_alert(&a).await.unwrap();
+    let b = AlertRecord {
+        key: "dead-letters".into(),
+        status: AlertStatus::Resolved,
+        ..a.clone()
+    };
+    s.put_alert(&b).await.unwrap();
+    let c = AlertRecord {
+        key: "zz-stale:roster".into(),
+        ..a.clone()
+    };
+    s.put_alert(&c).await.unwrap();
+    assert_eq!(s.get_alert("job-failing:port-sheet").await.unwrap(), Some(a.clone()));
+    a.notifications = 3;
+    a.status = AlertStatus::Resolved;
+    s.put_alert(&a).await.unwrap();
+    let keys: Vec<String> = s.list_alerts().await.unwrap().into_iter().map(|x| x.key).collect();
+    assert_eq!(
+        keys,
+        vec!["zz-stale:roster", "dead-letters", "job-failing:port-sheet"],
+        "firing first, then by key"
+    );
+    assert_eq!(
+        s.get_alert("job-failing:port-sheet")
+            .await
+            .unwrap()
+            .unwrap()
+            .notifications,
+        3
+    );
+}

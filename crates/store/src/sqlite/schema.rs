@@ -92,6 +92,20 @@ CREATE TABLE credential_states (
 );
 "#,
     ),
+    M::up(
+        r#"
+CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE alerts (
+    key    TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    record TEXT NOT NULL   -- JSON of jada_store::AlertRecord
+);
+"#,
+    ),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {
