@@ -7,6 +7,8 @@
 //!   their outbox events, and reading them back.
 //! - [`demo`]: a deterministic sample business for newcomers and benchmarks.
 //! - [`auth`]: the token service's health records, kept in the store.
+//! - [`events`]: the handlers the outbox worker hands events to, by topic.
+//! - [`mail`]: outgoing mail; in the embedded default, `.eml` files in a folder.
 //! - [`clock`]: "now", injected so tests can move time.
 //!
 //! This crate talks to persistence only through `jada_store`'s traits and to Google only
@@ -16,6 +18,8 @@ pub mod auth;
 pub mod charters;
 pub mod clock;
 pub mod demo;
+pub mod events;
 pub mod import;
+pub mod mail;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -1,5 +1,22 @@
-//! The jada daemon: scheduler, outbox worker, run history, alerts and the HTTP surface
-//! (crew pages, admin, API, health, metrics).
+//! The jada daemon. [`daemon::Daemon`] runs the [`jobs`] scheduler, the [`outbox`]
+//! worker, the [`alerts`] loop and the token refresher, and serves [`http`] (health,
+//! metrics, the status API) until asked to stop, then drains.
 //!
-//! Not built yet: it arrives with issue #4 (daemon) and grows with #8 (crew pages) and #9
-//! (office pages, booking API). Until then `jada` runs every use case from the CLI.
+//! - [`jobs`]: specs, schedules (cron in the business time zone, or intervals), the
+//!   registry, the runner (lease, record, credential pre-check, timeout, retries), and
+//!   the built-in jobs.
+//! - [`outbox`]: claims due events and hands them to `jada_ops` handlers; retries with
+//!   backoff, then parks dead letters.
+//! - [`alerts`]: rules (failing, stale, credentials, dead letters) and the engine that
+//!   notifies once per change, with reminders, through log, webhook and mail sinks.
+//! - [`status`]: the report behind `/api/status` and `jada doctor`.
+//!
+//! Every use case stays in `jada_ops`; this crate only schedules, records and reports.
+
+pub mod alerts;
+pub mod daemon;
+pub mod http;
+pub mod jobs;
+pub mod metrics;
+pub mod outbox;
+pub mod status;

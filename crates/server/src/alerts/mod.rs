@@ -1,0 +1,244 @@
+//! Alerts that fire once. [`conditions`] says what is wrong now (each as a keyed
+//! [`Condition`]); [`AlertEngine::reconcile`] compares that with the recorded alert
+//! states and notifies on a change (firing, resolved) and as a reminder every
+//! `remind_every` while firing. An 18-hour outage of a 30-minute job is one alert, a few
+//! reminders and one recovery, not 36 messages.
+
+pub mod sinks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jada_core::CredentialState;
+use jada_store::{AlertRecord, AlertStatus, EventStatus, RunOutcome, Store, StoreError};
+
+use crate::jobs::JobSpec;
+pub use sinks::{AlertSink, LogSink, MailSink, WebhookSink};
+
+/// Something wrong right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// Stable identity: `job-failing:NAME`, `job-stale:NAME`, `credential-reauth:NAME`,
+    /// `credential-expiring:NAME`, `dead-letters`.
+    pub key: String,
+    /// What is wrong and what to do, in one line.
+    pub summary: String,
+}
+
+/// Evaluates every rule.
+pub async fn conditions(
+    store: &dyn Store,
+    jobs: &[&JobSpec],
+    credentials: &[CredentialState],
+    started_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Condition>, StoreError> {
+    let mut out = Vec::new();
+    for spec in jobs.iter().filter(|s| s.enabled) {
+        let name = &spec.name;
+        if let Some(last) = store.recent_runs(Some(name), 1).await?.into_iter().next() {
+            if matches!(last.outcome, RunOutcome::Failed | RunOutcome::Abandoned) {
+                let why = last.error.unwrap_or_else(|| last.outcome.to_string());
+                out.push(Condition {
+                    key: format!("job-failing:{name}"),
+                    summary: format!("job `{name}` is failing: {why}"),
+                });
+            }
+        }
+        if let Some(window) = spec.stale_after {
+            let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+            let last_ok = store.last_success(name).await?.and_then(|r| r.finished_at);
+            let since = last_ok.unwrap_or(started_at);
+            if now - since > window {
+                let what = match last_ok {
+                    Some(t) => format!(
+                        "has not succeeded since {} ({} ago)",
+                        t.format("%Y-%m-%d %H:%M UTC"),
+                        age(now - t)
+                    ),
+                    None => format!(
+                        "has not succeeded since the daemon started {} ago",
+                        age(now - started_at)
+                    ),
+                };
+                out.push(Condition {
+                    key: format!("job-stale:{name}"),
+                    summary: format!(
+                        "job `{name}` {what}; it should every {}: see `jada jobs history {name}`",
+                        age(window)
+                    ),
+                });
+            }
+        }
+    }
+    for c in credentials {
+        if c.needs_reauth {
+            out.push(Condition {
+                key: format!("credential-reauth:{}", c.name),
+                summary: format!(
+                    "credential `{}` needs re-auth: run `jada auth login {}`",
+                    c.name, c.name
+                ),
+            });
+        } else if let (Some(exp), Some(err)) = (c.expires_at, &c.last_error) {
+            if exp - now < chrono::Duration::minutes(10) {
+                out.push(Condition {
+                    key: format!("credential-expiring:{}", c.name),
+                    summary: format!(
+                        "credential `{}`: its token expires {} and refreshing fails: {err}",
+                        c.name,
+                        when(exp, now)
+                    ),
+                });
+            }
+        }
+    }
+    let dead = store.count_events(EventStatus::Dead).await?;
+    if dead > 0 {
+        out.push(Condition {
+            key: "dead-letters".into(),
+            summary: format!("{dead} event(s) parked as dead letters: see `jada dlq list`, fix the cause, then `jada dlq retry --all`"),
+        });
+    }
+    Ok(out)
+}
+
+fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    if t <= now {
+        format!("expired {} ago", age(now - t))
+    } else {
+        format!("in {}", age(t - now))
+    }
+}
+
+/// `2h30m`, `45m`, `3d`.
+pub fn age(d: chrono::Duration) -> String {
+    let m = d.num_minutes().max(0);
+    match m {
+        0..60 => format!("{m}m"),
+        60..1440 if m % 60 == 0 => format!("{}h", m / 60),
+        60..1440 => format!("{}h{}m", m / 60, m % 60),
+        _ => format!("{}d{}h", m / 1440, m % 1440 / 60),
+    }
+}
+
+/// What a notification says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    Firing,
+    Reminder,
+    Resolved,
+}
+
+/// One message to the sinks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub key: String,
+    pub kind: NoticeKind,
+    pub summary: String,
+    pub since: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+impl Notification {
+    /// The line a person reads (Slack's `text`, the mail subject).
+    pub fn text(&self) -> String {
+        let lasted = age(self.at - self.since);
+        match self.kind {
+            NoticeKind::Firing => format!("ALERT: {}", self.summary),
+            NoticeKind::Reminder => format!("STILL FAILING for {lasted}: {}", self.summary),
+            NoticeKind::Resolved => format!("RESOLVED after {lasted}: {}", self.summary),
+        }
+    }
+}
+
+pub struct AlertEngine {
+    pub store: Arc<dyn Store>,
+    pub sinks: Vec<Arc<dyn AlertSink>>,
+    pub remind_every: Duration,
+}
+
+impl AlertEngine {
+    /// Brings the recorded alerts in line with `now_firing`, notifying each change and
+    /// each due reminder. Returns what was sent.
+    pub async fn reconcile(
+        &self,
+        now_firing: &[Condition],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let mut sent = Vec::new();
+        let remind = chrono::Duration::from_std(self.remind_every).unwrap_or(chrono::Duration::MAX);
+        for c in now_firing {
+            let notice = match self.store.get_alert(&c.key).await? {
+                Some(a) if a.status == AlertStatus::Firing => {
+                    let due = a.last_notified.is_none_or(|t| now - t >= remind);
+                    let mut a = AlertRecord {
+                        summary: c.summary.clone(),
+                        ..a
+                    };
+                    let notice = due.then(|| {
+                        a.last_notified = Some(now);
+                        a.notifications += 1;
+                        Notification {
+                            key: c.key.clone(),
+                            kind: NoticeKind::Reminder,
+                            summary: c.summary.clone(),
+                            since: a.since,
+                            at: now,
+                        }
+                    });
+                    self.store.put_alert(&a).await?;
+                    notice
+                }
+                _ => {
+                    let a = AlertRecord {
+                        key: c.key.clone(),
+                        status: AlertStatus::Firing,
+                        summary: c.summary.clone(),
+                        since: now,
+                        last_notified: Some(now),
+                        notifications: 1,
+                    };
+                    self.store.put_alert(&a).await?;
+                    Some(Notification {
+                        key: c.key.clone(),
+                        kind: NoticeKind::Firing,
+                        summary: c.summary.clone(),
+                        since: now,
+                        at: now,
+                    })
+                }
+            };
+            sent.extend(notice);
+        }
+        for a in self.store.list_alerts().await? {
+            if a.status == AlertStatus::Firing && !now_firing.iter().any(|c| c.key == a.key) {
+                let n = Notification {
+                    key: a.key.clone(),
+                    kind: NoticeKind::Resolved,
+                    summary: a.summary.clone(),
+                    since: a.since,
+                    at: now,
+                };
+                self.store
+                    .put_alert(&AlertRecord {
+                        status: AlertStatus::Resolved,
+                        since: now,
+                        last_notified: Some(now),
+                        ..a
+                    })
+                    .await?;
+                sent.push(n);
+            }
+        }
+        for n in &sent {
+            for sink in &self.sinks {
+                if let Err(e) = sink.send(n).await {
+                    tracing::error!(sink = sink.name(), alert = %n.key, error = %e, "cannot deliver an alert");
+                }
+            }
+        }
+        Ok(sent)
+    }
+}

@@ -1,0 +1,100 @@
+//! Where alert notifications go: the log, a webhook (JSON with a Slack-compatible
+//! `text`), and mail (through the mail sink: `.eml` files in the embedded default).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jada_ops::mail::{Mail, Mailer};
+use serde_json::json;
+
+use super::{NoticeKind, Notification};
+
+#[async_trait]
+pub trait AlertSink: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn send(&self, n: &Notification) -> Result<(), String>;
+}
+
+/// Writes every notification to the log (always configured).
+pub struct LogSink;
+
+#[async_trait]
+impl AlertSink for LogSink {
+    fn name(&self) -> &'static str {
+        "log"
+    }
+
+    async fn send(&self, n: &Notification) -> Result<(), String> {
+        match n.kind {
+            NoticeKind::Resolved => tracing::info!(alert = %n.key, "{}", n.text()),
+            _ => tracing::error!(alert = %n.key, "{}", n.text()),
+        }
+        Ok(())
+    }
+}
+
+/// POSTs `{"text": ..., "alert": key, "status": firing|reminder|resolved, "since": ...}`.
+pub struct WebhookSink {
+    pub url: String,
+    pub http: reqwest::Client,
+}
+
+#[async_trait]
+impl AlertSink for WebhookSink {
+    fn name(&self) -> &'static str {
+        "webhook"
+    }
+
+    async fn send(&self, n: &Notification) -> Result<(), String> {
+        let status = match n.kind {
+            NoticeKind::Firing => "firing",
+            NoticeKind::Reminder => "reminder",
+            NoticeKind::Resolved => "resolved",
+        };
+        let body = json!({ "text": n.text(), "alert": n.key, "status": status, "since": n.since.to_rfc3339() });
+        // The URL carries the webhook's secret: never put it in an error.
+        let resp = self
+            .http
+            .post(&self.url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("webhook: {}", e.without_url()))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("webhook answered {}", resp.status()))
+        }
+    }
+}
+
+/// Mails each notification to the configured addresses.
+pub struct MailSink {
+    pub mailer: Arc<dyn Mailer>,
+    pub from: String,
+    pub to: Vec<String>,
+}
+
+#[async_trait]
+impl AlertSink for MailSink {
+    fn name(&self) -> &'static str {
+        "email"
+    }
+
+    async fn send(&self, n: &Notification) -> Result<(), String> {
+        let subject: String = format!("[jada] {}", n.text()).chars().take(150).collect();
+        let body = format!(
+            "{}\n\nAlert: {}\nSince: {}\n\nSee `jada doctor` for the whole picture.\n",
+            n.text(),
+            n.key,
+            n.since.to_rfc3339()
+        );
+        let mail = Mail {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            subject,
+            body,
+        };
+        self.mailer.send(&mail).await.map(|_| ())
+    }
+}

@@ -1,0 +1,271 @@
+//! `jada serve`: the scheduler, the outbox worker, the alert loop, the token refresher
+//! and the HTTP server, under one cancellation root. On shutdown new work stops at once,
+//! in-flight work gets `grace` to finish and is then cancelled (and recorded as such).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use jada_core::Clock;
+use jada_google::auth::TokenService;
+use jada_store::{Store, StoreError, Trigger};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::alerts::{self, AlertEngine};
+use crate::jobs::runner::{JobRunner, RunError};
+use crate::metrics::Metrics;
+use crate::outbox::OutboxWorker;
+use crate::status::{self, DaemonInfo, StatusReport};
+
+/// What the HTTP handlers and loops share.
+pub struct Shared {
+    pub store: Arc<dyn Store>,
+    pub tokens: Arc<TokenService>,
+    pub runner: JobRunner,
+    pub clock: Arc<dyn Clock>,
+    pub zone: Tz,
+    pub started_at: DateTime<Utc>,
+    pub admin_token: String,
+    pub metrics: Arc<Metrics>,
+    pub data_dir: std::path::PathBuf,
+}
+
+impl Shared {
+    pub async fn report(&self) -> Result<StatusReport, StoreError> {
+        let credentials = jada_ops::auth::status(&self.tokens, self.store.as_ref()).await?;
+        status::collect(status::Inputs {
+            store: self.store.as_ref(),
+            registry: &self.runner.registry,
+            credentials,
+            zone: self.zone,
+            daemon: Some(DaemonInfo {
+                started_at: self.started_at,
+                pid: std::process::id(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            }),
+            now: self.clock.now(),
+            data_dir: &self.data_dir,
+        })
+        .await
+    }
+}
+
+/// How the daemon paces itself.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    /// How long in-flight work may finish after a stop is asked (default 20 s).
+    pub grace: Duration,
+    /// How often the alert rules are evaluated (default 60 s).
+    pub alert_every: Duration,
+    /// How often the outbox is polled when idle (default 2 s).
+    pub outbox_poll: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            grace: Duration::from_secs(20),
+            alert_every: Duration::from_secs(60),
+            outbox_poll: Duration::from_secs(2),
+        }
+    }
+}
+
+pub struct Daemon {
+    pub shared: Arc<Shared>,
+    pub worker: Arc<OutboxWorker>,
+    pub alerts: AlertEngine,
+    pub timing: Timing,
+    /// Cancelled after `grace` to stop in-flight jobs; the runner's `shutdown` token.
+    pub abort: CancellationToken,
+}
+
+impl Daemon {
+    /// Runs until `stop` is cancelled, then drains and returns.
+    pub async fn run(
+        self,
+        listener: tokio::net::TcpListener,
+        stop: CancellationToken,
+        on_ready: impl FnOnce(SocketAddr),
+    ) -> std::io::Result<()> {
+        let shared = Arc::clone(&self.shared);
+        let abandoned = shared
+            .store
+            .abandon_running_runs(shared.clock.now())
+            .await
+            .map_err(std::io::Error::other)?;
+        if abandoned > 0 {
+            tracing::warn!(
+                runs = abandoned,
+                "marked runs left running by a previous process as abandoned"
+            );
+        }
+        let addr = listener.local_addr()?;
+        let tracker = TaskTracker::new();
+
+        let app = crate::http::router(Arc::clone(&shared));
+        let http_stop = stop.clone();
+        tracker.spawn(async move {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(http_stop.cancelled_owned())
+                .await
+            {
+                tracing::error!(error = %e, "HTTP server stopped");
+            }
+        });
+        tracker.spawn(Arc::clone(&shared.tokens).run(stop.clone()));
+        tracker.spawn(scheduler(Arc::clone(&shared), tracker.clone(), stop.clone()));
+        tracker.spawn(outbox_loop(
+            Arc::clone(&self.worker),
+            self.timing.outbox_poll,
+            stop.clone(),
+        ));
+        tracker.spawn(alert_loop(
+            Arc::clone(&shared),
+            self.alerts,
+            self.timing.alert_every,
+            stop.clone(),
+        ));
+        watchdog(&tracker, stop.clone());
+
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+        tracing::info!(%addr, "jada is ready");
+        on_ready(addr);
+
+        stop.cancelled().await;
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+        tracing::info!(
+            grace_s = self.timing.grace.as_secs(),
+            "stopping: letting in-flight work finish"
+        );
+        tracker.close();
+        if tokio::time::timeout(self.timing.grace, tracker.wait()).await.is_err() {
+            tracing::warn!("grace period over: cancelling in-flight jobs");
+            self.abort.cancel();
+            if tokio::time::timeout(Duration::from_secs(5), tracker.wait())
+                .await
+                .is_err()
+            {
+                tracing::error!("some work did not stop after cancellation; exiting anyway");
+            }
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Runs each enabled job at its schedule's fire times (and at start if asked).
+async fn scheduler(shared: Arc<Shared>, tracker: TaskTracker, stop: CancellationToken) {
+    let now = shared.clock.now();
+    let mut next: BTreeMap<String, (DateTime<Utc>, Trigger)> = BTreeMap::new();
+    for spec in shared.runner.registry.specs().filter(|s| s.enabled) {
+        let first = if spec.run_at_start {
+            Some((now, Trigger::Startup))
+        } else {
+            spec.schedule
+                .next_after(now, shared.zone)
+                .map(|t| (t, Trigger::Schedule))
+        };
+        if let Some(f) = first {
+            next.insert(spec.name.clone(), f);
+        }
+    }
+    loop {
+        let Some(at) = next.values().map(|(t, _)| *t).min() else {
+            stop.cancelled().await;
+            return;
+        };
+        let wait = (at - shared.clock.now()).to_std().unwrap_or_default();
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let now = shared.clock.now();
+        let due: Vec<(String, Trigger)> = next
+            .iter()
+            .filter(|(_, (t, _))| *t <= now)
+            .map(|(n, (_, tr))| (n.clone(), *tr))
+            .collect();
+        for (name, trigger) in due {
+            let spec = shared.runner.registry.get(&name).map(|(s, _)| s.schedule.clone());
+            match spec.and_then(|s| s.next_after(now, shared.zone)) {
+                Some(t) => next.insert(name.clone(), (t, Trigger::Schedule)),
+                None => next.remove(&name),
+            };
+            let shared = Arc::clone(&shared);
+            tracker.spawn(async move { run_recorded(&shared, &name, trigger).await });
+        }
+    }
+}
+
+async fn run_recorded(shared: &Shared, name: &str, trigger: Trigger) {
+    match shared.runner.run(name, trigger).await {
+        Ok(Some(run)) => shared.metrics.job_run(name, run.outcome.as_str()),
+        Ok(None) => {}
+        Err(RunError::AlreadyRunning(_)) => tracing::info!(job = %name, "skipped: the previous run is still going"),
+        Err(e) => tracing::error!(job = %name, error = %e, "cannot run job"),
+    }
+}
+
+/// Drains the outbox continuously (the `outbox` job's schedule is the safety net that
+/// records runs; this loop is what makes events flow within seconds).
+async fn outbox_loop(worker: Arc<OutboxWorker>, poll: Duration, stop: CancellationToken) {
+    loop {
+        let busy = match worker.try_execute_one().await {
+            Ok(d) => d.total() > 0,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox worker cannot read the store");
+                false
+            }
+        };
+        if !busy {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+}
+
+async fn alert_loop(shared: Arc<Shared>, engine: AlertEngine, every: Duration, stop: CancellationToken) {
+    loop {
+        if let Err(e) = evaluate(&shared, &engine).await {
+            tracing::error!(error = %e, "cannot evaluate alerts");
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// One evaluation of the alert rules against the store, and the notifications it needs.
+pub async fn evaluate(shared: &Shared, engine: &AlertEngine) -> Result<Vec<alerts::Notification>, StoreError> {
+    let now = shared.clock.now();
+    let creds = jada_ops::auth::status(&shared.tokens, shared.store.as_ref()).await?;
+    let specs: Vec<_> = shared.runner.registry.specs().collect();
+    let firing = alerts::conditions(shared.store.as_ref(), &specs, &creds, shared.started_at, now).await?;
+    engine.reconcile(&firing, now).await
+}
+
+/// Pings systemd's watchdog at half its interval, when one is configured.
+fn watchdog(tracker: &TaskTracker, stop: CancellationToken) {
+    let mut usec = 0;
+    if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
+        return;
+    }
+    let every = Duration::from_micros(usec / 2);
+    tracker.spawn(async move {
+        loop {
+            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    });
+}

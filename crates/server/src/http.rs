@@ -1,0 +1,140 @@
+//! The daemon's HTTP surface: `/healthz` (alive), `/readyz` (store reachable),
+//! `/metrics` (Prometheus), `/api/status` (the status report, behind the admin token).
+//! Later issues add the crew and office pages to the same router.
+
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::daemon::Shared;
+use crate::metrics::Exposition;
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/status", get(status))
+        .layer(middleware::from_fn_with_state(Arc::clone(&shared), count_requests))
+        .with_state(shared)
+}
+
+/// `{code, detail}` for 4xx; 5xx hide details from the client and log them.
+fn error(status: StatusCode, code: &str, detail: &str) -> Response {
+    if status.is_server_error() {
+        tracing::error!(%code, %detail, "request failed");
+        return (
+            status,
+            Json(json!({ "code": code, "detail": "internal error; see the daemon's log" })),
+        )
+            .into_response();
+    }
+    (status, Json(json!({ "code": code, "detail": detail }))).into_response()
+}
+
+async fn count_requests(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    // The route pattern, not the raw path: one series per route, whatever the URL holds.
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let resp = next.run(req).await;
+    shared.metrics.http_request(&path, resp.status().as_u16());
+    resp
+}
+
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    match shared.store.count_events(jada_store::EventStatus::Pending).await {
+        Ok(_) => "ready\n".into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store unreachable: {e}\n")).into_response(),
+    }
+}
+
+async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let ok = given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(shared.admin_token.as_bytes())));
+    if !ok {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send `Authorization: Bearer <token>` with the token in the data directory's secrets/admin-token",
+        );
+    }
+    match shared.report().await {
+        Ok(r) => Json(r).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", &e.to_string()),
+    }
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let report = match shared.report().await {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "store", &e.to_string()),
+    };
+    let now = shared.clock.now();
+    let mut x = Exposition::default();
+    x.family(
+        "jada_job_runs_total",
+        "counter",
+        "Job runs since the daemon started, by job and outcome.",
+    );
+    for ((job, outcome), n) in shared.metrics.job_runs() {
+        x.sample("jada_job_runs_total", &[("job", &job), ("outcome", &outcome)], n as f64);
+    }
+    x.family(
+        "jada_job_last_success_timestamp_seconds",
+        "gauge",
+        "Unix time of each job's last successful run (0: never).",
+    );
+    for j in &report.jobs {
+        x.sample(
+            "jada_job_last_success_timestamp_seconds",
+            &[("job", &j.name)],
+            j.last_success_at.map_or(0.0, |t| t.timestamp() as f64),
+        );
+    }
+    x.family("jada_outbox_pending_events", "gauge", "Events waiting in the outbox.");
+    x.sample("jada_outbox_pending_events", &[], report.outbox_pending as f64);
+    x.family("jada_dead_letters", "gauge", "Events parked as dead letters.");
+    x.sample("jada_dead_letters", &[], report.dead_letters as f64);
+    x.family(
+        "jada_credential_token_expiry_seconds",
+        "gauge",
+        "Seconds until each credential's token expires (negative: expired).",
+    );
+    for c in &report.credentials {
+        if let Some(exp) = c.expires_at {
+            x.sample(
+                "jada_credential_token_expiry_seconds",
+                &[("credential", &c.name)],
+                (exp - now).num_seconds() as f64,
+            );
+        }
+    }
+    x.family("jada_alerts_firing", "gauge", "Alerts currently firing.");
+    x.sample("jada_alerts_firing", &[], report.alerts_firing.len() as f64);
+    x.family(
+        "jada_http_requests_total",
+        "counter",
+        "HTTP requests, by route and status.",
+    );
+    for ((path, status), n) in shared.metrics.http_requests() {
+        x.sample(
+            "jada_http_requests_total",
+            &[("path", &path), ("status", &status.to_string())],
+            n as f64,
+        );
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], x.finish()).into_response()
+}

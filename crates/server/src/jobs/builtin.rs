@@ -1,0 +1,98 @@
+//! The jobs every daemon has: `token-health` (probe every credential), `outbox` (drain
+//! due events), and `command` jobs that run an operator's program on a schedule.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jada_google::auth::TokenService;
+use tokio_util::sync::CancellationToken;
+
+use super::{Job, JobOutput};
+use crate::outbox::OutboxWorker;
+
+/// Probes every configured credential through Google's tokeninfo.
+pub struct TokenHealth(pub Arc<TokenService>);
+
+#[async_trait]
+impl Job for TokenHealth {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, String> {
+        let names: Vec<String> = self.0.names().into_iter().map(str::to_string).collect();
+        if names.is_empty() {
+            return Ok(JobOutput::done("no credentials configured"));
+        }
+        let mut problems = Vec::new();
+        for n in &names {
+            match self.0.probe(n).await {
+                Ok(p) if p.ok => {}
+                Ok(p) => problems.push(p.problem.unwrap_or_else(|| format!("credential `{n}` is unhealthy"))),
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        if problems.is_empty() {
+            Ok(JobOutput::done(format!("{} credential(s) healthy", names.len())))
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+}
+
+/// Drains the outbox once.
+pub struct OutboxDrain(pub Arc<OutboxWorker>);
+
+#[async_trait]
+impl Job for OutboxDrain {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, String> {
+        let d = self.0.drain().await.map_err(|e| e.to_string())?;
+        if d.total() == 0 {
+            return Ok(JobOutput::idle());
+        }
+        Ok(JobOutput::done(format!(
+            "{} handled, {} to retry, {} parked as dead letters, {} with no consumer",
+            d.handled, d.retried, d.dead, d.unhandled
+        )))
+    }
+}
+
+/// Runs a program (`[jobs.NAME] command = ["prog", "arg"]`), e.g. a legacy script that
+/// gets its Google token from `jada auth token`. Killed on timeout or shutdown.
+pub struct Command {
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+#[async_trait]
+impl Job for Command {
+    async fn run(&self, cancel: CancellationToken) -> Result<JobOutput, String> {
+        let (prog, args) = self.argv.split_first().ok_or("the job's `command` is empty")?;
+        let mut child = tokio::process::Command::new(prog)
+            .args(args)
+            .envs(self.env.iter().cloned())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start `{prog}`: {e}"))?;
+        let stderr = child.stderr.take();
+        let status = tokio::select! {
+            s = child.wait() => s.map_err(|e| format!("`{prog}`: {e}"))?,
+            _ = cancel.cancelled() => {
+                let _ = child.kill().await;
+                return Err(format!("`{prog}` was stopped before it finished"));
+            }
+        };
+        if status.success() {
+            return Ok(JobOutput::done(format!("`{prog}` exited 0")));
+        }
+        let mut err = String::new();
+        if let Some(mut s) = stderr {
+            use tokio::io::AsyncReadExt;
+            let _ = s.read_to_string(&mut err).await;
+        }
+        let last = err.lines().last().unwrap_or("").trim();
+        Err(format!(
+            "`{prog}` exited with {status}{}{last}",
+            if last.is_empty() { "" } else { ": " }
+        ))
+    }
+}

@@ -1,0 +1,113 @@
+//! Jobs: what runs, when, and how a run is recorded. A job is a [`Job`] (the work) and a
+//! [`JobSpec`] (its schedule and policies); the [`Registry`] holds both. The scheduler,
+//! `jada jobs run`, and later the web page's "run now" button all go through
+//! [`runner::JobRunner::run`], so every run is leased and recorded the same way.
+
+pub mod builtin;
+pub mod runner;
+pub mod schedule;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+pub use schedule::Schedule;
+
+/// A job's schedule and policies.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    pub name: String,
+    pub schedule: Schedule,
+    pub enabled: bool,
+    /// Also run once when the daemon starts.
+    pub run_at_start: bool,
+    /// One attempt may take this long.
+    pub timeout: Duration,
+    /// Attempts per run (retries with jittered exponential backoff between them).
+    pub attempts: u32,
+    pub backoff: Duration,
+    /// Credentials the job needs; a run fails fast if one needs re-auth.
+    pub credentials: Vec<String>,
+    /// Raise a "stale" alert when no run has succeeded for this long (even if none ran).
+    pub stale_after: Option<Duration>,
+    /// Record a run only if it did something. For frequent polls (the outbox) whose idle
+    /// runs would bury the history; such a job's start is recorded at its end.
+    pub quiet_when_idle: bool,
+}
+
+impl JobSpec {
+    pub fn new(name: &str, schedule: Schedule) -> Self {
+        JobSpec {
+            name: name.to_string(),
+            schedule,
+            enabled: true,
+            run_at_start: false,
+            timeout: Duration::from_secs(300),
+            attempts: 1,
+            backoff: Duration::from_secs(5),
+            credentials: vec![],
+            stale_after: None,
+            quiet_when_idle: false,
+        }
+    }
+}
+
+/// What a successful run reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOutput {
+    /// A short summary for the run history ("12 rows written").
+    pub summary: String,
+    /// `false` for a run that found nothing to do and need not be recorded (an idle
+    /// outbox poll every few seconds would bury the history).
+    pub record: bool,
+}
+
+impl JobOutput {
+    pub fn done(summary: impl Into<String>) -> Self {
+        JobOutput {
+            summary: summary.into(),
+            record: true,
+        }
+    }
+
+    pub fn idle() -> Self {
+        JobOutput {
+            summary: "nothing to do".into(),
+            record: false,
+        }
+    }
+}
+
+/// The work of a job. `cancel` is cancelled at shutdown or timeout: long work should
+/// watch it.
+#[async_trait]
+pub trait Job: Send + Sync {
+    async fn run(&self, cancel: CancellationToken) -> Result<JobOutput, String>;
+}
+
+/// Every job the daemon knows, by name.
+#[derive(Default, Clone)]
+pub struct Registry {
+    jobs: BTreeMap<String, (JobSpec, Arc<dyn Job>)>,
+}
+
+impl Registry {
+    pub fn register(&mut self, spec: JobSpec, job: Arc<dyn Job>) {
+        self.jobs.insert(spec.name.clone(), (spec, job));
+    }
+
+    pub fn get(&self, name: &str) -> Option<(&JobSpec, &Arc<dyn Job>)> {
+        self.jobs.get(name).map(|(s, j)| (s, j))
+    }
+
+    pub fn specs(&self) -> impl Iterator<Item = &JobSpec> {
+        self.jobs.values().map(|(s, _)| s)
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.jobs.keys().map(String::as_str).collect()
+    }
+}

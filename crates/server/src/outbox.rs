@@ -1,0 +1,119 @@
+//! The outbox worker: claims due events, hands each to the handler for its topic, acks
+//! it, or records the failure and when to try again; after the last attempt the event is
+//! parked as a dead letter (which raises an alert). Nothing is removed without a record.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jada_core::Clock;
+use jada_ops::events::EventHandler;
+use jada_store::{Store, StoreError};
+use rand::Rng;
+
+/// What one step did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Drained {
+    pub handled: usize,
+    pub retried: usize,
+    pub dead: usize,
+    /// Events whose topic has no handler yet (acked: nothing in this build consumes them).
+    pub unhandled: usize,
+}
+
+impl Drained {
+    pub fn total(&self) -> usize {
+        self.handled + self.retried + self.dead + self.unhandled
+    }
+
+    fn add(&mut self, o: Drained) {
+        self.handled += o.handled;
+        self.retried += o.retried;
+        self.dead += o.dead;
+        self.unhandled += o.unhandled;
+    }
+}
+
+pub struct OutboxWorker {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub handlers: HashMap<&'static str, Arc<dyn EventHandler>>,
+    /// Attempts before an event is parked as dead (default 5).
+    pub max_attempts: u32,
+    /// First retry delay, doubled per attempt with jitter (default 10 s).
+    pub backoff: Duration,
+    /// How long a claim lasts before another worker may take the event (default 60 s).
+    pub lease: Duration,
+    pub batch: usize,
+}
+
+impl OutboxWorker {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        OutboxWorker {
+            store,
+            clock,
+            handlers: HashMap::new(),
+            max_attempts: 5,
+            backoff: Duration::from_secs(10),
+            lease: Duration::from_secs(60),
+            batch: 100,
+        }
+    }
+
+    pub fn handle(mut self, topic: &'static str, handler: Arc<dyn EventHandler>) -> Self {
+        self.handlers.insert(topic, handler);
+        self
+    }
+
+    /// Claims one batch of due events and processes it.
+    pub async fn try_execute_one(&self) -> Result<Drained, StoreError> {
+        let mut d = Drained::default();
+        let events = self
+            .store
+            .claim_due_events(self.clock.now(), self.lease, self.batch)
+            .await?;
+        for e in events {
+            let Some(handler) = self.handlers.get(e.event.topic()) else {
+                tracing::debug!(topic = e.event.topic(), "no handler for this topic; acking");
+                self.store.ack_event(e.event_id, self.clock.now()).await?;
+                d.unhandled += 1;
+                continue;
+            };
+            match handler.handle(&e.event).await {
+                Ok(()) => {
+                    self.store.ack_event(e.event_id, self.clock.now()).await?;
+                    d.handled += 1;
+                }
+                Err(error) if e.attempts >= self.max_attempts => {
+                    let why = format!("{error} (gave up after {} attempts)", e.attempts);
+                    tracing::error!(event = %e.event_id, topic = e.event.topic(), error = %why, "event parked as a dead letter");
+                    self.store.mark_event_dead(e.event_id, &why, self.clock.now()).await?;
+                    d.dead += 1;
+                }
+                Err(error) => {
+                    let wait = self
+                        .backoff
+                        .saturating_mul(1 << (e.attempts.saturating_sub(1)).min(10))
+                        .mul_f64(rand::rng().random_range(0.5..1.5));
+                    let next = self.clock.now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                    tracing::warn!(event = %e.event_id, topic = e.event.topic(), attempt = e.attempts, %error, "event failed; will retry");
+                    self.store.fail_event(e.event_id, &error, next).await?;
+                    d.retried += 1;
+                }
+            }
+        }
+        Ok(d)
+    }
+
+    /// Processes batches until nothing is due.
+    pub async fn drain(&self) -> Result<Drained, StoreError> {
+        let mut total = Drained::default();
+        loop {
+            let step = self.try_execute_one().await?;
+            total.add(step);
+            if step.total() < self.batch {
+                return Ok(total);
+            }
+        }
+    }
+}

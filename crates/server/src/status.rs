@@ -1,0 +1,246 @@
+//! One picture of the daemon's health, served at `/api/status` and shown by
+//! `jada doctor`: jobs (last run, last success, next run, failing, stale), credentials,
+//! outbox and dead letters, firing alerts, free disk. [`StatusReport::findings`] turns it
+//! into what is wrong and what to do about each.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use jada_core::CredentialState;
+use jada_store::{AlertRecord, AlertStatus, EventStatus, JobRun, Store, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::alerts::{self, Condition};
+use crate::jobs::Registry;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DaemonInfo {
+    pub started_at: DateTime<Utc>,
+    pub pid: u32,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobStatus {
+    pub name: String,
+    pub schedule: String,
+    pub enabled: bool,
+    pub last_run: Option<JobRun>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub next_run: Option<DateTime<Utc>>,
+    pub failing: bool,
+    pub stale: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub generated_at: DateTime<Utc>,
+    /// `None` when the report was made without a running daemon.
+    pub daemon: Option<DaemonInfo>,
+    pub jobs: Vec<JobStatus>,
+    pub credentials: Vec<CredentialState>,
+    pub outbox_pending: u64,
+    pub dead_letters: u64,
+    pub alerts_firing: Vec<AlertRecord>,
+    /// Everything wrong right now, as the alert rules see it.
+    pub conditions: Vec<ConditionView>,
+    pub data_dir: String,
+    pub disk_free_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConditionView {
+    pub key: String,
+    pub summary: String,
+}
+
+/// One line of `jada doctor`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Finding {
+    pub ok: bool,
+    pub what: String,
+    pub fix: Option<String>,
+}
+
+/// Everything that goes into a report.
+pub struct Inputs<'a> {
+    pub store: &'a dyn Store,
+    pub registry: &'a Registry,
+    pub credentials: Vec<CredentialState>,
+    pub zone: Tz,
+    pub daemon: Option<DaemonInfo>,
+    pub now: DateTime<Utc>,
+    pub data_dir: &'a Path,
+}
+
+pub async fn collect(i: Inputs<'_>) -> Result<StatusReport, StoreError> {
+    let started_at = i.daemon.as_ref().map(|d| d.started_at).unwrap_or(i.now);
+    let specs: Vec<_> = i.registry.specs().collect();
+    let conditions: Vec<Condition> = alerts::conditions(i.store, &specs, &i.credentials, started_at, i.now).await?;
+    let mut jobs = Vec::new();
+    for spec in &specs {
+        let last_run = i.store.recent_runs(Some(&spec.name), 1).await?.into_iter().next();
+        let last_success_at = i.store.last_success(&spec.name).await?.and_then(|r| r.finished_at);
+        jobs.push(JobStatus {
+            name: spec.name.clone(),
+            schedule: spec.schedule.to_string(),
+            enabled: spec.enabled,
+            last_run,
+            last_success_at,
+            next_run: if spec.enabled {
+                spec.schedule.next_after(i.now, i.zone)
+            } else {
+                None
+            },
+            failing: conditions.iter().any(|c| c.key == format!("job-failing:{}", spec.name)),
+            stale: conditions.iter().any(|c| c.key == format!("job-stale:{}", spec.name)),
+        });
+    }
+    let alerts_firing = i
+        .store
+        .list_alerts()
+        .await?
+        .into_iter()
+        .filter(|a| a.status == AlertStatus::Firing)
+        .collect();
+    Ok(StatusReport {
+        generated_at: i.now,
+        daemon: i.daemon,
+        jobs,
+        credentials: i.credentials,
+        outbox_pending: i.store.count_events(EventStatus::Pending).await?,
+        dead_letters: i.store.count_events(EventStatus::Dead).await?,
+        alerts_firing,
+        conditions: conditions
+            .into_iter()
+            .map(|c| ConditionView {
+                key: c.key,
+                summary: c.summary,
+            })
+            .collect(),
+        data_dir: i.data_dir.display().to_string(),
+        disk_free_bytes: free_disk(i.data_dir),
+    })
+}
+
+/// Below this, the database and reports may soon fail to write.
+const LOW_DISK: u64 = 512 * 1024 * 1024;
+
+impl StatusReport {
+    /// What is healthy and what is not, each with what to do.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut f = Vec::new();
+        match &self.daemon {
+            Some(d) => f.push(Finding {
+                ok: true,
+                what: format!(
+                    "daemon up since {} (pid {}, version {})",
+                    d.started_at.format("%Y-%m-%d %H:%M UTC"),
+                    d.pid,
+                    d.version
+                ),
+                fix: None,
+            }),
+            None => f.push(Finding {
+                ok: false,
+                what: "the daemon is not running (or not reachable)".into(),
+                fix: Some(
+                    "start it: `systemctl start jada` (or `jada serve`); `journalctl -u jada` shows why it stopped"
+                        .into(),
+                ),
+            }),
+        }
+        for j in &self.jobs {
+            let last = match &j.last_success_at {
+                Some(t) => format!("last success {}", t.format("%Y-%m-%d %H:%M UTC")),
+                None => "never succeeded".into(),
+            };
+            if !j.failing && !j.stale {
+                f.push(Finding {
+                    ok: true,
+                    what: format!("job `{}`: {last}", j.name),
+                    fix: None,
+                });
+            }
+        }
+        for c in &self.conditions {
+            f.push(Finding {
+                ok: false,
+                what: c.summary.clone(),
+                fix: Some(fix_for(&c.key, &c.summary)),
+            });
+        }
+        for c in self
+            .credentials
+            .iter()
+            .filter(|c| !c.needs_reauth && c.last_error.is_none())
+        {
+            f.push(Finding {
+                ok: true,
+                what: format!("credential `{}` ({}) healthy", c.name, c.account),
+                fix: None,
+            });
+        }
+        f.push(Finding {
+            ok: true,
+            what: format!(
+                "outbox: {} pending, {} dead letters",
+                self.outbox_pending, self.dead_letters
+            ),
+            fix: None,
+        });
+        if let Some(free) = self.disk_free_bytes {
+            let what = format!("{} free in {}", bytes(free), self.data_dir);
+            let low = free < LOW_DISK;
+            f.push(Finding {
+                ok: !low,
+                what,
+                fix: low.then(|| "free disk space: old reports and journal logs are the usual culprits".into()),
+            });
+        }
+        f
+    }
+
+    pub fn healthy(&self) -> bool {
+        self.findings().iter().all(|f| f.ok)
+    }
+}
+
+fn fix_for(key: &str, summary: &str) -> String {
+    let (kind, name) = key.split_once(':').unwrap_or((key, ""));
+    match kind {
+        "credential-reauth" => format!("run `jada auth login {name}`"),
+        "credential-expiring" => format!("run `jada auth check {name}` to see why refreshing fails"),
+        "dead-letters" => "see `jada dlq list`, fix the cause, then `jada dlq retry --all`".into(),
+        // The job's own error names the fix (e.g. the credential to log in again).
+        "job-failing" if summary.contains("run `") => {
+            "do what the error says, then `jada jobs run ".to_string() + name + "`"
+        }
+        _ => format!("see `jada jobs history {name}`, then `jada jobs run {name}` once the cause is fixed"),
+    }
+}
+
+fn bytes(n: u64) -> String {
+    const G: u64 = 1024 * 1024 * 1024;
+    if n >= G {
+        format!("{:.1} GiB", n as f64 / G as f64)
+    } else {
+        format!("{} MiB", n / (1024 * 1024))
+    }
+}
+
+#[cfg(unix)]
+fn free_disk(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes into the zeroed struct we pass; `c` is a valid C string.
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut s) };
+    (rc == 0).then(|| s.f_bavail as u64 * s.f_frsize as u64)
+}
+
+#[cfg(not(unix))]
+fn free_disk(_dir: &Path) -> Option<u64> {
+    None
+}

@@ -1,0 +1,135 @@
+//! Alerts fire once, remind, and recover; a job that never succeeds goes stale.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jada_google::auth::ServiceOptions;
+use jada_server::alerts::{conditions, NoticeKind};
+use jada_server::jobs::Registry;
+use jada_store::Trigger;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn an_eighteen_hour_outage_is_one_alert_a_few_reminders_and_one_recovery() {
+    let env = Env::new("2024-05-03T08:00:00Z");
+    let hook = hook().await;
+    let job = Arc::new(Switch::default());
+    *job.fail.lock().unwrap() = Some("credential `workspace` needs re-auth: run `jada auth login workspace`".into());
+    let mut registry = Registry::default();
+    registry.register(spec("port-sheet"), job.clone());
+    let runner = env.runner(registry.clone(), env.tokens(vec![], ServiceOptions::default()));
+    let engine = engine(&env, &hook);
+    let started = env.clock_now();
+
+    // Every 30 minutes for 18 hours: the job runs, fails, and the alert rules are evaluated.
+    let mut sent = Vec::new();
+    for _ in 0..36 {
+        runner.run("port-sheet", Trigger::Schedule).await.unwrap();
+        let specs: Vec<_> = registry.specs().collect();
+        let firing = conditions(env.store.as_ref(), &specs, &[], started, env.clock_now())
+            .await
+            .unwrap();
+        sent.extend(engine.reconcile(&firing, env.clock_now()).await.unwrap());
+        env.advance(30);
+    }
+    *job.fail.lock().unwrap() = None;
+    runner.run("port-sheet", Trigger::Schedule).await.unwrap();
+    let specs: Vec<_> = registry.specs().collect();
+    let firing = conditions(env.store.as_ref(), &specs, &[], started, env.clock_now())
+        .await
+        .unwrap();
+    sent.extend(engine.reconcile(&firing, env.clock_now()).await.unwrap());
+
+    let kinds: Vec<NoticeKind> = sent.iter().map(|n| n.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            NoticeKind::Firing,
+            NoticeKind::Reminder,
+            NoticeKind::Reminder,
+            NoticeKind::Resolved
+        ],
+        "36 failed runs: one alert, reminders at 6 h and 12 h, one recovery"
+    );
+    let bodies = hook.received.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 4, "the webhook got exactly those: {bodies:#?}");
+    assert_eq!(bodies[0]["status"], "firing");
+    assert_eq!(bodies[0]["alert"], "job-failing:port-sheet");
+    assert_eq!(
+        bodies[0]["text"],
+        "ALERT: job `port-sheet` is failing: credential `workspace` needs re-auth: run `jada auth login workspace`"
+    );
+    assert!(
+        bodies[1]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("STILL FAILING for 6h: "),
+        "{}",
+        bodies[1]
+    );
+    assert_eq!(bodies[3]["status"], "resolved");
+    assert!(
+        bodies[3]["text"].as_str().unwrap().starts_with("RESOLVED after 18h: "),
+        "{}",
+        bodies[3]
+    );
+}
+
+#[tokio::test]
+async fn a_job_that_never_succeeds_within_its_window_goes_stale() {
+    let env = Env::new("2024-05-03T08:00:00Z");
+    let hook = hook().await;
+    let mut s = spec("roster-sync");
+    s.stale_after = Some(Duration::from_secs(2 * 3600));
+    let mut registry = Registry::default();
+    registry.register(s, Arc::new(Switch::default()));
+    let engine = engine(&env, &hook);
+    let started = env.clock_now();
+    let specs: Vec<_> = registry.specs().collect();
+
+    env.advance(119);
+    let firing = conditions(env.store.as_ref(), &specs, &[], started, env.clock_now())
+        .await
+        .unwrap();
+    assert!(firing.is_empty(), "inside the window: {firing:?}");
+    env.advance(2);
+    let firing = conditions(env.store.as_ref(), &specs, &[], started, env.clock_now())
+        .await
+        .unwrap();
+    assert_eq!(firing.len(), 1, "a dead man's switch: it never ran at all");
+    assert_eq!(firing[0].key, "job-stale:roster-sync");
+    assert!(
+        firing[0]
+            .summary
+            .contains("has not succeeded since the daemon started 2h1m ago"),
+        "{}",
+        firing[0].summary
+    );
+    let sent = engine.reconcile(&firing, env.clock_now()).await.unwrap();
+    assert_eq!(sent.len(), 1);
+
+    // It runs and succeeds: the alert resolves; stale again only a window later.
+    let runner = env.runner(registry.clone(), env.tokens(vec![], ServiceOptions::default()));
+    runner.run("roster-sync", Trigger::Manual).await.unwrap();
+    let firing = conditions(env.store.as_ref(), &specs, &[], started, env.clock_now())
+        .await
+        .unwrap();
+    let sent = engine.reconcile(&firing, env.clock_now()).await.unwrap();
+    assert_eq!(sent[0].kind, NoticeKind::Resolved);
+    env.advance(121);
+    let firing = conditions(env.store.as_ref(), &specs, &[], started, env.clock_now())
+        .await
+        .unwrap();
+    assert!(
+        firing[0].summary.contains("has not succeeded since"),
+        "{}",
+        firing[0].summary
+    );
+}
+
+impl Env {
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        jada_core::Clock::now(self.clock.as_ref())
+    }
+}

@@ -1,0 +1,8 @@
+//! The daemon's parts against a real SQLite file, a webhook server on 127.0.0.1 and the
+//! Google emulator, with time under the test's control.
+
+mod alerts;
+mod daemon;
+mod outbox;
+mod runner;
+mod support;

@@ -1,0 +1,132 @@
+//! The harness: a store, a manual clock, a token service (on the emulator when a test
+//! needs credentials), a registry of test jobs, and a webhook server that keeps what it
+//! receives.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use jada_core::ManualClock;
+use jada_google::auth::{CredentialConfig, NoStateSink, ServiceOptions, TokenService};
+use jada_server::alerts::{AlertEngine, WebhookSink};
+use jada_server::jobs::runner::JobRunner;
+use jada_server::jobs::{Job, JobOutput, JobSpec, Registry, Schedule};
+use jada_store::sqlite::SqliteStore;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+pub fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+/// A job whose outcome the test sets.
+#[derive(Default)]
+pub struct Switch {
+    pub fail: Mutex<Option<String>>,
+    pub runs: AtomicU32,
+    pub sleep: Mutex<Option<Duration>>,
+}
+
+#[async_trait]
+impl Job for Switch {
+    async fn run(&self, cancel: CancellationToken) -> Result<JobOutput, String> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        let sleep = *self.sleep.lock().unwrap();
+        if let Some(d) = sleep {
+            tokio::select! {
+                _ = tokio::time::sleep(d) => {}
+                _ = cancel.cancelled() => return Err("cancelled".into()),
+            }
+        }
+        match self.fail.lock().unwrap().clone() {
+            Some(e) => Err(e),
+            None => Ok(JobOutput::done("12 rows written")),
+        }
+    }
+}
+
+pub struct Env {
+    pub store: Arc<SqliteStore>,
+    pub clock: Arc<ManualClock>,
+    pub _dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new(start: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("jada.db")).unwrap());
+        Env {
+            store,
+            clock: Arc::new(ManualClock::new(t(start))),
+            _dir: dir,
+        }
+    }
+
+    pub fn advance(&self, minutes: i64) {
+        self.clock.advance(chrono::Duration::minutes(minutes));
+    }
+
+    pub fn tokens(&self, creds: Vec<CredentialConfig>, opts: ServiceOptions) -> Arc<TokenService> {
+        Arc::new(TokenService::new(creds, opts, self.clock.clone(), Arc::new(NoStateSink)).unwrap())
+    }
+
+    pub fn runner(&self, registry: Registry, tokens: Arc<TokenService>) -> JobRunner {
+        JobRunner {
+            store: self.store.clone(),
+            tokens,
+            clock: self.clock.clone(),
+            registry,
+            owner: "test-daemon".into(),
+            shutdown: CancellationToken::new(),
+        }
+    }
+}
+
+pub fn spec(name: &str) -> JobSpec {
+    let mut s = JobSpec::new(name, Schedule::parse("0 */30 * * * *").unwrap());
+    s.backoff = Duration::from_millis(1);
+    s
+}
+
+/// A webhook receiver on 127.0.0.1 that keeps every JSON body.
+pub struct Hook {
+    pub url: String,
+    pub received: Arc<Mutex<Vec<Value>>>,
+}
+
+pub async fn hook() -> Hook {
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let r = Arc::clone(&received);
+    let app = Router::new().route(
+        "/hook",
+        post(move |Json(v): Json<Value>| {
+            let r = Arc::clone(&r);
+            async move {
+                r.lock().unwrap().push(v);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Hook {
+        url: format!("http://{addr}/hook"),
+        received,
+    }
+}
+
+pub fn engine(env: &Env, hook: &Hook) -> AlertEngine {
+    AlertEngine {
+        store: env.store.clone(),
+        sinks: vec![Arc::new(WebhookSink {
+            url: hook.url.clone(),
+            http: reqwest::Client::new(),
+        })],
+        remind_every: Duration::from_secs(6 * 3600),
+    }
+}
