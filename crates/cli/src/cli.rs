@@ -44,6 +44,21 @@ pub enum Command {
     /// The same --seed and --season always produce the same business; charters before
     /// today are completed, later ones booked. Loading twice changes nothing.
     Demo(DemoArgs),
+    /// Run the daemon: scheduled jobs, the event outbox, alerts, token refresh, and the
+    /// HTTP server (health, metrics, status). Stops cleanly on SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+    /// Scheduled jobs: list them, run one now, read a job's history.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// The dead-letter queue: events that failed every attempt.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+    /// Alerts: firing and resolved.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+    /// Is everything healthy? Daemon, jobs, credentials, outbox, disk, each with what to
+    /// do. Asks the running daemon (or --remote), else reads the store. Exits 1 if not.
+    Doctor(DoctorArgs),
     /// Google credentials: status, live checks, refresh, login, tokens for scripts.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -209,4 +224,84 @@ pub enum AuthCommand {
     },
     /// Make the secrets directory 0700 and credential and token files 0600.
     Harden,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Load the demo business first if the store is empty (embedded default, no accounts needed)
+    #[arg(long)]
+    pub demo: bool,
+    /// Listen here instead of [server] listen (e.g. 127.0.0.1:0 for any free port)
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Every job: schedule, last run, last success, next run, state.
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a job now, the same way the scheduler does (leased and recorded). Exits 1 if it fails.
+    Run {
+        /// The job's name (see `jada jobs list`)
+        name: String,
+    },
+    /// A job's recent runs, newest first.
+    History {
+        name: String,
+        /// How many runs
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Dead letters: id, topic, attempts, when and why they failed.
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put dead letters back in the queue (after fixing the cause).
+    Retry {
+        /// The event id
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// Every dead letter
+        #[arg(long)]
+        all: bool,
+    },
+    /// Give up on a dead letter; it stays on record as dropped.
+    Drop {
+        /// The event id
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Firing alerts first, then resolved ones.
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Ask the daemon at this URL (default: the local daemon at [server] listen); the admin
+    /// token comes from JADA_ADMIN_TOKEN or the data directory's secrets/admin-token
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
 }

@@ -60,6 +60,7 @@ pub struct StoreConfig {
 pub struct Server {
     pub listen: SocketAddr,
     pub public_url: String,
+    pub shutdown_grace: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -207,6 +208,15 @@ impl Config {
                 );
             }
         }
+        if parse_duration(&self.server.shutdown_grace).is_none() {
+            return bad(
+                "server.shutdown_grace",
+                format!("`{}` is not a duration: use e.g. \"20s\"", self.server.shutdown_grace),
+            );
+        }
+        if self.mail.mode == MailMode::Gmail {
+            return bad("mail.mode", "sending through Gmail is not available in this build yet; use \"outbox\" (mail is written as .eml files)".into());
+        }
         if parse_duration(&self.alerts.remind_every).is_none() {
             return bad(
                 "alerts.remind_every",
@@ -235,20 +245,6 @@ impl Config {
                     "alerts.webhook.url",
                     "webhook URLs must start with http:// or https://".into(),
                 );
-            }
-        }
-        if self.mail.mode == MailMode::Gmail {
-            match &self.mail.credential {
-                None => {
-                    return bad(
-                        "mail.credential",
-                        "mode = \"gmail\" needs the name of a [[credentials]] entry to send with".into(),
-                    )
-                }
-                Some(c) if !self.credentials.iter().any(|x| &x.name == c) => {
-                    return bad("mail.credential", format!("no [[credentials]] entry is named `{c}`"))
-                }
-                Some(_) => {}
             }
         }
         Ok(())

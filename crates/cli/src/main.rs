@@ -88,5 +88,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Crew(cmd) => runtime.block_on(commands::crew::run(g, cmd)),
         Command::Demo(args) => runtime.block_on(commands::demo::run(g, &args)),
         Command::Auth(cmd) => runtime.block_on(commands::auth::run(g, cmd)),
+        Command::Serve(args) => runtime.block_on(commands::serve::run(g, &args)),
+        Command::Jobs(cmd) => runtime.block_on(commands::jobs::run(g, cmd)),
+        Command::Dlq(cmd) => runtime.block_on(commands::jobs::dlq(g, cmd)),
+        Command::Alerts(cmd) => runtime.block_on(commands::jobs::alerts(g, cmd)),
+        Command::Doctor(args) => runtime.block_on(commands::doctor::run(g, &args)),
     }
 }

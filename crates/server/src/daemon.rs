@@ -1,5 +1,5 @@
-//! `jada serve`: the scheduler, the outbox worker, the alert loop, the token refresher
-//! and the HTTP server, under one cancellation root. On shutdown new work stops at once,
+//! `jada serve`: the scheduler (which also drains the outbox every few seconds through
+//! the `outbox` job), the alert loop, the token refresher and the HTTP server, under one cancellation root. On shutdown new work stops at once,
 //! in-flight work gets `grace` to finish and is then cancelled (and recorded as such).
 
 use std::collections::BTreeMap;
@@ -18,7 +18,6 @@ use tokio_util::task::TaskTracker;
 use crate::alerts::{self, AlertEngine};
 use crate::jobs::runner::{JobRunner, RunError};
 use crate::metrics::Metrics;
-use crate::outbox::OutboxWorker;
 use crate::status::{self, DaemonInfo, StatusReport};
 
 /// What the HTTP handlers and loops share.
@@ -61,8 +60,6 @@ pub struct Timing {
     pub grace: Duration,
     /// How often the alert rules are evaluated (default 60 s).
     pub alert_every: Duration,
-    /// How often the outbox is polled when idle (default 2 s).
-    pub outbox_poll: Duration,
 }
 
 impl Default for Timing {
@@ -70,14 +67,12 @@ impl Default for Timing {
         Timing {
             grace: Duration::from_secs(20),
             alert_every: Duration::from_secs(60),
-            outbox_poll: Duration::from_secs(2),
         }
     }
 }
 
 pub struct Daemon {
     pub shared: Arc<Shared>,
-    pub worker: Arc<OutboxWorker>,
     pub alerts: AlertEngine,
     pub timing: Timing,
     /// Cancelled after `grace` to stop in-flight jobs; the runner's `shutdown` token.
@@ -119,11 +114,6 @@ impl Daemon {
         });
         tracker.spawn(Arc::clone(&shared.tokens).run(stop.clone()));
         tracker.spawn(scheduler(Arc::clone(&shared), tracker.clone(), stop.clone()));
-        tracker.spawn(outbox_loop(
-            Arc::clone(&self.worker),
-            self.timing.outbox_poll,
-            stop.clone(),
-        ));
         tracker.spawn(alert_loop(
             Arc::clone(&shared),
             self.alerts,
@@ -208,26 +198,6 @@ async fn run_recorded(shared: &Shared, name: &str, trigger: Trigger) {
         Ok(None) => {}
         Err(RunError::AlreadyRunning(_)) => tracing::info!(job = %name, "skipped: the previous run is still going"),
         Err(e) => tracing::error!(job = %name, error = %e, "cannot run job"),
-    }
-}
-
-/// Drains the outbox continuously (the `outbox` job's schedule is the safety net that
-/// records runs; this loop is what makes events flow within seconds).
-async fn outbox_loop(worker: Arc<OutboxWorker>, poll: Duration, stop: CancellationToken) {
-    loop {
-        let busy = match worker.try_execute_one().await {
-            Ok(d) => d.total() > 0,
-            Err(e) => {
-                tracing::error!(error = %e, "outbox worker cannot read the store");
-                false
-            }
-        };
-        if !busy {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(poll) => {}
-            }
-        }
     }
 }
 

@@ -6,7 +6,11 @@ pub mod charters;
 pub mod config;
 pub mod crew;
 pub mod demo;
+pub mod doctor;
 pub mod init;
+pub mod jobs;
+pub mod serve;
+pub mod wiring;
 
 use std::path::PathBuf;
 

@@ -8,7 +8,6 @@ use jada_server::alerts::{AlertEngine, LogSink};
 use jada_server::daemon::{Daemon, Shared, Timing};
 use jada_server::jobs::{Registry, Schedule};
 use jada_server::metrics::Metrics;
-use jada_server::outbox::OutboxWorker;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -38,7 +37,6 @@ async fn health_metrics_and_status_over_http_then_a_clean_stop() {
     });
     let daemon = Daemon {
         shared: Arc::clone(&shared),
-        worker: Arc::new(OutboxWorker::new(env.store.clone(), env.clock.clone())),
         alerts: AlertEngine {
             store: env.store.clone(),
             sinks: vec![Arc::new(LogSink)],

@@ -1,0 +1,94 @@
+//! `jada doctor`: the whole diagnosis in one command. Asks the running daemon for its
+//! status report (so the answer includes what only the daemon knows: uptime, its token
+//! service); when no daemon answers, reads the store and says the daemon is down.
+
+use std::time::Duration;
+
+use jada_server::status::StatusReport;
+
+use crate::cli::{DoctorArgs, Global};
+use crate::commands::jobs::local_report;
+use crate::commands::wiring::{admin_token, parts};
+use crate::commands::Context;
+use crate::output::print_json;
+use crate::Failure;
+
+pub async fn run(g: &Global, args: &DoctorArgs) -> Result<(), Failure> {
+    let ctx = Context::load(g)?;
+    let url = args
+        .remote
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", local_addr(ctx.config.server.listen)));
+    let token = std::env::var("JADA_ADMIN_TOKEN")
+        .ok()
+        .or_else(|| admin_token(&ctx.data.secrets(), false).ok().flatten());
+    let report = match fetch(&url, token.as_deref()).await {
+        Ok(r) => r,
+        Err(Unreachable(why)) if args.remote.is_some() => {
+            return Err(Failure::op(anyhow::anyhow!("cannot get the status of {url}: {why}")));
+        }
+        Err(Unreachable(why)) => {
+            tracing::info!(%why, "no daemon answered; reading the store");
+            local_report(&ctx, &parts(&ctx)?).await?
+        }
+    };
+    let findings = report.findings();
+    if args.json {
+        print_json(&serde_json::json!({ "healthy": report.healthy(), "findings": findings, "report": report }))?;
+    } else {
+        for f in &findings {
+            let mark = if f.ok { "ok  " } else { "FAIL" };
+            println!("{mark} {}", f.what);
+            if let Some(fix) = &f.fix {
+                println!("     -> {fix}");
+            }
+        }
+    }
+    if report.healthy() {
+        Ok(())
+    } else {
+        let n = findings.iter().filter(|f| !f.ok).count();
+        let error = anyhow::anyhow!("{n} problem(s) found");
+        if !args.json {
+            eprintln!("error: {error}");
+        }
+        Err(Failure::Operation {
+            error,
+            reported: !args.json,
+        })
+    }
+}
+
+/// A wildcard listen address is reached through loopback.
+fn local_addr(listen: std::net::SocketAddr) -> std::net::SocketAddr {
+    if listen.ip().is_unspecified() {
+        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), listen.port())
+    } else {
+        listen
+    }
+}
+
+struct Unreachable(String);
+
+async fn fetch(url: &str, token: Option<&str>) -> Result<StatusReport, Unreachable> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| Unreachable(e.to_string()))?;
+    let mut req = http.get(format!("{}/api/status", url.trim_end_matches('/')));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.map_err(|e| Unreachable(e.without_url().to_string()))?;
+    if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
+        return Err(Unreachable(
+            "the daemon refused the admin token: set JADA_ADMIN_TOKEN to the content of its secrets/admin-token".into(),
+        ));
+    }
+    if !resp.status().is_success() {
+        return Err(Unreachable(format!("the daemon answered {}", resp.status())));
+    }
+    resp.json()
+        .await
+        .map_err(|e| Unreachable(format!("unreadable status report: {}", e.without_url())))
+}

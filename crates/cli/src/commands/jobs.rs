@@ -1,0 +1,233 @@
+//! `jada jobs`, `jada dlq` and `jada alerts`: the daemon's records, from the store.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use jada_ops::{Clock, SystemClock};
+use jada_server::jobs::runner::{JobRunner, RunError};
+use jada_server::status::{self, StatusReport};
+use jada_store::{AlertStatus, AlertStore, EventStatus, JobRunStore, OutboxStore, RunOutcome, Trigger};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{AlertsCommand, DlqCommand, Global, JobsCommand};
+use crate::commands::wiring::{parts, Parts};
+use crate::commands::Context;
+use crate::output::{print_json, table};
+use crate::Failure;
+
+pub async fn run(g: &Global, cmd: JobsCommand) -> Result<(), Failure> {
+    let ctx = Context::load(g)?;
+    let p = parts(&ctx)?;
+    match cmd {
+        JobsCommand::List { json } => list(&ctx, &p, json).await,
+        JobsCommand::Run { name } => run_now(p, &name).await,
+        JobsCommand::History { name, limit, json } => history(&ctx, &p, &name, limit, json).await,
+    }
+}
+
+/// The local status report (no daemon needed).
+pub async fn local_report(ctx: &Context, p: &Parts) -> Result<StatusReport, Failure> {
+    let credentials = jada_ops::auth::status(&p.tokens, p.store.as_ref())
+        .await
+        .map_err(Failure::op)?;
+    status::collect(status::Inputs {
+        store: p.store.as_ref(),
+        registry: &p.registry,
+        credentials,
+        zone: ctx.config.business.time_zone.tz(),
+        daemon: None,
+        now: SystemClock.now(),
+        data_dir: ctx.data.root(),
+    })
+    .await
+    .map_err(Failure::op)
+}
+
+fn when(t: Option<chrono::DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+async fn list(ctx: &Context, p: &Parts, json: bool) -> Result<(), Failure> {
+    let report = local_report(ctx, p).await?;
+    if json {
+        return Ok(print_json(&report.jobs)?);
+    }
+    let mut t = table(&["job", "schedule", "last run", "last success", "next run", "state"]);
+    for j in &report.jobs {
+        let last = j
+            .last_run
+            .as_ref()
+            .map(|r| format!("{} {}", when(Some(r.started_at)), r.outcome))
+            .unwrap_or_else(|| "never".into());
+        let state = match (j.enabled, j.failing, j.stale, &j.last_run) {
+            (false, ..) => "disabled",
+            (_, true, _, _) => "FAILING",
+            (_, _, true, _) => "STALE",
+            (_, _, _, None) => "not run yet",
+            _ => "ok",
+        };
+        t.add_row(vec![
+            j.name.clone(),
+            j.schedule.clone(),
+            last,
+            when(j.last_success_at),
+            when(j.next_run),
+            state.into(),
+        ]);
+    }
+    println!("{t}");
+    for c in report.conditions.iter().filter(|c| c.key.starts_with("job-")) {
+        println!("{}", c.summary);
+    }
+    Ok(())
+}
+
+async fn run_now(p: Parts, name: &str) -> Result<(), Failure> {
+    let runner = JobRunner {
+        store: p.store,
+        tokens: p.tokens,
+        clock: Arc::new(SystemClock),
+        registry: p.registry,
+        owner: format!("cli:{}", std::process::id()),
+        shutdown: CancellationToken::new(),
+    };
+    match runner.run(name, Trigger::Manual).await {
+        Ok(Some(run)) if run.outcome == RunOutcome::Succeeded => {
+            println!("job `{name}` succeeded: {}", run.summary.unwrap_or_default());
+            Ok(())
+        }
+        Ok(Some(run)) => Err(Failure::op(anyhow::anyhow!(
+            "job `{name}` failed: {}",
+            run.error.unwrap_or_default()
+        ))),
+        Ok(None) => {
+            println!("job `{name}` had nothing to do");
+            Ok(())
+        }
+        Err(e @ RunError::UnknownJob { .. }) => Err(Failure::Usage(e.into())),
+        Err(e) => Err(Failure::op(e)),
+    }
+}
+
+async fn history(ctx: &Context, p: &Parts, name: &str, limit: usize, json: bool) -> Result<(), Failure> {
+    if p.registry.get(name).is_none() {
+        return Err(Failure::Usage(anyhow::anyhow!(
+            "no job named `{name}` (jobs: {})",
+            p.registry.names().join(", ")
+        )));
+    }
+    let runs = ctx.store.recent_runs(Some(name), limit).await.map_err(Failure::op)?;
+    if json {
+        return Ok(print_json(&runs)?);
+    }
+    let mut t = table(&["started", "trigger", "took", "outcome", "summary or error"]);
+    for r in &runs {
+        let took = r
+            .finished_at
+            .map(|f| format!("{:.1}s", (f - r.started_at).num_milliseconds() as f64 / 1000.0))
+            .unwrap_or_else(|| "-".into());
+        let text = r.error.clone().or_else(|| r.summary.clone()).unwrap_or_default();
+        t.add_row(vec![
+            when(Some(r.started_at)),
+            r.trigger.as_str().into(),
+            took,
+            r.outcome.to_string(),
+            text,
+        ]);
+    }
+    println!("{t}");
+    println!("{} run(s) of `{name}` shown", runs.len());
+    Ok(())
+}
+
+pub async fn dlq(g: &Global, cmd: DlqCommand) -> Result<(), Failure> {
+    let ctx = Context::load(g)?;
+    let now = SystemClock.now();
+    let parse = |id: &str| {
+        uuid::Uuid::parse_str(id)
+            .map_err(|_| Failure::Usage(anyhow::anyhow!("`{id}` is not an event id: `jada dlq list` shows them")))
+    };
+    match cmd {
+        DlqCommand::List { json } => {
+            let dead = ctx
+                .store
+                .list_events(EventStatus::Dead, 1000)
+                .await
+                .map_err(Failure::op)?;
+            if json {
+                return Ok(print_json(&dead)?);
+            }
+            let mut t = table(&["event id", "topic", "attempts", "parked at", "error"]);
+            for e in &dead {
+                t.add_row(vec![
+                    e.event_id.to_string(),
+                    e.event.topic().into(),
+                    e.attempts.to_string(),
+                    when(e.finished_at),
+                    e.last_error.clone().unwrap_or_default(),
+                ]);
+            }
+            if !dead.is_empty() {
+                println!("{t}");
+            }
+            println!("{} dead letter(s)", dead.len());
+        }
+        DlqCommand::Retry { id: Some(id), .. } => {
+            ctx.store
+                .retry_dead_event(parse(&id)?, now)
+                .await
+                .map_err(Failure::op)?;
+            println!("event {id} is queued again");
+        }
+        DlqCommand::Retry { id: None, .. } => {
+            let dead = ctx
+                .store
+                .list_events(EventStatus::Dead, 100_000)
+                .await
+                .map_err(Failure::op)?;
+            for e in &dead {
+                ctx.store.retry_dead_event(e.event_id, now).await.map_err(Failure::op)?;
+            }
+            println!("{} event(s) queued again", dead.len());
+        }
+        DlqCommand::Drop { id } => {
+            ctx.store.drop_dead_event(parse(&id)?, now).await.map_err(Failure::op)?;
+            println!("event {id} dropped (kept on record as dropped)");
+        }
+    }
+    Ok(())
+}
+
+pub async fn alerts(g: &Global, cmd: AlertsCommand) -> Result<(), Failure> {
+    let ctx = Context::load(g)?;
+    let AlertsCommand::List { json } = cmd;
+    let all = ctx.store.list_alerts().await.map_err(Failure::op)?;
+    if json {
+        return Ok(print_json(&all)?);
+    }
+    let mut t = table(&["alert", "status", "since", "notifications", "summary"]);
+    for a in &all {
+        let status = if a.status == AlertStatus::Firing {
+            "FIRING"
+        } else {
+            "resolved"
+        };
+        t.add_row(vec![
+            a.key.clone(),
+            status.into(),
+            when(Some(a.since)),
+            a.notifications.to_string(),
+            a.summary.clone(),
+        ]);
+    }
+    if !all.is_empty() {
+        println!("{t}");
+    }
+    println!(
+        "{} firing, {} resolved",
+        all.iter().filter(|a| a.status == AlertStatus::Firing).count(),
+        all.iter().filter(|a| a.status == AlertStatus::Resolved).count()
+    );
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! `jada serve`: the daemon.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use jada_ops::demo::{generate, load, DemoOptions};
+use jada_ops::{Clock, SystemClock};
+use jada_server::daemon::{Daemon, Shared, Timing};
+use jada_server::jobs::runner::JobRunner;
+use jada_server::metrics::Metrics;
+use jada_store::CrewStore;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Global, ServeArgs};
+use crate::commands::wiring::{admin_token, alert_engine, parts};
+use crate::commands::Context;
+use crate::config::parse_duration;
+use crate::Failure;
+
+pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
+    let ctx = Context::load(g)?;
+    if args.demo {
+        load_demo_if_empty(&ctx).await?;
+    }
+    let p = parts(&ctx)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let token = admin_token(&ctx.data.secrets(), true)
+        .context("cannot create the admin token")?
+        .unwrap_or_default();
+    let abort = CancellationToken::new();
+    let runner = JobRunner {
+        store: Arc::clone(&p.store),
+        tokens: Arc::clone(&p.tokens),
+        clock: Arc::clone(&clock),
+        registry: p.registry,
+        owner: format!("{}:{}", hostname(), std::process::id()),
+        shutdown: abort.clone(),
+    };
+    let shared = Arc::new(Shared {
+        store: Arc::clone(&p.store),
+        tokens: p.tokens,
+        runner,
+        clock: Arc::clone(&clock),
+        zone: ctx.config.business.time_zone.tz(),
+        started_at: clock.now(),
+        admin_token: token,
+        metrics: Arc::new(Metrics::default()),
+        data_dir: ctx.data.root().to_path_buf(),
+    });
+    let grace = parse_duration(&ctx.config.server.shutdown_grace).unwrap_or(20);
+    let daemon = Daemon {
+        shared,
+        alerts: alert_engine(&ctx, Arc::clone(&p.store)),
+        timing: Timing {
+            grace: Duration::from_secs(grace),
+            ..Timing::default()
+        },
+        abort,
+    };
+    let addr = args.listen.unwrap_or(ctx.config.server.listen);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        Failure::op(anyhow::anyhow!(
+            "cannot listen on {addr}: {e}; set [server] listen in jada.toml or pass --listen"
+        ))
+    })?;
+    let stop = CancellationToken::new();
+    tokio::spawn(on_signal(stop.clone()));
+    let db = ctx.data.db();
+    daemon
+        .run(listener, stop, |addr| {
+            println!(
+                "jada is running at http://{addr} (data: {}); health: /healthz, metrics: /metrics",
+                db.display()
+            );
+            println!("`jada doctor` checks everything; Ctrl-C or SIGTERM stops it cleanly");
+        })
+        .await
+        .map_err(Failure::op)
+}
+
+/// Cancels on SIGTERM (systemd's stop) or Ctrl-C.
+async fn on_signal(stop: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            stop.cancel();
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("stop requested");
+    stop.cancel();
+}
+
+async fn load_demo_if_empty(ctx: &Context) -> Result<(), Failure> {
+    // A store with a roster is someone's business (or an earlier demo): leave it be.
+    if !ctx.store.list_crew().await.map_err(Failure::op)?.is_empty() {
+        return Ok(());
+    }
+    let today = ctx.today();
+    let business = generate(DemoOptions {
+        seed: 42,
+        season: chrono::Datelike::year(&today),
+        today,
+    });
+    let report = load(&ctx.store, &business, ctx.clock.now(), &|_| {})
+        .await
+        .map_err(Failure::op)?;
+    println!(
+        "loaded the demo business: {} crew, {} charters",
+        business.crew.len(),
+        report.charters.created
+    );
+    Ok(())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}

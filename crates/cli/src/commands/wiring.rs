@@ -1,0 +1,163 @@
+//! Building the daemon's parts from configuration: the job registry (built-in jobs
+//! tuned by `[jobs.NAME]`, and command jobs), the alert sinks, the admin token.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jada_google::auth::TokenService;
+use jada_ops::mail::EmlOutbox;
+use jada_server::alerts::{AlertEngine, AlertSink, LogSink, MailSink, WebhookSink};
+use jada_server::jobs::builtin::{Command, OutboxDrain, TokenHealth};
+use jada_server::jobs::{Job, JobSpec, Registry, Schedule};
+use jada_server::outbox::OutboxWorker;
+use jada_store::Store;
+
+use crate::commands::Context;
+use crate::config::parse_duration;
+
+/// The registry every command that runs or lists jobs uses.
+pub fn registry(ctx: &Context, tokens: &Arc<TokenService>, worker: &Arc<OutboxWorker>) -> Result<Registry, String> {
+    let mut reg = Registry::default();
+    let mut health = JobSpec::new("token-health", Schedule::parse("0 0 */6 * * *")?);
+    health.run_at_start = true;
+    health.timeout = Duration::from_secs(120);
+    health.stale_after = Some(Duration::from_secs(13 * 3600));
+    // Every few seconds, so a change reaches its consumers (the sheet, dispatch) quickly;
+    // recorded only when it handled something.
+    let mut outbox = JobSpec::new("outbox", Schedule::parse("every 2s")?);
+    outbox.quiet_when_idle = true;
+    let builtin: Vec<(JobSpec, Arc<dyn Job>)> = vec![
+        (health, Arc::new(TokenHealth(Arc::clone(tokens)))),
+        (outbox, Arc::new(OutboxDrain(Arc::clone(worker)))),
+    ];
+    for (spec, job) in builtin {
+        let table = ctx.config.jobs.get(spec.name.as_str());
+        let spec = tune(spec, table)?;
+        reg.register(spec, job);
+    }
+    for (name, table) in &ctx.config.jobs {
+        if reg.get(name).is_some() {
+            continue;
+        }
+        let argv = command_of(name, table)?;
+        let schedule = table.get("schedule").and_then(|v| v.as_str()).ok_or_else(|| {
+            format!("invalid configuration key `jobs.{name}.schedule`: a command job needs a schedule")
+        })?;
+        let spec = tune(
+            JobSpec::new(
+                name,
+                Schedule::parse(schedule)
+                    .map_err(|e| format!("invalid configuration key `jobs.{name}.schedule`: {e}"))?,
+            ),
+            Some(table),
+        )?;
+        let env = vec![("JADA_DATA_DIR".to_string(), ctx.data.root().display().to_string())];
+        reg.register(spec, Arc::new(Command { argv, env }));
+    }
+    Ok(reg)
+}
+
+fn command_of(name: &str, table: &toml::Table) -> Result<Vec<String>, String> {
+    let Some(cmd) = table.get("command") else {
+        return Err(format!(
+            "invalid configuration key `jobs.{name}`: there is no built-in job `{name}` (built in: token-health, outbox); a job of your own needs `command = [\"program\", \"arg\"]`"
+        ));
+    };
+    let argv: Option<Vec<String>> = cmd
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
+    argv.filter(|a| !a.is_empty()).ok_or_else(|| format!("invalid configuration key `jobs.{name}.command`: expected a list of strings, like [\"/usr/local/bin/backup.sh\"]"))
+}
+
+/// Applies `[jobs.NAME]` settings to a spec, naming any bad key.
+fn tune(mut spec: JobSpec, table: Option<&toml::Table>) -> Result<JobSpec, String> {
+    let Some(table) = table else { return Ok(spec) };
+    let name = spec.name.clone();
+    let bad = |key: &str, why: &str| format!("invalid configuration key `jobs.{name}.{key}`: {why}");
+    let dur = |key: &str, v: &toml::Value| {
+        v.as_str()
+            .and_then(parse_duration)
+            .map(Duration::from_secs)
+            .ok_or_else(|| bad(key, "expected a duration like \"30s\", \"5m\" or \"13h\""))
+    };
+    for (key, v) in table {
+        match key.as_str() {
+            "schedule" => spec.schedule = Schedule::parse(v.as_str().ok_or_else(|| bad(key, "expected a string"))?).map_err(|e| bad(key, &e))?,
+            "enabled" => spec.enabled = v.as_bool().ok_or_else(|| bad(key, "expected true or false"))?,
+            "run_at_start" => spec.run_at_start = v.as_bool().ok_or_else(|| bad(key, "expected true or false"))?,
+            "timeout" => spec.timeout = dur(key, v)?,
+            "stale_after" => spec.stale_after = Some(dur(key, v)?),
+            "attempts" => spec.attempts = v.as_integer().filter(|n| (1..=20).contains(n)).ok_or_else(|| bad(key, "expected a number from 1 to 20"))? as u32,
+            "credentials" => {
+                spec.credentials = v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).ok_or_else(|| bad(key, "expected a list of credential names"))?
+            }
+            "command" => {}
+            _ => return Err(bad(key, "unknown key (known: schedule, enabled, run_at_start, timeout, attempts, stale_after, credentials, command)")),
+        }
+    }
+    Ok(spec)
+}
+
+/// The alert engine: always the log, plus configured webhooks and mail.
+pub fn alert_engine(ctx: &Context, store: Arc<dyn Store>) -> AlertEngine {
+    let mut sinks: Vec<Arc<dyn AlertSink>> = vec![Arc::new(LogSink)];
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default();
+    for w in &ctx.config.alerts.webhook {
+        sinks.push(Arc::new(WebhookSink {
+            url: w.url.clone(),
+            http: http.clone(),
+        }));
+    }
+    if !ctx.config.alerts.email.is_empty() {
+        sinks.push(Arc::new(MailSink {
+            mailer: Arc::new(EmlOutbox { dir: ctx.data.outbox() }),
+            from: ctx.config.mail.sender.clone(),
+            to: ctx.config.alerts.email.clone(),
+        }));
+    }
+    let remind = parse_duration(&ctx.config.alerts.remind_every).unwrap_or(6 * 3600);
+    AlertEngine {
+        store,
+        sinks,
+        remind_every: Duration::from_secs(remind),
+    }
+}
+
+/// The bearer token for `/api/status`: `secrets/admin-token`, made on first use (0600).
+pub fn admin_token(secrets: &Path, create: bool) -> std::io::Result<Option<String>> {
+    let path = secrets.join("admin-token");
+    match std::fs::read_to_string(&path) {
+        Ok(t) if !t.trim().is_empty() => return Ok(Some(t.trim().to_string())),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    if !create {
+        return Ok(None);
+    }
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    jada_google::fsutil::write_private_atomic(&path, token.as_bytes())?;
+    Ok(Some(token))
+}
+
+/// The pieces every daemon-side command needs.
+pub struct Parts {
+    pub store: Arc<dyn Store>,
+    pub tokens: Arc<TokenService>,
+    pub registry: Registry,
+}
+
+pub fn parts(ctx: &Context) -> Result<Parts, crate::Failure> {
+    let store: Arc<dyn Store> = Arc::new(ctx.store.clone());
+    let tokens = Arc::new(crate::commands::auth::token_service(ctx)?);
+    let worker = Arc::new(OutboxWorker::new(Arc::clone(&store), Arc::new(jada_ops::SystemClock)));
+    let registry = registry(ctx, &tokens, &worker).map_err(|e| crate::Failure::Usage(anyhow::anyhow!(e)))?;
+    Ok(Parts {
+        store,
+        tokens,
+        registry,
+    })
+}
