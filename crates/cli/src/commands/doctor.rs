@@ -24,10 +24,11 @@ pub async fn run(g: &Global, args: &DoctorArgs) -> Result<(), Failure> {
         .or_else(|| admin_token(&ctx.data.secrets(), false).ok().flatten());
     let report = match fetch(&url, token.as_deref()).await {
         Ok(r) => r,
-        Err(Unreachable(why)) if args.remote.is_some() => {
+        Err(Fetch::Refused(why)) => return Err(Failure::op(anyhow::anyhow!("{url}: {why}"))),
+        Err(Fetch::Unreachable(why)) if args.remote.is_some() => {
             return Err(Failure::op(anyhow::anyhow!("cannot get the status of {url}: {why}")));
         }
-        Err(Unreachable(why)) => {
+        Err(Fetch::Unreachable(why)) => {
             tracing::info!(%why, "no daemon answered; reading the store");
             local_report(&ctx, &parts(&ctx)?).await?
         }
@@ -68,9 +69,15 @@ fn local_addr(listen: std::net::SocketAddr) -> std::net::SocketAddr {
     }
 }
 
-struct Unreachable(String);
+enum Fetch {
+    /// No daemon answered: diagnose from the store.
+    Unreachable(String),
+    /// A daemon answered but would not tell: that is a problem in itself.
+    Refused(String),
+}
 
-async fn fetch(url: &str, token: Option<&str>) -> Result<StatusReport, Unreachable> {
+async fn fetch(url: &str, token: Option<&str>) -> Result<StatusReport, Fetch> {
+    use Fetch::{Refused, Unreachable};
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
@@ -81,14 +88,14 @@ async fn fetch(url: &str, token: Option<&str>) -> Result<StatusReport, Unreachab
     }
     let resp = req.send().await.map_err(|e| Unreachable(e.without_url().to_string()))?;
     if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
-        return Err(Unreachable(
+        return Err(Refused(
             "the daemon refused the admin token: set JADA_ADMIN_TOKEN to the content of its secrets/admin-token".into(),
         ));
     }
     if !resp.status().is_success() {
-        return Err(Unreachable(format!("the daemon answered {}", resp.status())));
+        return Err(Refused(format!("the daemon answered {}", resp.status())));
     }
     resp.json()
         .await
-        .map_err(|e| Unreachable(format!("unreadable status report: {}", e.without_url())))
+        .map_err(|e| Refused(format!("unreadable status report: {}", e.without_url())))
 }
