@@ -176,9 +176,14 @@ impl StatusReport {
             .iter()
             .filter(|c| !c.needs_reauth && c.last_error.is_none())
         {
+            let expiry = match c.expires_at {
+                Some(t) if t > self.generated_at => format!("token expires in {}", alerts::age(t - self.generated_at)),
+                Some(_) => "token expired; refreshed on next use".into(),
+                None => "no token fetched yet".into(),
+            };
             f.push(Finding {
                 ok: true,
-                what: format!("credential `{}` ({}) healthy", c.name, c.account),
+                what: format!("credential `{}` ({}) healthy, {expiry}", c.name, c.account),
                 fix: None,
             });
         }
