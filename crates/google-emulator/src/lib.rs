@@ -16,9 +16,11 @@
 // per request, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
+mod a1;
 pub mod bearer;
 pub mod control;
 pub mod oauth;
+pub mod sheets;
 mod state;
 
 use std::net::SocketAddr;
@@ -29,7 +31,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 pub use state::Fault;
-use state::{OAuthClient, RefreshGrant, ServiceAccount, State};
+use state::{OAuthClient, RefreshGrant, ServiceAccount, Spreadsheet, State, Tab};
 
 /// Test-only key pairs (private PKCS#8, public SPKI), generated for this repository.
 const KEYS: [(&str, &str); 2] = [
@@ -186,6 +188,91 @@ impl Emulator {
         }
     }
 
+    /// Creates a spreadsheet with these tabs and returns its id.
+    pub fn create_spreadsheet(&self, title: &str, tabs: &[&str]) -> String {
+        let id = format!("1emu{}", state::random(40));
+        let tabs = tabs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Tab {
+                sheet_id: i as i64 * 1000,
+                title: t.to_string(),
+                rows: vec![],
+            })
+            .collect();
+        self.state.lock().spreadsheets.insert(
+            id.clone(),
+            Spreadsheet {
+                title: title.into(),
+                tabs,
+                shared_with: vec![],
+            },
+        );
+        id
+    }
+
+    /// Limits who may open the spreadsheet (as sharing it with them does).
+    pub fn share_spreadsheet(&self, id: &str, account: &str) {
+        if let Some(ss) = self.state.lock().spreadsheets.get_mut(id) {
+            ss.shared_with.push(account.to_string());
+        }
+    }
+
+    /// Replaces a tab's cells, as a person editing the sheet would.
+    pub fn set_cells(&self, id: &str, tab: &str, rows: &[Vec<&str>]) {
+        if let Some(t) = self
+            .state
+            .lock()
+            .spreadsheets
+            .get_mut(id)
+            .and_then(|s| s.tabs.iter_mut().find(|t| t.title == tab))
+        {
+            t.rows = rows
+                .iter()
+                .map(|r| r.iter().map(|c| Value::String(c.to_string())).collect())
+                .collect();
+        }
+    }
+
+    /// A tab's cells as text (empty cells as "").
+    pub fn cells(&self, id: &str, tab: &str) -> Vec<Vec<String>> {
+        let inner = self.state.lock();
+        let Some(t) = inner
+            .spreadsheets
+            .get(id)
+            .and_then(|s| s.tabs.iter().find(|t| t.title == tab))
+        else {
+            return vec![];
+        };
+        t.rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Sheets write requests allowed per minute per user (Google: 60).
+    pub fn set_sheets_write_quota(&self, per_minute: usize) {
+        self.state.lock().sheets_write_quota = per_minute;
+    }
+
+    /// Every Sheets API request so far: reads, writes, and writes refused for quota.
+    pub fn sheets_calls(&self) -> u64 {
+        self.state
+            .lock()
+            .calls
+            .iter()
+            .filter(|(k, _)| k.starts_with("sheets."))
+            .map(|(_, v)| v)
+            .sum()
+    }
+
     /// How many requests an endpoint (`token`, `tokeninfo`, `auth`, `drive.about`) received.
     pub fn calls(&self, endpoint: &str) -> u64 {
         self.state.lock().calls.get(endpoint).copied().unwrap_or(0)
@@ -241,6 +328,7 @@ fn router(state: Arc<State>) -> Router {
         .route("/tokeninfo", get(oauth::tokeninfo))
         .route("/o/oauth2/v2/auth", get(oauth::consent))
         .route("/drive/v3/about", get(bearer::drive_about))
+        .route("/v4/spreadsheets/{*rest}", get(sheets::get).post(sheets::post))
         .route("/emulator/faults", post(control::faults))
         .route("/emulator/revoke", post(control::revoke))
         .route("/emulator/access-token-lifetime", post(control::lifetime))

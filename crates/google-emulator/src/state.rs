@@ -62,6 +62,22 @@ pub struct IssuedToken {
     pub offline: bool,
 }
 
+/// One tab: cells row by row (JSON strings or numbers; missing means empty).
+#[derive(Debug, Clone, Default)]
+pub struct Tab {
+    pub sheet_id: i64,
+    pub title: String,
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Spreadsheet {
+    pub title: String,
+    pub tabs: Vec<Tab>,
+    /// Accounts that may open it; empty means anyone with a token.
+    pub shared_with: Vec<String>,
+}
+
 #[derive(Debug, Default)]
 pub struct Inner {
     pub service_accounts: HashMap<String, ServiceAccount>,
@@ -72,6 +88,10 @@ pub struct Inner {
     pub faults: VecDeque<Fault>,
     pub calls: HashMap<String, u64>,
     pub token_lifetime_secs: i64,
+    pub spreadsheets: HashMap<String, Spreadsheet>,
+    /// Sheets write requests per minute per user before 429 (Google: 60).
+    pub sheets_write_quota: usize,
+    pub sheets_writes: HashMap<String, VecDeque<DateTime<Utc>>>,
     /// Seconds added to the real clock: the emulator's idea of "now".
     pub clock_offset_secs: i64,
 }
@@ -86,6 +106,7 @@ impl State {
     pub fn new(base_url: String) -> Self {
         let inner = Inner {
             token_lifetime_secs: 3600,
+            sheets_write_quota: 60,
             ..Default::default()
         };
         State {
