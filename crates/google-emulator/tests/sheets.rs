@@ -117,7 +117,7 @@ async fn values_are_read_written_and_appended_by_a1_range() {
         .await;
     assert_eq!(
         v["valueRanges"][0]["values"],
-        json!([[12.0]]),
+        json!([[12]]),
         "USER_ENTERED parsed the number"
     );
     assert!(
