@@ -9,3 +9,4 @@
 
 pub mod auth;
 pub mod fsutil;
+pub mod sheets;

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jada_core::Clock;
-use jada_ops::events::EventHandler;
-use jada_store::{Store, StoreError};
+use jada_core::Event;
+use jada_ops::events::{EventHandler, HandlerError};
+use jada_store::{OutboxEvent, Store, StoreError};
 use rand::Rng;
 
 /// What one step did.
@@ -19,11 +20,13 @@ pub struct Drained {
     pub dead: usize,
     /// Events whose topic has no handler yet (acked: nothing in this build consumes them).
     pub unhandled: usize,
+    /// Events whose handler needs an operator first (released, attempts kept).
+    pub blocked: usize,
 }
 
 impl Drained {
     pub fn total(&self) -> usize {
-        self.handled + self.retried + self.dead + self.unhandled
+        self.handled + self.retried + self.dead + self.unhandled + self.blocked
     }
 
     fn add(&mut self, o: Drained) {
@@ -31,6 +34,7 @@ impl Drained {
         self.retried += o.retried;
         self.dead += o.dead;
         self.unhandled += o.unhandled;
+        self.blocked += o.blocked;
     }
 }
 
@@ -44,6 +48,8 @@ pub struct OutboxWorker {
     pub backoff: Duration,
     /// How long a claim lasts before another worker may take the event (default 60 s).
     pub lease: Duration,
+    /// How long blocked events wait before being offered again (default 60 s).
+    pub blocked_wait: Duration,
     pub batch: usize,
 }
 
@@ -56,7 +62,9 @@ impl OutboxWorker {
             max_attempts: 5,
             backoff: Duration::from_secs(10),
             lease: Duration::from_secs(60),
-            batch: 100,
+            blocked_wait: Duration::from_secs(60),
+            // Large, so a burst of changes reaches a consumer as one batch (one Sheets write).
+            batch: 5000,
         }
     }
 
@@ -65,44 +73,72 @@ impl OutboxWorker {
         self
     }
 
-    /// Claims one batch of due events and processes it.
+    /// Claims one batch of due events and hands each topic's events to its handler at once.
     pub async fn try_execute_one(&self) -> Result<Drained, StoreError> {
         let mut d = Drained::default();
-        let events = self
+        let claimed = self
             .store
             .claim_due_events(self.clock.now(), self.lease, self.batch)
             .await?;
-        for e in events {
-            let Some(handler) = self.handlers.get(e.event.topic()) else {
-                tracing::debug!(topic = e.event.topic(), "no handler for this topic; acking");
-                self.store.ack_event(e.event_id, self.clock.now()).await?;
-                d.unhandled += 1;
+        let mut by_topic: Vec<(&'static str, Vec<OutboxEvent>)> = Vec::new();
+        for e in claimed {
+            match by_topic.iter_mut().find(|(t, _)| *t == e.event.topic()) {
+                Some((_, v)) => v.push(e),
+                None => by_topic.push((e.event.topic(), vec![e])),
+            }
+        }
+        for (topic, events) in by_topic {
+            let Some(handler) = self.handlers.get(topic) else {
+                tracing::debug!(topic, n = events.len(), "no handler for this topic; acking");
+                for e in &events {
+                    self.store.ack_event(e.event_id, self.clock.now()).await?;
+                }
+                d.unhandled += events.len();
                 continue;
             };
-            match handler.handle(&e.event).await {
+            let payload: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
+            match handler.handle_batch(&payload).await {
                 Ok(()) => {
-                    self.store.ack_event(e.event_id, self.clock.now()).await?;
-                    d.handled += 1;
+                    for e in &events {
+                        self.store.ack_event(e.event_id, self.clock.now()).await?;
+                    }
+                    d.handled += events.len();
                 }
-                Err(error) if e.attempts >= self.max_attempts => {
-                    let why = format!("{error} (gave up after {} attempts)", e.attempts);
-                    tracing::error!(event = %e.event_id, topic = e.event.topic(), error = %why, "event parked as a dead letter");
-                    self.store.mark_event_dead(e.event_id, &why, self.clock.now()).await?;
-                    d.dead += 1;
+                Err(HandlerError::Blocked(why)) => {
+                    tracing::warn!(topic, n = events.len(), error = %why, "events wait for an operator");
+                    let next = self.clock.now() + chrono::Duration::from_std(self.blocked_wait).unwrap_or_default();
+                    for e in &events {
+                        self.store.release_event(e.event_id, &why, next).await?;
+                    }
+                    d.blocked += events.len();
                 }
-                Err(error) => {
-                    let wait = self
-                        .backoff
-                        .saturating_mul(1 << (e.attempts.saturating_sub(1)).min(10))
-                        .mul_f64(rand::rng().random_range(0.5..1.5));
-                    let next = self.clock.now() + chrono::Duration::from_std(wait).unwrap_or_default();
-                    tracing::warn!(event = %e.event_id, topic = e.event.topic(), attempt = e.attempts, %error, "event failed; will retry");
-                    self.store.fail_event(e.event_id, &error, next).await?;
-                    d.retried += 1;
+                Err(HandlerError::Retry(error)) => {
+                    for e in &events {
+                        self.fail(e, &error, &mut d).await?;
+                    }
                 }
             }
         }
         Ok(d)
+    }
+
+    async fn fail(&self, e: &OutboxEvent, error: &str, d: &mut Drained) -> Result<(), StoreError> {
+        if e.attempts >= self.max_attempts {
+            let why = format!("{error} (gave up after {} attempts)", e.attempts);
+            tracing::error!(event = %e.event_id, topic = e.event.topic(), error = %why, "event parked as a dead letter");
+            self.store.mark_event_dead(e.event_id, &why, self.clock.now()).await?;
+            d.dead += 1;
+        } else {
+            let wait = self
+                .backoff
+                .saturating_mul(1 << e.attempts.saturating_sub(1).min(10))
+                .mul_f64(rand::rng().random_range(0.5..1.5));
+            let next = self.clock.now() + chrono::Duration::from_std(wait).unwrap_or_default();
+            tracing::warn!(event = %e.event_id, topic = e.event.topic(), attempt = e.attempts, %error, "event failed; will retry");
+            self.store.fail_event(e.event_id, error, next).await?;
+            d.retried += 1;
+        }
+        Ok(())
     }
 
     /// Processes batches until nothing is due.
@@ -111,7 +147,8 @@ impl OutboxWorker {
         loop {
             let step = self.try_execute_one().await?;
             total.add(step);
-            if step.total() < self.batch {
+            // Blocked events are released for later: do not spin on them.
+            if step.total() < self.batch || step.blocked > 0 {
                 return Ok(total);
             }
         }

@@ -119,6 +119,10 @@ pub trait OutboxStore: Send + Sync {
     /// Records a failed attempt and when to try again.
     async fn fail_event(&self, id: Uuid, error: &str, next_attempt_at: DateTime<Utc>) -> Result<()>;
 
+    /// Gives a claimed event back without counting the attempt: its consumer could not
+    /// try (a credential needs re-auth), so waiting must not use up its attempts.
+    async fn release_event(&self, id: Uuid, error: &str, next_attempt_at: DateTime<Utc>) -> Result<()>;
+
     /// Parks an event as dead after its last attempt, keeping the error.
     async fn mark_event_dead(&self, id: Uuid, error: &str, now: DateTime<Utc>) -> Result<()>;
 

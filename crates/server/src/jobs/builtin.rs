@@ -47,8 +47,8 @@ impl Job for OutboxDrain {
             return Ok(JobOutput::idle());
         }
         Ok(JobOutput::done(format!(
-            "{} handled, {} to retry, {} parked as dead letters, {} with no consumer",
-            d.handled, d.retried, d.dead, d.unhandled
+            "{} handled, {} to retry, {} parked as dead letters, {} waiting for an operator, {} with no consumer",
+            d.handled, d.retried, d.dead, d.blocked, d.unhandled
         )))
     }
 }

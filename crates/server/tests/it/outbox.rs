@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jada_core::{CrewId, Event};
-use jada_ops::events::EventHandler;
+use jada_ops::events::{EventHandler, HandlerError};
 use jada_server::alerts::conditions;
 use jada_server::outbox::OutboxWorker;
 use jada_store::{EventStatus, OutboxStore};
@@ -21,10 +21,10 @@ struct Handler {
 
 #[async_trait]
 impl EventHandler for Handler {
-    async fn handle(&self, _event: &Event) -> Result<(), String> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
+    async fn handle_batch(&self, events: &[Event]) -> Result<(), HandlerError> {
+        self.calls.fetch_add(events.len() as u32, Ordering::SeqCst);
         if self.fail {
-            Err("sheets answered 503".into())
+            Err(HandlerError::Retry("sheets answered 503".into()))
         } else {
             Ok(())
         }

@@ -258,6 +258,52 @@ pub async fn job_runs(s: &impl Store) {
     );
 }
 
+pub async fn released_events_keep_their_attempts(s: &impl Store) {
+    let now = t("2024-04-01T10:00:00Z");
+    let e = s
+        .enqueue_event(
+            &Event::CrewChanged {
+                crew_id: crew_id("ana"),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        s.claim_due_events(now, Duration::from_secs(60), 10).await.unwrap();
+        s.release_event(e.event_id, "credential `workspace` needs re-auth", now)
+            .await
+            .unwrap();
+    }
+    let back = s.get_event(e.event_id).await.unwrap().unwrap();
+    assert_eq!(
+        (back.status, back.attempts),
+        (EventStatus::Pending, 0),
+        "waiting on an operator used up no attempts"
+    );
+    assert_eq!(back.last_error.as_deref(), Some("credential `workspace` needs re-auth"));
+    let later = now + chrono::Duration::minutes(1);
+    s.release_event(e.event_id, "still", later).await.unwrap();
+    assert!(
+        s.claim_due_events(now, Duration::from_secs(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due before its next attempt"
+    );
+    assert_eq!(
+        s.claim_due_events(later, Duration::from_secs(60), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(matches!(
+        s.release_event(Uuid::new_v4(), "x", now).await.unwrap_err(),
+        StoreError::NoSuchRecord { .. }
+    ));
+}
+
 pub async fn leases(s: &impl Store) {
     let now = t("2024-04-01T10:00:00Z");
     let ttl = Duration::from_secs(60);

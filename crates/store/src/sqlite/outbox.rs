@@ -56,6 +56,10 @@ impl OutboxStore for SqliteStore {
         change(self, id, "is not pending", "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3, claimed_until = NULL WHERE event_id = ?1 AND status = 'pending'", ts(next_attempt_at), Some(error.to_string())).await
     }
 
+    async fn release_event(&self, id: Uuid, error: &str, next_attempt_at: DateTime<Utc>) -> Result<()> {
+        change(self, id, "is not pending", "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3, claimed_until = NULL, attempts = MAX(attempts - 1, 0) WHERE event_id = ?1 AND status = 'pending'", ts(next_attempt_at), Some(error.to_string())).await
+    }
+
     async fn mark_event_dead(&self, id: Uuid, error: &str, now: DateTime<Utc>) -> Result<()> {
         change(self, id, "is not pending", "UPDATE outbox SET status = 'dead', finished_at = ?2, last_error = ?3, claimed_until = NULL WHERE event_id = ?1 AND status = 'pending'", ts(now), Some(error.to_string())).await
     }
