@@ -9,6 +9,7 @@
 //! - [`auth`]: the token service's health records, kept in the store.
 //! - [`events`]: the handlers the outbox worker hands events to, by topic.
 //! - [`mail`]: outgoing mail; in the embedded default, `.eml` files in a folder.
+//! - [`port_sheet`]: bookings to the office's Google Sheet, event-driven and reconciled.
 //! - [`clock`]: "now", injected so tests can move time.
 //!
 //! This crate talks to persistence only through `jada_store`'s traits and to Google only
@@ -21,5 +22,6 @@ pub mod demo;
 pub mod events;
 pub mod import;
 pub mod mail;
+pub mod port_sheet;
 
 pub use clock::{Clock, ManualClock, SystemClock};
