@@ -59,6 +59,9 @@ pub enum Command {
     /// Is everything healthy? Daemon, jobs, credentials, outbox, disk, each with what to
     /// do. Asks the running daemon (or --remote), else reads the store. Exits 1 if not.
     Doctor(DoctorArgs),
+    /// Sync now: write pending changes to the port sheet, or reconcile it in full.
+    #[command(subcommand)]
+    Sync(SyncCommand),
     /// Google credentials: status, live checks, refresh, login, tokens for scripts.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -304,4 +307,19 @@ pub struct DoctorArgs {
     /// token comes from JADA_ADMIN_TOKEN or the data directory's secrets/admin-token
     #[arg(long, value_name = "URL")]
     pub remote: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// The port sheet ([jobs.port-sheet]): without --full, write the pending booking
+    /// changes now (what the daemon does within seconds); with --full, diff the whole tab
+    /// against the store and write the differences (the scheduled reconcile, recorded).
+    PortSheet {
+        /// Print the rows that would be added and changed; write nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Reconcile the whole tab, not only pending changes
+        #[arg(long)]
+        full: bool,
+    },
 }

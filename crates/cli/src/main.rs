@@ -93,5 +93,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Dlq(cmd) => runtime.block_on(commands::jobs::dlq(g, cmd)),
         Command::Alerts(cmd) => runtime.block_on(commands::jobs::alerts(g, cmd)),
         Command::Doctor(args) => runtime.block_on(commands::doctor::run(g, &args)),
+        Command::Sync(cmd) => runtime.block_on(commands::sync::run(g, cmd)),
     }
 }

@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod init;
 pub mod jobs;
 pub mod serve;
+pub mod sync;
 pub mod wiring;
 
 use std::path::PathBuf;

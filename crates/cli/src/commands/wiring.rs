@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jada_google::auth::TokenService;
+use jada_google::sheets::SheetsClient;
 use jada_ops::mail::EmlOutbox;
+use jada_ops::port_sheet::{Columns, PortSheet, PortSheetConfig, PortSheetHandler};
 use jada_server::alerts::{AlertEngine, AlertSink, LogSink, MailSink, WebhookSink};
-use jada_server::jobs::builtin::{Command, OutboxDrain, TokenHealth};
+use jada_server::jobs::builtin::{Command, OutboxDrain, PortSheetReconcile, TokenHealth};
 use jada_server::jobs::{Job, JobSpec, Registry, Schedule};
 use jada_server::outbox::OutboxWorker;
 use jada_store::Store;
@@ -17,7 +19,12 @@ use crate::commands::Context;
 use crate::config::parse_duration;
 
 /// The registry every command that runs or lists jobs uses.
-pub fn registry(ctx: &Context, tokens: &Arc<TokenService>, worker: &Arc<OutboxWorker>) -> Result<Registry, String> {
+pub fn registry(
+    ctx: &Context,
+    tokens: &Arc<TokenService>,
+    worker: &Arc<OutboxWorker>,
+    port_sheet: Option<&Arc<PortSheet>>,
+) -> Result<Registry, String> {
     let mut reg = Registry::default();
     let mut health = JobSpec::new("token-health", Schedule::parse("0 0 */6 * * *")?);
     health.run_at_start = true;
@@ -27,17 +34,30 @@ pub fn registry(ctx: &Context, tokens: &Arc<TokenService>, worker: &Arc<OutboxWo
     // recorded only when it handled something.
     let mut outbox = JobSpec::new("outbox", Schedule::parse("every 2s")?);
     outbox.quiet_when_idle = true;
-    let builtin: Vec<(JobSpec, Arc<dyn Job>)> = vec![
+    let mut builtin: Vec<(JobSpec, Arc<dyn Job>)> = vec![
         (health, Arc::new(TokenHealth(Arc::clone(tokens)))),
         (outbox, Arc::new(OutboxDrain(Arc::clone(worker)))),
     ];
+    if let Some(sheet) = port_sheet {
+        let mut spec = JobSpec::new("port-sheet", Schedule::parse("0 */30 * * * *")?);
+        spec.credentials = vec![sheet.cfg.credential.clone()];
+        spec.stale_after = Some(Duration::from_secs(2 * 3600));
+        spec.attempts = 2;
+        spec.timeout = Duration::from_secs(600);
+        let job = PortSheetReconcile {
+            sheet: Arc::clone(sheet),
+            clock: Arc::new(jada_ops::SystemClock),
+            zone: ctx.config.business.time_zone,
+        };
+        builtin.push((spec, Arc::new(job)));
+    }
     for (spec, job) in builtin {
         let table = ctx.config.jobs.get(spec.name.as_str());
         let spec = tune(spec, table)?;
         reg.register(spec, job);
     }
     for (name, table) in &ctx.config.jobs {
-        if reg.get(name).is_some() {
+        if reg.get(name).is_some() || name == "port-sheet" {
             continue;
         }
         let argv = command_of(name, table)?;
@@ -93,6 +113,8 @@ fn tune(mut spec: JobSpec, table: Option<&toml::Table>) -> Result<JobSpec, Strin
                 spec.credentials = v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).ok_or_else(|| bad(key, "expected a list of credential names"))?
             }
             "command" => {}
+            // The port sheet's own settings, read by `port_sheet_config`.
+            "spreadsheet_id" | "tab" | "credential" | "columns" | "window_days" if name == "port-sheet" => {}
             _ => return Err(bad(key, "unknown key (known: schedule, enabled, run_at_start, timeout, attempts, stale_after, credentials, command)")),
         }
     }
@@ -148,16 +170,92 @@ pub struct Parts {
     pub store: Arc<dyn Store>,
     pub tokens: Arc<TokenService>,
     pub registry: Registry,
+    pub worker: Arc<OutboxWorker>,
+    pub port_sheet: Option<Arc<PortSheet>>,
 }
 
 pub fn parts(ctx: &Context) -> Result<Parts, crate::Failure> {
+    let usage = |e: String| crate::Failure::Usage(anyhow::anyhow!(e));
     let store: Arc<dyn Store> = Arc::new(ctx.store.clone());
     let tokens = Arc::new(crate::commands::auth::token_service(ctx)?);
-    let worker = Arc::new(OutboxWorker::new(Arc::clone(&store), Arc::new(jada_ops::SystemClock)));
-    let registry = registry(ctx, &tokens, &worker).map_err(|e| crate::Failure::Usage(anyhow::anyhow!(e)))?;
+    let port_sheet = port_sheet_config(ctx).map_err(usage)?.map(|cfg| {
+        let client = SheetsClient::new(&ctx.config.google.sheets_url, Arc::clone(&tokens), &cfg.credential);
+        Arc::new(PortSheet {
+            cfg,
+            client,
+            store: Arc::clone(&store),
+        })
+    });
+    let mut worker = OutboxWorker::new(Arc::clone(&store), Arc::new(jada_ops::SystemClock));
+    if let Some(sheet) = &port_sheet {
+        worker = worker.handle("charter.changed", Arc::new(PortSheetHandler(Arc::clone(sheet))));
+    }
+    let worker = Arc::new(worker);
+    let registry = registry(ctx, &tokens, &worker, port_sheet.as_ref()).map_err(usage)?;
     Ok(Parts {
         store,
         tokens,
         registry,
+        worker,
+        port_sheet,
     })
+}
+
+/// `[jobs.port-sheet]`, if configured: `spreadsheet_id`, `credential`, and optionally
+/// `tab` (default "Port Sheet"), `columns = { "Header" = "field" }`, `window_days`.
+pub fn port_sheet_config(ctx: &Context) -> Result<Option<PortSheetConfig>, String> {
+    let Some(t) = ctx.config.jobs.get("port-sheet") else {
+        return Ok(None);
+    };
+    let key = |k: &str| format!("invalid configuration key `jobs.port-sheet.{k}`");
+    let text = |k: &str| t.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let spreadsheet_id = text("spreadsheet_id").ok_or_else(|| {
+        format!(
+            "{}: the port sheet needs the spreadsheet's id (from its URL)",
+            key("spreadsheet_id")
+        )
+    })?;
+    let credential = text("credential").ok_or_else(|| {
+        format!(
+            "{}: name the [[credentials]] entry that may edit the sheet",
+            key("credential")
+        )
+    })?;
+    if !ctx.config.credentials.iter().any(|c| c.name == credential) {
+        return Err(format!(
+            "{}: no [[credentials]] entry is named `{credential}`",
+            key("credential")
+        ));
+    }
+    let columns = match t.get("columns") {
+        None => Columns::default(),
+        Some(v) => {
+            let table = v.as_table().ok_or_else(|| {
+                format!(
+                    "{}: expected a table like {{ \"Guest\" = \"guest_name\" }}",
+                    key("columns")
+                )
+            })?;
+            let pairs = table
+                .iter()
+                .map(|(h, f)| (h.clone(), f.as_str().unwrap_or("").to_string()))
+                .collect();
+            Columns::from_pairs(pairs).map_err(|e| format!("{}: {e}", key("columns")))?
+        }
+    };
+    let window_days = match t.get("window_days") {
+        None => 30,
+        Some(v) => v
+            .as_integer()
+            .filter(|d| *d >= 0)
+            .ok_or_else(|| format!("{}: expected a number of days", key("window_days")))?,
+    };
+    let tab = text("tab").unwrap_or_else(|| "Port Sheet".into());
+    Ok(Some(PortSheetConfig {
+        spreadsheet_id,
+        tab,
+        credential,
+        columns,
+        window_days,
+    }))
 }

@@ -94,6 +94,7 @@ pub async fn conditions(
             }
         }
     }
+    fold_into_credentials(&mut out);
     let dead = store.count_events(EventStatus::Dead).await?;
     if dead > 0 {
         out.push(Condition {
@@ -102,6 +103,30 @@ pub async fn conditions(
         });
     }
     Ok(out)
+}
+
+/// One cause, one alert: a job failing only because a credential needs re-auth is
+/// reported inside that credential's alert (which names the job), not beside it.
+fn fold_into_credentials(out: &mut Vec<Condition>) {
+    let reauth: Vec<String> = out
+        .iter()
+        .filter_map(|c| c.key.strip_prefix("credential-reauth:").map(str::to_string))
+        .collect();
+    for cred in reauth {
+        let marker = format!("credential `{cred}` needs re-auth");
+        let jobs: Vec<String> = out
+            .iter()
+            .filter(|c| c.key.starts_with("job-failing:") && c.summary.contains(&marker))
+            .filter_map(|c| c.key.strip_prefix("job-failing:").map(str::to_string))
+            .collect();
+        if jobs.is_empty() {
+            continue;
+        }
+        out.retain(|c| !(c.key.starts_with("job-failing:") && c.summary.contains(&marker)));
+        if let Some(c) = out.iter_mut().find(|c| c.key == format!("credential-reauth:{cred}")) {
+            c.summary = format!("{} (jobs failing because of it: {})", c.summary, jobs.join(", "));
+        }
+    }
 }
 
 fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {

@@ -96,3 +96,25 @@ impl Job for Command {
         ))
     }
 }
+
+/// The port-sheet reconcile: diff the whole tab against the store, write the differences,
+/// and record the drift found in the run's summary.
+pub struct PortSheetReconcile {
+    pub sheet: Arc<jada_ops::port_sheet::PortSheet>,
+    pub clock: Arc<dyn jada_core::Clock>,
+    pub zone: jada_core::BusinessZone,
+}
+
+#[async_trait]
+impl Job for PortSheetReconcile {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, String> {
+        let today = self.zone.date_of(self.clock.now());
+        let r = self.sheet.reconcile(today, false).await.map_err(|e| e.to_string())?;
+        let drift = if r.changes.is_empty() {
+            "no drift".to_string()
+        } else {
+            format!("drift: {} row(s) differed or were missing", r.changes.len())
+        };
+        Ok(JobOutput::done(format!("{}; {drift}", r.summary())))
+    }
+}

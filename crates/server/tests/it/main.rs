@@ -3,6 +3,7 @@
 
 mod alerts;
 mod daemon;
+mod incident;
 mod outbox;
 mod runner;
 mod support;

@@ -1,0 +1,109 @@
+//! `jada sync port-sheet` as a black box against the emulator.
+
+use std::os::unix::fs::PermissionsExt;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+fn jada(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("jada").unwrap();
+    cmd.current_dir(dir);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("JADA_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+const CHARTERS: &str =
+    "charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue
+11111111-1111-4111-8111-111111111111,2099-05-03,09:00,12:00,Marlin,Ada Lovelace,6,1200
+22222222-2222-4222-8222-222222222222,2099-05-04,13:00,16:00,Sea Lion,Grace Hopper,12,980
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_changes_dry_run_then_write_then_reconcile() {
+    let emu = google_emulator::spawn().await.unwrap();
+    let key = emu.create_service_account("sync@jada-test.iam.gserviceaccount.com");
+    let sheet = emu.create_spreadsheet("Port", &["Port Sheet"]);
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("jada-data/secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(secrets.join("sa.json"), key.to_string()).unwrap();
+    std::fs::set_permissions(secrets.join("sa.json"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(
+        dir.path().join("jada.toml"),
+        format!(
+            "[google]\ntoken_uri = \"{}\"\nsheets_url = \"{}\"\n[[credentials]]\nname = \"workspace\"\nfile = \"secrets/sa.json\"\nscopes = [\"https://www.googleapis.com/auth/spreadsheets\"]\n[jobs.port-sheet]\nspreadsheet_id = \"{sheet}\"\ncredential = \"workspace\"\n",
+            emu.token_uri(),
+            emu.base_url()
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("charters.csv"), CHARTERS).unwrap();
+    let d = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        jada(&d).args(["charters", "import", "charters.csv"]).assert().success();
+        jada(&d)
+            .args(["sync", "port-sheet", "--dry-run"])
+            .assert()
+            .success()
+            .stdout(
+                contains("would add 11111111-1111-4111-8111-111111111111")
+                    .and(contains("2 added, and the header row written")),
+            );
+        jada(&d)
+            .args(["sync", "port-sheet"])
+            .assert()
+            .success()
+            .stdout(contains("2 change(s) written"));
+        jada(&d)
+            .args(["sync", "port-sheet", "--full"])
+            .assert()
+            .success()
+            .stdout(contains("no drift"));
+        jada(&d)
+            .args(["jobs", "history", "port-sheet"])
+            .assert()
+            .success()
+            .stdout(contains("succeeded"));
+    })
+    .await
+    .unwrap();
+    let cells = emu.cells(&sheet, "Port Sheet");
+    assert_eq!(cells.len(), 3);
+    assert_eq!(cells[2][5], "Grace Hopper");
+}
+
+#[test]
+fn an_unconfigured_or_misconfigured_port_sheet_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    jada(dir.path())
+        .args(["sync", "port-sheet"])
+        .assert()
+        .code(2)
+        .stderr(contains("add [jobs.port-sheet]"));
+    std::fs::write(
+        dir.path().join("jada.toml"),
+        "[jobs.port-sheet]\ncredential = \"workspace\"\n",
+    )
+    .unwrap();
+    jada(dir.path())
+        .args(["sync", "port-sheet"])
+        .assert()
+        .code(2)
+        .stderr(contains("jobs.port-sheet.spreadsheet_id"));
+    std::fs::write(
+        dir.path().join("jada.toml"),
+        "[jobs.port-sheet]\nspreadsheet_id = \"x\"\ncredential = \"nobody\"\n",
+    )
+    .unwrap();
+    jada(dir.path())
+        .args(["jobs", "list"])
+        .assert()
+        .code(2)
+        .stderr(contains("no [[credentials]] entry is named `nobody`"));
+}
