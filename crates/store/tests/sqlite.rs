@@ -57,3 +57,39 @@ async fn a_file_that_is_not_a_database_is_refused() {
         "the file is left as it was"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_writing_one_file_never_see_database_is_locked() {
+    use jada_store::OutboxStore;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jada.db");
+    // Two stores, two connections: as the daemon and a CLI import are.
+    let daemon = SqliteStore::open(&path).unwrap();
+    let cli = SqliteStore::open(&path).unwrap();
+    let now = jada_store::conformance::t("2024-04-01T00:00:00Z");
+    let importer = tokio::spawn(async move {
+        for i in 0..150 {
+            let c = jada_store::conformance::charter("2024-05-03", 9);
+            let ev = vec![jada_core::Event::CharterChanged {
+                charter_id: c.charter_id,
+                version: 1,
+            }];
+            cli.create_charter(c, ev, now)
+                .await
+                .unwrap_or_else(|e| panic!("write {i}: {e}"));
+        }
+    });
+    let worker = tokio::spawn(async move {
+        for i in 0..300 {
+            let claimed = daemon
+                .claim_due_events(now, std::time::Duration::from_secs(60), 50)
+                .await
+                .unwrap_or_else(|e| panic!("claim {i}: {e}"));
+            for e in claimed {
+                daemon.ack_event(e.event_id, now).await.unwrap();
+            }
+        }
+    });
+    importer.await.unwrap();
+    worker.await.unwrap();
+}

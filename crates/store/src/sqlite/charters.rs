@@ -15,7 +15,7 @@ const COLUMNS: &str = "charter_id, created_at, charter_date, start_time, end_tim
 impl CharterStore for SqliteStore {
     async fn write_charters(&self, writes: Vec<CharterWrite>, now: DateTime<Utc>) -> Result<Vec<Result<Charter>>> {
         self.call(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = super::write_tx(conn)?;
             let results = writes
                 .into_iter()
                 .map(|w| write_one(&tx, w, now))

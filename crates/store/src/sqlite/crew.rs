@@ -18,7 +18,7 @@ impl CrewStore for SqliteStore {
     async fn upsert_crew(&self, member: &CrewMember) -> Result<()> {
         let m = member.clone();
         self.call(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = super::write_tx(conn)?;
             let owner: Option<String> = tx
                 .query_row("SELECT crew_id FROM crew WHERE email = ?1 AND crew_id <> ?2", params![m.email.as_str(), m.crew_id.as_str()], |r| r.get(0))
                 .optional()?;
@@ -83,7 +83,7 @@ impl CrewStore for SqliteStore {
     async fn set_availability(&self, id: &CrewId, dates: &BTreeSet<NaiveDate>) -> Result<()> {
         let (id, dates) = (id.clone(), dates.clone());
         self.call(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = super::write_tx(conn)?;
             let exists = tx
                 .query_row("SELECT 1 FROM crew WHERE crew_id = ?1", [id.as_str()], |_| Ok(()))
                 .optional()?;

@@ -80,6 +80,14 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Starts a write transaction. IMMEDIATE takes the write lock up front: a deferred
+/// transaction that reads first and writes later cannot wait for another process's
+/// writer (SQLite answers "database is locked" at once), which the daemon and a CLI
+/// import running side by side would hit.
+fn write_tx(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+}
+
 /// Instants are stored as fixed-width RFC 3339 in UTC, so text order is time order.
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)

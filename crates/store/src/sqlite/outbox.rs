@@ -29,7 +29,7 @@ impl OutboxStore for SqliteStore {
     async fn claim_due_events(&self, now: DateTime<Utc>, lease: Duration, limit: usize) -> Result<Vec<OutboxEvent>> {
         let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         self.call(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = super::write_tx(conn)?;
             let sql = format!(
                 "SELECT {COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1
                  AND (claimed_until IS NULL OR claimed_until <= ?1) ORDER BY seq LIMIT ?2"
