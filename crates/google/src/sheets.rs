@@ -114,6 +114,14 @@ impl SheetsClient {
             .map(|_| ())
     }
 
+    /// Reads one range (A1) as text (`values.get`).
+    pub async fn get(&self, id: &str, range: &str) -> Result<Vec<Vec<String>>, SheetsError> {
+        let v = self
+            .call(Method::GET, self.url(id, &format!("/values/{}", enc(range))), None, id)
+            .await?;
+        Ok(grid(&v["values"]))
+    }
+
     /// Reads ranges (A1) as text, one grid per range; rows and trailing cells Google
     /// omits as empty come back shorter, as Google sends them.
     pub async fn batch_get(&self, id: &str, ranges: &[String]) -> Result<Vec<Vec<Vec<String>>>, SheetsError> {

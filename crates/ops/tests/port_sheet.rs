@@ -106,6 +106,14 @@ async fn an_empty_tab_gets_a_header_and_rows_and_a_second_sync_changes_nothing()
     assert_eq!(r.rows_appended, 2);
     let cells = env.emu.cells(&env.id, TAB);
     assert_eq!(cells[0][..3], ["Charter ID", "Date", "Start"]);
+    let read = env.sheet.client.get(&env.id, "'Port Sheet'!A1:B2").await.unwrap();
+    assert_eq!(
+        read,
+        vec![
+            vec!["Charter ID".to_string(), "Date".into()],
+            vec![a.charter_id.to_string(), a.charter_date.to_string()]
+        ]
+    );
     assert_eq!(cells[1][0], a.charter_id.to_string());
     assert_eq!(cells[2][5], "Guest 2");
 

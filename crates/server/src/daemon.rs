@@ -1,4 +1,4 @@
-//! `jada serve`: the scheduler (which also drains the outbox every few seconds through
+//! `jada serve`: the scheduler (which also drains the outbox every second through
 //! the `outbox` job), the alert loop, the token refresher and the HTTP server, under one cancellation root. On shutdown new work stops at once,
 //! in-flight work gets `grace` to finish and is then cancelled (and recorded as such).
 

@@ -30,9 +30,10 @@ pub fn registry(
     health.run_at_start = true;
     health.timeout = Duration::from_secs(120);
     health.stale_after = Some(Duration::from_secs(13 * 3600));
-    // Every few seconds, so a change reaches its consumers (the sheet, dispatch) quickly;
+    // Every second: changes pending within that window reach their consumers (the sheet,
+    // dispatch) together, within seconds;
     // recorded only when it handled something.
-    let mut outbox = JobSpec::new("outbox", Schedule::parse("every 2s")?);
+    let mut outbox = JobSpec::new("outbox", Schedule::parse("every 1s")?);
     outbox.quiet_when_idle = true;
     let mut builtin: Vec<(JobSpec, Arc<dyn Job>)> = vec![
         (health, Arc::new(TokenHealth(Arc::clone(tokens)))),
