@@ -19,6 +19,7 @@
 mod a1;
 pub mod bearer;
 pub mod control;
+pub mod drive;
 pub mod oauth;
 pub mod sheets;
 mod state;
@@ -31,7 +32,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 pub use state::Fault;
-use state::{OAuthClient, RefreshGrant, ServiceAccount, Spreadsheet, State, Tab};
+use state::{DriveFile, OAuthClient, RefreshGrant, ServiceAccount, Spreadsheet, State, Tab};
 
 /// Test-only key pairs (private PKCS#8, public SPKI), generated for this repository.
 const KEYS: [(&str, &str); 2] = [
@@ -188,9 +189,52 @@ impl Emulator {
         }
     }
 
+    /// Creates a Drive folder under `parent` (`"root"` for My Drive) and returns its id.
+    pub fn create_folder(&self, name: &str, parent: &str) -> String {
+        let id = format!("0Bemu{}", state::random(20));
+        let f = DriveFile {
+            id: id.clone(),
+            name: name.into(),
+            mime_type: drive::FOLDER.into(),
+            parents: vec![parent.into()],
+            trashed: false,
+        };
+        self.state.lock().drive.push(f);
+        id
+    }
+
+    /// Files a spreadsheet in a folder (it is in My Drive's root until then).
+    pub fn move_to_folder(&self, file_id: &str, folder: &str) {
+        if let Some(f) = self.state.lock().drive.iter_mut().find(|f| f.id == file_id) {
+            f.parents = vec![folder.into()];
+        }
+    }
+
+    /// Sets a tab's cells from JSON values: numbers stay numbers (a date cell holds its
+    /// serial number, as Sheets stores dates).
+    pub fn set_values(&self, id: &str, tab: &str, rows: Vec<Vec<Value>>) {
+        if let Some(t) = self
+            .state
+            .lock()
+            .spreadsheets
+            .get_mut(id)
+            .and_then(|s| s.tabs.iter_mut().find(|t| t.title == tab))
+        {
+            t.rows = rows;
+        }
+    }
+
     /// Creates a spreadsheet with these tabs and returns its id.
     pub fn create_spreadsheet(&self, title: &str, tabs: &[&str]) -> String {
         let id = format!("1emu{}", state::random(40));
+        let file = DriveFile {
+            id: id.clone(),
+            name: title.into(),
+            mime_type: drive::SPREADSHEET.into(),
+            parents: vec!["root".into()],
+            trashed: false,
+        };
+        self.state.lock().drive.push(file);
         let tabs = tabs
             .iter()
             .enumerate()
@@ -329,6 +373,7 @@ fn router(state: Arc<State>) -> Router {
         .route("/o/oauth2/v2/auth", get(oauth::consent))
         .route("/drive/v3/about", get(bearer::drive_about))
         .route("/v4/spreadsheets/{*rest}", get(sheets::get).post(sheets::post))
+        .route("/drive/v3/files", get(drive::list))
         .route("/emulator/faults", post(control::faults))
         .route("/emulator/revoke", post(control::revoke))
         .route("/emulator/access-token-lifetime", post(control::lifetime))

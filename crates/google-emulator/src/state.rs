@@ -78,6 +78,16 @@ pub struct Spreadsheet {
     pub shared_with: Vec<String>,
 }
 
+/// A file or folder in the emulated Drive.
+#[derive(Debug, Clone)]
+pub struct DriveFile {
+    pub id: String,
+    pub name: String,
+    pub mime_type: String,
+    pub parents: Vec<String>,
+    pub trashed: bool,
+}
+
 #[derive(Debug, Default)]
 pub struct Inner {
     pub service_accounts: HashMap<String, ServiceAccount>,
@@ -89,6 +99,7 @@ pub struct Inner {
     pub calls: HashMap<String, u64>,
     pub token_lifetime_secs: i64,
     pub spreadsheets: HashMap<String, Spreadsheet>,
+    pub drive: Vec<DriveFile>,
     /// Sheets write requests per minute per user before 429 (Google: 60).
     pub sheets_write_quota: usize,
     pub sheets_writes: HashMap<String, VecDeque<DateTime<Utc>>>,

@@ -8,5 +8,6 @@
 //! `jada-store`: credential health leaves through [`auth::CredentialStateSink`].
 
 pub mod auth;
+pub mod drive;
 pub mod fsutil;
 pub mod sheets;

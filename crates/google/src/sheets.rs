@@ -15,6 +15,22 @@ use crate::auth::{classify_api_refusal, AuthError, TokenService};
 
 pub const SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
 
+/// Scopes any one of which lets a token write a spreadsheet.
+pub const WRITE_SCOPES: &[&str] = &[SCOPE, "https://www.googleapis.com/auth/drive"];
+/// Scopes any one of which lets a token read a spreadsheet.
+pub const READ_SCOPES: &[&str] = &[
+    SCOPE,
+    "https://www.googleapis.com/auth/spreadsheets.readonly",
+    "https://www.googleapis.com/auth/drive",
+    "https://www.googleapis.com/auth/drive.readonly",
+];
+/// Scopes any one of which lets a token list Drive files.
+pub const DRIVE_SCOPES: &[&str] = &[
+    "https://www.googleapis.com/auth/drive",
+    "https://www.googleapis.com/auth/drive.readonly",
+    "https://www.googleapis.com/auth/drive.metadata.readonly",
+];
+
 /// Why a Sheets call failed, in the operator's words.
 #[derive(Debug, thiserror::Error)]
 pub enum SheetsError {
@@ -142,6 +158,31 @@ impl SheetsClient {
         Ok(grids.iter().map(|g| grid(&g["values"])).collect())
     }
 
+    /// Reads ranges with their typed values: numbers as numbers and dates as Sheets
+    /// serial numbers (days since 1899-12-30), text as text.
+    pub async fn batch_get_typed(&self, id: &str, ranges: &[String]) -> Result<Vec<Vec<Vec<Value>>>, SheetsError> {
+        let mut query: Vec<String> = ranges.iter().map(|r| format!("ranges={}", enc(r))).collect();
+        query.push("valueRenderOption=UNFORMATTED_VALUE&dateTimeRenderOption=SERIAL_NUMBER".into());
+        let v = self
+            .call(
+                Method::GET,
+                self.url(id, &format!("/values:batchGet?{}", query.join("&"))),
+                None,
+                id,
+            )
+            .await?;
+        let grids = v["valueRanges"].as_array().cloned().unwrap_or_default();
+        Ok(grids
+            .iter()
+            .map(|g| {
+                g["values"]
+                    .as_array()
+                    .map(|rows| rows.iter().map(|r| r.as_array().cloned().unwrap_or_default()).collect())
+                    .unwrap_or_default()
+            })
+            .collect())
+    }
+
     /// Writes cells, each `(range, rows)`, in one request. Returns the cells updated.
     pub async fn batch_update(&self, id: &str, data: &[(String, Vec<Vec<String>>)]) -> Result<u64, SheetsError> {
         if data.is_empty() {
@@ -170,10 +211,33 @@ impl SheetsClient {
     }
 
     async fn call(&self, method: Method, url: String, body: Option<Value>, id: &str) -> Result<Value, SheetsError> {
+        let scopes = if method == Method::GET {
+            READ_SCOPES
+        } else {
+            WRITE_SCOPES
+        };
+        self.call_scoped(method, url, body, id, scopes).await
+    }
+
+    /// One API call with retries, using a token for the first of `scopes` the
+    /// credential is configured for.
+    pub(crate) async fn call_scoped(
+        &self,
+        method: Method,
+        url: String,
+        body: Option<Value>,
+        id: &str,
+        scopes: &[&str],
+    ) -> Result<Value, SheetsError> {
+        let scope = scopes
+            .iter()
+            .find(|s| self.tokens.has_scope(&self.credential, s))
+            .copied()
+            .unwrap_or(scopes[0]);
         let mut refreshed = false;
         let mut last = String::new();
         for attempt in 1..=self.attempts.max(1) {
-            let token = self.tokens.get(&self.credential, &[SCOPE]).await?;
+            let token = self.tokens.get(&self.credential, &[scope]).await?;
             let mut req = self.http.request(method.clone(), &url).bearer_auth(token.secret());
             if let Some(b) = &body {
                 req = req.json(b);
@@ -278,7 +342,7 @@ fn grid(v: &Value) -> Vec<Vec<String>> {
 }
 
 /// Percent-encodes a path or query part (tab names have spaces, quotes, `!`).
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes())
         .collect::<String>()
         .replace('+', "%20")

@@ -23,5 +23,6 @@ pub mod events;
 pub mod import;
 pub mod mail;
 pub mod port_sheet;
+pub mod roster;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -191,6 +191,13 @@ impl TokenService {
         &self.http
     }
 
+    /// Whether a credential is configured for a scope.
+    pub fn has_scope(&self, name: &str, scope: &str) -> bool {
+        self.slots
+            .get(name)
+            .is_some_and(|s| s.cfg.scopes.iter().any(|c| c == scope))
+    }
+
     /// What is known of every credential, in memory.
     pub fn states(&self) -> Vec<CredentialState> {
         self.slots.values().map(Slot::state).collect()

@@ -1,0 +1,3 @@
+//! Crew availability from the shared sheet into the roster.
+
+pub mod dates;
