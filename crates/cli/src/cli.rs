@@ -59,6 +59,9 @@ pub enum Command {
     /// Is everything healthy? Daemon, jobs, credentials, outbox, disk, each with what to
     /// do. Asks the running daemon (or --remote), else reads the store. Exits 1 if not.
     Doctor(DoctorArgs),
+    /// The crew's availability sheet ([jobs.roster-sync]).
+    #[command(subcommand)]
+    Roster(RosterCommand),
     /// Sync now: write pending changes to the port sheet, or reconcile it in full.
     #[command(subcommand)]
     Sync(SyncCommand),
@@ -321,5 +324,23 @@ pub enum SyncCommand {
         /// Reconcile the whole tab, not only pending changes
         #[arg(long)]
         full: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RosterCommand {
+    /// Read the availability sheet into the roster now (the hourly job does the same).
+    /// Prints what changes per crew member and every cell it could not read; exits 1 if
+    /// any cell was unreadable (the rest is applied).
+    Sync {
+        /// Print what would change; write nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply even if it would remove more than the configured share of known availability
+        #[arg(long)]
+        force: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
     },
 }

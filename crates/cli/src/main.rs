@@ -94,5 +94,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Alerts(cmd) => runtime.block_on(commands::jobs::alerts(g, cmd)),
         Command::Doctor(args) => runtime.block_on(commands::doctor::run(g, &args)),
         Command::Sync(cmd) => runtime.block_on(commands::sync::run(g, cmd)),
+        Command::Roster(cmd) => runtime.block_on(commands::roster::run(g, cmd)),
     }
 }

@@ -107,3 +107,74 @@ fn an_unconfigured_or_misconfigured_port_sheet_is_a_usage_error() {
         .code(2)
         .stderr(contains("no [[credentials]] entry is named `nobody`"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roster_sync_reads_the_sheet_into_the_roster() {
+    let emu = google_emulator::spawn().await.unwrap();
+    let key = emu.create_service_account("roster@jada-test.iam.gserviceaccount.com");
+    let business = emu.create_folder("JADA Business", "root");
+    let crew = emu.create_folder("Crew", &business);
+    let sheet = emu.create_spreadsheet("Crew Availability", &["Available"]);
+    emu.move_to_folder(&sheet, &crew);
+    emu.set_cells(
+        &sheet,
+        "Available",
+        &[
+            vec!["Name", "Dates"],
+            vec!["ana martínez", "7/3/2099, 7/4/2099", "7/40/2099"],
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("jada-data/secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(secrets.join("sa.json"), key.to_string()).unwrap();
+    std::fs::set_permissions(secrets.join("sa.json"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(
+        dir.path().join("jada.toml"),
+        format!(
+            "[google]\ntoken_uri = \"{}\"\nsheets_url = \"{}\"\ndrive_url = \"{}\"\n[[credentials]]\nname = \"workspace\"\nfile = \"secrets/sa.json\"\nscopes = [\"https://www.googleapis.com/auth/drive.readonly\"]\n[jobs.roster-sync]\ncredential = \"workspace\"\nfolder_path = \"JADA Business/Crew\"\nname = \"Crew Availability\"\nwindow_days = 36500\n",
+            emu.token_uri(),
+            emu.base_url(),
+            emu.base_url()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("crew.csv"),
+        "crew_id,name,email\nana-m,Ana Martínez,ana@example.com\n",
+    )
+    .unwrap();
+    let d = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        jada(&d).args(["crew", "import", "crew.csv"]).assert().success();
+        jada(&d)
+            .args(["roster", "sync", "--dry-run"])
+            .assert()
+            .code(1)
+            .stdout(contains("would update ana-m (Ana Martínez): +2 / -0"));
+        jada(&d)
+            .args(["crew", "list", "--available-on", "2099-07-03"])
+            .assert()
+            .success()
+            .stdout(contains("0 crew available"));
+        jada(&d)
+            .args(["roster", "sync"])
+            .assert()
+            .code(1)
+            .stdout(contains("unreadable: Available!C2 \"7/40/2099\"").and(contains("1 crew updated")))
+            .stderr(contains("1 cell(s) could not be read; the rest was applied"));
+        jada(&d)
+            .args(["crew", "list", "--available-on", "2099-07-03"])
+            .assert()
+            .success()
+            .stdout(contains("1 crew available"));
+        jada(&d)
+            .args(["jobs", "list"])
+            .assert()
+            .success()
+            .stdout(contains("roster-sync"));
+    })
+    .await
+    .unwrap();
+}

@@ -9,8 +9,9 @@ use jada_google::auth::TokenService;
 use jada_google::sheets::SheetsClient;
 use jada_ops::mail::EmlOutbox;
 use jada_ops::port_sheet::{Columns, PortSheet, PortSheetConfig, PortSheetHandler};
+use jada_ops::roster::{RosterConfig, RosterSync, Source, UnknownCrew};
 use jada_server::alerts::{AlertEngine, AlertSink, LogSink, MailSink, WebhookSink};
-use jada_server::jobs::builtin::{Command, OutboxDrain, PortSheetReconcile, TokenHealth};
+use jada_server::jobs::builtin::{Command, OutboxDrain, PortSheetReconcile, RosterSyncJob, TokenHealth};
 use jada_server::jobs::{Job, JobSpec, Registry, Schedule};
 use jada_server::outbox::OutboxWorker;
 use jada_store::Store;
@@ -24,6 +25,7 @@ pub fn registry(
     tokens: &Arc<TokenService>,
     worker: &Arc<OutboxWorker>,
     port_sheet: Option<&Arc<PortSheet>>,
+    roster: Option<&Arc<RosterSync>>,
 ) -> Result<Registry, String> {
     let mut reg = Registry::default();
     let mut health = JobSpec::new("token-health", Schedule::parse("0 0 */6 * * *")?);
@@ -52,13 +54,25 @@ pub fn registry(
         };
         builtin.push((spec, Arc::new(job)));
     }
+    if let Some(sync) = roster {
+        let mut spec = JobSpec::new("roster-sync", Schedule::parse("0 0 * * * *")?);
+        spec.credentials = vec![sync.cfg.credential.clone()];
+        spec.stale_after = Some(Duration::from_secs(3 * 3600));
+        spec.attempts = 2;
+        let job = RosterSyncJob {
+            sync: Arc::clone(sync),
+            clock: Arc::new(jada_ops::SystemClock),
+            zone: ctx.config.business.time_zone,
+        };
+        builtin.push((spec, Arc::new(job)));
+    }
     for (spec, job) in builtin {
         let table = ctx.config.jobs.get(spec.name.as_str());
         let spec = tune(spec, table)?;
         reg.register(spec, job);
     }
     for (name, table) in &ctx.config.jobs {
-        if reg.get(name).is_some() || name == "port-sheet" {
+        if reg.get(name).is_some() || name == "port-sheet" || name == "roster-sync" {
             continue;
         }
         let argv = command_of(name, table)?;
@@ -116,6 +130,9 @@ fn tune(mut spec: JobSpec, table: Option<&toml::Table>) -> Result<JobSpec, Strin
             "command" => {}
             // The port sheet's own settings, read by `port_sheet_config`.
             "spreadsheet_id" | "tab" | "credential" | "columns" | "window_days" if name == "port-sheet" => {}
+            // The roster sync's own settings, read by `roster_config`.
+            "credential" | "file_id" | "folder_path" | "name" | "window_days" | "unknown_crew" | "max_removal_share"
+                if name == "roster-sync" => {}
             _ => return Err(bad(key, "unknown key (known: schedule, enabled, run_at_start, timeout, attempts, stale_after, credentials, command)")),
         }
     }
@@ -173,6 +190,7 @@ pub struct Parts {
     pub registry: Registry,
     pub worker: Arc<OutboxWorker>,
     pub port_sheet: Option<Arc<PortSheet>>,
+    pub roster: Option<Arc<RosterSync>>,
 }
 
 pub fn parts(ctx: &Context) -> Result<Parts, crate::Failure> {
@@ -192,13 +210,23 @@ pub fn parts(ctx: &Context) -> Result<Parts, crate::Failure> {
         worker = worker.handle("charter.changed", Arc::new(PortSheetHandler(Arc::clone(sheet))));
     }
     let worker = Arc::new(worker);
-    let registry = registry(ctx, &tokens, &worker, port_sheet.as_ref()).map_err(usage)?;
+    let roster = roster_config(ctx).map_err(usage)?.map(|cfg| {
+        let client = SheetsClient::new(&ctx.config.google.sheets_url, Arc::clone(&tokens), &cfg.credential);
+        Arc::new(RosterSync {
+            cfg,
+            client,
+            drive_url: ctx.config.google.drive_url.clone(),
+            store: Arc::clone(&store),
+        })
+    });
+    let registry = registry(ctx, &tokens, &worker, port_sheet.as_ref(), roster.as_ref()).map_err(usage)?;
     Ok(Parts {
         store,
         tokens,
         registry,
         worker,
         port_sheet,
+        roster,
     })
 }
 
@@ -258,5 +286,64 @@ pub fn port_sheet_config(ctx: &Context) -> Result<Option<PortSheetConfig>, Strin
         credential,
         columns,
         window_days,
+    }))
+}
+
+/// `[jobs.roster-sync]`, if configured: `credential`, and `file_id` or `folder_path` +
+/// `name`; optionally `window_days` (365), `unknown_crew` ("report" or "create"),
+/// `max_removal_share` (0.5).
+pub fn roster_config(ctx: &Context) -> Result<Option<RosterConfig>, String> {
+    let Some(t) = ctx.config.jobs.get("roster-sync") else {
+        return Ok(None);
+    };
+    let key = |k: &str| format!("invalid configuration key `jobs.roster-sync.{k}`");
+    let text = |k: &str| t.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let credential = text("credential").ok_or_else(|| {
+        format!(
+            "{}: name the [[credentials]] entry that may read the sheet",
+            key("credential")
+        )
+    })?;
+    if !ctx.config.credentials.iter().any(|c| c.name == credential) {
+        return Err(format!(
+            "{}: no [[credentials]] entry is named `{credential}`",
+            key("credential")
+        ));
+    }
+    let source = match (text("file_id"), text("folder_path"), text("name")) {
+        (Some(id), None, None) => Source::FileId(id),
+        (None, Some(folder_path), Some(name)) => Source::Path { folder_path, name },
+        _ => return Err(format!("{}: give either `file_id`, or `folder_path` and `name` (e.g. \"JADA Business/Crew\" and \"Crew Availability\")", key("file_id"))),
+    };
+    let unknown_crew = match text("unknown_crew").as_deref() {
+        None | Some("report") => UnknownCrew::Report,
+        Some("create") => UnknownCrew::Create,
+        Some(other) => {
+            return Err(format!(
+                "{}: `{other}`: use \"report\" or \"create\"",
+                key("unknown_crew")
+            ))
+        }
+    };
+    let window_days = match t.get("window_days") {
+        None => 365,
+        Some(v) => v
+            .as_integer()
+            .filter(|d| *d > 0)
+            .ok_or_else(|| format!("{}: expected a number of days", key("window_days")))?,
+    };
+    let max_removal_share = match t.get("max_removal_share") {
+        None => 0.5,
+        Some(v) => v
+            .as_float()
+            .filter(|f| (0.0..=1.0).contains(f))
+            .ok_or_else(|| format!("{}: expected a share from 0.0 to 1.0", key("max_removal_share")))?,
+    };
+    Ok(Some(RosterConfig {
+        source,
+        credential,
+        window_days,
+        unknown_crew,
+        max_removal_share,
     }))
 }

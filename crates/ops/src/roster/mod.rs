@@ -136,31 +136,7 @@ impl RosterSync {
     /// Reads the sheet and, unless `dry_run`, writes the roster.
     pub async fn run(&self, today: NaiveDate, dry_run: bool, force: bool) -> Result<RosterReport, RosterError> {
         let tabs = self.read().await?;
-        let parsed = sheet::parse(&tabs, today);
-        let window = (today, today + chrono::Duration::days(self.cfg.window_days));
-        let crew = self.store.list_crew().await?;
-        let mut report = plan(&self.cfg, &parsed, &crew, window);
-        report.bad_cells = parsed.bad;
-        if dry_run {
-            return Ok(report);
-        }
-        let shrink = report.shrink();
-        if shrink > self.cfg.max_removal_share && !force {
-            let added = report.changes.iter().map(|c| c.added).sum();
-            return Err(RosterError::OverRemoval {
-                removed: report.removed,
-                added,
-                known: report.known,
-                share: shrink * 100.0,
-            });
-        }
-        for c in &report.changes {
-            if let Some(m) = &c.member {
-                self.store.upsert_crew(m).await?;
-            }
-        }
-        report.applied = true;
-        Ok(report)
+        apply_tabs(&self.cfg, self.store.as_ref(), &tabs, today, dry_run, force).await
     }
 
     /// Every tab, in two requests (tabs, then one batchGet), before anything is written.
@@ -179,6 +155,43 @@ impl RosterSync {
         let grids = self.client.batch_get_typed(&id, &ranges).await?;
         Ok(titles.into_iter().zip(grids).collect())
     }
+}
+
+/// Everything after the read: parse the tabs, plan, check the guard, write. Separate so
+/// the benchmark measures the work without the network.
+pub async fn apply_tabs(
+    cfg: &RosterConfig,
+    store: &dyn Store,
+    tabs: &[(String, Vec<Vec<serde_json::Value>>)],
+    today: NaiveDate,
+    dry_run: bool,
+    force: bool,
+) -> Result<RosterReport, RosterError> {
+    let parsed = sheet::parse(tabs, today);
+    let window = (today, today + chrono::Duration::days(cfg.window_days));
+    let crew = store.list_crew().await?;
+    let mut report = plan(cfg, &parsed, &crew, window);
+    report.bad_cells = parsed.bad;
+    if dry_run {
+        return Ok(report);
+    }
+    let shrink = report.shrink();
+    if shrink > cfg.max_removal_share && !force {
+        let added = report.changes.iter().map(|c| c.added).sum();
+        return Err(RosterError::OverRemoval {
+            removed: report.removed,
+            added,
+            known: report.known,
+            share: shrink * 100.0,
+        });
+    }
+    for c in &report.changes {
+        if let Some(m) = &c.member {
+            store.upsert_crew(m).await?;
+        }
+    }
+    report.applied = true;
+    Ok(report)
 }
 
 /// Decides each person's new availability (pure: no I/O).

@@ -118,3 +118,23 @@ impl Job for PortSheetReconcile {
         Ok(JobOutput::done(format!("{}; {drift}", r.summary())))
     }
 }
+
+/// The roster sync: the crew's availability sheet into the roster.
+pub struct RosterSyncJob {
+    pub sync: Arc<jada_ops::roster::RosterSync>,
+    pub clock: Arc<dyn jada_core::Clock>,
+    pub zone: jada_core::BusinessZone,
+}
+
+#[async_trait]
+impl Job for RosterSyncJob {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, String> {
+        let today = self.zone.date_of(self.clock.now());
+        let r = self.sync.run(today, false, false).await.map_err(|e| e.to_string())?;
+        let mut summary = r.summary();
+        if let Some(first) = r.bad_cells.first() {
+            summary += &format!("; first unreadable cell: {first}");
+        }
+        Ok(JobOutput::done(summary))
+    }
+}
