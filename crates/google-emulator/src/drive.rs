@@ -87,6 +87,9 @@ pub async fn list(
     Query(p): Query<HashMap<String, String>>,
 ) -> Response {
     state.count("drive.files.list");
+    if let Some(status) = state.next_api_fault() {
+        return api_error(status, "The service is currently unavailable.", "UNAVAILABLE");
+    }
     if let Err(r) = bearer::check(&state, &headers, DRIVE_READ) {
         return r;
     }

@@ -181,6 +181,12 @@ impl Emulator {
         self.state.lock().clock_offset_secs = seconds;
     }
 
+    /// Lets the next `skip` Sheets/Drive requests through, then answers `count` of them
+    /// with `status` (e.g. 503) in Google's error shape.
+    pub fn fail_api_after(&self, skip: usize, count: usize, status: u16) {
+        self.state.lock().api_faults = Some((skip, count, status));
+    }
+
     /// Answers the next `count` token requests with `fault`.
     pub fn fail_next(&self, count: usize, fault: Fault) {
         let mut inner = self.state.lock();

@@ -78,6 +78,9 @@ pub async fn get(
     let Some((id, op)) = route(&rest) else {
         return api_error(404, "Requested entity was not found.", "NOT_FOUND");
     };
+    if let Some(status) = state.next_api_fault() {
+        return api_error(status, "The service is currently unavailable.", "UNAVAILABLE");
+    }
     let grant = match bearer::check(&state, &headers, READ) {
         Ok(g) => g,
         Err(r) => return r,
@@ -125,6 +128,9 @@ pub async fn post(
     let Some((id, op)) = route(&rest) else {
         return api_error(404, "Requested entity was not found.", "NOT_FOUND");
     };
+    if let Some(status) = state.next_api_fault() {
+        return api_error(status, "The service is currently unavailable.", "UNAVAILABLE");
+    }
     let grant = match bearer::check(&state, &headers, WRITE) {
         Ok(g) => g,
         Err(r) => return r,

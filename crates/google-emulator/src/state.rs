@@ -96,6 +96,8 @@ pub struct Inner {
     pub codes: HashMap<String, AuthCode>,
     pub access_tokens: HashMap<String, IssuedToken>,
     pub faults: VecDeque<Fault>,
+    /// API (Sheets, Drive) faults: let `skip` requests through, then fail `count` with `status`.
+    pub api_faults: Option<(usize, usize, u16)>,
     pub calls: HashMap<String, u64>,
     pub token_lifetime_secs: i64,
     pub spreadsheets: HashMap<String, Spreadsheet>,
@@ -140,6 +142,22 @@ impl State {
 
     pub fn count(&self, endpoint: &str) {
         *self.lock().calls.entry(endpoint.to_string()).or_default() += 1;
+    }
+
+    /// The status to fail this API request with, if a fault is due.
+    pub fn next_api_fault(&self) -> Option<u16> {
+        let mut inner = self.lock();
+        let (skip, count, status) = inner.api_faults.as_mut()?;
+        if *skip > 0 {
+            *skip -= 1;
+            return None;
+        }
+        if *count == 0 {
+            inner.api_faults = None;
+            return None;
+        }
+        *count -= 1;
+        Some(*status)
     }
 
     pub fn next_fault(&self) -> Option<Fault> {

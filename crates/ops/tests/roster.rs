@@ -268,6 +268,50 @@ async fn a_failed_read_writes_nothing() {
         .contains("does not exist"));
 }
 
+#[tokio::test]
+async fn a_sheets_failure_after_the_sheet_was_found_writes_nothing() {
+    let env = env(&["Ana Martínez"], UnknownCrew::Report).await;
+    env.emu
+        .set_values(&env.sheet, "Ana Martínez", rows(vec![vec![json!("5/3")]]));
+    // Drive finds the folders and the file, Sheets lists the tabs, then batchGet fails
+    // past every retry: the read is partial.
+    env.emu.fail_api_after(4, 10, 503);
+    let err = env.sync.run(today(), false, false).await.unwrap_err();
+    assert!(err.to_string().contains("after 6 attempt(s)"), "{err}");
+    assert_eq!(dates_of(&env, "ana-m").await.len(), 2, "unchanged");
+    // Fewer failures than retries are absorbed.
+    env.emu.fail_api_after(4, 2, 503);
+    env.sync.run(today(), false, false).await.unwrap();
+    assert!(dates_of(&env, "ana-m").await.contains(&d(5, 3)));
+}
+
+#[tokio::test]
+async fn a_person_matched_by_email_takes_the_sheets_name() {
+    let env = env(&["Available", "Roster"], UnknownCrew::Report).await;
+    env.emu.set_values(
+        &env.sheet,
+        "Roster",
+        rows(vec![
+            vec![json!("Name"), json!("Email")],
+            vec![json!("Ana M. Martínez"), json!("ANA@example.com")],
+        ]),
+    );
+    env.emu.set_values(
+        &env.sheet,
+        "Available",
+        rows(vec![vec![json!("Ana M. Martínez"), json!("5/3")]]),
+    );
+    let r = env.sync.run(today(), false, false).await.unwrap();
+    assert_eq!(r.changes[0].details, vec!["name Ana M. Martínez"]);
+    let ana = env
+        .store
+        .get_crew(&CrewId::parse("ana-m").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ana.name, "Ana M. Martínez");
+}
+
 async fn env_with_path(tabs: &[&str], path: &str) -> Env {
     let mut e = env(tabs, UnknownCrew::Report).await;
     e.sync.cfg.source = Source::Path {

@@ -240,6 +240,11 @@ fn plan(
             }
         };
         let mut details = Vec::new();
+        if normalise_name(&member.name) != normalise_name(&entry.name) {
+            // Matched by email under another name: the sheet's spelling is the person's own.
+            details.push(format!("name {}", entry.name));
+            member.name = entry.name.clone();
+        }
         if let Some(e) = entry.email.as_ref().filter(|e| **e != member.email) {
             details.push(format!("email {e}"));
             member.email = e.clone();
