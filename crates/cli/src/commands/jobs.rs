@@ -1,16 +1,13 @@
 //! `jada jobs`, `jada dlq` and `jada alerts`: the daemon's records, from the store.
 
-use std::sync::Arc;
-
 use chrono::Utc;
 use jada_ops::{Clock, SystemClock};
-use jada_server::jobs::runner::{JobRunner, RunError};
+use jada_server::jobs::runner::RunError;
 use jada_server::status::{self, StatusReport};
 use jada_store::{AlertStatus, AlertStore, EventStatus, JobRunStore, OutboxStore, RunOutcome, Trigger};
-use tokio_util::sync::CancellationToken;
 
 use crate::cli::{AlertsCommand, DlqCommand, Global, JobsCommand};
-use crate::commands::wiring::{parts, Parts};
+use crate::commands::wiring::{cli_runner, parts, Parts};
 use crate::commands::Context;
 use crate::output::{print_json, table};
 use crate::Failure;
@@ -84,14 +81,7 @@ async fn list(ctx: &Context, p: &Parts, json: bool) -> Result<(), Failure> {
 }
 
 async fn run_now(p: Parts, name: &str) -> Result<(), Failure> {
-    let runner = JobRunner {
-        store: p.store,
-        tokens: p.tokens,
-        clock: Arc::new(SystemClock),
-        registry: p.registry,
-        owner: format!("cli:{}", std::process::id()),
-        shutdown: CancellationToken::new(),
-    };
+    let runner = cli_runner(p);
     match runner.run(name, Trigger::Manual).await {
         Ok(Some(run)) if run.outcome == RunOutcome::Succeeded => {
             println!("job `{name}` succeeded: {}", run.summary.unwrap_or_default());

@@ -1,16 +1,11 @@
 //! `jada sync port-sheet [--dry-run] [--full]`.
 
-use std::sync::Arc;
-
 use jada_core::{CharterId, Event};
 use jada_ops::port_sheet::{Plan, SyncReport};
-use jada_ops::SystemClock;
-use jada_server::jobs::runner::JobRunner;
 use jada_store::{CharterStore, EventStatus, OutboxStore, RunOutcome, Trigger};
-use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Global, SyncCommand};
-use crate::commands::wiring::parts;
+use crate::commands::wiring::{cli_runner, parts};
 use crate::commands::Context;
 use crate::Failure;
 
@@ -27,14 +22,7 @@ pub async fn run(g: &Global, cmd: SyncCommand) -> Result<(), Failure> {
     match (full, dry_run) {
         (true, true) => print(&sheet.reconcile(ctx.today(), true).await.map_err(fail)?, true),
         (true, false) => {
-            let runner = JobRunner {
-                store: p.store,
-                tokens: p.tokens,
-                clock: Arc::new(SystemClock),
-                registry: p.registry,
-                owner: format!("cli:{}", std::process::id()),
-                shutdown: CancellationToken::new(),
-            };
+            let runner = cli_runner(p);
             match runner.run("port-sheet", Trigger::Manual).await.map_err(Failure::op)? {
                 Some(r) if r.outcome == RunOutcome::Succeeded => {
                     println!("port sheet reconciled: {}", r.summary.unwrap_or_default())

@@ -12,6 +12,7 @@ use jada_ops::port_sheet::{Columns, PortSheet, PortSheetConfig, PortSheetHandler
 use jada_ops::roster::{RosterConfig, RosterSync, Source, UnknownCrew};
 use jada_server::alerts::{AlertEngine, AlertSink, LogSink, MailSink, WebhookSink};
 use jada_server::jobs::builtin::{Command, OutboxDrain, PortSheetReconcile, RosterSyncJob, TokenHealth};
+use jada_server::jobs::runner::JobRunner;
 use jada_server::jobs::{Job, JobSpec, Registry, Schedule};
 use jada_server::outbox::OutboxWorker;
 use jada_store::Store;
@@ -244,18 +245,7 @@ pub fn port_sheet_config(ctx: &Context) -> Result<Option<PortSheetConfig>, Strin
             key("spreadsheet_id")
         )
     })?;
-    let credential = text("credential").ok_or_else(|| {
-        format!(
-            "{}: name the [[credentials]] entry that may edit the sheet",
-            key("credential")
-        )
-    })?;
-    if !ctx.config.credentials.iter().any(|c| c.name == credential) {
-        return Err(format!(
-            "{}: no [[credentials]] entry is named `{credential}`",
-            key("credential")
-        ));
-    }
+    let credential = job_credential(ctx, "port-sheet", t, "edit the sheet")?;
     let columns = match t.get("columns") {
         None => Columns::default(),
         Some(v) => {
@@ -298,18 +288,7 @@ pub fn roster_config(ctx: &Context) -> Result<Option<RosterConfig>, String> {
     };
     let key = |k: &str| format!("invalid configuration key `jobs.roster-sync.{k}`");
     let text = |k: &str| t.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let credential = text("credential").ok_or_else(|| {
-        format!(
-            "{}: name the [[credentials]] entry that may read the sheet",
-            key("credential")
-        )
-    })?;
-    if !ctx.config.credentials.iter().any(|c| c.name == credential) {
-        return Err(format!(
-            "{}: no [[credentials]] entry is named `{credential}`",
-            key("credential")
-        ));
-    }
+    let credential = job_credential(ctx, "roster-sync", t, "read the sheet")?;
     let source = match (text("file_id"), text("folder_path"), text("name")) {
         (Some(id), None, None) => Source::FileId(id),
         (None, Some(folder_path), Some(name)) => Source::Path { folder_path, name },
@@ -346,4 +325,30 @@ pub fn roster_config(ctx: &Context) -> Result<Option<RosterConfig>, String> {
         unknown_crew,
         max_removal_share,
     }))
+}
+
+/// A job's `credential` key: present, and naming a `[[credentials]]` entry.
+fn job_credential(ctx: &Context, job: &str, t: &toml::Table, purpose: &str) -> Result<String, String> {
+    let key = format!("invalid configuration key `jobs.{job}.credential`");
+    let name = t
+        .get("credential")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| format!("{key}: name the [[credentials]] entry that may {purpose}"))?;
+    if !ctx.config.credentials.iter().any(|c| c.name == name) {
+        return Err(format!("{key}: no [[credentials]] entry is named `{name}`"));
+    }
+    Ok(name.to_string())
+}
+
+/// A runner for a job started from the command line (leased and recorded like the
+/// scheduler's runs).
+pub fn cli_runner(p: Parts) -> JobRunner {
+    JobRunner {
+        store: p.store,
+        tokens: p.tokens,
+        clock: Arc::new(jada_ops::SystemClock),
+        registry: p.registry,
+        owner: format!("cli:{}", std::process::id()),
+        shutdown: tokio_util::sync::CancellationToken::new(),
+    }
 }
