@@ -59,6 +59,9 @@ pub enum Command {
     /// Is everything healthy? Daemon, jobs, credentials, outbox, disk, each with what to
     /// do. Asks the running daemon (or --remote), else reads the store. Exits 1 if not.
     Doctor(DoctorArgs),
+    /// Reports: the monthly revenue workbook.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// The crew's availability sheet ([jobs.roster-sync]).
     #[command(subcommand)]
     Roster(RosterCommand),
@@ -339,6 +342,24 @@ pub enum RosterCommand {
         /// Apply even if it would remove more than the configured share of known availability
         #[arg(long)]
         force: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Write a month's revenue report (xlsx): one row per reportable charter (revenue
+    /// above $0), totals as SUM formulas with cached results, in the previous month's
+    /// column order when that report is in the reports folder.
+    Monthly {
+        /// The month, YYYY-MM [default: last month in the business time zone]
+        #[arg(long)]
+        month: Option<String>,
+        /// Where to write it [default: <data_dir>/reports/revenue-YYYY-MM.xlsx]
+        #[arg(long, value_name = "PATH")]
+        out: Option<std::path::PathBuf>,
         /// Print JSON
         #[arg(long)]
         json: bool,

@@ -95,5 +95,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Doctor(args) => runtime.block_on(commands::doctor::run(g, &args)),
         Command::Sync(cmd) => runtime.block_on(commands::sync::run(g, cmd)),
         Command::Roster(cmd) => runtime.block_on(commands::roster::run(g, cmd)),
+        Command::Report(cmd) => runtime.block_on(commands::report::run(g, cmd)),
     }
 }

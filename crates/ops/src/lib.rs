@@ -23,6 +23,7 @@ pub mod events;
 pub mod import;
 pub mod mail;
 pub mod port_sheet;
+pub mod report;
 pub mod roster;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod doctor;
 pub mod init;
 pub mod jobs;
+pub mod report;
 pub mod roster;
 pub mod serve;
 pub mod sync;

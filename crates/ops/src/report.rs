@@ -1,0 +1,282 @@
+//! The monthly revenue report: an xlsx workbook of the month's reportable charters (those
+//! with revenue above zero; training sails and test bookings are 0), with a `Template` tab
+//! and a tab named like `May 2024`. Totals are SUM formulas with their results cached,
+//! so viewers that do not recalculate still show the numbers. Column order follows the
+//! previous month's report when one is in the reports folder, so months stay alike.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Datelike;
+use jada_core::{Cents, Charter, Month};
+use jada_store::{Store, StoreError};
+use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Formula, Workbook, Worksheet, XlsxError};
+use serde::Serialize;
+
+/// A report column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Date,
+    CharterId,
+    Vessel,
+    Guest,
+    Guests,
+    Revenue,
+    Tips,
+    Captain,
+    Crew,
+}
+
+impl Column {
+    pub const DEFAULT: [Column; 9] = [
+        Column::Date,
+        Column::CharterId,
+        Column::Vessel,
+        Column::Guest,
+        Column::Guests,
+        Column::Revenue,
+        Column::Tips,
+        Column::Captain,
+        Column::Crew,
+    ];
+
+    pub fn header(&self) -> &'static str {
+        match self {
+            Column::Date => "Date",
+            Column::CharterId => "Charter ID",
+            Column::Vessel => "Vessel",
+            Column::Guest => "Guest",
+            Column::Guests => "Guests",
+            Column::Revenue => "Revenue",
+            Column::Tips => "Tips",
+            Column::Captain => "Captain",
+            Column::Crew => "Crew",
+        }
+    }
+
+    fn width(&self) -> f64 {
+        match self {
+            Column::CharterId => 38.0,
+            Column::Guest | Column::Crew => 24.0,
+            Column::Guests => 8.0,
+            _ => 13.0,
+        }
+    }
+
+    fn from_header(h: &str) -> Option<Column> {
+        Column::DEFAULT
+            .into_iter()
+            .find(|c| c.header().eq_ignore_ascii_case(h.trim()))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write the report {path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: XlsxError,
+    },
+}
+
+/// What was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthlyReport {
+    pub month: String,
+    pub path: PathBuf,
+    pub rows: usize,
+    pub revenue: Cents,
+    pub tips: Cents,
+    /// Where the column order came from.
+    pub column_order: String,
+}
+
+/// The file name a month's report gets in the reports folder.
+pub fn file_name(month: Month) -> String {
+    format!("revenue-{month}.xlsx")
+}
+
+/// Builds the month's report from one store query (the month index) and writes it to `out`.
+pub async fn monthly(
+    store: &dyn Store,
+    month: Month,
+    reports_dir: &Path,
+    out: &Path,
+) -> Result<MonthlyReport, ReportError> {
+    let charters: Vec<Charter> = store
+        .list_charters_in_month(month)
+        .await?
+        .into_iter()
+        .filter(|c| c.reportable_revenue > Cents::ZERO)
+        .collect();
+    let previous = reports_dir.join(file_name(month.prev()));
+    let (order, column_order) = match order_from(&previous, month.prev()) {
+        Some(o) => (o, format!("as in {}", previous.display())),
+        None => (Column::DEFAULT.to_vec(), "the default".to_string()),
+    };
+    let out_owned = out.to_path_buf();
+    let rows = charters.len();
+    let revenue: Cents = charters.iter().map(|c| c.reportable_revenue).sum();
+    let tips: Cents = charters.iter().map(|c| c.tips).sum();
+    let written = tokio::task::spawn_blocking(move || write(&charters, month, &order, &out_owned)).await;
+    let path = out.display().to_string();
+    match written {
+        Ok(r) => r.map_err(|source| ReportError::Write {
+            path: path.clone(),
+            source,
+        })?,
+        Err(e) => {
+            return Err(ReportError::Write {
+                path,
+                source: XlsxError::IoError(std::io::Error::other(e)),
+            })
+        }
+    }
+    Ok(MonthlyReport {
+        month: month.to_string(),
+        path: out.to_path_buf(),
+        rows,
+        revenue,
+        tips,
+        column_order,
+    })
+}
+
+/// The previous report's column order, if it has the month tab and every column.
+fn order_from(path: &Path, month: Month) -> Option<Vec<Column>> {
+    use calamine::Reader;
+    let mut wb = calamine::open_workbook_auto(path).ok()?;
+    let range = wb.worksheet_range(&month.long_name()).ok()?;
+    let header = range.rows().next()?;
+    let order: Vec<Column> = header
+        .iter()
+        .filter_map(|c| Column::from_header(&c.to_string()))
+        .collect();
+    let complete = Column::DEFAULT.iter().all(|c| order.contains(c)) && order.len() == Column::DEFAULT.len();
+    complete.then_some(order)
+}
+
+/// Writes the workbook. The month tab streams its rows (constant memory), so 100,000
+/// charters fit in a few megabytes.
+pub fn write(charters: &[Charter], month: Month, order: &[Column], out: &Path) -> Result<(), XlsxError> {
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("$#,##0.00");
+    let date = Format::new().set_num_format("yyyy-mm-dd").set_align(FormatAlign::Left);
+    let total_money = Format::new().set_num_format("$#,##0.00").set_bold();
+    let tab = month.long_name();
+    let last = charters.len() as u32; // the data rows are 1..=last
+    let col = |c: Column| {
+        order
+            .iter()
+            .position(|x| *x == c)
+            .expect("every column is in the order") as u16
+    };
+
+    let template = wb.add_worksheet();
+    template.set_name("Template")?;
+    header(template, order, &bold, &money, &date)?;
+
+    let ws = wb.add_worksheet_with_constant_memory()?;
+    ws.set_name(&tab)?;
+    header(ws, order, &bold, &money, &date)?;
+    for (i, c) in charters.iter().enumerate() {
+        let r = i as u32 + 1;
+        for (j, column) in order.iter().enumerate() {
+            let j = j as u16;
+            match column {
+                Column::Date => {
+                    let d = ExcelDateTime::from_ymd(
+                        c.charter_date.year() as u16,
+                        c.charter_date.month() as u8,
+                        c.charter_date.day() as u8,
+                    )?;
+                    ws.write_datetime_with_format(r, j, d, &date)?
+                }
+                Column::CharterId => ws.write_string(r, j, c.charter_id.to_string())?,
+                Column::Vessel => ws.write_string(r, j, &c.vessel_name)?,
+                Column::Guest => ws.write_string(r, j, &c.guest_name)?,
+                Column::Guests => ws.write_number(r, j, c.guest_count)?,
+                Column::Revenue => ws.write_number_with_format(r, j, dollars(c.reportable_revenue), &money)?,
+                Column::Tips => ws.write_number_with_format(r, j, dollars(c.tips), &money)?,
+                Column::Captain => {
+                    ws.write_string(r, j, c.captain_assigned.as_ref().map(|x| x.as_str()).unwrap_or(""))?
+                }
+                Column::Crew => ws.write_string(
+                    r,
+                    j,
+                    c.crew_assigned
+                        .iter()
+                        .map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )?,
+            };
+        }
+    }
+    // The totals row, below the data, with the sums cached.
+    let total_row = last + 1;
+    ws.write_string_with_format(total_row, 0, "Total", &bold)?;
+    let mut names = Vec::new();
+    for (column, name) in [(Column::Revenue, "Revenue"), (Column::Tips, "Tips")] {
+        let c = col(column);
+        let letters = col_name(c);
+        let sum: Cents = charters
+            .iter()
+            .map(|ch| {
+                if column == Column::Revenue {
+                    ch.reportable_revenue
+                } else {
+                    ch.tips
+                }
+            })
+            .sum();
+        let formula = Formula::new(format!("=SUM({name})")).set_result(format!("{}", dollars(sum)));
+        ws.write_formula_with_format(total_row, c, formula, &total_money)?;
+        let range = if last == 0 {
+            format!("${letters}$2:${letters}$2")
+        } else {
+            format!("${letters}$2:${letters}${}", last + 1)
+        };
+        names.push((name, format!("='{}'!{range}", tab.replace('\'', "''"))));
+    }
+    ws.autofilter(0, 0, last.max(1), order.len() as u16 - 1)?;
+    // The ranges the totals use, by name (after the sheet: the workbook is borrowed until then).
+    for (name, range) in names {
+        wb.define_name(name, &range)?;
+    }
+    wb.save(out)
+}
+
+fn header(ws: &mut Worksheet, order: &[Column], bold: &Format, money: &Format, date: &Format) -> Result<(), XlsxError> {
+    for (j, c) in order.iter().enumerate() {
+        let j = j as u16;
+        ws.write_string_with_format(0, j, c.header(), bold)?;
+        match c {
+            Column::Revenue | Column::Tips => ws.set_column_width(j, c.width())?.set_column_format(j, money)?,
+            Column::Date => ws.set_column_width(j, c.width())?.set_column_format(j, date)?,
+            _ => ws.set_column_width(j, c.width())?,
+        };
+    }
+    ws.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+fn dollars(c: Cents) -> f64 {
+    c.0 as f64 / 100.0
+}
+
+fn col_name(mut c: u16) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (c % 26) as u8);
+        if c < 26 {
+            break;
+        }
+        c = c / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).expect("ASCII letters")
+}
