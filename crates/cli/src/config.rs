@@ -155,7 +155,13 @@ impl Config {
             Source::Default(p) if p.exists() => figment = figment.merge(Toml::file_exact(p)),
             Source::Default(_) => {}
         }
-        figment = figment.merge(Env::prefixed("JADA_").split("__").ignore(&["config", "log"]));
+        // JADA_CONFIG, JADA_DATA_DIR (via the flag), JADA_LOG and JADA_ADMIN_TOKEN are read
+        // elsewhere; every other JADA_* variable is configuration and must name a key.
+        figment = figment.merge(
+            Env::prefixed("JADA_")
+                .split("__")
+                .ignore(&["config", "log", "admin_token"]),
+        );
         if let Some(dir) = data_dir {
             figment = figment.merge(Serialized::default("data_dir", dir));
         }

@@ -346,6 +346,23 @@ fn environment_overrides_the_file_and_flags_override_both() {
 }
 
 #[test]
+fn variables_read_elsewhere_are_not_configuration_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    jada(dir.path())
+        .args(["config", "check"])
+        .env("JADA_ADMIN_TOKEN", "x")
+        .env("JADA_LOG", "warn")
+        .assert()
+        .success();
+    jada(dir.path())
+        .args(["config", "check"])
+        .env("JADA_COLOUR", "blue")
+        .assert()
+        .code(2)
+        .stderr(contains("colour"));
+}
+
+#[test]
 fn config_show_redacts_webhook_secrets() {
     let dir = tempfile::tempdir().unwrap();
     write(

@@ -10,9 +10,9 @@ use jada_store::sqlite::SqliteStore;
 use jada_store::CharterStore;
 use serde_json::Value;
 
-/// openpyxl's Python: `JADA_TEST_PYTHON` (set by scripts/test), else the repo's .venv.
+/// openpyxl's Python: `OPENPYXL_PYTHON` (set by scripts/test), else the repo's .venv.
 fn python() -> String {
-    std::env::var("JADA_TEST_PYTHON")
+    std::env::var("OPENPYXL_PYTHON")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python").to_string())
 }
 
