@@ -360,6 +360,12 @@ pub enum ReportCommand {
         /// Where to write it [default: <data_dir>/reports/revenue-YYYY-MM.xlsx]
         #[arg(long, value_name = "PATH")]
         out: Option<std::path::PathBuf>,
+        /// Upload it to the Drive folder of [jobs.monthly-report] (replacing that month's file)
+        #[arg(long)]
+        upload: bool,
+        /// Also share it with these addresses (comma-separated); implies --upload
+        #[arg(long, value_delimiter = ',', value_name = "EMAILS")]
+        share: Vec<String>,
         /// Print JSON
         #[arg(long)]
         json: bool,

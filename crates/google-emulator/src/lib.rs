@@ -23,6 +23,7 @@ pub mod drive;
 pub mod oauth;
 pub mod sheets;
 mod state;
+pub mod upload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,6 +46,9 @@ const KEYS: [(&str, &str); 2] = [
         include_str!("../keys/test-key-2.pub.pem"),
     ),
 ];
+
+/// A file in a Drive folder, as tests see it: name, content, and (email, role) shares.
+pub type FolderEntry = (String, Vec<u8>, Vec<(String, String)>);
 
 /// The emulator's control surface, shared by the handle and the control routes.
 #[derive(Clone)]
@@ -204,6 +208,8 @@ impl Emulator {
             mime_type: drive::FOLDER.into(),
             parents: vec![parent.into()],
             trashed: false,
+            content: vec![],
+            permissions: vec![],
         };
         self.state.lock().drive.push(f);
         id
@@ -214,6 +220,17 @@ impl Emulator {
         if let Some(f) = self.state.lock().drive.iter_mut().find(|f| f.id == file_id) {
             f.parents = vec![folder.into()];
         }
+    }
+
+    /// Files in a folder: (name, content, who it is shared with).
+    pub fn drive_files(&self, folder: &str) -> Vec<FolderEntry> {
+        let inner = self.state.lock();
+        inner
+            .drive
+            .iter()
+            .filter(|f| f.parents.iter().any(|p| p == folder))
+            .map(|f| (f.name.clone(), f.content.clone(), f.permissions.clone()))
+            .collect()
     }
 
     /// Sets a tab's cells from JSON values: numbers stay numbers (a date cell holds its
@@ -239,6 +256,8 @@ impl Emulator {
             mime_type: drive::SPREADSHEET.into(),
             parents: vec!["root".into()],
             trashed: false,
+            content: vec![],
+            permissions: vec![],
         };
         self.state.lock().drive.push(file);
         let tabs = tabs
@@ -380,9 +399,18 @@ fn router(state: Arc<State>) -> Router {
         .route("/drive/v3/about", get(bearer::drive_about))
         .route("/v4/spreadsheets/{*rest}", get(sheets::get).post(sheets::post))
         .route("/drive/v3/files", get(drive::list))
+        .route("/drive/v3/files/{id}", get(upload::get))
+        .route("/drive/v3/files/{id}/permissions", post(upload::share))
+        .route("/upload/drive/v3/files", post(upload::create).put(upload::resume))
+        .route(
+            "/upload/drive/v3/files/{id}",
+            axum::routing::patch(upload::update).put(upload::resume_for),
+        )
         .route("/emulator/faults", post(control::faults))
         .route("/emulator/revoke", post(control::revoke))
         .route("/emulator/access-token-lifetime", post(control::lifetime))
         .route("/emulator/calls", get(control::calls))
+        // Uploads carry megabytes; axum's default limit (2 MB) is not Google's.
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
         .with_state(state)
 }

@@ -86,6 +86,10 @@ pub struct DriveFile {
     pub mime_type: String,
     pub parents: Vec<String>,
     pub trashed: bool,
+    /// Uploaded content (spreadsheets created in Sheets have none).
+    pub content: Vec<u8>,
+    /// Who it is shared with: (email, role).
+    pub permissions: Vec<(String, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -102,6 +106,8 @@ pub struct Inner {
     pub token_lifetime_secs: i64,
     pub spreadsheets: HashMap<String, Spreadsheet>,
     pub drive: Vec<DriveFile>,
+    /// Resumable upload sessions: id -> (file id to update, or new file's metadata), bytes so far.
+    pub uploads: HashMap<String, (Option<String>, serde_json::Value, Vec<u8>)>,
     /// Sheets write requests per minute per user before 429 (Google: 60).
     pub sheets_write_quota: usize,
     pub sheets_writes: HashMap<String, VecDeque<DateTime<Utc>>>,

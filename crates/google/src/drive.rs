@@ -2,12 +2,23 @@
 //! "Crew" -> the availability sheet). Calls go through the Sheets client's retrying
 //! transport and the token service.
 
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 
 use crate::sheets::{enc, SheetsClient, SheetsError};
 
 pub const FOLDER: &str = "application/vnd.google-apps.folder";
 pub const SPREADSHEET: &str = "application/vnd.google-apps.spreadsheet";
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Google's limit for a multipart upload; larger files go resumable.
+pub const MULTIPART_MAX: usize = 5 * 1024 * 1024;
+/// Resumable chunk size (a multiple of 256 KiB, as Drive requires).
+const CHUNK: usize = 4 * 1024 * 1024;
+const WRITE_SCOPES: &[&str] = &[
+    "https://www.googleapis.com/auth/drive",
+    "https://www.googleapis.com/auth/drive.file",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DriveFile {
@@ -44,6 +55,131 @@ impl SheetsClient {
                     .collect()
             })
             .unwrap_or_default())
+    }
+
+    /// Uploads `bytes` as `name` into `folder_id`, replacing the content of a file of that
+    /// name already there instead of making a duplicate. Returns the file and whether it
+    /// replaced one.
+    pub async fn upload(
+        &self,
+        drive_url: &str,
+        folder_id: &str,
+        name: &str,
+        mime: &str,
+        bytes: &[u8],
+    ) -> Result<(DriveFile, bool), SheetsError> {
+        let q = format!(
+            "{} in parents and name = {} and trashed = false",
+            lit(folder_id),
+            lit(name)
+        );
+        let existing = self.drive_list(drive_url, &q).await?.into_iter().next();
+        let base = format!("{}/upload/drive/v3/files", drive_url.trim_end_matches('/'));
+        let (method, url, meta) = match &existing {
+            Some(f) => (Method::PATCH, format!("{base}/{}", enc(&f.id)), json!({"name": name})),
+            None => (
+                Method::POST,
+                base,
+                json!({"name": name, "mimeType": mime, "parents": [folder_id]}),
+            ),
+        };
+        let v = if bytes.len() <= MULTIPART_MAX {
+            self.multipart(method, &url, &meta, mime, bytes, name).await?
+        } else {
+            self.resumable(method, &url, &meta, mime, bytes, name).await?
+        };
+        let file = DriveFile {
+            id: v["id"].as_str().unwrap_or("").into(),
+            name: v["name"].as_str().unwrap_or(name).into(),
+            mime_type: mime.into(),
+        };
+        Ok((file, existing.is_some()))
+    }
+
+    async fn multipart(
+        &self,
+        method: Method,
+        url: &str,
+        meta: &Value,
+        mime: &str,
+        bytes: &[u8],
+        name: &str,
+    ) -> Result<Value, SheetsError> {
+        let boundary = format!("jada-{}", rand::random::<u64>());
+        let mut body = format!("--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{meta}\r\n--{boundary}\r\nContent-Type: {mime}\r\n\r\n").into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--").as_bytes());
+        let url = format!("{url}?uploadType=multipart");
+        let ct = format!("multipart/related; boundary={boundary}");
+        let (_, _, v) = self
+            .send(name, WRITE_SCOPES, |http, token| {
+                http.request(method.clone(), &url)
+                    .bearer_auth(token)
+                    .header("Content-Type", &ct)
+                    .body(body.clone())
+            })
+            .await?;
+        Ok(v)
+    }
+
+    async fn resumable(
+        &self,
+        method: Method,
+        url: &str,
+        meta: &Value,
+        mime: &str,
+        bytes: &[u8],
+        name: &str,
+    ) -> Result<Value, SheetsError> {
+        let start = format!("{url}?uploadType=resumable");
+        let (_, headers, _) = self
+            .send(name, WRITE_SCOPES, |http, token| {
+                http.request(method.clone(), &start)
+                    .bearer_auth(token)
+                    .header("X-Upload-Content-Type", mime)
+                    .json(meta)
+            })
+            .await?;
+        let session = headers
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_string)
+            .ok_or_else(|| SheetsError::Rejected {
+                spreadsheet: name.into(),
+                detail: "Drive started no upload session (no Location header)".into(),
+            })?;
+        let total = bytes.len();
+        let mut sent = 0;
+        loop {
+            let end = (sent + CHUNK).min(total);
+            let range = format!("bytes {}-{}/{total}", sent, end - 1);
+            let chunk = bytes[sent..end].to_vec();
+            let (status, _, v) = self
+                .send(name, WRITE_SCOPES, |http, token| {
+                    http.put(&session)
+                        .bearer_auth(token)
+                        .header("Content-Range", &range)
+                        .body(chunk.clone())
+                })
+                .await?;
+            if status != StatusCode::PERMANENT_REDIRECT {
+                return Ok(v);
+            }
+            sent = end;
+        }
+    }
+
+    /// Shares a file with someone (`role`: "reader" or "writer"), without Drive's own email.
+    pub async fn share(&self, drive_url: &str, file_id: &str, email: &str, role: &str) -> Result<(), SheetsError> {
+        let url = format!(
+            "{}/drive/v3/files/{}/permissions?sendNotificationEmail=false",
+            drive_url.trim_end_matches('/'),
+            enc(file_id)
+        );
+        let body = json!({"type": "user", "role": role, "emailAddress": email});
+        self.call_scoped(Method::POST, url, Some(body), file_id, WRITE_SCOPES)
+            .await
+            .map(|_| ())
     }
 
     /// Finds a spreadsheet by folder path (`JADA Business/Crew`) and name, from My Drive.

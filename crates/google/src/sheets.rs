@@ -229,6 +229,27 @@ impl SheetsClient {
         id: &str,
         scopes: &[&str],
     ) -> Result<Value, SheetsError> {
+        let (_, _, v) = self
+            .send(id, scopes, |http, token| {
+                let req = http.request(method.clone(), &url).bearer_auth(token);
+                match &body {
+                    Some(b) => req.json(b),
+                    None => req,
+                }
+            })
+            .await?;
+        Ok(v)
+    }
+
+    /// Sends the request `build` makes (given a token), retrying 429/5xx and connection
+    /// failures with backoff, refreshing the token once on 401, and naming `id` and the
+    /// credential on 403/404. A 308 (a resumable upload's "continue") is a success.
+    pub(crate) async fn send(
+        &self,
+        id: &str,
+        scopes: &[&str],
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Value), SheetsError> {
         let scope = scopes
             .iter()
             .find(|s| self.tokens.has_scope(&self.credential, s))
@@ -238,29 +259,24 @@ impl SheetsClient {
         let mut last = String::new();
         for attempt in 1..=self.attempts.max(1) {
             let token = self.tokens.get(&self.credential, &[scope]).await?;
-            let mut req = self.http.request(method.clone(), &url).bearer_auth(token.secret());
-            if let Some(b) = &body {
-                req = req.json(b);
-            }
-            let (status, retry_after, v) = match req.send().await {
+            let (status, headers, v) = match build(&self.http, token.secret()).send().await {
                 Err(e) => {
                     last = e.without_url().to_string();
                     self.pause(attempt, None).await;
                     continue;
                 }
                 Ok(resp) => {
-                    let status = resp.status();
-                    let retry_after = resp
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|h| h.to_str().ok())
-                        .and_then(|s| s.parse::<u64>().ok());
-                    (status, retry_after, resp.json::<Value>().await.unwrap_or(Value::Null))
+                    let (status, headers) = (resp.status(), resp.headers().clone());
+                    (status, headers, resp.json::<Value>().await.unwrap_or(Value::Null))
                 }
             };
+            let retry_after = headers
+                .get("retry-after")
+                .and_then(|h| h.to_str().ok())
+                .and_then(|s| s.parse::<u64>().ok());
             let message = v["error"]["message"].as_str().unwrap_or("").to_string();
             match status {
-                s if s.is_success() => return Ok(v),
+                s if s.is_success() || s == StatusCode::PERMANENT_REDIRECT => return Ok((status, headers, v)),
                 StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => {
                     last = format!("HTTP {}: {message}", s_u16(status))
                 }
@@ -295,7 +311,7 @@ impl SheetsClient {
                 }
             }
             if attempt < self.attempts {
-                tracing::warn!(spreadsheet = %id, attempt, error = %last, "Sheets call failed; backing off");
+                tracing::warn!(spreadsheet = %id, attempt, error = %last, "Google API call failed; backing off");
                 self.pause(attempt, retry_after).await;
             }
         }

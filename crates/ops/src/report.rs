@@ -280,3 +280,62 @@ fn col_name(mut c: u16) -> String {
     s.reverse();
     String::from_utf8(s).expect("ASCII letters")
 }
+
+/// Where a report is published on Drive, and with whom it is shared.
+pub struct Publish {
+    pub client: jada_google::sheets::SheetsClient,
+    pub drive_url: String,
+    pub folder_id: String,
+    pub share: Vec<String>,
+}
+
+/// What publishing did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Published {
+    pub file_id: String,
+    /// A file of that name was already there: its content was replaced (no duplicate).
+    pub replaced: bool,
+    pub shared_with: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("cannot read the report {path} to upload it: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Drive(#[from] jada_google::sheets::SheetsError),
+}
+
+/// Uploads the report into the Drive folder (multipart up to 5 MB, resumable above),
+/// replacing last run's file for the same month, and shares it.
+pub async fn publish(report: &MonthlyReport, p: &Publish) -> Result<Published, PublishError> {
+    let bytes = tokio::fs::read(&report.path)
+        .await
+        .map_err(|source| PublishError::Read {
+            path: report.path.display().to_string(),
+            source,
+        })?;
+    let month = Month::parse(&report.month).expect("a report's month is valid");
+    let (file, replaced) = p
+        .client
+        .upload(
+            &p.drive_url,
+            &p.folder_id,
+            &file_name(month),
+            jada_google::drive::XLSX,
+            &bytes,
+        )
+        .await?;
+    for email in &p.share {
+        p.client.share(&p.drive_url, &file.id, email, "reader").await?;
+    }
+    Ok(Published {
+        file_id: file.id,
+        replaced,
+        shared_with: p.share.clone(),
+    })
+}

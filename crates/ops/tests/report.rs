@@ -194,3 +194,101 @@ async fn the_column_order_follows_last_months_report() {
     );
     assert_eq!(v["names"]["Revenue"], "'May 2024'!$C$2:$C$2");
 }
+
+mod drive {
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::Arc;
+
+    use jada_google::auth::{CredentialConfig, NoStateSink, ServiceOptions, TokenService};
+    use jada_google::sheets::SheetsClient;
+    use jada_ops::report::{monthly, publish, Publish};
+    use jada_ops::SystemClock;
+
+    use super::*;
+
+    async fn client(emu: &google_emulator::EmulatorHandle, dir: &Path) -> SheetsClient {
+        let key = emu.create_service_account("reports@jada-test.iam.gserviceaccount.com");
+        let file = dir.join("sa.json");
+        std::fs::write(&file, key.to_string()).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let creds = vec![CredentialConfig {
+            name: "workspace".into(),
+            file,
+            scopes: vec!["https://www.googleapis.com/auth/drive".into()],
+            subject: None,
+            token_uri: None,
+        }];
+        let tokens = Arc::new(
+            TokenService::new(
+                creds,
+                ServiceOptions {
+                    token_uri: emu.token_uri(),
+                    ..Default::default()
+                },
+                Arc::new(SystemClock),
+                Arc::new(NoStateSink),
+            )
+            .unwrap(),
+        );
+        SheetsClient::new(emu.base_url(), tokens, "workspace")
+    }
+
+    #[tokio::test]
+    async fn the_report_is_uploaded_shared_and_replaced_not_duplicated() {
+        let emu = google_emulator::spawn().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("jada.db")).unwrap();
+        store
+            .create_charter(charter(1, 50_000, 500), vec![], Utc::now())
+            .await
+            .unwrap();
+        let folder = emu.create_folder("Reports", "root");
+        let p = Publish {
+            client: client(&emu, dir.path()).await,
+            drive_url: emu.base_url().into(),
+            folder_id: folder.clone(),
+            share: vec!["office@example.com".into(), "owner@example.com".into()],
+        };
+        let out = dir.path().join(file_name(Month::parse("2024-05").unwrap()));
+        let report = monthly(&store, Month::parse("2024-05").unwrap(), dir.path(), &out)
+            .await
+            .unwrap();
+        let first = publish(&report, &p).await.unwrap();
+        assert!(!first.replaced);
+        store
+            .create_charter(charter(2, 70_000, 700), vec![], Utc::now())
+            .await
+            .unwrap();
+        let report = monthly(&store, Month::parse("2024-05").unwrap(), dir.path(), &out)
+            .await
+            .unwrap();
+        let second = publish(&report, &p).await.unwrap();
+        assert!(second.replaced, "re-running the month replaces the file");
+        assert_eq!(second.file_id, first.file_id);
+        let files = emu.drive_files(&folder);
+        assert_eq!(files.len(), 1, "no duplicate");
+        let (name, content, shared) = &files[0];
+        assert_eq!(name, "revenue-2024-05.xlsx");
+        assert_eq!(content, &std::fs::read(&out).unwrap(), "Drive holds the latest report");
+        assert_eq!(
+            shared.iter().map(|(e, r)| format!("{e}:{r}")).collect::<Vec<_>>(),
+            vec!["office@example.com:reader", "owner@example.com:reader"]
+        );
+    }
+
+    #[tokio::test]
+    async fn files_over_five_megabytes_go_resumable_in_chunks() {
+        let emu = google_emulator::spawn().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let c = client(&emu, dir.path()).await;
+        let folder = emu.create_folder("Reports", "root");
+        let big: Vec<u8> = (0..9 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+        let (_, replaced) = c
+            .upload(emu.base_url(), &folder, "big.xlsx", jada_google::drive::XLSX, &big)
+            .await
+            .unwrap();
+        assert!(!replaced);
+        assert_eq!(emu.calls("drive.upload.chunk"), 3, "9 MB in 4 MB chunks");
+        assert_eq!(emu.drive_files(&folder)[0].1, big);
+    }
+}

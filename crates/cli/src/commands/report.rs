@@ -1,7 +1,9 @@
 //! `jada report monthly`.
 
 use jada_core::Month;
-use jada_ops::report::{file_name, monthly};
+use jada_ops::report::{file_name, monthly, publish};
+
+use crate::commands::wiring::report_publish;
 
 use crate::cli::{Global, ReportCommand};
 use crate::commands::Context;
@@ -9,7 +11,13 @@ use crate::output::print_json;
 use crate::Failure;
 
 pub async fn run(g: &Global, cmd: ReportCommand) -> Result<(), Failure> {
-    let ReportCommand::Monthly { month, out, json } = cmd;
+    let ReportCommand::Monthly {
+        month,
+        out,
+        upload,
+        share,
+        json,
+    } = cmd;
     let ctx = Context::load(g)?;
     let month = match month {
         Some(m) => Month::parse(&m).map_err(|e| Failure::Usage(anyhow::anyhow!("--month: {e}")))?,
@@ -19,8 +27,34 @@ pub async fn run(g: &Global, cmd: ReportCommand) -> Result<(), Failure> {
     let r = monthly(&ctx.store, month, &ctx.data.reports(), &out)
         .await
         .map_err(Failure::op)?;
+    let published = if upload || !share.is_empty() {
+        let tokens = std::sync::Arc::new(crate::commands::auth::token_service(&ctx)?);
+        let mut p = report_publish(&ctx, &tokens)
+            .map_err(|e| Failure::Usage(anyhow::anyhow!(e)))?
+            .ok_or_else(|| {
+                Failure::Usage(anyhow::anyhow!(
+                    "--upload needs a Drive folder: set folder_id and credential in [jobs.monthly-report]"
+                ))
+            })?;
+        p.share.extend(share);
+        Some(publish(&r, &p).await.map_err(Failure::op)?)
+    } else {
+        None
+    };
     if json {
-        return Ok(print_json(&r)?);
+        return Ok(print_json(&serde_json::json!({ "report": r, "drive": published }))?);
+    }
+    if let Some(p) = &published {
+        let who = if p.shared_with.is_empty() {
+            "nobody new".to_string()
+        } else {
+            p.shared_with.join(", ")
+        };
+        println!(
+            "{} on Drive (file {}), shared with: {who}",
+            if p.replaced { "replaced" } else { "uploaded" },
+            p.file_id
+        );
     }
     println!(
         "{}: {} charters, revenue {}, tips {} (columns in {} order) -> {}",

@@ -9,9 +9,12 @@ use jada_google::auth::TokenService;
 use jada_google::sheets::SheetsClient;
 use jada_ops::mail::EmlOutbox;
 use jada_ops::port_sheet::{Columns, PortSheet, PortSheetConfig, PortSheetHandler};
+use jada_ops::report::Publish;
 use jada_ops::roster::{RosterConfig, RosterSync, Source, UnknownCrew};
 use jada_server::alerts::{AlertEngine, AlertSink, LogSink, MailSink, WebhookSink};
-use jada_server::jobs::builtin::{Command, OutboxDrain, PortSheetReconcile, RosterSyncJob, TokenHealth};
+use jada_server::jobs::builtin::{
+    Command, MonthlyReportJob, OutboxDrain, PortSheetReconcile, RosterSyncJob, TokenHealth,
+};
 use jada_server::jobs::runner::JobRunner;
 use jada_server::jobs::{Job, JobSpec, Registry, Schedule};
 use jada_server::outbox::OutboxWorker;
@@ -67,13 +70,29 @@ pub fn registry(
         };
         builtin.push((spec, Arc::new(job)));
     }
+    {
+        let mut spec = JobSpec::new("monthly-report", Schedule::parse("0 0 6 1 * *")?);
+        spec.stale_after = Some(Duration::from_secs(32 * 86_400));
+        spec.attempts = 3;
+        spec.credentials = report_publish(ctx, tokens)?
+            .map(|p| vec![p.client.credential().to_string()])
+            .unwrap_or_default();
+        let job = MonthlyReportJob {
+            store: Arc::new(ctx.store.clone()),
+            reports_dir: ctx.data.reports(),
+            publish: report_publish(ctx, tokens)?.map(Arc::new),
+            clock: Arc::new(jada_ops::SystemClock),
+            zone: ctx.config.business.time_zone,
+        };
+        builtin.push((spec, Arc::new(job)));
+    }
     for (spec, job) in builtin {
         let table = ctx.config.jobs.get(spec.name.as_str());
         let spec = tune(spec, table)?;
         reg.register(spec, job);
     }
     for (name, table) in &ctx.config.jobs {
-        if reg.get(name).is_some() || name == "port-sheet" || name == "roster-sync" {
+        if reg.get(name).is_some() {
             continue;
         }
         let argv = command_of(name, table)?;
@@ -134,6 +153,8 @@ fn tune(mut spec: JobSpec, table: Option<&toml::Table>) -> Result<JobSpec, Strin
             // The roster sync's own settings, read by `roster_config`.
             "credential" | "file_id" | "folder_path" | "name" | "window_days" | "unknown_crew" | "max_removal_share"
                 if name == "roster-sync" => {}
+            // The monthly report's Drive settings, read by `report_publish`.
+            "credential" | "folder_id" | "share" if name == "monthly-report" => {}
             _ => return Err(bad(key, "unknown key (known: schedule, enabled, run_at_start, timeout, attempts, stale_after, credentials, command)")),
         }
     }
@@ -351,4 +372,29 @@ pub fn cli_runner(p: Parts) -> JobRunner {
         owner: format!("cli:{}", std::process::id()),
         shutdown: tokio_util::sync::CancellationToken::new(),
     }
+}
+
+/// `[jobs.monthly-report]`'s Drive settings, if any: `folder_id`, `credential`, `share = [...]`.
+pub fn report_publish(ctx: &Context, tokens: &Arc<TokenService>) -> Result<Option<Publish>, String> {
+    let Some(t) = ctx.config.jobs.get("monthly-report") else {
+        return Ok(None);
+    };
+    let Some(folder_id) = t.get("folder_id").and_then(|v| v.as_str()) else {
+        return Ok(None);
+    };
+    let credential = job_credential(ctx, "monthly-report", t, "upload to the folder")?;
+    let share = match t.get("share") {
+        None => vec![],
+        Some(v) => v
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .ok_or("invalid configuration key `jobs.monthly-report.share`: expected a list of email addresses")?,
+    };
+    let client = SheetsClient::new(&ctx.config.google.sheets_url, Arc::clone(tokens), &credential);
+    Ok(Some(Publish {
+        client,
+        drive_url: ctx.config.google.drive_url.clone(),
+        folder_id: folder_id.to_string(),
+        share,
+    }))
 }

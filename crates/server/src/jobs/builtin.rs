@@ -138,3 +138,41 @@ impl Job for RosterSyncJob {
         Ok(JobOutput::done(summary))
     }
 }
+
+/// Last month's revenue report, on the 1st: into the reports folder, and to Drive when
+/// `[jobs.monthly-report]` names a folder.
+pub struct MonthlyReportJob {
+    pub store: Arc<dyn jada_store::Store>,
+    pub reports_dir: std::path::PathBuf,
+    pub publish: Option<Arc<jada_ops::report::Publish>>,
+    pub clock: Arc<dyn jada_core::Clock>,
+    pub zone: jada_core::BusinessZone,
+}
+
+#[async_trait]
+impl Job for MonthlyReportJob {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, String> {
+        use jada_ops::report::{file_name, monthly, publish};
+        let month = jada_core::Month::of(self.zone.date_of(self.clock.now())).prev();
+        let out = self.reports_dir.join(file_name(month));
+        let r = monthly(self.store.as_ref(), month, &self.reports_dir, &out)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut summary = format!(
+            "{}: {} charters, revenue {}, tips {}",
+            month.long_name(),
+            r.rows,
+            r.revenue,
+            r.tips
+        );
+        if let Some(p) = &self.publish {
+            let done = publish(&r, p).await.map_err(|e| e.to_string())?;
+            summary += &format!(
+                "; {} on Drive, shared with {}",
+                if done.replaced { "replaced" } else { "uploaded" },
+                done.shared_with.len()
+            );
+        }
+        Ok(JobOutput::done(summary))
+    }
+}
