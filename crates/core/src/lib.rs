@@ -2,6 +2,7 @@
 //! crew, vessels and their seat rules, dispatch offers, chat messages, and the events a
 //! change publishes.
 //!
+//! [`tips::split`] shares a charter's tips among the people aboard.
 //! [`Clock`] is the trait code takes to learn "now"; [`CredentialState`] is the
 //! secret-free health record of a Google credential.
 //!
@@ -20,6 +21,7 @@ pub mod event;
 pub mod ids;
 pub mod money;
 pub mod offer;
+pub mod tips;
 pub mod vessel;
 
 pub use calendar::{BusinessZone, Month};
