@@ -5,7 +5,13 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::sheets::{enc, SheetsClient, SheetsError};
+use crate::sheets::{enc, json_of, SheetsClient, SheetsError};
+
+const READ_SCOPES: &[&str] = &[
+    "https://www.googleapis.com/auth/drive",
+    "https://www.googleapis.com/auth/drive.readonly",
+    "https://www.googleapis.com/auth/drive.file",
+];
 
 pub const FOLDER: &str = "application/vnd.google-apps.folder";
 pub const SPREADSHEET: &str = "application/vnd.google-apps.spreadsheet";
@@ -119,7 +125,7 @@ impl SheetsClient {
                     .body(body.clone())
             })
             .await?;
-        Ok(v)
+        Ok(json_of(&v))
     }
 
     async fn resumable(
@@ -163,10 +169,38 @@ impl SheetsClient {
                 })
                 .await?;
             if status != StatusCode::PERMANENT_REDIRECT {
-                return Ok(v);
+                return Ok(json_of(&v));
             }
             sent = end;
         }
+    }
+
+    /// A file's content (`files.get?alt=media`).
+    pub async fn download(&self, drive_url: &str, file_id: &str) -> Result<Vec<u8>, SheetsError> {
+        let url = format!(
+            "{}/drive/v3/files/{}?alt=media",
+            drive_url.trim_end_matches('/'),
+            enc(file_id)
+        );
+        let (_, _, bytes) = self
+            .send(file_id, READ_SCOPES, |http, token| http.get(&url).bearer_auth(token))
+            .await?;
+        Ok(bytes)
+    }
+
+    /// Finds a file by name in a folder.
+    pub async fn find_in_folder(
+        &self,
+        drive_url: &str,
+        folder_id: &str,
+        name: &str,
+    ) -> Result<Option<DriveFile>, SheetsError> {
+        let q = format!(
+            "{} in parents and name = {} and trashed = false",
+            lit(folder_id),
+            lit(name)
+        );
+        Ok(self.drive_list(drive_url, &q).await?.into_iter().next())
     }
 
     /// Shares a file with someone (`role`: "reader" or "writer"), without Drive's own email.

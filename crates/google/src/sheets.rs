@@ -229,7 +229,7 @@ impl SheetsClient {
         id: &str,
         scopes: &[&str],
     ) -> Result<Value, SheetsError> {
-        let (_, _, v) = self
+        let (_, _, body) = self
             .send(id, scopes, |http, token| {
                 let req = http.request(method.clone(), &url).bearer_auth(token);
                 match &body {
@@ -238,7 +238,7 @@ impl SheetsClient {
                 }
             })
             .await?;
-        Ok(v)
+        Ok(json_of(&body))
     }
 
     /// Sends the request `build` makes (given a token), retrying 429/5xx and connection
@@ -249,7 +249,7 @@ impl SheetsClient {
         id: &str,
         scopes: &[&str],
         build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
-    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Value), SheetsError> {
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>), SheetsError> {
         let scope = scopes
             .iter()
             .find(|s| self.tokens.has_scope(&self.credential, s))
@@ -259,7 +259,7 @@ impl SheetsClient {
         let mut last = String::new();
         for attempt in 1..=self.attempts.max(1) {
             let token = self.tokens.get(&self.credential, &[scope]).await?;
-            let (status, headers, v) = match build(&self.http, token.secret()).send().await {
+            let (status, headers, body) = match build(&self.http, token.secret()).send().await {
                 Err(e) => {
                     last = e.without_url().to_string();
                     self.pause(attempt, None).await;
@@ -267,16 +267,21 @@ impl SheetsClient {
                 }
                 Ok(resp) => {
                     let (status, headers) = (resp.status(), resp.headers().clone());
-                    (status, headers, resp.json::<Value>().await.unwrap_or(Value::Null))
+                    (
+                        status,
+                        headers,
+                        resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
+                    )
                 }
             };
+            let v = json_of(&body);
             let retry_after = headers
                 .get("retry-after")
                 .and_then(|h| h.to_str().ok())
                 .and_then(|s| s.parse::<u64>().ok());
             let message = v["error"]["message"].as_str().unwrap_or("").to_string();
             match status {
-                s if s.is_success() || s == StatusCode::PERMANENT_REDIRECT => return Ok((status, headers, v)),
+                s if s.is_success() || s == StatusCode::PERMANENT_REDIRECT => return Ok((status, headers, body)),
                 StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => {
                     last = format!("HTTP {}: {message}", s_u16(status))
                 }
@@ -333,6 +338,11 @@ impl SheetsClient {
             .min(Duration::from_secs(64));
         tokio::time::sleep(wait).await;
     }
+}
+
+/// A body as JSON (`Null` when it is not: errors without a body, media downloads).
+pub(crate) fn json_of(body: &[u8]) -> Value {
+    serde_json::from_slice(body).unwrap_or(Value::Null)
 }
 
 fn s_u16(s: StatusCode) -> u16 {

@@ -99,11 +99,14 @@ pub fn file_name(month: Month) -> String {
 }
 
 /// Builds the month's report from one store query (the month index) and writes it to `out`.
+/// The previous month's report, for the column order, is looked for in the reports folder,
+/// then in the Drive folder of `drive` when given.
 pub async fn monthly(
     store: &dyn Store,
     month: Month,
     reports_dir: &Path,
     out: &Path,
+    drive: Option<&Publish>,
 ) -> Result<MonthlyReport, ReportError> {
     let charters: Vec<Charter> = store
         .list_charters_in_month(month)
@@ -111,11 +114,7 @@ pub async fn monthly(
         .into_iter()
         .filter(|c| c.reportable_revenue > Cents::ZERO)
         .collect();
-    let previous = reports_dir.join(file_name(month.prev()));
-    let (order, column_order) = match order_from(&previous, month.prev()) {
-        Some(o) => (o, format!("as in {}", previous.display())),
-        None => (Column::DEFAULT.to_vec(), "the default".to_string()),
-    };
+    let (order, column_order) = previous_order(month, reports_dir, drive).await;
     let out_owned = out.to_path_buf();
     let rows = charters.len();
     let revenue: Cents = charters.iter().map(|c| c.reportable_revenue).sum();
@@ -144,10 +143,44 @@ pub async fn monthly(
     })
 }
 
-/// The previous report's column order, if it has the month tab and every column.
-fn order_from(path: &Path, month: Month) -> Option<Vec<Column>> {
+/// The previous month's column order and where it came from ("the default" without one).
+async fn previous_order(month: Month, reports_dir: &Path, drive: Option<&Publish>) -> (Vec<Column>, String) {
+    let prev = month.prev();
+    let local = reports_dir.join(file_name(prev));
+    if let Ok(bytes) = std::fs::read(&local) {
+        if let Some(o) = order_from(bytes, prev) {
+            return (o, format!("as in {}", local.display()));
+        }
+    }
+    if let Some(p) = drive {
+        let found = p
+            .client
+            .find_in_folder(&p.drive_url, &p.folder_id, &file_name(prev))
+            .await;
+        match found {
+            Ok(Some(f)) => match p.client.download(&p.drive_url, &f.id).await {
+                Ok(bytes) => {
+                    if let Some(o) = order_from(bytes, prev) {
+                        return (o, format!("as in {} on Drive", file_name(prev)));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read last month's report from Drive; using the default column order")
+                }
+            },
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look for last month's report on Drive; using the default column order")
+            }
+        }
+    }
+    (Column::DEFAULT.to_vec(), "the default".to_string())
+}
+
+/// A report's column order, if it has the month tab and every column.
+fn order_from(bytes: Vec<u8>, month: Month) -> Option<Vec<Column>> {
     use calamine::Reader;
-    let mut wb = calamine::open_workbook_auto(path).ok()?;
+    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).ok()?;
     let range = wb.worksheet_range(&month.long_name()).ok()?;
     let header = range.rows().next()?;
     let order: Vec<Column> = header

@@ -99,7 +99,7 @@ async fn the_workbook_reads_back_with_formats_names_and_true_totals() {
             .unwrap();
     }
     let out = dir.path().join(file_name(Month::parse("2024-05").unwrap()));
-    let report = monthly(&store, Month::parse("2024-05").unwrap(), dir.path(), &out)
+    let report = monthly(&store, Month::parse("2024-05").unwrap(), dir.path(), &out, None)
         .await
         .unwrap();
     assert_eq!(
@@ -173,7 +173,7 @@ async fn the_column_order_follows_last_months_report() {
     )
     .unwrap();
     let out = dir.path().join("may.xlsx");
-    let report = monthly(&store, Month::parse("2024-05").unwrap(), dir.path(), &out)
+    let report = monthly(&store, Month::parse("2024-05").unwrap(), dir.path(), &out, None)
         .await
         .unwrap();
     assert!(report.column_order.starts_with("as in"), "{}", report.column_order);
@@ -250,7 +250,7 @@ mod drive {
             share: vec!["office@example.com".into(), "owner@example.com".into()],
         };
         let out = dir.path().join(file_name(Month::parse("2024-05").unwrap()));
-        let report = monthly(&store, Month::parse("2024-05").unwrap(), dir.path(), &out)
+        let report = monthly(&store, Month::parse("2024-05").unwrap(), dir.path(), &out, None)
             .await
             .unwrap();
         let first = publish(&report, &p).await.unwrap();
@@ -259,7 +259,7 @@ mod drive {
             .create_charter(charter(2, 70_000, 700), vec![], Utc::now())
             .await
             .unwrap();
-        let report = monthly(&store, Month::parse("2024-05").unwrap(), dir.path(), &out)
+        let report = monthly(&store, Month::parse("2024-05").unwrap(), dir.path(), &out, None)
             .await
             .unwrap();
         let second = publish(&report, &p).await.unwrap();
@@ -274,6 +274,57 @@ mod drive {
             shared.iter().map(|(e, r)| format!("{e}:{r}")).collect::<Vec<_>>(),
             vec!["office@example.com:reader", "owner@example.com:reader"]
         );
+    }
+
+    #[tokio::test]
+    async fn last_months_column_order_is_read_from_drive_when_not_kept_locally() {
+        let emu = google_emulator::spawn().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("jada.db")).unwrap();
+        store
+            .create_charter(charter(1, 50_000, 500), vec![], Utc::now())
+            .await
+            .unwrap();
+        let folder = emu.create_folder("Reports", "root");
+        let p = Publish {
+            client: client(&emu, dir.path()).await,
+            drive_url: emu.base_url().into(),
+            folder_id: folder,
+            share: vec![],
+        };
+        // April's report, in the office's own order, exists only on Drive.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let april = elsewhere.path().join(file_name(Month::parse("2024-04").unwrap()));
+        let order = vec![
+            Column::Tips,
+            Column::Revenue,
+            Column::Guest,
+            Column::Date,
+            Column::Vessel,
+            Column::CharterId,
+            Column::Guests,
+            Column::Captain,
+            Column::Crew,
+        ];
+        write(&[], Month::parse("2024-04").unwrap(), &order, &april).unwrap();
+        p.client
+            .upload(
+                &p.drive_url,
+                &p.folder_id,
+                &file_name(Month::parse("2024-04").unwrap()),
+                jada_google::drive::XLSX,
+                &std::fs::read(&april).unwrap(),
+            )
+            .await
+            .unwrap();
+
+        let out = dir.path().join("may.xlsx");
+        let report = monthly(&store, Month::parse("2024-05").unwrap(), dir.path(), &out, Some(&p))
+            .await
+            .unwrap();
+        assert_eq!(report.column_order, "as in revenue-2024-04.xlsx on Drive");
+        let v = inspect(&out);
+        assert_eq!(v["tabs"]["May 2024"]["header"][0], "Tips");
     }
 
     #[tokio::test]

@@ -24,18 +24,18 @@ pub async fn run(g: &Global, cmd: ReportCommand) -> Result<(), Failure> {
         None => Month::of(ctx.today()).prev(),
     };
     let out = out.unwrap_or_else(|| ctx.data.reports().join(file_name(month)));
-    let r = monthly(&ctx.store, month, &ctx.data.reports(), &out)
+    // The Drive folder, when configured, also holds last month's report (column order).
+    let tokens = std::sync::Arc::new(crate::commands::auth::token_service(&ctx)?);
+    let drive = report_publish(&ctx, &tokens).map_err(|e| Failure::Usage(anyhow::anyhow!(e)))?;
+    let r = monthly(&ctx.store, month, &ctx.data.reports(), &out, drive.as_ref())
         .await
         .map_err(Failure::op)?;
     let published = if upload || !share.is_empty() {
-        let tokens = std::sync::Arc::new(crate::commands::auth::token_service(&ctx)?);
-        let mut p = report_publish(&ctx, &tokens)
-            .map_err(|e| Failure::Usage(anyhow::anyhow!(e)))?
-            .ok_or_else(|| {
-                Failure::Usage(anyhow::anyhow!(
-                    "--upload needs a Drive folder: set folder_id and credential in [jobs.monthly-report]"
-                ))
-            })?;
+        let mut p = drive.ok_or_else(|| {
+            Failure::Usage(anyhow::anyhow!(
+                "--upload needs a Drive folder: set folder_id and credential in [jobs.monthly-report]"
+            ))
+        })?;
         p.share.extend(share);
         Some(publish(&r, &p).await.map_err(Failure::op)?)
     } else {

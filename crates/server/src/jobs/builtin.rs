@@ -155,9 +155,15 @@ impl Job for MonthlyReportJob {
         use jada_ops::report::{file_name, monthly, publish};
         let month = jada_core::Month::of(self.zone.date_of(self.clock.now())).prev();
         let out = self.reports_dir.join(file_name(month));
-        let r = monthly(self.store.as_ref(), month, &self.reports_dir, &out)
-            .await
-            .map_err(|e| e.to_string())?;
+        let r = monthly(
+            self.store.as_ref(),
+            month,
+            &self.reports_dir,
+            &out,
+            self.publish.as_deref(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         let mut summary = format!(
             "{}: {} charters, revenue {}, tips {}",
             month.long_name(),
