@@ -1,28 +1,18 @@
 //! `jada auth` as a black box against the Google emulator.
 
+mod common;
+use common::*;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::Stdio;
 
-use assert_cmd::Command;
 use google_emulator::EmulatorHandle;
 use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::Value;
 
 const SHEETS: &str = "https://www.googleapis.com/auth/spreadsheets";
-
-fn jada(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("jada").unwrap();
-    cmd.current_dir(dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("JADA_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
 
 /// A data directory with a private secrets folder and a jada.toml pointing at the emulator.
 fn setup(emu: &EmulatorHandle, creds: &[(&str, &Value)]) -> tempfile::TempDir {

@@ -1,23 +1,14 @@
 //! The `jada` binary as a black box: arguments in, exit code and output out, against a
 //! real SQLite file in a temporary directory.
 
+mod common;
+use common::*;
+
 use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 use predicates::str::contains;
-
-/// `jada` run in `dir`, with no JADA_* variables from the caller's environment.
-fn jada(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("jada").unwrap();
-    cmd.current_dir(dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("JADA_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
 
 const CREW: &str = "crew_id,name,email,phone,captain_certified,available_dates
 ana-m,Ana Martínez,ana@example.com,,yes,2024-05-03

@@ -1,25 +1,15 @@
 //! `jada serve` as a process: signals, crashes, and `jada doctor` against it.
 
+mod common;
+use common::*;
+
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use predicates::str::contains;
 use serde_json::Value;
-
-fn jada(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("jada").unwrap();
-    cmd.current_dir(dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("JADA_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
 
 /// Starts `jada serve` on a free port and waits until it says it is ready.
 fn serve(dir: &Path) -> (Child, String) {
@@ -142,11 +132,8 @@ async fn doctor_names_a_revoked_credential_and_the_fix() {
     let user = emu.create_authorized_user(&client, &["https://www.googleapis.com/auth/gmail.send"]);
     emu.revoke_refresh_token(user["refresh_token"].as_str().unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let secrets = dir.path().join("jada-data/secrets");
-    std::fs::create_dir_all(&secrets).unwrap();
-    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).unwrap();
-    std::fs::write(secrets.join("office.json"), user.to_string()).unwrap();
-    std::fs::set_permissions(secrets.join("office.json"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let secrets = secrets_dir(dir.path());
+    write_private(&secrets.join("office.json"), &user.to_string());
     let toml = format!(
         "[google]\ntoken_uri = \"{}\"\ntokeninfo_url = \"{}\"\n[[credentials]]\nname = \"office\"\nfile = \"secrets/office.json\"\nscopes = [\"https://www.googleapis.com/auth/gmail.send\"]\n",
         emu.token_uri(),

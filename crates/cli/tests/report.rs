@@ -1,21 +1,10 @@
 //! `jada report monthly` as a black box, locally and to the emulator's Drive.
 
-use std::os::unix::fs::PermissionsExt;
+mod common;
+use common::*;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use predicates::str::contains;
-
-fn jada(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("jada").unwrap();
-    cmd.current_dir(dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("JADA_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_month_is_written_uploaded_shared_and_replaced_on_rerun() {
@@ -32,8 +21,7 @@ async fn a_month_is_written_uploaded_shared_and_replaced_on_rerun() {
         .stderr(contains("set folder_id and credential in [jobs.monthly-report]"));
 
     let secrets = d.join("jada-data/secrets");
-    std::fs::write(secrets.join("sa.json"), key.to_string()).unwrap();
-    std::fs::set_permissions(secrets.join("sa.json"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    write_private(&secrets.join("sa.json"), &key.to_string());
     std::fs::write(
         d.join("jada.toml"),
         format!(

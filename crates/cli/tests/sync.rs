@@ -1,21 +1,10 @@
 //! `jada sync port-sheet` as a black box against the emulator.
 
-use std::os::unix::fs::PermissionsExt;
+mod common;
+use common::*;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use predicates::str::contains;
-
-fn jada(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("jada").unwrap();
-    cmd.current_dir(dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("JADA_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
 
 const CHARTERS: &str =
     "charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue
@@ -29,11 +18,8 @@ async fn pending_changes_dry_run_then_write_then_reconcile() {
     let key = emu.create_service_account("sync@jada-test.iam.gserviceaccount.com");
     let sheet = emu.create_spreadsheet("Port", &["Port Sheet"]);
     let dir = tempfile::tempdir().unwrap();
-    let secrets = dir.path().join("jada-data/secrets");
-    std::fs::create_dir_all(&secrets).unwrap();
-    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).unwrap();
-    std::fs::write(secrets.join("sa.json"), key.to_string()).unwrap();
-    std::fs::set_permissions(secrets.join("sa.json"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let secrets = secrets_dir(dir.path());
+    write_private(&secrets.join("sa.json"), &key.to_string());
     std::fs::write(
         dir.path().join("jada.toml"),
         format!(
@@ -125,11 +111,8 @@ async fn roster_sync_reads_the_sheet_into_the_roster() {
         ],
     );
     let dir = tempfile::tempdir().unwrap();
-    let secrets = dir.path().join("jada-data/secrets");
-    std::fs::create_dir_all(&secrets).unwrap();
-    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).unwrap();
-    std::fs::write(secrets.join("sa.json"), key.to_string()).unwrap();
-    std::fs::set_permissions(secrets.join("sa.json"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let secrets = secrets_dir(dir.path());
+    write_private(&secrets.join("sa.json"), &key.to_string());
     std::fs::write(
         dir.path().join("jada.toml"),
         format!(
