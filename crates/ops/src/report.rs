@@ -255,7 +255,7 @@ pub fn write(charters: &[Charter], month: Month, order: &[Column], out: &Path) -
     let mut names = Vec::new();
     for (column, name) in [(Column::Revenue, "Revenue"), (Column::Tips, "Tips")] {
         let c = col(column);
-        let letters = col_name(c);
+        let letters = jada_google::sheets::a1::col(usize::from(c));
         let sum: Cents = charters
             .iter()
             .map(|ch| {
@@ -299,19 +299,6 @@ fn header(ws: &mut Worksheet, order: &[Column], bold: &Format, money: &Format, d
 
 fn dollars(c: Cents) -> f64 {
     c.0 as f64 / 100.0
-}
-
-fn col_name(mut c: u16) -> String {
-    let mut s = Vec::new();
-    loop {
-        s.push(b'A' + (c % 26) as u8);
-        if c < 26 {
-            break;
-        }
-        c = c / 26 - 1;
-    }
-    s.reverse();
-    String::from_utf8(s).expect("ASCII letters")
 }
 
 /// Where a report is published on Drive, and with whom it is shared.

@@ -74,13 +74,12 @@ pub fn registry(
         let mut spec = JobSpec::new("monthly-report", Schedule::parse("0 0 6 1 * *")?);
         spec.stale_after = Some(Duration::from_secs(32 * 86_400));
         spec.attempts = 3;
-        spec.credentials = report_publish(ctx, tokens)?
-            .map(|p| vec![p.client.credential().to_string()])
-            .unwrap_or_default();
+        let publish = report_publish(ctx, tokens)?.map(Arc::new);
+        spec.credentials = publish.iter().map(|p| p.client.credential().to_string()).collect();
         let job = MonthlyReportJob {
             store: Arc::new(ctx.store.clone()),
             reports_dir: ctx.data.reports(),
-            publish: report_publish(ctx, tokens)?.map(Arc::new),
+            publish,
             clock: Arc::new(jada_ops::SystemClock),
             zone: ctx.config.business.time_zone,
         };
