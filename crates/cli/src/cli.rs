@@ -62,6 +62,9 @@ pub enum Command {
     /// Reports: the monthly revenue workbook.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Monthly crew statements by mail ([statements], [mail]), each sent once.
+    #[command(subcommand)]
+    Statements(StatementsCommand),
     /// The crew's availability sheet ([jobs.roster-sync]).
     #[command(subcommand)]
     Roster(RosterCommand),
@@ -366,6 +369,38 @@ pub enum ReportCommand {
         /// Also share it with these addresses (comma-separated); implies --upload
         #[arg(long, value_delimiter = ',', value_name = "EMAILS")]
         share: Vec<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatementsCommand {
+    /// Send a month's crew statements: each crew member who sailed gets theirs (an xlsx
+    /// of their charters, role and tip share) with [statements] audit_cc in CC; the
+    /// summary goes to [statements] recipients and to those of earlier summaries found
+    /// by the Gmail search. Sends are recorded: a re-run sends only what is missing.
+    Send {
+        /// The month, YYYY-MM [default: last month in the business time zone]
+        #[arg(long)]
+        month: Option<String>,
+        /// List the recipients and write the messages to
+        /// <data_dir>/statements/YYYY-MM/dry-run/ without sending or recording them
+        #[arg(long)]
+        dry_run: bool,
+        /// Send again to everyone, even those already sent this month's statement
+        #[arg(long)]
+        resend: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Which statements were sent for a month, to whom and when.
+    List {
+        /// The month, YYYY-MM [default: last month in the business time zone]
+        #[arg(long)]
+        month: Option<String>,
         /// Print JSON
         #[arg(long)]
         json: bool,

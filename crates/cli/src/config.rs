@@ -26,6 +26,7 @@ pub struct Config {
     pub google: Google,
     pub mail: Mail,
     pub alerts: Alerts,
+    pub statements: Statements,
     #[serde(default)]
     pub jobs: BTreeMap<String, toml::Table>,
     #[serde(default)]
@@ -99,6 +100,23 @@ pub struct Mail {
     pub mode: MailMode,
     pub sender: String,
     pub credential: Option<String>,
+}
+
+/// `[statements]`: monthly crew statements.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Statements {
+    /// In CC of every crew member's statement ("" for none).
+    #[serde(default)]
+    pub audit_cc: String,
+    /// The summary statement's recipients.
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// Gmail search for earlier summaries, whose To and Cc also get this month's ("" off).
+    #[serde(default)]
+    pub search: String,
+    /// Tip cents that do not divide evenly: "captain" or "round_robin".
+    pub leftover_cents: jada_core::tips::Leftover,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -221,7 +239,22 @@ impl Config {
             );
         }
         if self.mail.mode == MailMode::Gmail {
-            return bad("mail.mode", "sending through Gmail is not available in this build yet; use \"outbox\" (mail is written as .eml files)".into());
+            match &self.mail.credential {
+                None => return bad("mail.credential", "mode = \"gmail\" sends as a credential: name the [[credentials]] entry (with the gmail.send scope and `subject` = the sender)".into()),
+                Some(n) if !self.credentials.iter().any(|c| &c.name == n) => {
+                    return bad("mail.credential", format!("no [[credentials]] entry is named `{n}`"))
+                }
+                Some(_) => {}
+            }
+        }
+        for (key, a) in std::iter::once(("mail.sender", &self.mail.sender))
+            .chain((!self.statements.audit_cc.is_empty()).then_some(("statements.audit_cc", &self.statements.audit_cc)))
+            .chain(self.statements.recipients.iter().map(|r| ("statements.recipients", r)))
+            .chain(self.alerts.email.iter().map(|r| ("alerts.email", r)))
+        {
+            if jada_core::Email::parse(a).is_err() {
+                return bad(key, format!("`{a}` is not an email address"));
+            }
         }
         if parse_duration(&self.alerts.remind_every).is_none() {
             return bad(

@@ -1,5 +1,5 @@
 //! The data directory's layout (the operator's contract): `jada.db`, `secrets/` (0700),
-//! `outbox/` (mail as .eml), `reports/`.
+//! `outbox/` (mail as .eml), `reports/`, `statements/<YYYY-MM>/` (the crew statements sent).
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +33,10 @@ impl DataDir {
 
     pub fn reports(&self) -> PathBuf {
         self.root.join("reports")
+    }
+
+    pub fn statements(&self) -> PathBuf {
+        self.root.join("statements")
     }
 
     /// Creates the directory and its parts if missing. A new `secrets/` is made 0700;

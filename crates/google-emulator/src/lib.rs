@@ -20,6 +20,7 @@ mod a1;
 pub mod bearer;
 pub mod control;
 pub mod drive;
+pub mod gmail;
 pub mod oauth;
 pub mod sheets;
 mod state;
@@ -342,6 +343,28 @@ impl Emulator {
             .sum()
     }
 
+    /// Gmail sends allowed per second per user before 429 `rateLimitExceeded` (0: no limit).
+    pub fn set_gmail_sends_per_second(&self, n: usize) {
+        self.state.lock().gmail.sends_per_second = n;
+    }
+
+    /// Files a message in `user`'s mailbox as if it were `age_days` old, with these
+    /// labels (e.g. `["SENT"]`); returns its id.
+    pub fn seed_gmail(&self, user: &str, raw: &[u8], labels: &[&str], age_days: i64) -> String {
+        gmail::seed(&self.state, user, raw, labels, age_days)
+    }
+
+    /// The messages in `user`'s mailbox (sent ones carry the `SENT` label), oldest first.
+    pub fn gmail_messages(&self, user: &str) -> Vec<gmail::GmailMessage> {
+        self.state
+            .lock()
+            .gmail
+            .mailboxes
+            .get(&user.to_lowercase())
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// How many requests an endpoint (`token`, `tokeninfo`, `auth`, `drive.about`) received.
     pub fn calls(&self, endpoint: &str) -> u64 {
         self.state.lock().calls.get(endpoint).copied().unwrap_or(0)
@@ -406,6 +429,9 @@ fn router(state: Arc<State>) -> Router {
             "/upload/drive/v3/files/{id}",
             axum::routing::patch(upload::update).put(upload::resume_for),
         )
+        .route("/gmail/v1/users/{user}/messages/send", post(gmail::send))
+        .route("/gmail/v1/users/{user}/messages", get(gmail::list))
+        .route("/gmail/v1/users/{user}/messages/{id}", get(gmail::get))
         .route("/emulator/faults", post(control::faults))
         .route("/emulator/revoke", post(control::revoke))
         .route("/emulator/access-token-lifetime", post(control::lifetime))

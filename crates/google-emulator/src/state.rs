@@ -113,6 +113,7 @@ pub struct Inner {
     pub sheets_writes: HashMap<String, VecDeque<DateTime<Utc>>>,
     /// Seconds added to the real clock: the emulator's idea of "now".
     pub clock_offset_secs: i64,
+    pub gmail: crate::gmail::Gmail,
 }
 
 #[derive(Debug)]

@@ -10,4 +10,5 @@
 pub mod auth;
 pub mod drive;
 pub mod fsutil;
+pub mod gmail;
 pub mod sheets;

@@ -282,6 +282,8 @@ impl SheetsClient {
             let message = v["error"]["message"].as_str().unwrap_or("").to_string();
             match status {
                 s if s.is_success() || s == StatusCode::PERMANENT_REDIRECT => return Ok((status, headers, body)),
+                // Gmail also answers a burst with 403 and a `usageLimits` reason: wait and retry.
+                StatusCode::FORBIDDEN if rate_limited(&v) => last = format!("HTTP 403: {message}"),
                 StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => {
                     last = format!("HTTP {}: {message}", s_u16(status))
                 }
@@ -338,6 +340,16 @@ impl SheetsClient {
             .min(Duration::from_secs(64));
         tokio::time::sleep(wait).await;
     }
+}
+
+/// A 403 that means "slow down" (`rateLimitExceeded`, `userRateLimitExceeded`), not "no".
+fn rate_limited(v: &Value) -> bool {
+    v["error"]["errors"].as_array().into_iter().flatten().any(|e| {
+        matches!(
+            e["reason"].as_str(),
+            Some("rateLimitExceeded" | "userRateLimitExceeded")
+        )
+    })
 }
 
 /// A body as JSON (`Null` when it is not: errors without a body, media downloads).

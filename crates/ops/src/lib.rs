@@ -10,6 +10,8 @@
 //! - [`events`]: the handlers the outbox worker hands events to, by topic.
 //! - [`mail`]: outgoing mail; in the embedded default, `.eml` files in a folder.
 //! - [`port_sheet`]: bookings to the office's Google Sheet, event-driven and reconciled.
+//! - [`report`]: the monthly revenue report (xlsx), published to Drive.
+//! - [`statements`]: monthly crew statements by mail, each sent once.
 //! - [`clock`]: "now", injected so tests can move time.
 //!
 //! This crate talks to persistence only through `jada_store`'s traits and to Google only
@@ -25,5 +27,6 @@ pub mod mail;
 pub mod port_sheet;
 pub mod report;
 pub mod roster;
+pub mod statements;
 
 pub use clock::{Clock, ManualClock, SystemClock};

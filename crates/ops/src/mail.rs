@@ -1,20 +1,35 @@
-//! Outgoing mail. Messages are built as proper MIME with lettre; the embedded default
-//! writes each one as an `.eml` file in the data directory's `outbox/` folder (Gmail
-//! sending arrives with the statements issue, behind the same trait).
+//! Outgoing mail. Messages are built as proper MIME with lettre (a plain-text body, and
+//! attachments with their content type and UTF-8 file names); the embedded default
+//! writes each one as an `.eml` file in the data directory's `outbox/` folder, and
+//! [`GmailMailer`] sends it with Gmail's `users.messages.send`.
 
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use lettre::message::{header::ContentType, Mailbox};
+use jada_google::sheets::SheetsClient;
+use lettre::message::{header::ContentType, Attachment as Part, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
-/// A message to send: plain text for now (attachments come with statements).
-#[derive(Debug, Clone)]
+/// Gmail's own limit is higher; jada keeps a message to this many recipients (To + Cc).
+pub const MAX_RECIPIENTS: usize = 100;
+
+/// A message to send: a plain-text body and any attachments.
+#[derive(Debug, Clone, Default)]
 pub struct Mail {
     pub from: String,
     pub to: Vec<String>,
+    pub cc: Vec<String>,
     pub subject: String,
     pub body: String,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 #[async_trait]
@@ -29,13 +44,52 @@ pub fn build(mail: &Mail) -> Result<Message, String> {
         a.parse::<Mailbox>()
             .map_err(|e| format!("`{a}` is not a mail address: {e}"))
     };
+    let recipients = mail.to.len() + mail.cc.len();
+    if recipients > MAX_RECIPIENTS {
+        return Err(format!(
+            "`{}` has {recipients} recipients; at most {MAX_RECIPIENTS} go in one message",
+            mail.subject
+        ));
+    }
     let mut b = Message::builder().from(parse(&mail.from)?).subject(&mail.subject);
     for to in &mail.to {
         b = b.to(parse(to)?);
     }
-    b.header(ContentType::TEXT_PLAIN)
-        .body(mail.body.clone())
-        .map_err(|e| format!("cannot build the message: {e}"))
+    for cc in &mail.cc {
+        b = b.cc(parse(cc)?);
+    }
+    let built = if mail.attachments.is_empty() {
+        b.header(ContentType::TEXT_PLAIN).body(mail.body.clone())
+    } else {
+        let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(mail.body.clone()));
+        for a in &mail.attachments {
+            let ct = ContentType::parse(&a.content_type)
+                .map_err(|e| format!("attachment {}: content type `{}`: {e}", a.filename, a.content_type))?;
+            parts = parts.singlepart(Part::new(a.filename.clone()).body(a.bytes.clone(), ct));
+        }
+        b.multipart(parts)
+    };
+    built.map_err(|e| format!("cannot build the message: {e}"))
+}
+
+/// Sends through Gmail (`users.messages.send`) as the credential's user. Gmail's rate
+/// limits (429, or 403 `rateLimitExceeded`) are waited out by the client's backoff.
+pub struct GmailMailer {
+    pub client: SheetsClient,
+    pub gmail_url: String,
+}
+
+#[async_trait]
+impl Mailer for GmailMailer {
+    async fn send(&self, mail: &Mail) -> Result<String, String> {
+        let bytes = build(mail)?.formatted();
+        let id = self
+            .client
+            .gmail_send(&self.gmail_url, &bytes)
+            .await
+            .map_err(|e| format!("Gmail refused `{}`: {e}", mail.subject))?;
+        Ok(format!("gmail:{id}"))
+    }
 }
 
 /// Files each message as `<outbox>/<timestamp>-<id>.eml`.
@@ -78,6 +132,7 @@ mod tests {
             to: vec!["office@example.com".into()],
             subject: "Alert".into(),
             body: "héllo".into(),
+            ..Mail::default()
         };
         let path = outbox.send(&mail).await.unwrap();
         let text = std::fs::read_to_string(path).unwrap();

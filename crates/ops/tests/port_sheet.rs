@@ -1,17 +1,15 @@
 //! The port-sheet sync against the Google emulator over real HTTP and a real SQLite file.
 
-use std::os::unix::fs::PermissionsExt;
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use google_emulator::EmulatorHandle;
 use jada_core::{Cents, Charter, CharterId, CharterStatus, Event};
-use jada_google::auth::{CredentialConfig, NoStateSink, ServiceOptions, TokenService};
-use jada_google::sheets::SheetsClient;
 use jada_ops::events::{EventHandler, HandlerError};
 use jada_ops::port_sheet::{Columns, PortSheet, PortSheetConfig, PortSheetHandler, SyncError};
-use jada_ops::SystemClock;
 use jada_store::sqlite::SqliteStore;
 use jada_store::CharterStore;
 
@@ -28,23 +26,14 @@ struct Env {
 async fn env() -> Env {
     let emu = google_emulator::spawn().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let key = emu.create_service_account("sync@jada-test.iam.gserviceaccount.com");
-    let file = dir.path().join("sa.json");
-    std::fs::write(&file, key.to_string()).unwrap();
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let creds = vec![CredentialConfig {
-        name: "workspace".into(),
-        file,
-        scopes: vec![jada_google::sheets::SCOPE.into()],
-        subject: None,
-        token_uri: None,
-    }];
-    let opts = ServiceOptions {
-        token_uri: emu.token_uri(),
-        ..ServiceOptions::default()
-    };
-    let tokens = Arc::new(TokenService::new(creds, opts, Arc::new(SystemClock), Arc::new(NoStateSink)).unwrap());
-    let mut client = SheetsClient::new(emu.base_url(), tokens, "workspace");
+    let mut client = common::client(
+        &emu,
+        dir.path(),
+        "sync@jada-test.iam.gserviceaccount.com",
+        &[jada_google::sheets::SCOPE],
+        None,
+    )
+    .await;
     client.backoff = Duration::from_millis(40);
     let store = Arc::new(SqliteStore::open(dir.path().join("jada.db")).unwrap());
     let id = emu.create_spreadsheet("Port", &[TAB]);

@@ -1,7 +1,9 @@
 //! The monthly report, read back by an independent reader (Python's openpyxl).
 
+mod common;
+use common::run_python;
+
 use std::path::Path;
-use std::process::Command;
 
 use chrono::{NaiveDate, NaiveTime, Utc};
 use jada_core::{Cents, Charter, CharterId, CharterStatus, CrewId, Month};
@@ -9,12 +11,6 @@ use jada_ops::report::{file_name, monthly, write, Column};
 use jada_store::sqlite::SqliteStore;
 use jada_store::CharterStore;
 use serde_json::Value;
-
-/// openpyxl's Python: `OPENPYXL_PYTHON` (set by scripts/test), else the repo's .venv.
-fn python() -> String {
-    std::env::var("OPENPYXL_PYTHON")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python").to_string())
-}
 
 /// What openpyxl sees in the workbook, as JSON.
 fn inspect(path: &Path) -> Value {
@@ -39,23 +35,7 @@ for ws in wb.worksheets:
     }
 print(json.dumps(out, default=str))
 "#;
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {}: {e}; run scripts/test, which installs openpyxl in .venv",
-                python()
-            )
-        });
-    assert!(
-        out.status.success(),
-        "openpyxl failed (run scripts/test to install it): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    run_python(script, [path])
 }
 
 fn charter(n: u32, revenue: i64, tips: i64) -> Charter {
@@ -196,41 +176,20 @@ async fn the_column_order_follows_last_months_report() {
 }
 
 mod drive {
-    use std::os::unix::fs::PermissionsExt;
-    use std::sync::Arc;
-
-    use jada_google::auth::{CredentialConfig, NoStateSink, ServiceOptions, TokenService};
     use jada_google::sheets::SheetsClient;
     use jada_ops::report::{monthly, publish, Publish};
-    use jada_ops::SystemClock;
 
     use super::*;
 
     async fn client(emu: &google_emulator::EmulatorHandle, dir: &Path) -> SheetsClient {
-        let key = emu.create_service_account("reports@jada-test.iam.gserviceaccount.com");
-        let file = dir.join("sa.json");
-        std::fs::write(&file, key.to_string()).unwrap();
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let creds = vec![CredentialConfig {
-            name: "workspace".into(),
-            file,
-            scopes: vec!["https://www.googleapis.com/auth/drive".into()],
-            subject: None,
-            token_uri: None,
-        }];
-        let tokens = Arc::new(
-            TokenService::new(
-                creds,
-                ServiceOptions {
-                    token_uri: emu.token_uri(),
-                    ..Default::default()
-                },
-                Arc::new(SystemClock),
-                Arc::new(NoStateSink),
-            )
-            .unwrap(),
-        );
-        SheetsClient::new(emu.base_url(), tokens, "workspace")
+        common::client(
+            emu,
+            dir,
+            "reports@jada-test.iam.gserviceaccount.com",
+            &["https://www.googleapis.com/auth/drive"],
+            None,
+        )
+        .await
     }
 
     #[tokio::test]

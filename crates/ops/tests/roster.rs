@@ -1,17 +1,15 @@
 //! Crew availability from the emulator's Drive and Sheets into a real SQLite roster.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use google_emulator::EmulatorHandle;
 use jada_core::{CrewId, CrewMember, Email};
-use jada_google::auth::{CredentialConfig, NoStateSink, ServiceOptions, TokenService};
-use jada_google::sheets::SheetsClient;
 use jada_ops::roster::{RosterConfig, RosterError, RosterSync, Source, UnknownCrew};
-use jada_ops::SystemClock;
 use jada_store::sqlite::SqliteStore;
 use jada_store::CrewStore;
 use serde_json::{json, Value};
@@ -52,29 +50,6 @@ fn member(id: &str, name: &str, email: &str, dates: &[NaiveDate]) -> CrewMember 
 async fn env(tabs: &[&str], unknown: UnknownCrew) -> Env {
     let emu = google_emulator::spawn().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let key = emu.create_service_account("roster@jada-test.iam.gserviceaccount.com");
-    let file = dir.path().join("sa.json");
-    std::fs::write(&file, key.to_string()).unwrap();
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let creds = vec![CredentialConfig {
-        name: "workspace".into(),
-        file,
-        scopes: SCOPES.map(String::from).to_vec(),
-        subject: None,
-        token_uri: None,
-    }];
-    let tokens = Arc::new(
-        TokenService::new(
-            creds,
-            ServiceOptions {
-                token_uri: emu.token_uri(),
-                ..Default::default()
-            },
-            Arc::new(SystemClock),
-            Arc::new(NoStateSink),
-        )
-        .unwrap(),
-    );
     let business = emu.create_folder("JADA Business", "root");
     let crew_folder = emu.create_folder("Crew", &business);
     let sheet = emu.create_spreadsheet("Crew Availability", tabs);
@@ -94,7 +69,14 @@ async fn env(tabs: &[&str], unknown: UnknownCrew) -> Env {
         .upsert_crew(&member("ben-o", "Ben Okafor", "ben@example.com", &[]))
         .await
         .unwrap();
-    let mut client = SheetsClient::new(emu.base_url(), tokens, "workspace");
+    let mut client = common::client(
+        &emu,
+        dir.path(),
+        "roster@jada-test.iam.gserviceaccount.com",
+        &SCOPES,
+        None,
+    )
+    .await;
     client.backoff = Duration::from_millis(5);
     let cfg = RosterConfig {
         source: Source::Path {

@@ -17,9 +17,12 @@ mod traits;
 pub mod conformance;
 
 pub use error::StoreError;
-pub use records::{AlertRecord, AlertStatus, CharterWrite, EventStatus, JobRun, OutboxEvent, RunOutcome, Trigger};
+pub use records::{
+    AlertRecord, AlertStatus, CharterWrite, EventStatus, JobRun, OutboxEvent, RunOutcome, SentStatement, Trigger,
+};
 pub use traits::{
-    AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore, LeaseStore, OutboxStore, Store,
+    AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore, LeaseStore, OutboxStore,
+    StatementStore, Store,
 };
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -173,3 +173,17 @@ pub struct AlertRecord {
     /// Notifications sent while this firing lasted (first alert plus reminders).
     pub notifications: u32,
 }
+
+/// A statement sent for a month: `key` says which (`crew:<crew id>` for a crew member's
+/// own statement, `summary:<address>` for the summary to one recipient). A month's
+/// statement goes to a key once; a re-run sends only the keys not yet recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentStatement {
+    pub month: jada_core::Month,
+    pub key: String,
+    /// Where it went (every To and Cc address, comma-separated).
+    pub recipient: String,
+    /// The mail system's id for the message (Gmail's id, or the .eml file's path).
+    pub message_id: String,
+    pub sent_at: DateTime<Utc>,
+}

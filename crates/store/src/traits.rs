@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use jada_core::{Charter, CharterId, ChatMessage, CredentialState, CrewId, CrewMember, Email, Event, Month};
 use uuid::Uuid;
 
-use crate::records::{AlertRecord, CharterWrite, EventStatus, JobRun, OutboxEvent, RunOutcome, Trigger};
+use crate::records::{AlertRecord, CharterWrite, EventStatus, JobRun, OutboxEvent, RunOutcome, SentStatement, Trigger};
 use crate::{Result, StoreError};
 
 /// Charters (table `crew-dispatch`).
@@ -203,9 +203,27 @@ pub trait AlertStore: Send + Sync {
     async fn list_alerts(&self) -> Result<Vec<AlertRecord>>;
 }
 
+/// Which monthly statements were sent, so a re-run sends only what is missing.
+#[async_trait]
+pub trait StatementStore: Send + Sync {
+    /// Records a send; recording the same (month, key) again replaces it (a `--resend`).
+    async fn record_statement(&self, sent: &SentStatement) -> Result<()>;
+
+    /// The month's sends, by key.
+    async fn list_statements(&self, month: Month) -> Result<Vec<SentStatement>>;
+}
+
 /// Everything the rest of jada needs from persistence.
 pub trait Store:
-    CharterStore + CrewStore + ChatStore + OutboxStore + JobRunStore + CredentialStateStore + LeaseStore + AlertStore
+    CharterStore
+    + CrewStore
+    + ChatStore
+    + OutboxStore
+    + JobRunStore
+    + CredentialStateStore
+    + LeaseStore
+    + AlertStore
+    + StatementStore
 {
 }
 
@@ -218,5 +236,6 @@ impl<T> Store for T where
         + CredentialStateStore
         + LeaseStore
         + AlertStore
+        + StatementStore
 {
 }

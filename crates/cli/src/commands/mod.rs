@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod report;
 pub mod roster;
 pub mod serve;
+pub mod statements;
 pub mod sync;
 pub mod wiring;
 

@@ -37,6 +37,7 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         owner: format!("{}:{}", hostname(), std::process::id()),
         shutdown: abort.clone(),
     };
+    let alerts = alert_engine(&ctx, Arc::clone(&p.store), &p.tokens);
     let shared = Arc::new(Shared {
         store: Arc::clone(&p.store),
         tokens: p.tokens,
@@ -51,7 +52,7 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
     let grace = parse_duration(&ctx.config.server.shutdown_grace).unwrap_or(20);
     let daemon = Daemon {
         shared,
-        alerts: alert_engine(&ctx, Arc::clone(&p.store)),
+        alerts,
         timing: Timing {
             grace: Duration::from_secs(grace),
             ..Timing::default()

@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use jada_google::auth::TokenService;
 use jada_google::sheets::SheetsClient;
-use jada_ops::mail::EmlOutbox;
+use jada_ops::mail::{EmlOutbox, GmailMailer, Mailer};
 use jada_ops::port_sheet::{Columns, PortSheet, PortSheetConfig, PortSheetHandler};
 use jada_ops::report::Publish;
 use jada_ops::roster::{RosterConfig, RosterSync, Source, UnknownCrew};
+use jada_ops::statements::{Search, StatementsConfig};
 use jada_server::alerts::{AlertEngine, AlertSink, LogSink, MailSink, WebhookSink};
 use jada_server::jobs::builtin::{
-    Command, MonthlyReportJob, OutboxDrain, PortSheetReconcile, RosterSyncJob, TokenHealth,
+    Command, CrewStatementsJob, MonthlyReportJob, OutboxDrain, PortSheetReconcile, RosterSyncJob, TokenHealth,
 };
 use jada_server::jobs::runner::JobRunner;
 use jada_server::jobs::{Job, JobSpec, Registry, Schedule};
@@ -80,6 +81,22 @@ pub fn registry(
             store: Arc::new(ctx.store.clone()),
             reports_dir: ctx.data.reports(),
             publish,
+            clock: Arc::new(jada_ops::SystemClock),
+            zone: ctx.config.business.time_zone,
+        };
+        builtin.push((spec, Arc::new(job)));
+    }
+    {
+        let mut spec = JobSpec::new("crew-statements", Schedule::parse("0 0 7 1 * *")?);
+        spec.stale_after = Some(Duration::from_secs(32 * 86_400));
+        spec.attempts = 3;
+        spec.timeout = Duration::from_secs(1800);
+        spec.credentials = ctx.config.mail.credential.iter().cloned().collect();
+        let job = CrewStatementsJob {
+            store: Arc::new(ctx.store.clone()),
+            mailer: mailer(ctx, tokens),
+            cfg: Arc::new(statements_config(ctx, tokens)),
+            dir: ctx.data.statements(),
             clock: Arc::new(jada_ops::SystemClock),
             zone: ctx.config.business.time_zone,
         };
@@ -161,7 +178,7 @@ fn tune(mut spec: JobSpec, table: Option<&toml::Table>) -> Result<JobSpec, Strin
 }
 
 /// The alert engine: always the log, plus configured webhooks and mail.
-pub fn alert_engine(ctx: &Context, store: Arc<dyn Store>) -> AlertEngine {
+pub fn alert_engine(ctx: &Context, store: Arc<dyn Store>, tokens: &Arc<TokenService>) -> AlertEngine {
     let mut sinks: Vec<Arc<dyn AlertSink>> = vec![Arc::new(LogSink)];
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -175,7 +192,7 @@ pub fn alert_engine(ctx: &Context, store: Arc<dyn Store>) -> AlertEngine {
     }
     if !ctx.config.alerts.email.is_empty() {
         sinks.push(Arc::new(MailSink {
-            mailer: Arc::new(EmlOutbox { dir: ctx.data.outbox() }),
+            mailer: mailer(ctx, tokens),
             from: ctx.config.mail.sender.clone(),
             to: ctx.config.alerts.email.clone(),
         }));
@@ -396,4 +413,37 @@ pub fn report_publish(ctx: &Context, tokens: &Arc<TokenService>) -> Result<Optio
         folder_id: folder_id.to_string(),
         share,
     }))
+}
+
+/// Where mail goes: Gmail when `[mail] mode = "gmail"`, else `.eml` files in the outbox.
+pub fn mailer(ctx: &Context, tokens: &Arc<TokenService>) -> Arc<dyn Mailer> {
+    match (&ctx.config.mail.mode, &ctx.config.mail.credential) {
+        (crate::config::MailMode::Gmail, Some(credential)) => Arc::new(GmailMailer {
+            client: SheetsClient::new(&ctx.config.google.sheets_url, Arc::clone(tokens), credential),
+            gmail_url: ctx.config.google.gmail_url.clone(),
+        }),
+        _ => Arc::new(EmlOutbox { dir: ctx.data.outbox() }),
+    }
+}
+
+/// `[statements]` with `[business]` and `[mail]`; the Gmail search only when mail goes
+/// through Gmail (the outbox has no sent folder to search).
+pub fn statements_config(ctx: &Context, tokens: &Arc<TokenService>) -> StatementsConfig {
+    let c = &ctx.config.statements;
+    let search = match (&ctx.config.mail.mode, &ctx.config.mail.credential) {
+        (crate::config::MailMode::Gmail, Some(credential)) if !c.search.trim().is_empty() => Some(Search {
+            client: SheetsClient::new(&ctx.config.google.sheets_url, Arc::clone(tokens), credential),
+            gmail_url: ctx.config.google.gmail_url.clone(),
+            query: c.search.clone(),
+        }),
+        _ => None,
+    };
+    StatementsConfig {
+        business: ctx.config.business.name.clone(),
+        sender: ctx.config.mail.sender.clone(),
+        audit_cc: (!c.audit_cc.trim().is_empty()).then(|| c.audit_cc.clone()),
+        recipients: c.recipients.clone(),
+        search,
+        leftover: c.leftover_cents,
+    }
 }

@@ -94,6 +94,7 @@ impl AlertSink for MailSink {
             to: self.to.clone(),
             subject,
             body,
+            ..Mail::default()
         };
         self.mailer.send(&mail).await.map(|_| ())
     }

@@ -182,3 +182,47 @@ impl Job for MonthlyReportJob {
         Ok(JobOutput::done(summary))
     }
 }
+
+/// Last month's crew statements, on the 1st. A re-run (a retry, or the operator's
+/// `jobs run`) sends only what is missing; anything not sent fails the run, naming it.
+pub struct CrewStatementsJob {
+    pub store: Arc<dyn jada_store::Store>,
+    pub mailer: Arc<dyn jada_ops::mail::Mailer>,
+    pub cfg: Arc<jada_ops::statements::StatementsConfig>,
+    /// `<data>/statements`; each month gets its own folder.
+    pub dir: std::path::PathBuf,
+    pub clock: Arc<dyn jada_core::Clock>,
+    pub zone: jada_core::BusinessZone,
+}
+
+#[async_trait]
+impl Job for CrewStatementsJob {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, String> {
+        use jada_ops::statements::{send, Options};
+        let now = self.clock.now();
+        let month = jada_core::Month::of(self.zone.date_of(now)).prev();
+        let out = send(
+            self.store.as_ref(),
+            self.mailer.as_ref(),
+            &self.cfg,
+            month,
+            Options::default(),
+            &self.dir.join(month.to_string()),
+            now,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let summary = format!(
+            "{}: {} sent, {} already sent",
+            month.long_name(),
+            out.sent.len(),
+            out.already_sent.len()
+        );
+        if out.ok() {
+            Ok(JobOutput::done(summary))
+        } else {
+            let why: Vec<String> = out.problems.iter().chain(&out.failed).cloned().collect();
+            Err(format!("{summary}; not sent: {}", why.join("; ")))
+        }
+    }
+}

@@ -19,10 +19,12 @@ use crate::{EventStatus, Store};
 mod charters;
 mod crew;
 mod outbox;
+mod statements;
 
 pub use charters::*;
 pub use crew::*;
 pub use outbox::*;
+pub use statements::*;
 
 /// Generates one `#[tokio::test]` per conformance case for a backend factory.
 #[macro_export]
@@ -32,7 +34,8 @@ macro_rules! conformance_tests {
             charter_create_and_get, charter_update_bumps_version, stale_update_fails_and_leaves_no_event,
             update_of_missing_charter_fails, batch_writes_are_independent, month_and_range_listing,
             crew_upsert_and_lookup, crew_email_is_unique, crew_availability, chat_threads,
-            outbox_claim_lease_and_ack, outbox_failure_dead_letter_retry_and_drop, job_runs, credential_states, leases, alerts, released_events_keep_their_attempts);
+            outbox_claim_lease_and_ack, outbox_failure_dead_letter_retry_and_drop, job_runs, credential_states, leases, alerts, released_events_keep_their_attempts,
+            statements_sent_once_per_month_and_key);
     };
     (@cases $factory:path; $($case:ident),*) => {
         $(

@@ -10,6 +10,7 @@ mod crew;
 mod outbox;
 mod runs;
 mod schema;
+mod statements;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -106,6 +106,18 @@ CREATE TABLE alerts (
 );
 "#,
     ),
+    M::up(
+        r#"
+CREATE TABLE statements (
+    month      TEXT NOT NULL,   -- YYYY-MM
+    key        TEXT NOT NULL,   -- crew:<id> or summary:<address>
+    recipient  TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    sent_at    TEXT NOT NULL,
+    PRIMARY KEY (month, key)
+);
+"#,
+    ),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {
