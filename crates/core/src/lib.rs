@@ -2,7 +2,8 @@
 //! crew, vessels and their seat rules, dispatch offers, chat messages, and the events a
 //! change publishes.
 //!
-//! [`tips::split`] shares a charter's tips among the people aboard.
+//! [`tips::split`] shares a charter's tips among the people aboard; [`dispatch`] says who
+//! may be offered a seat and in what order; [`link`] signs and verifies magic links.
 //! [`Clock`] is the trait code takes to learn "now"; [`CredentialState`] is the
 //! secret-free health record of a Google credential.
 //!
@@ -17,8 +18,10 @@ pub mod chat;
 pub mod clock;
 pub mod credential;
 pub mod crew;
+pub mod dispatch;
 pub mod event;
 pub mod ids;
+pub mod link;
 pub mod money;
 pub mod offer;
 pub mod tips;

@@ -18,11 +18,12 @@ pub mod conformance;
 
 pub use error::StoreError;
 pub use records::{
-    AlertRecord, AlertStatus, CharterWrite, EventStatus, JobRun, OutboxEvent, RunOutcome, SentStatement, Trigger,
+    Acceptance, AlertRecord, AlertStatus, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun,
+    OutboxEvent, RunOutcome, SentStatement, Trigger,
 };
 pub use traits::{
-    AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore, LeaseStore, OutboxStore,
-    StatementStore, Store,
+    AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore, LeaseStore, OfferStore,
+    OutboxStore, StatementStore, Store,
 };
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -187,3 +187,66 @@ pub struct SentStatement {
     pub message_id: String,
     pub sent_at: DateTime<Utc>,
 }
+
+/// What accepting an offer did. Only `Accepted` changed anything.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Acceptance {
+    /// The seat is theirs: the charter as written (version + 1, `charter.changed` queued).
+    Accepted(jada_core::Charter),
+    /// The offer was already answered, withdrawn or expired.
+    NotOpen(jada_core::OfferStatus),
+    /// Its deadline has passed (the dispatch tick will mark it expired).
+    PastDeadline,
+    /// Every seat of its kind is taken.
+    SeatTaken,
+    /// The person is already aboard, or on a charter at an overlapping time (its id).
+    Busy(jada_core::CharterId),
+    /// The charter is cancelled or gone.
+    CharterClosed,
+}
+
+/// Where a charter's dispatch stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DispatchStatus {
+    /// Offering seats.
+    Active,
+    /// Every seat is filled.
+    Crewed,
+    /// Seats are open and nobody is left to ask: the office must act.
+    Exhausted,
+    /// Stopped: the charter was cancelled, or its captain removed.
+    Stopped,
+}
+
+impl DispatchStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DispatchStatus::Active => "active",
+            DispatchStatus::Crewed => "crewed",
+            DispatchStatus::Exhausted => "exhausted",
+            DispatchStatus::Stopped => "stopped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DispatchStatus> {
+        [
+            DispatchStatus::Active,
+            DispatchStatus::Crewed,
+            DispatchStatus::Exhausted,
+            DispatchStatus::Stopped,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+}
+
+/// A charter's dispatch state, kept so a restart resumes it and the office sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DispatchRecord {
+    pub charter_id: jada_core::CharterId,
+    pub status: DispatchStatus,
+    /// One line: what happened last (e.g. why it is exhausted).
+    pub detail: String,
+    pub updated_at: DateTime<Utc>,
+}

@@ -6,10 +6,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use jada_core::{Charter, CharterId, ChatMessage, CredentialState, CrewId, CrewMember, Email, Event, Month};
+use jada_core::{
+    Charter, CharterId, ChatMessage, CredentialState, CrewId, CrewMember, Email, Event, Month, Offer, OfferStatus,
+};
 use uuid::Uuid;
 
-use crate::records::{AlertRecord, CharterWrite, EventStatus, JobRun, OutboxEvent, RunOutcome, SentStatement, Trigger};
+use crate::records::{
+    Acceptance, AlertRecord, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun, OutboxEvent,
+    RunOutcome, SentStatement, Trigger,
+};
 use crate::{Result, StoreError};
 
 /// Charters (table `crew-dispatch`).
@@ -213,6 +218,43 @@ pub trait StatementStore: Send + Sync {
     async fn list_statements(&self, month: Month) -> Result<Vec<SentStatement>>;
 }
 
+/// Dispatch offers and each charter's dispatch state. Every transition of an offer is
+/// conditional (only an open offer changes, once) and commits with its chat note.
+#[async_trait]
+pub trait OfferStore: Send + Sync {
+    /// Records a new open offer with the chat note that says so.
+    async fn create_offer(&self, offer: &Offer, note: &ChatMessage) -> Result<()>;
+
+    async fn get_offer(&self, id: Uuid) -> Result<Option<Offer>>;
+
+    /// A charter's offers, oldest first.
+    async fn list_offers_for_charter(&self, charter: CharterId) -> Result<Vec<Offer>>;
+
+    /// A person's open offers, soonest deadline first.
+    async fn list_open_offers_for_crew(&self, crew: &CrewId) -> Result<Vec<Offer>>;
+
+    /// Open offers whose deadline is at or before `now`, soonest first.
+    async fn list_offers_due(&self, now: DateTime<Utc>) -> Result<Vec<Offer>>;
+
+    /// Closes an open offer as declined, expired or withdrawn, with its chat note.
+    /// `false` (and nothing written) when the offer was not open.
+    async fn close_offer(&self, id: Uuid, status: OfferStatus, now: DateTime<Utc>, note: &ChatMessage) -> Result<bool>;
+
+    /// Accepts an open offer in one transaction: in time, a seat of its kind free (the
+    /// charter has `seats` of that kind), the person not aboard nor on an overlapping
+    /// charter. On success the person is assigned (version + 1, `charter.changed`
+    /// queued) and the note appended; otherwise nothing is written.
+    async fn accept_offer(&self, id: Uuid, now: DateTime<Utc>, seats: u32, note: &ChatMessage) -> Result<Acceptance>;
+
+    /// Inserts or replaces a charter's dispatch state.
+    async fn put_dispatch(&self, record: &DispatchRecord) -> Result<()>;
+
+    async fn get_dispatch(&self, charter: CharterId) -> Result<Option<DispatchRecord>>;
+
+    /// Dispatch states with this status, by charter.
+    async fn list_dispatches(&self, status: DispatchStatus) -> Result<Vec<DispatchRecord>>;
+}
+
 /// Everything the rest of jada needs from persistence.
 pub trait Store:
     CharterStore
@@ -224,6 +266,7 @@ pub trait Store:
     + LeaseStore
     + AlertStore
     + StatementStore
+    + OfferStore
 {
 }
 
@@ -237,5 +280,6 @@ impl<T> Store for T where
         + LeaseStore
         + AlertStore
         + StatementStore
+        + OfferStore
 {
 }

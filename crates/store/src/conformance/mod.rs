@@ -18,11 +18,13 @@ use crate::{EventStatus, Store};
 
 mod charters;
 mod crew;
+mod offers;
 mod outbox;
 mod statements;
 
 pub use charters::*;
 pub use crew::*;
+pub use offers::*;
 pub use outbox::*;
 pub use statements::*;
 
@@ -35,7 +37,8 @@ macro_rules! conformance_tests {
             update_of_missing_charter_fails, batch_writes_are_independent, month_and_range_listing,
             crew_upsert_and_lookup, crew_email_is_unique, crew_availability, chat_threads,
             outbox_claim_lease_and_ack, outbox_failure_dead_letter_retry_and_drop, job_runs, credential_states, leases, alerts, released_events_keep_their_attempts,
-            statements_sent_once_per_month_and_key);
+            statements_sent_once_per_month_and_key,
+            offers_are_answered_once, accepting_assigns_and_queues_the_change, concurrent_accepts_have_one_winner, dispatch_records);
     };
     (@cases $factory:path; $($case:ident),*) => {
         $(

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{corrupt, parse_ts, ts, SqliteStore};
 use crate::{CharterStore, CharterWrite, Result, StoreError};
 
-const COLUMNS: &str = "charter_id, created_at, charter_date, start_time, end_time, vessel_name, guest_name, guest_count, captain_assigned, crew_assigned, reportable_revenue, tips, status, version";
+pub(super) const COLUMNS: &str = "charter_id, created_at, charter_date, start_time, end_time, vessel_name, guest_name, guest_count, captain_assigned, crew_assigned, reportable_revenue, tips, status, version";
 
 #[async_trait]
 impl CharterStore for SqliteStore {
@@ -119,7 +119,7 @@ fn write_one(tx: &Transaction, write: CharterWrite, now: DateTime<Utc>) -> Resul
 
 /// Writes the row. The version check has already passed in this transaction; on an
 /// update `created_at` is left as stored, since it is the table's sort key.
-fn put(tx: &Transaction, c: &Charter, now: DateTime<Utc>) -> Result<()> {
+pub(super) fn put(tx: &Connection, c: &Charter, now: DateTime<Utc>) -> Result<()> {
     let sql = format!(
         "INSERT INTO charters ({COLUMNS}, month, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT(charter_id) DO UPDATE SET charter_date = excluded.charter_date, month = excluded.month,
@@ -167,7 +167,7 @@ fn join_crew(crew: &[CrewId]) -> String {
 }
 
 /// Reads a row; the inner `Result` carries a parse failure of stored data.
-fn read_row(r: &Row) -> rusqlite::Result<Result<Charter>> {
+pub(super) fn read_row(r: &Row) -> rusqlite::Result<Result<Charter>> {
     let id: String = r.get(0)?;
     let created_at: String = r.get(1)?;
     let date: String = r.get(2)?;

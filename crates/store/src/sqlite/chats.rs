@@ -13,17 +13,16 @@ impl ChatStore for SqliteStore {
         let m = message.clone();
         self.call(move |conn| {
             let exists = conn
-                .query_row("SELECT 1 FROM charters WHERE charter_id = ?1", [m.charter_id.to_string()], |_| Ok(()))
+                .query_row(
+                    "SELECT 1 FROM charters WHERE charter_id = ?1",
+                    [m.charter_id.to_string()],
+                    |_| Ok(()),
+                )
                 .optional()?;
             if exists.is_none() {
                 return Err(StoreError::CharterNotFound(m.charter_id));
             }
-            let author = serde_json::to_string(&m.author).map_err(|e| StoreError::Backend(Box::new(e)))?;
-            conn.execute(
-                "INSERT INTO chat_messages (message_id, charter_id, posted_at, author, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![m.message_id.to_string(), m.charter_id.to_string(), ts(m.posted_at), author, m.kind.as_str(), m.body],
-            )?;
-            Ok(())
+            insert_chat(conn, &m)
         })
         .await
     }
@@ -52,4 +51,14 @@ impl ChatStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Appends a chat message inside the caller's transaction.
+pub(super) fn insert_chat(conn: &rusqlite::Connection, m: &ChatMessage) -> Result<()> {
+    let author = serde_json::to_string(&m.author).map_err(|e| StoreError::Backend(Box::new(e)))?;
+    conn.prepare_cached(
+        "INSERT INTO chat_messages (message_id, charter_id, posted_at, author, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![m.message_id.to_string(), m.charter_id.to_string(), ts(m.posted_at), author, m.kind.as_str(), m.body])?;
+    Ok(())
 }

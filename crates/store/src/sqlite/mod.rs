@@ -7,6 +7,7 @@ mod charters;
 mod chats;
 mod credentials;
 mod crew;
+mod offers;
 mod outbox;
 mod runs;
 mod schema;

@@ -118,6 +118,30 @@ CREATE TABLE statements (
 );
 "#,
     ),
+    M::up(
+        r#"
+CREATE TABLE offers (
+    offer_id    TEXT PRIMARY KEY,
+    charter_id  TEXT NOT NULL REFERENCES charters(charter_id),
+    crew_id     TEXT NOT NULL,
+    seat        TEXT NOT NULL,   -- captain | crew
+    status      TEXT NOT NULL,   -- offered | accepted | declined | expired | withdrawn
+    offered_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    answered_at TEXT
+);
+CREATE INDEX offers_by_charter ON offers(charter_id, offered_at);
+CREATE INDEX offers_open_by_deadline ON offers(status, expires_at);
+CREATE INDEX offers_by_crew ON offers(crew_id, status);
+CREATE TABLE dispatches (
+    charter_id TEXT PRIMARY KEY REFERENCES charters(charter_id),
+    status     TEXT NOT NULL,
+    detail     TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX dispatches_by_status ON dispatches(status);
+"#,
+    ),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {
