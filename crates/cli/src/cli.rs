@@ -62,6 +62,9 @@ pub enum Command {
     /// Reports: the monthly revenue workbook.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Crew dispatch: assign a captain (offers go out), see why crew stand where they do.
+    #[command(subcommand)]
+    Dispatch(DispatchCommand),
     /// Monthly crew statements by mail ([statements], [mail]), each sent once.
     #[command(subcommand)]
     Statements(StatementsCommand),
@@ -405,4 +408,39 @@ pub enum StatementsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DispatchCommand {
+    /// Make CREW the charter's captain and start (or restart) dispatch: the open crew
+    /// seats are offered one person at a time by mail, through links to the crew page.
+    AssignCaptain {
+        /// The charter id
+        charter: String,
+        /// The captain's crew id (captain-certified, available, not on another charter then)
+        crew: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who would be offered the charter's next crew seat, in order, and why; who is left
+    /// out and why; the offers so far.
+    Explain {
+        /// The charter id
+        charter: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one dispatch step now (the daemon does every 30 s): expire overdue offers,
+    /// move every active dispatch on.
+    Tick,
+    /// Print a link to a crew member's schedule page (to send them by hand).
+    Link {
+        /// The crew id
+        crew: String,
+    },
+    /// Make a new link-signing key. Links signed with the old key keep working for
+    /// [dispatch] key_grace; use it if a link may have leaked widely.
+    RotateKey,
 }

@@ -27,6 +27,7 @@ pub struct Config {
     pub mail: Mail,
     pub alerts: Alerts,
     pub statements: Statements,
+    pub dispatch: Dispatch,
     #[serde(default)]
     pub jobs: BTreeMap<String, toml::Table>,
     #[serde(default)]
@@ -100,6 +101,28 @@ pub struct Mail {
     pub mode: MailMode,
     pub sender: String,
     pub credential: Option<String>,
+}
+
+/// `[dispatch]`: offering crew seats through magic links.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dispatch {
+    /// How long an offer waits for an answer at most (shorter as the charter nears).
+    pub response_window: String,
+    /// Open offers per open seat at a time.
+    pub fanout: u32,
+    /// Schedule links work this many days.
+    pub schedule_link_days: i64,
+    /// After `jada dispatch rotate-key`, links signed with the old key work this long.
+    pub key_grace: String,
+    /// Crew-page requests per minute per client address.
+    pub rate_limit_per_minute: u32,
+    /// Whom crew should contact when a link does not work ("" = [mail] sender).
+    #[serde(default)]
+    pub contact: String,
+    /// Higher goes first among crew who sailed equally often: { "ana-m" = 5 }.
+    #[serde(default)]
+    pub priority: BTreeMap<String, i32>,
 }
 
 /// `[statements]`: monthly crew statements.
@@ -254,6 +277,37 @@ impl Config {
         {
             if jada_core::Email::parse(a).is_err() {
                 return bad(key, format!("`{a}` is not an email address"));
+            }
+        }
+        for (key, v) in [
+            ("dispatch.response_window", &self.dispatch.response_window),
+            ("dispatch.key_grace", &self.dispatch.key_grace),
+        ] {
+            if parse_duration(v).filter(|s| *s >= 60).is_none() {
+                return bad(
+                    key,
+                    format!("`{v}` is not a duration of a minute or more: use e.g. \"2h\" or \"14d\""),
+                );
+            }
+        }
+        if !(1..=10).contains(&self.dispatch.fanout) {
+            return bad(
+                "dispatch.fanout",
+                format!(
+                    "{} is out of range: use 1 (one offer per seat at a time) to 10",
+                    self.dispatch.fanout
+                ),
+            );
+        }
+        if self.dispatch.schedule_link_days < 1 || self.dispatch.rate_limit_per_minute < 1 {
+            return bad(
+                "dispatch",
+                "schedule_link_days and rate_limit_per_minute must be at least 1".into(),
+            );
+        }
+        for id in self.dispatch.priority.keys() {
+            if jada_core::CrewId::parse(id).is_err() {
+                return bad("dispatch.priority", format!("`{id}` is not a crew id"));
             }
         }
         if parse_duration(&self.alerts.remind_every).is_none() {

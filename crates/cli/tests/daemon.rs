@@ -3,39 +3,12 @@
 mod common;
 use common::*;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use predicates::str::contains;
 use serde_json::Value;
-
-/// Starts `jada serve` on a free port and waits until it says it is ready.
-fn serve(dir: &Path) -> (Child, String) {
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jada"))
-        .current_dir(dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let line = lines
-        .by_ref()
-        .map(|l| l.unwrap())
-        .find(|l| l.starts_with("jada is running at "))
-        .expect("a ready line");
-    std::thread::spawn(move || for _ in lines {});
-    let url = line
-        .trim_start_matches("jada is running at ")
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    (child, url)
-}
 
 fn history(dir: &Path, job: &str) -> Vec<Value> {
     let out = jada(dir).args(["jobs", "history", job, "--json"]).output().unwrap();

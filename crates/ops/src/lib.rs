@@ -6,6 +6,7 @@
 //! - [`charters`]: saving a batch of charters (create, update, or leave unchanged) with
 //!   their outbox events, and reading them back.
 //! - [`demo`]: a deterministic sample business for newcomers and benchmarks.
+//! - [`dispatch`]: offering open crew seats one by one through signed links.
 //! - [`auth`]: the token service's health records, kept in the store.
 //! - [`events`]: the handlers the outbox worker hands events to, by topic.
 //! - [`mail`]: outgoing mail; in the embedded default, `.eml` files in a folder.
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod charters;
 pub mod clock;
 pub mod demo;
+pub mod dispatch;
 pub mod events;
 pub mod import;
 pub mod mail;

@@ -31,6 +31,8 @@ pub struct Shared {
     pub admin_token: String,
     pub metrics: Arc<Metrics>,
     pub data_dir: std::path::PathBuf,
+    /// The crew pages, when dispatch is set up.
+    pub crew: Option<Arc<crate::crew::CrewPages>>,
 }
 
 impl Shared {
@@ -105,6 +107,8 @@ impl Daemon {
         let app = crate::http::router(Arc::clone(&shared));
         let http_stop = stop.clone();
         tracker.spawn(async move {
+            // The client's address reaches the crew pages' rate limiter.
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(http_stop.cancelled_owned())
                 .await

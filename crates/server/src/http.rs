@@ -1,6 +1,6 @@
 //! The daemon's HTTP surface: `/healthz` (alive), `/readyz` (store reachable),
 //! `/metrics` (Prometheus), `/api/status` (the status report, behind the admin token).
-//! Later issues add the crew and office pages to the same router.
+//! The crew pages ([`crate::crew`]) join the same router when dispatch is set up.
 
 use std::sync::Arc;
 
@@ -17,13 +17,26 @@ use crate::daemon::Shared;
 use crate::metrics::Exposition;
 
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    let mut app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/status", get(status))
-        .layer(middleware::from_fn_with_state(Arc::clone(&shared), count_requests))
-        .with_state(shared)
+        .with_state(Arc::clone(&shared));
+    if let Some(crew) = &shared.crew {
+        app = app.merge(crate::crew::router(Arc::clone(crew)));
+    }
+    app.layer(middleware::from_fn_with_state(Arc::clone(&shared), count_requests))
+        .layer(middleware::from_fn(access_log))
+}
+
+/// One debug line per request, with crew tokens redacted from the path.
+async fn access_log(req: Request, next: Next) -> Response {
+    let (method, path) = (req.method().clone(), crate::crew::redact(req.uri().path()));
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::debug!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "http");
+    resp
 }
 
 /// `{code, detail}` for 4xx; 5xx hide details from the client and log them.

@@ -10,10 +10,12 @@
 //! - [`alerts`]: rules (failing, stale, credentials, dead letters) and the engine that
 //!   notifies once per change, with reminders, through log, webhook and mail sinks.
 //! - [`status`]: the report behind `/api/status` and `jada doctor`.
+//! - [`crew`]: the crew pages behind magic links (offers, schedules).
 //!
 //! Every use case stays in `jada_ops`; this crate only schedules, records and reports.
 
 pub mod alerts;
+pub mod crew;
 pub mod daemon;
 pub mod http;
 pub mod jobs;

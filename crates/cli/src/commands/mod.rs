@@ -6,6 +6,7 @@ pub mod charters;
 pub mod config;
 pub mod crew;
 pub mod demo;
+pub mod dispatch;
 pub mod doctor;
 pub mod init;
 pub mod jobs;

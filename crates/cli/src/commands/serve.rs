@@ -48,6 +48,7 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         admin_token: token,
         metrics: Arc::new(Metrics::default()),
         data_dir: ctx.data.root().to_path_buf(),
+        crew: Some(Arc::new(crate::commands::wiring::crew_pages(&ctx, &p.dispatcher))),
     });
     let grace = parse_duration(&ctx.config.server.shutdown_grace).unwrap_or(20);
     let daemon = Daemon {

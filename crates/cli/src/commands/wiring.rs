@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use jada_google::auth::TokenService;
 use jada_google::sheets::SheetsClient;
+use jada_ops::dispatch::{DispatchConfig, Dispatcher, Links, MailNotifier};
 use jada_ops::mail::{EmlOutbox, GmailMailer, Mailer};
 use jada_ops::port_sheet::{Columns, PortSheet, PortSheetConfig, PortSheetHandler};
 use jada_ops::report::Publish;
@@ -14,7 +15,8 @@ use jada_ops::roster::{RosterConfig, RosterSync, Source, UnknownCrew};
 use jada_ops::statements::{Search, StatementsConfig};
 use jada_server::alerts::{AlertEngine, AlertSink, LogSink, MailSink, WebhookSink};
 use jada_server::jobs::builtin::{
-    Command, CrewStatementsJob, MonthlyReportJob, OutboxDrain, PortSheetReconcile, RosterSyncJob, TokenHealth,
+    Command, CrewStatementsJob, DispatchTick, MonthlyReportJob, OutboxDrain, PortSheetReconcile, RosterSyncJob,
+    TokenHealth,
 };
 use jada_server::jobs::runner::JobRunner;
 use jada_server::jobs::{Job, JobSpec, Registry, Schedule};
@@ -31,6 +33,7 @@ pub fn registry(
     worker: &Arc<OutboxWorker>,
     port_sheet: Option<&Arc<PortSheet>>,
     roster: Option<&Arc<RosterSync>>,
+    dispatcher: &Arc<Dispatcher>,
 ) -> Result<Registry, String> {
     let mut reg = Registry::default();
     let mut health = JobSpec::new("token-health", Schedule::parse("0 0 */6 * * *")?);
@@ -42,9 +45,21 @@ pub fn registry(
     // recorded only when it handled something.
     let mut outbox = JobSpec::new("outbox", Schedule::parse("every 1s")?);
     outbox.quiet_when_idle = true;
+    // Every 30 s, and at start: offer deadlines that passed (even while the daemon was
+    // down) move each cascade on.
+    let mut dispatch = JobSpec::new("dispatch", Schedule::parse("every 30s")?);
+    dispatch.run_at_start = true;
+    dispatch.quiet_when_idle = true;
     let mut builtin: Vec<(JobSpec, Arc<dyn Job>)> = vec![
         (health, Arc::new(TokenHealth(Arc::clone(tokens)))),
         (outbox, Arc::new(OutboxDrain(Arc::clone(worker)))),
+        (
+            dispatch,
+            Arc::new(DispatchTick {
+                dispatcher: Arc::clone(dispatcher),
+                clock: Arc::new(jada_ops::SystemClock),
+            }),
+        ),
     ];
     if let Some(sheet) = port_sheet {
         let mut spec = JobSpec::new("port-sheet", Schedule::parse("0 */30 * * * *")?);
@@ -229,6 +244,7 @@ pub struct Parts {
     pub worker: Arc<OutboxWorker>,
     pub port_sheet: Option<Arc<PortSheet>>,
     pub roster: Option<Arc<RosterSync>>,
+    pub dispatcher: Arc<Dispatcher>,
 }
 
 pub fn parts(ctx: &Context) -> Result<Parts, crate::Failure> {
@@ -257,7 +273,8 @@ pub fn parts(ctx: &Context) -> Result<Parts, crate::Failure> {
             store: Arc::clone(&store),
         })
     });
-    let registry = registry(ctx, &tokens, &worker, port_sheet.as_ref(), roster.as_ref()).map_err(usage)?;
+    let dispatcher = Arc::new(dispatcher(ctx, &store, &tokens).map_err(crate::Failure::op)?);
+    let registry = registry(ctx, &tokens, &worker, port_sheet.as_ref(), roster.as_ref(), &dispatcher).map_err(usage)?;
     Ok(Parts {
         store,
         tokens,
@@ -265,6 +282,7 @@ pub fn parts(ctx: &Context) -> Result<Parts, crate::Failure> {
         worker,
         port_sheet,
         roster,
+        dispatcher,
     })
 }
 
@@ -445,5 +463,63 @@ pub fn statements_config(ctx: &Context, tokens: &Arc<TokenService>) -> Statement
         recipients: c.recipients.clone(),
         search,
         leftover: c.leftover_cents,
+    }
+}
+
+/// The dispatcher: `[dispatch]` settings, the fleet, the link keys (made on first use in
+/// secrets/link-keys.json, 0600) and offers by mail.
+pub fn dispatcher(
+    ctx: &Context,
+    store: &Arc<dyn Store>,
+    tokens: &Arc<TokenService>,
+) -> Result<Dispatcher, jada_ops::dispatch::links::KeyFileError> {
+    let d = &ctx.config.dispatch;
+    let links = Links::load_or_create(
+        &jada_ops::dispatch::links::key_file(&ctx.data.secrets()),
+        &ctx.config.server.public_url,
+        chrono::Utc::now(),
+    )?;
+    let priority = d
+        .priority
+        .iter()
+        .filter_map(|(k, v)| Some((jada_core::CrewId::parse(k).ok()?, *v)))
+        .collect();
+    let window = parse_duration(&d.response_window).unwrap_or(7200) as i64;
+    Ok(Dispatcher {
+        store: Arc::clone(store),
+        cfg: DispatchConfig {
+            fleet: ctx.config.fleet(),
+            zone: ctx.config.business.time_zone,
+            window: chrono::Duration::seconds(window),
+            fanout: d.fanout,
+            priority,
+        },
+        links,
+        notifier: Arc::new(MailNotifier {
+            mailer: mailer(ctx, tokens),
+            sender: ctx.config.mail.sender.clone(),
+            business: ctx.config.business.name.clone(),
+            zone: ctx.config.business.time_zone,
+        }),
+    })
+}
+
+/// The crew pages for the daemon's HTTP server.
+pub fn crew_pages(ctx: &Context, dispatcher: &Arc<Dispatcher>) -> jada_server::crew::CrewPages {
+    let d = &ctx.config.dispatch;
+    let contact = if d.contact.trim().is_empty() {
+        ctx.config.mail.sender.clone()
+    } else {
+        d.contact.clone()
+    };
+    jada_server::crew::CrewPages {
+        dispatcher: Arc::clone(dispatcher),
+        clock: Arc::new(jada_ops::SystemClock),
+        zone: ctx.config.business.time_zone,
+        business: ctx.config.business.name.clone(),
+        contact,
+        schedule_days: d.schedule_link_days,
+        limiter: jada_server::crew::CrewPages::limiter(d.rate_limit_per_minute),
+        secure_cookies: ctx.config.server.public_url.starts_with("https://"),
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jada_core::CredentialState;
-use jada_store::{AlertRecord, AlertStatus, EventStatus, RunOutcome, Store, StoreError};
+use jada_store::{AlertRecord, AlertStatus, DispatchStatus, EventStatus, RunOutcome, Store, StoreError};
 
 use crate::jobs::JobSpec;
 pub use sinks::{AlertSink, LogSink, MailSink, WebhookSink};
@@ -20,7 +20,7 @@ pub use sinks::{AlertSink, LogSink, MailSink, WebhookSink};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
     /// Stable identity: `job-failing:NAME`, `job-stale:NAME`, `credential-reauth:NAME`,
-    /// `credential-expiring:NAME`, `dead-letters`.
+    /// `credential-expiring:NAME`, `dead-letters`, `unable-to-crew:CHARTER`.
     pub key: String,
     /// What is wrong and what to do, in one line.
     pub summary: String,
@@ -95,6 +95,23 @@ pub async fn conditions(
         }
     }
     fold_into_credentials(&mut out);
+    // Dispatch ran out of people for a charter still to come: the office must act.
+    for d in store.list_dispatches(DispatchStatus::Exhausted).await? {
+        let Some(c) = store.get_charter(d.charter_id).await? else {
+            continue;
+        };
+        if c.status != jada_core::CharterStatus::Cancelled
+            && c.charter_date >= (now - chrono::Duration::days(1)).date_naive()
+        {
+            out.push(Condition {
+                key: format!("unable-to-crew:{}", c.charter_id),
+                summary: format!(
+                    "charter {} on {} ({}, {}): {}; add crew by hand, or restart dispatch with `jada dispatch assign-captain {} CAPTAIN` (see `jada dispatch explain {}`)",
+                    c.charter_id, c.charter_date, c.vessel_name, c.guest_name, d.detail, c.charter_id, c.charter_id
+                ),
+            });
+        }
+    }
     let dead = store.count_events(EventStatus::Dead).await?;
     if dead > 0 {
         out.push(Condition {

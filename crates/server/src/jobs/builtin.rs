@@ -226,3 +226,32 @@ impl Job for CrewStatementsJob {
         }
     }
 }
+
+/// The dispatch cascade's clock: expires overdue offers and advances every active
+/// dispatch (at start, so deadlines that passed while the daemon was down are handled).
+pub struct DispatchTick {
+    pub dispatcher: Arc<jada_ops::dispatch::Dispatcher>,
+    pub clock: Arc<dyn jada_core::Clock>,
+}
+
+#[async_trait]
+impl Job for DispatchTick {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, String> {
+        let r = self
+            .dispatcher
+            .tick(self.clock.now())
+            .await
+            .map_err(|e| e.to_string())?;
+        let summary = format!(
+            "{} expired, {} dispatch(es) advanced, {} offer(s) sent",
+            r.expired, r.advanced, r.offered
+        );
+        if !r.failures.is_empty() {
+            return Err(format!("{summary}; failed: {}", r.failures.join("; ")));
+        }
+        if r.expired + r.offered == 0 {
+            return Ok(JobOutput::idle());
+        }
+        Ok(JobOutput::done(summary))
+    }
+}

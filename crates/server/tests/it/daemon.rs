@@ -34,6 +34,7 @@ async fn health_metrics_and_status_over_http_then_a_clean_stop() {
         admin_token: "s3cret-admin-token".into(),
         metrics: Arc::new(Metrics::default()),
         data_dir: env._dir.path().to_path_buf(),
+        crew: None,
     });
     let daemon = Daemon {
         shared: Arc::clone(&shared),

@@ -1,0 +1,144 @@
+//! `jada dispatch assign-captain|explain|tick|link|rotate-key`.
+
+use std::sync::Arc;
+
+use jada_core::link::Purpose;
+use jada_core::{CharterId, ChatAuthor, CrewId};
+use jada_ops::dispatch::links::{key_file, Links};
+use jada_store::{CrewStore, Store};
+
+use crate::cli::{DispatchCommand, Global};
+use crate::commands::wiring::dispatcher;
+use crate::commands::Context;
+use crate::config::parse_duration;
+use crate::output::{print_json, table};
+use crate::Failure;
+
+fn usage(e: impl std::fmt::Display) -> Failure {
+    Failure::Usage(anyhow::anyhow!("{e}"))
+}
+
+pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
+    let ctx = Context::load(g)?;
+    let now = chrono::Utc::now();
+    let store: Arc<dyn Store> = Arc::new(ctx.store.clone());
+    let tokens = Arc::new(crate::commands::auth::token_service(&ctx)?);
+    match cmd {
+        DispatchCommand::AssignCaptain { charter, crew, json } => {
+            let charter = CharterId::parse(&charter).map_err(|e| usage(format!("CHARTER: {e}")))?;
+            let crew = CrewId::parse(&crew).map_err(|e| usage(format!("CREW: {e}")))?;
+            let d = dispatcher(&ctx, &store, &tokens).map_err(Failure::op)?;
+            let by = ChatAuthor::Operator(format!("{} (cli)", whoami()));
+            let step = d.assign_captain(charter, &crew, by, now).await.map_err(Failure::op)?;
+            if json {
+                return Ok(print_json(&step)?);
+            }
+            println!(
+                "captain {crew} assigned to {charter}; dispatch {}: {}",
+                step.status.as_str(),
+                step.detail
+            );
+            if !step.offered.is_empty() {
+                let who: Vec<String> = step.offered.iter().map(|c| c.to_string()).collect();
+                println!("offers sent to: {}", who.join(", "));
+            }
+            Ok(())
+        }
+        DispatchCommand::Explain { charter, json } => {
+            let charter = CharterId::parse(&charter).map_err(|e| usage(format!("CHARTER: {e}")))?;
+            let d = dispatcher(&ctx, &store, &tokens).map_err(Failure::op)?;
+            let ex = d.explain(charter).await.map_err(Failure::op)?;
+            if json {
+                return Ok(print_json(&ex)?);
+            }
+            let c = &ex.charter;
+            println!(
+                "{} on {} {}-{}, {} guests; captain {}; crew {}/{} ({} open); dispatch: {}",
+                c.vessel_name,
+                c.charter_date,
+                c.start_time.format("%H:%M"),
+                c.end_time.format("%H:%M"),
+                c.guest_count,
+                c.captain_assigned.as_ref().map_or("none", |x| x.as_str()),
+                c.crew_assigned.len(),
+                ex.crew_seats,
+                ex.open_seats,
+                ex.dispatch.as_ref().map_or("not started".to_string(), |d| format!(
+                    "{} ({})",
+                    d.status.as_str(),
+                    d.detail
+                ))
+            );
+            let mut t = table(&["#", "Crew", "Name", "Sailed (30 days)", "Priority"]);
+            for (i, x) in ex.ranking.candidates.iter().enumerate() {
+                t.add_row(vec![
+                    (i + 1).to_string(),
+                    x.crew_id.to_string(),
+                    x.name.clone(),
+                    x.sailed_30d.to_string(),
+                    x.priority.to_string(),
+                ]);
+            }
+            println!("\nNext in line (fewest charters in the last 30 days first, then priority, then id):\n{t}");
+            let mut t = table(&["Crew", "Name", "Left out because"]);
+            for (id, name, why) in &ex.ranking.excluded {
+                t.add_row(vec![id.to_string(), name.clone(), why.describe()]);
+            }
+            println!("\nLeft out:\n{t}");
+            if !ex.offers.is_empty() {
+                let mut t = table(&["Crew", "Status", "Offered", "Deadline"]);
+                for o in &ex.offers {
+                    t.add_row(vec![
+                        o.crew_id.to_string(),
+                        format!("{:?}", o.status).to_lowercase(),
+                        o.offered_at.to_rfc3339(),
+                        o.expires_at.to_rfc3339(),
+                    ]);
+                }
+                println!("\nOffers:\n{t}");
+            }
+            Ok(())
+        }
+        DispatchCommand::Tick => {
+            let d = dispatcher(&ctx, &store, &tokens).map_err(Failure::op)?;
+            let r = d.tick(now).await.map_err(Failure::op)?;
+            println!(
+                "{} offer(s) expired, {} dispatch(es) advanced, {} offer(s) sent",
+                r.expired, r.advanced, r.offered
+            );
+            if !r.failures.is_empty() {
+                return Err(Failure::op(anyhow::anyhow!("{}", r.failures.join("\n"))));
+            }
+            Ok(())
+        }
+        DispatchCommand::Link { crew } => {
+            let crew = CrewId::parse(&crew).map_err(|e| usage(format!("CREW: {e}")))?;
+            if ctx.store.get_crew(&crew).await.map_err(Failure::op)?.is_none() {
+                return Err(usage(format!("no crew member `{crew}`: see `jada crew list`")));
+            }
+            let d = dispatcher(&ctx, &store, &tokens).map_err(Failure::op)?;
+            let token = d.links.token(crew.as_str(), Purpose::Schedule, now);
+            println!("{}", d.links.url(&token));
+            eprintln!(
+                "(works for {} days; anyone with the link sees {crew}'s schedule and open offers)",
+                ctx.config.dispatch.schedule_link_days
+            );
+            Ok(())
+        }
+        DispatchCommand::RotateKey => {
+            let grace = parse_duration(&ctx.config.dispatch.key_grace).unwrap_or(14 * 86_400) as i64;
+            let path = key_file(&ctx.data.secrets());
+            let id = Links::rotate(&path, chrono::Duration::seconds(grace), now).map_err(Failure::op)?;
+            println!(
+                "new link key {id} in {}; links signed before keep working for {}",
+                path.display(),
+                ctx.config.dispatch.key_grace
+            );
+            Ok(())
+        }
+    }
+}
+
+fn whoami() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "operator".into())
+}

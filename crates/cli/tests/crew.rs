@@ -1,0 +1,336 @@
+//! Dispatch through the crew pages, end to end: `jada serve`, `jada dispatch
+//! assign-captain`, offers in the .eml outbox, and headless Chromium (Debian's
+//! `chromium` driven through `chromedriver`) clicking Accept.
+
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use predicates::str::contains;
+
+const CHARTER: &str = "6a1f0c2e-4b7d-4e8a-9c3b-2d1e0f9a8b7c";
+
+/// A business with one booked charter (4 guests on Marlin: one crew seat), a captain
+/// and two deckhands available that day, served on `port`.
+fn business(d: &Path, port: u16, fanout: u32, rate: u32) {
+    std::fs::write(
+        d.join("jada.toml"),
+        format!(
+            "[business]\nname = \"Blue Water\"\n[server]\npublic_url = \"http://127.0.0.1:{port}\"\n[dispatch]\nfanout = {fanout}\nrate_limit_per_minute = {rate}\ncontact = \"office@bluewater.example.com\"\n[[vessels]]\nname = \"Marlin\"\ncrew = [{{ max_guests = 6, crew = 1 }}, {{ max_guests = 12, crew = 2 }}]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("crew.csv"),
+        "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,2031-07-12\nann,Ann Deck,ann@example.com,,no,2031-07-12\nbob,Bob Deck,bob@example.com,,no,2031-07-12\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("charters.csv"),
+        format!("charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue,status\n{CHARTER},2031-07-12,10:00,13:00,Marlin,Ada Guest,4,900,booked\n"),
+    )
+    .unwrap();
+    jada(d).args(["crew", "import", "crew.csv"]).assert().success();
+    jada(d).args(["charters", "import", "charters.csv"]).assert().success();
+}
+
+/// The offer links in the outbox, by recipient (bodies decoded by Python's `email`).
+fn links(d: &Path) -> Vec<(String, String)> {
+    let script = r#"
+import email, email.policy, glob, json, re, sys
+out = []
+for p in sorted(glob.glob(sys.argv[1] + "/*.eml")):
+    m = email.message_from_bytes(open(p, "rb").read(), policy=email.policy.default)
+    body = m.get_body(preferencelist=("plain",)).get_content()
+    for link in re.findall(r"http://\S+/c/\S+", body):
+        out.append([m["To"].addresses[0].addr_spec, link])
+print(json.dumps(out))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(d.join("jada-data/outbox"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn link_for(d: &Path, who: &str) -> String {
+    links(d)
+        .into_iter()
+        .rev()
+        .find(|(to, _)| to.starts_with(who))
+        .map(|(_, l)| l)
+        .unwrap_or_else(|| panic!("no offer mailed to {who}: {:?}", links(d)))
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(d: &Path, port: u16, log: Stdio) -> Running {
+    let listen = format!("127.0.0.1:{port}");
+    let (child, _) = serve_with(d, &["--listen", &listen], &[("JADA_LOG", "jada_server=debug")], log);
+    Running(child)
+}
+
+fn offer_status(d: &Path, crew: &str) -> String {
+    let out = jada(d)
+        .args(["dispatch", "explain", CHARTER, "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["crew_id"] == crew)
+        .map(|o| o["status"].as_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn crew_pages_are_safe_to_open_refuse_forged_posts_and_keep_tokens_out_of_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    business(d, port, 1, 1000);
+    let log = d.join("serve.log");
+    let _serve = start(d, port, Stdio::from(std::fs::File::create(&log).unwrap()));
+    jada(d)
+        .args(["dispatch", "assign-captain", CHARTER, "cap"])
+        .assert()
+        .success()
+        .stdout(contains("offers sent to: ann"));
+    let link = link_for(d, "ann");
+    let http = reqwest::blocking::Client::new();
+
+    // Opening the link (twice, as a mail scanner and then the person) changes nothing.
+    for _ in 0..2 {
+        let r = http.get(&link).send().unwrap();
+        assert_eq!(r.status(), 200);
+        let h = r.headers();
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert!(h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'"));
+        assert!(h["set-cookie"].to_str().unwrap().contains("HttpOnly; SameSite=Strict"));
+        let page = r.text().unwrap();
+        assert!(
+            page.contains("Marlin") && page.contains("Accept") && page.contains("Decline"),
+            "{page}"
+        );
+    }
+    assert_eq!(offer_status(d, "ann"), "offered");
+
+    // A POST without the CSRF cookie and field is refused and records nothing.
+    let r = http
+        .post(format!("{link}/accept"))
+        .form(&[("csrf", "guess")])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().unwrap().contains("not recorded"));
+    assert_eq!(offer_status(d, "ann"), "offered");
+
+    // A tampered or truncated link gets a plain page, the same whatever was changed.
+    let mut forged = link.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    for bad in [
+        forged,
+        link[..link.len() - 10].to_string(),
+        format!("http://127.0.0.1:{port}/c/not-a-token"),
+    ] {
+        let r = http.get(&bad).send().unwrap();
+        assert_eq!(r.status(), 404, "{bad}");
+        let page = r.text().unwrap();
+        assert!(
+            page.contains("This link is not valid") && page.contains("office@bluewater.example.com"),
+            "{page}"
+        );
+        for leak in ["panicked", "Error", "ann", "crew id"] {
+            assert!(!page.contains(leak), "`{leak}` in {page}");
+        }
+    }
+
+    // The log has the requests, with the token redacted.
+    let token = link.rsplit('/').next().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("/c/[token]"), "{text}");
+    assert!(!text.contains(token), "a token reached the log");
+}
+
+#[test]
+fn token_pages_are_rate_limited_per_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    business(d, port, 1, 60);
+    let _serve = start(d, port, Stdio::null());
+    let http = reqwest::blocking::Client::new();
+    let url = format!("http://127.0.0.1:{port}/c/guessing");
+    let codes: Vec<u16> = (0..30)
+        .map(|_| http.get(&url).send().unwrap().status().as_u16())
+        .collect();
+    assert!(codes.contains(&404), "{codes:?}");
+    let limited = codes.iter().filter(|c| **c == 429).count();
+    assert!(limited >= 20, "60 a minute in bursts of 6: {codes:?}");
+    // The health endpoints are not token pages.
+    assert_eq!(
+        http.get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+/// chromedriver on a free port, killed on drop.
+fn chromedriver() -> (Running, String) {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is needed for the browser test: apt-get install chromium chromium-driver (scripts/test does this when run as root)");
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while reqwest::blocking::get(format!("{url}/status")).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (Running(child), url)
+}
+
+fn artefact(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("artefacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crew_member_accepts_in_a_browser_and_the_next_click_finds_the_seat_taken() {
+    use fantoccini::{ClientBuilder, Locator};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let port = free_port();
+    // Two offers out for the one seat: ann and bob both get a link.
+    let d2 = d.clone();
+    tokio::task::spawn_blocking(move || business(&d2, port, 2, 1000))
+        .await
+        .unwrap();
+    let _serve = start(&d, port, Stdio::null());
+    let d2 = d.clone();
+    tokio::task::spawn_blocking(move || {
+        jada(&d2)
+            .args(["dispatch", "assign-captain", CHARTER, "cap"])
+            .assert()
+            .success()
+            .stdout(contains("offers sent to: ann, bob"));
+    })
+    .await
+    .unwrap();
+    let (ann, bob) = (link_for(&d, "ann"), link_for(&d, "bob"));
+    let (_driver, driver_url) = tokio::task::spawn_blocking(chromedriver).await.unwrap();
+
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=420,900", format!("--user-data-dir={}", profile.path().display())],
+        }),
+    );
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver_url)
+        .await
+        .expect("a Chromium session");
+
+    // bob opens his offer first and leaves the tab open.
+    c.goto(&bob).await.unwrap();
+    let bob_tab = c.window().await.unwrap();
+    // ann opens hers in another tab and accepts.
+    let ann_tab = c.new_window(true).await.unwrap();
+    c.switch_to_window(ann_tab.handle).await.unwrap();
+    c.goto(&ann).await.unwrap();
+    let page = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(page.contains("Marlin") && !page.contains("Ada Guest"), "{page}");
+    c.find(Locator::Css("button.accept"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let h1 = c
+        .wait()
+        .for_element(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(h1, "Confirmed: you're on board");
+    std::fs::write(artefact("crew-offer-accepted.png"), c.screenshot().await.unwrap()).unwrap();
+
+    // The store has ann aboard.
+    let d2 = d.clone();
+    let shown = tokio::task::spawn_blocking(move || {
+        let out = jada(&d2)
+            .args(["charters", "show", CHARTER, "--json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(shown["charter"]["crew_assigned"], serde_json::json!(["ann"]), "{shown}");
+
+    // bob clicks Accept on the page he opened before: the seat is taken.
+    c.switch_to_window(bob_tab).await.unwrap();
+    c.find(Locator::Css("button.accept"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let h1 = c
+        .wait()
+        .for_element(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(h1, "This seat is taken");
+    std::fs::write(artefact("crew-offer-seat-taken.png"), c.screenshot().await.unwrap()).unwrap();
+    c.close().await.unwrap();
+
+    let d2 = d.clone();
+    let status = tokio::task::spawn_blocking(move || offer_status(&d2, "bob"))
+        .await
+        .unwrap();
+    assert_eq!(status, "withdrawn");
+}
