@@ -146,6 +146,60 @@ pub fn sailed_30d(charter: &Charter, recent: &[Charter]) -> BTreeMap<CrewId, u32
     n
 }
 
+/// The ranking for the next crew seat of every charter that has one open, as dispatch
+/// would compute it with no offers made yet: for the office's overview and planning.
+/// Charters are grouped by date and the 30-day counts kept in a sliding window, so the
+/// whole season is planned in one pass.
+pub fn plan(
+    charters: &[Charter],
+    crew: &[CrewMember],
+    priority: &BTreeMap<CrewId, i32>,
+    crew_seats: impl Fn(&Charter) -> u32,
+) -> Vec<(CharterId, Ranking)> {
+    let mut by_date: BTreeMap<chrono::NaiveDate, Vec<&Charter>> = BTreeMap::new();
+    for c in charters.iter().filter(|c| c.status != CharterStatus::Cancelled) {
+        by_date.entry(c.charter_date).or_default().push(c);
+    }
+    let dates: Vec<chrono::NaiveDate> = by_date.keys().copied().collect();
+    let mut window: BTreeMap<CrewId, u32> = BTreeMap::new();
+    let (mut enter, mut leave) = (0usize, 0usize);
+    let mut out = Vec::new();
+    for (i, date) in dates.iter().enumerate() {
+        // The window holds the dates in [date - 30, date).
+        while enter < i {
+            for c in &by_date[&dates[enter]] {
+                for p in c.people() {
+                    *window.entry(p.clone()).or_insert(0) += 1;
+                }
+            }
+            enter += 1;
+        }
+        while leave < enter && dates[leave] < *date - Duration::days(30) {
+            for c in &by_date[&dates[leave]] {
+                for p in c.people() {
+                    if let Some(n) = window.get_mut(p) {
+                        *n -= 1;
+                    }
+                }
+            }
+            leave += 1;
+        }
+        let same_day: Vec<Charter> = by_date[date].iter().map(|c| (*c).clone()).collect();
+        let cx = Context {
+            same_day: &same_day,
+            sailed_30d: window.clone(),
+            priority: priority.clone(),
+            ..Context::default()
+        };
+        for c in &by_date[date] {
+            if c.captain_assigned.is_some() && (c.crew_assigned.len() as u32) < crew_seats(c) {
+                out.push((c.charter_id, rank(crew, SeatKind::Crew, c, &cx)));
+            }
+        }
+    }
+    out
+}
+
 /// How long an offer waits for an answer: `default`, but at most a quarter of the time
 /// left before the charter starts (so a late gap still has time for several people),
 /// and never less than 10 minutes unless the charter starts sooner.
@@ -308,6 +362,30 @@ mod tests {
             response_window(now, now - Duration::minutes(5), two_h),
             Duration::zero()
         );
+    }
+
+    #[test]
+    fn planning_a_season_matches_ranking_one_by_one() {
+        let crew: Vec<CrewMember> = ["a", "b", "c", "d"].iter().map(|s| member(s, true, true)).collect();
+        let mut charters = Vec::new();
+        for n in 0..40u128 {
+            let date = day() - Duration::days(45) + Duration::days(n as i64 * 2);
+            let c = charter(n + 10, date, 10, 13, Some(["a", "b", "c"][n as usize % 3]), &[]);
+            charters.push(c);
+        }
+        // The last one is on day(), open, with a captain.
+        let last = charter(99, day(), 9, 12, Some("d"), &[]);
+        charters.push(last.clone());
+        let planned = plan(&charters, &crew, &BTreeMap::new(), |_| 1);
+        let (_, r) = planned.iter().find(|(id, _)| *id == last.charter_id).unwrap();
+        let same_day: Vec<Charter> = charters.iter().filter(|c| c.charter_date == day()).cloned().collect();
+        let cx = Context {
+            same_day: &same_day,
+            sailed_30d: sailed_30d(&last, &charters),
+            ..Context::default()
+        };
+        assert_eq!(r.candidates, rank(&crew, SeatKind::Crew, &last, &cx).candidates);
+        assert!(!r.candidates.is_empty());
     }
 
     proptest! {

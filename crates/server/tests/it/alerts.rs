@@ -133,3 +133,75 @@ impl Env {
         jada_core::Clock::now(self.clock.as_ref())
     }
 }
+
+#[tokio::test]
+async fn a_charter_dispatch_could_not_crew_alerts_until_it_is_crewed_or_past() {
+    use jada_core::{Cents, Charter, CharterId, CharterStatus, CrewId};
+    use jada_store::{CharterStore, DispatchRecord, DispatchStatus, OfferStore};
+
+    let env = Env::new("2024-05-03T08:00:00Z");
+    let charter = |n: u128, day: &str| Charter {
+        charter_id: CharterId::from_uuid(uuid::Uuid::from_u128(n)),
+        created_at: env.clock_now(),
+        charter_date: day.parse().unwrap(),
+        start_time: "10:00:00".parse().unwrap(),
+        end_time: "13:00:00".parse().unwrap(),
+        vessel_name: "Marlin".into(),
+        guest_name: "Ada".into(),
+        guest_count: 4,
+        captain_assigned: Some(CrewId::parse("cap").unwrap()),
+        crew_assigned: vec![],
+        reportable_revenue: Cents(1),
+        tips: Cents(0),
+        status: CharterStatus::Booked,
+        version: 0,
+    };
+    let soon = env
+        .store
+        .create_charter(charter(1, "2024-05-10"), vec![], env.clock_now())
+        .await
+        .unwrap();
+    let past = env
+        .store
+        .create_charter(charter(2, "2024-04-10"), vec![], env.clock_now())
+        .await
+        .unwrap();
+    for c in [&soon, &past] {
+        let r = DispatchRecord {
+            charter_id: c.charter_id,
+            status: DispatchStatus::Exhausted,
+            detail: "unable to crew: 1 seat(s) open and nobody left to ask".into(),
+            updated_at: env.clock_now(),
+        };
+        env.store.put_dispatch(&r).await.unwrap();
+    }
+    let firing = conditions(env.store.as_ref(), &[], &[], env.clock_now(), env.clock_now())
+        .await
+        .unwrap();
+    let keys: Vec<&str> = firing.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [format!("unable-to-crew:{}", soon.charter_id)],
+        "only the charter still to come"
+    );
+    assert!(
+        firing[0].summary.contains("jada dispatch assign-captain"),
+        "{}",
+        firing[0].summary
+    );
+
+    // Crewed by hand: the dispatch is no longer exhausted, and the alert clears.
+    env.store
+        .put_dispatch(&DispatchRecord {
+            charter_id: soon.charter_id,
+            status: DispatchStatus::Crewed,
+            detail: "crewed".into(),
+            updated_at: env.clock_now(),
+        })
+        .await
+        .unwrap();
+    let firing = conditions(env.store.as_ref(), &[], &[], env.clock_now(), env.clock_now())
+        .await
+        .unwrap();
+    assert!(firing.is_empty(), "{firing:?}");
+}
