@@ -226,6 +226,33 @@ fn artefact(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// Clicks Accept on the offer page and returns the heading of the page that follows.
+async fn accept_and_read_heading(c: &fantoccini::Client) -> String {
+    use fantoccini::Locator;
+    c.find(Locator::Css("button.accept"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        // Mid-navigation the old heading may vanish under us: just look again.
+        if let Ok(e) = c.find(Locator::Css("h1")).await {
+            if let Ok(h1) = e.text().await {
+                if h1 != "A seat for you?" {
+                    return h1;
+                }
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the answer page did not load"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crew_member_accepts_in_a_browser_and_the_next_click_finds_the_seat_taken() {
     use fantoccini::{ClientBuilder, Locator};
@@ -278,20 +305,7 @@ async fn a_crew_member_accepts_in_a_browser_and_the_next_click_finds_the_seat_ta
     c.goto(&ann).await.unwrap();
     let page = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
     assert!(page.contains("Marlin") && !page.contains("Ada Guest"), "{page}");
-    c.find(Locator::Css("button.accept"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let h1 = c
-        .wait()
-        .for_element(Locator::Css("h1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let h1 = accept_and_read_heading(&c).await;
     assert_eq!(h1, "Confirmed: you're on board");
     std::fs::write(artefact("crew-offer-accepted.png"), c.screenshot().await.unwrap()).unwrap();
 
@@ -310,20 +324,7 @@ async fn a_crew_member_accepts_in_a_browser_and_the_next_click_finds_the_seat_ta
 
     // bob clicks Accept on the page he opened before: the seat is taken.
     c.switch_to_window(bob_tab).await.unwrap();
-    c.find(Locator::Css("button.accept"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let h1 = c
-        .wait()
-        .for_element(Locator::Css("h1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let h1 = accept_and_read_heading(&c).await;
     assert_eq!(h1, "This seat is taken");
     std::fs::write(artefact("crew-offer-seat-taken.png"), c.screenshot().await.unwrap()).unwrap();
     c.close().await.unwrap();
