@@ -62,6 +62,9 @@ pub enum Command {
     /// Reports: the monthly revenue workbook.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Keys for the booking API (`Authorization: Bearer <key>`), stored hashed.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
     /// Crew dispatch: assign a captain (offers go out), see why crew stand where they do.
     #[command(subcommand)]
     Dispatch(DispatchCommand),
@@ -443,4 +446,21 @@ pub enum DispatchCommand {
     /// Make a new link-signing key. Links signed with the old key keep working for
     /// [dispatch] key_grace; use it if a link may have leaked widely.
     RotateKey,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Make a key for the booking API and print it (once: only its hash is kept).
+    Create {
+        /// What the key is for, e.g. booking-site
+        name: String,
+    },
+    /// The keys: name, when made, whether revoked (never the keys themselves).
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key at once; requests with it answer 401.
+    Revoke { name: String },
 }

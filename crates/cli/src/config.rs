@@ -28,6 +28,7 @@ pub struct Config {
     pub alerts: Alerts,
     pub statements: Statements,
     pub dispatch: Dispatch,
+    pub office: OfficeConfig,
     #[serde(default)]
     pub jobs: BTreeMap<String, toml::Table>,
     #[serde(default)]
@@ -101,6 +102,17 @@ pub struct Mail {
     pub mode: MailMode,
     pub sender: String,
     pub credential: Option<String>,
+}
+
+/// `[office]`: who may sign in to the office pages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeConfig {
+    /// Email addresses of the office users.
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// A signed-in session lasts this many hours.
+    pub session_hours: i64,
 }
 
 /// `[dispatch]`: offering crew seats through magic links.
@@ -274,6 +286,7 @@ impl Config {
             .chain((!self.statements.audit_cc.is_empty()).then_some(("statements.audit_cc", &self.statements.audit_cc)))
             .chain(self.statements.recipients.iter().map(|r| ("statements.recipients", r)))
             .chain(self.alerts.email.iter().map(|r| ("alerts.email", r)))
+            .chain(self.office.users.iter().map(|r| ("office.users", r)))
         {
             if jada_core::Email::parse(a).is_err() {
                 return bad(key, format!("`{a}` is not an email address"));
@@ -289,6 +302,12 @@ impl Config {
                     format!("`{v}` is not a duration of a minute or more: use e.g. \"2h\" or \"14d\""),
                 );
             }
+        }
+        if !(1..=720).contains(&self.office.session_hours) {
+            return bad(
+                "office.session_hours",
+                format!("{} is out of range: use 1 to 720 hours", self.office.session_hours),
+            );
         }
         if !(1..=10).contains(&self.dispatch.fanout) {
             return bad(

@@ -96,6 +96,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sync(cmd) => runtime.block_on(commands::sync::run(g, cmd)),
         Command::Roster(cmd) => runtime.block_on(commands::roster::run(g, cmd)),
         Command::Report(cmd) => runtime.block_on(commands::report::run(g, cmd)),
+        Command::ApiKey(cmd) => runtime.block_on(commands::api_key::run(g, cmd)),
         Command::Dispatch(cmd) => runtime.block_on(commands::dispatch::run(g, cmd)),
         Command::Statements(cmd) => runtime.block_on(commands::statements::run(g, cmd)),
     }

@@ -6,75 +6,21 @@ mod common;
 use common::*;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use predicates::str::contains;
 
-const CHARTER: &str = "6a1f0c2e-4b7d-4e8a-9c3b-2d1e0f9a8b7c";
-
-/// A business with one booked charter (4 guests on Marlin: one crew seat), a captain
-/// and two deckhands available that day, served on `port`.
 fn business(d: &Path, port: u16, fanout: u32, rate: u32) {
-    std::fs::write(
-        d.join("jada.toml"),
-        format!(
-            "[business]\nname = \"Blue Water\"\n[server]\npublic_url = \"http://127.0.0.1:{port}\"\n[dispatch]\nfanout = {fanout}\nrate_limit_per_minute = {rate}\ncontact = \"office@bluewater.example.com\"\n[[vessels]]\nname = \"Marlin\"\ncrew = [{{ max_guests = 6, crew = 1 }}, {{ max_guests = 12, crew = 2 }}]\n"
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("crew.csv"),
-        "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,2031-07-12\nann,Ann Deck,ann@example.com,,no,2031-07-12\nbob,Bob Deck,bob@example.com,,no,2031-07-12\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("charters.csv"),
-        format!("charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue,status\n{CHARTER},2031-07-12,10:00,13:00,Marlin,Ada Guest,4,900,booked\n"),
-    )
-    .unwrap();
-    jada(d).args(["crew", "import", "crew.csv"]).assert().success();
-    jada(d).args(["charters", "import", "charters.csv"]).assert().success();
-}
-
-/// The offer links in the outbox, by recipient (bodies decoded by Python's `email`).
-fn links(d: &Path) -> Vec<(String, String)> {
-    let script = r#"
-import email, email.policy, glob, json, re, sys
-out = []
-for p in sorted(glob.glob(sys.argv[1] + "/*.eml")):
-    m = email.message_from_bytes(open(p, "rb").read(), policy=email.policy.default)
-    body = m.get_body(preferencelist=("plain",)).get_content()
-    for link in re.findall(r"http://\S+/c/\S+", body):
-        out.append([m["To"].addresses[0].addr_spec, link])
-print(json.dumps(out))
-"#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(d.join("jada-data/outbox"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    charter_business(
+        d,
+        port,
+        &format!("[dispatch]\nfanout = {fanout}\nrate_limit_per_minute = {rate}\ncontact = \"office@bluewater.example.com\"\n"),
+    );
 }
 
 fn link_for(d: &Path, who: &str) -> String {
-    links(d)
-        .into_iter()
-        .rev()
-        .find(|(to, _)| to.starts_with(who))
-        .map(|(_, l)| l)
-        .unwrap_or_else(|| panic!("no offer mailed to {who}: {:?}", links(d)))
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    mailed_link(d, who, "/c/")
 }
 
 fn start(d: &Path, port: u16, log: Stdio) -> Running {

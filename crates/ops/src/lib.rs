@@ -19,6 +19,7 @@
 //! through `jada_google`; it never knows SQL or a wire format.
 
 pub mod auth;
+pub mod booking;
 pub mod charters;
 pub mod clock;
 pub mod demo;
@@ -26,6 +27,7 @@ pub mod dispatch;
 pub mod events;
 pub mod import;
 pub mod mail;
+pub mod office;
 pub mod port_sheet;
 pub mod report;
 pub mod roster;

@@ -33,6 +33,10 @@ pub struct Shared {
     pub data_dir: std::path::PathBuf,
     /// The crew pages, when dispatch is set up.
     pub crew: Option<Arc<crate::crew::CrewPages>>,
+    /// The office pages, when office users are configured.
+    pub office: Option<Arc<crate::office::Office>>,
+    /// The booking API.
+    pub api: Option<Arc<crate::api::ApiState>>,
 }
 
 impl Shared {

@@ -26,6 +26,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
     if let Some(crew) = &shared.crew {
         app = app.merge(crate::crew::router(Arc::clone(crew)));
     }
+    if shared.office.is_some() {
+        app = app.merge(crate::office::router(Arc::clone(&shared)));
+    }
+    if let Some(api) = &shared.api {
+        app = app.merge(crate::api::router(Arc::clone(api)));
+    }
     app.layer(middleware::from_fn_with_state(Arc::clone(&shared), count_requests))
         .layer(middleware::from_fn(access_log))
 }

@@ -11,14 +11,18 @@
 //!   notifies once per change, with reminders, through log, webhook and mail sinks.
 //! - [`status`]: the report behind `/api/status` and `jada doctor`.
 //! - [`crew`]: the crew pages behind magic links (offers, schedules).
+//! - [`office`]: the office's pages behind an emailed sign-in link and a session.
+//! - [`api`]: the booking API (bearer keys) and its OpenAPI document.
 //!
 //! Every use case stays in `jada_ops`; this crate only schedules, records and reports.
 
 pub mod alerts;
+pub mod api;
 pub mod crew;
 pub mod daemon;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
+pub mod office;
 pub mod outbox;
 pub mod status;

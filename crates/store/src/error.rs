@@ -26,6 +26,9 @@ pub enum StoreError {
         id: String,
         why: &'static str,
     },
+    /// An API key name is taken (names are kept after revoking, for the record).
+    #[error("an API key named `{0}` exists already (revoked keys keep their name): choose another name")]
+    ApiKeyExists(String),
     /// Stored data could not be read back (a hand-edited database, or a newer jada wrote it).
     #[error(
         "stored {what} is unreadable ({detail}); the database may have been edited by hand or written by a newer jada"

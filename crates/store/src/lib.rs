@@ -18,12 +18,12 @@ pub mod conformance;
 
 pub use error::StoreError;
 pub use records::{
-    Acceptance, AlertRecord, AlertStatus, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun,
-    OutboxEvent, RunOutcome, SentStatement, Trigger,
+    Acceptance, AlertRecord, AlertStatus, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun,
+    OutboxEvent, RunOutcome, SentStatement, Session, Trigger,
 };
 pub use traits::{
-    AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore, LeaseStore, OfferStore,
-    OutboxStore, StatementStore, Store,
+    AccessStore, AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore, LeaseStore,
+    OfferStore, OutboxStore, StatementStore, Store,
 };
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -250,3 +250,21 @@ pub struct DispatchRecord {
     pub detail: String,
     pub updated_at: DateTime<Utc>,
 }
+
+/// An office user's signed-in session. Only a hash of the cookie's secret is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub token_hash: String,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A booking-API key. Only a hash of the key is stored; the key is shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub name: String,
+    pub key_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}

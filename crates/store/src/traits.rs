@@ -12,8 +12,8 @@ use jada_core::{
 use uuid::Uuid;
 
 use crate::records::{
-    Acceptance, AlertRecord, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun, OutboxEvent,
-    RunOutcome, SentStatement, Trigger,
+    Acceptance, AlertRecord, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun, OutboxEvent,
+    RunOutcome, SentStatement, Session, Trigger,
 };
 use crate::{Result, StoreError};
 
@@ -255,6 +255,31 @@ pub trait OfferStore: Send + Sync {
     async fn list_dispatches(&self, status: DispatchStatus) -> Result<Vec<DispatchRecord>>;
 }
 
+/// The office's web access: sessions, single-use sign-in links, booking-API keys.
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    async fn create_session(&self, session: &Session) -> Result<()>;
+
+    /// The session with this hash, if it has not expired at `now`.
+    async fn get_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>>;
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    /// Marks a link's nonce used; `false` when it was used before (a link works once).
+    async fn use_link_nonce(&self, nonce: &str, now: DateTime<Utc>) -> Result<bool>;
+
+    /// Stores a new key; a name already in use (even revoked) is refused.
+    async fn create_api_key(&self, key: &ApiKey) -> Result<()>;
+
+    /// The key with this hash, revoked or not.
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>>;
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>>;
+
+    /// Revokes a key by name; `false` when no live key has that name.
+    async fn revoke_api_key(&self, name: &str, now: DateTime<Utc>) -> Result<bool>;
+}
+
 /// Everything the rest of jada needs from persistence.
 pub trait Store:
     CharterStore
@@ -267,6 +292,7 @@ pub trait Store:
     + AlertStore
     + StatementStore
     + OfferStore
+    + AccessStore
 {
 }
 
@@ -281,5 +307,6 @@ impl<T> Store for T where
         + AlertStore
         + StatementStore
         + OfferStore
+        + AccessStore
 {
 }

@@ -1,6 +1,7 @@
 //! One module per command group. Each loads what it needs through [`Context`] and calls
 //! the use case in `jada_ops`.
 
+pub mod api_key;
 pub mod auth;
 pub mod charters;
 pub mod config;

@@ -38,6 +38,7 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         shutdown: abort.clone(),
     };
     let alerts = alert_engine(&ctx, Arc::clone(&p.store), &p.tokens);
+    let office = crate::commands::wiring::office(&ctx, &p.dispatcher, &p.tokens);
     let shared = Arc::new(Shared {
         store: Arc::clone(&p.store),
         tokens: p.tokens,
@@ -49,6 +50,8 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         metrics: Arc::new(Metrics::default()),
         data_dir: ctx.data.root().to_path_buf(),
         crew: Some(Arc::new(crate::commands::wiring::crew_pages(&ctx, &p.dispatcher))),
+        office: office.map(Arc::new),
+        api: Some(Arc::new(crate::commands::wiring::api(&ctx, &p.store))),
     });
     let grace = parse_duration(&ctx.config.server.shutdown_grace).unwrap_or(20);
     let daemon = Daemon {

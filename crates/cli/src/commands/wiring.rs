@@ -523,3 +523,33 @@ pub fn crew_pages(ctx: &Context, dispatcher: &Arc<Dispatcher>) -> jada_server::c
         secure_cookies: ctx.config.server.public_url.starts_with("https://"),
     }
 }
+
+/// The office pages (mounted when `[office] users` is not empty).
+pub fn office(
+    ctx: &Context,
+    dispatcher: &Arc<Dispatcher>,
+    tokens: &Arc<TokenService>,
+) -> Option<jada_server::office::Office> {
+    let users = &ctx.config.office.users;
+    (!users.is_empty()).then(|| jada_server::office::Office {
+        users: users.clone(),
+        mailer: mailer(ctx, tokens),
+        sender: ctx.config.mail.sender.clone(),
+        dispatcher: Arc::clone(dispatcher),
+        fleet: ctx.config.fleet(),
+        zone: ctx.config.business.time_zone,
+        business: ctx.config.business.name.clone(),
+        reports_dir: ctx.data.reports(),
+        session_hours: ctx.config.office.session_hours,
+        secure_cookies: ctx.config.server.public_url.starts_with("https://"),
+    })
+}
+
+/// The booking API.
+pub fn api(ctx: &Context, store: &Arc<dyn Store>) -> jada_server::api::ApiState {
+    jada_server::api::ApiState {
+        store: Arc::clone(store),
+        fleet: ctx.config.fleet(),
+        clock: Arc::new(jada_ops::SystemClock),
+    }
+}

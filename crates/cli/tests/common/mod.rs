@@ -84,3 +84,70 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// The charter of [`charter_business`].
+pub const CHARTER: &str = "6a1f0c2e-4b7d-4e8a-9c3b-2d1e0f9a8b7c";
+
+/// A business with one booked charter (4 guests on Marlin: one crew seat) on 2031-07-12,
+/// a captain and two deckhands available that day, served at 127.0.0.1:`port`; `extra`
+/// is appended to jada.toml.
+pub fn charter_business(d: &Path, port: u16, extra: &str) {
+    std::fs::write(
+        d.join("jada.toml"),
+        format!(
+            "[business]\nname = \"Blue Water\"\n[server]\npublic_url = \"http://127.0.0.1:{port}\"\n[[vessels]]\nname = \"Marlin\"\ncrew = [{{ max_guests = 6, crew = 1 }}, {{ max_guests = 12, crew = 2 }}]\n{extra}"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("crew.csv"),
+        "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,2031-07-12\nann,Ann Deck,ann@example.com,,no,2031-07-12\nbob,Bob Deck,bob@example.com,,no,2031-07-12\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("charters.csv"),
+        format!("charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue,status\n{CHARTER},2031-07-12,10:00,13:00,Marlin,Ada Guest,4,900,booked\n"),
+    )
+    .unwrap();
+    jada(d).args(["crew", "import", "crew.csv"]).assert().success();
+    jada(d).args(["charters", "import", "charters.csv"]).assert().success();
+}
+
+/// The newest link containing `part` mailed to an address starting with `who`, from the
+/// .eml outbox (bodies decoded by Python's `email`).
+pub fn mailed_link(d: &Path, who: &str, part: &str) -> String {
+    let script = r#"
+import email, email.policy, glob, json, re, sys
+out = []
+for p in sorted(glob.glob(sys.argv[1] + "/*.eml")):
+    m = email.message_from_bytes(open(p, "rb").read(), policy=email.policy.default)
+    body = m.get_body(preferencelist=("plain",)).get_content()
+    for link in re.findall(r"http://\S+", body):
+        out.append([m["To"].addresses[0].addr_spec, link])
+print(json.dumps(out))
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(d.join("jada-data/outbox"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let links: Vec<(String, String)> = serde_json::from_slice(&out.stdout).unwrap();
+    links
+        .iter()
+        .rev()
+        .find(|(to, l)| to.starts_with(who) && l.contains(part))
+        .map(|(_, l)| l.clone())
+        .unwrap_or_else(|| panic!("no link with {part} mailed to {who}: {links:?}"))
+}
+
+/// A child process killed when dropped.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -35,6 +35,8 @@ async fn health_metrics_and_status_over_http_then_a_clean_stop() {
         metrics: Arc::new(Metrics::default()),
         data_dir: env._dir.path().to_path_buf(),
         crew: None,
+        office: None,
+        api: None,
     });
     let daemon = Daemon {
         shared: Arc::clone(&shared),

@@ -16,12 +16,14 @@ use uuid::Uuid;
 
 use crate::{EventStatus, Store};
 
+mod access;
 mod charters;
 mod crew;
 mod offers;
 mod outbox;
 mod statements;
 
+pub use access::*;
 pub use charters::*;
 pub use crew::*;
 pub use offers::*;
@@ -38,7 +40,8 @@ macro_rules! conformance_tests {
             crew_upsert_and_lookup, crew_email_is_unique, crew_availability, chat_threads,
             outbox_claim_lease_and_ack, outbox_failure_dead_letter_retry_and_drop, job_runs, credential_states, leases, alerts, released_events_keep_their_attempts,
             statements_sent_once_per_month_and_key,
-            offers_are_answered_once, accepting_assigns_and_queues_the_change, concurrent_accepts_have_one_winner, dispatch_records);
+            offers_are_answered_once, accepting_assigns_and_queues_the_change, concurrent_accepts_have_one_winner, dispatch_records,
+            sessions_links_and_api_keys);
     };
     (@cases $factory:path; $($case:ident),*) => {
         $(

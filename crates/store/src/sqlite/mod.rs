@@ -2,6 +2,7 @@
 //! foreign keys, migrated on open. Blocking SQLite calls run on tokio's blocking pool
 //! behind one connection; each trait method is one transaction.
 
+mod access;
 mod alerts;
 mod charters;
 mod chats;

@@ -142,6 +142,26 @@ CREATE TABLE dispatches (
 CREATE INDEX dispatches_by_status ON dispatches(status);
 "#,
     ),
+    M::up(
+        r#"
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,   -- SHA-256 of the cookie's secret
+    email      TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE used_links (
+    nonce   TEXT PRIMARY KEY,
+    used_at TEXT NOT NULL
+);
+CREATE TABLE api_keys (
+    name       TEXT PRIMARY KEY,
+    key_hash   TEXT NOT NULL UNIQUE,   -- SHA-256 of the key
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+"#,
+    ),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {

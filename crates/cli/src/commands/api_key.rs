@@ -1,0 +1,61 @@
+//! `jada api-key create|list|revoke`.
+
+use jada_store::AccessStore;
+
+use crate::cli::{ApiKeyCommand, Global};
+use crate::commands::Context;
+use crate::output::{print_json, table};
+use crate::Failure;
+
+pub async fn run(g: &Global, cmd: ApiKeyCommand) -> Result<(), Failure> {
+    let ctx = Context::load(g)?;
+    let now = chrono::Utc::now();
+    match cmd {
+        ApiKeyCommand::Create { name } => {
+            let name = name.trim();
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                return Err(Failure::Usage(anyhow::anyhow!(
+                    "NAME: `{name}` is not usable: one word, like booking-site"
+                )));
+            }
+            let key = jada_ops::office::create_api_key(&ctx.store, name, now)
+                .await
+                .map_err(Failure::op)?;
+            println!("{key}");
+            eprintln!("API key `{name}` made. Keep it now: jada stores only its hash. Send it as `Authorization: Bearer <key>`.");
+            Ok(())
+        }
+        ApiKeyCommand::List { json } => {
+            let keys = ctx.store.list_api_keys().await.map_err(Failure::op)?;
+            if json {
+                let v: Vec<_> = keys
+                    .iter()
+                    .map(
+                        |k| serde_json::json!({"name": k.name, "created_at": k.created_at, "revoked_at": k.revoked_at}),
+                    )
+                    .collect();
+                return Ok(print_json(&v)?);
+            }
+            let mut t = table(&["Name", "Created", "Revoked"]);
+            for k in &keys {
+                t.add_row(vec![
+                    k.name.clone(),
+                    k.created_at.to_rfc3339(),
+                    k.revoked_at.map(|r| r.to_rfc3339()).unwrap_or_default(),
+                ]);
+            }
+            println!("{t}");
+            Ok(())
+        }
+        ApiKeyCommand::Revoke { name } => {
+            if ctx.store.revoke_api_key(&name, now).await.map_err(Failure::op)? {
+                println!("API key `{name}` revoked");
+                Ok(())
+            } else {
+                Err(Failure::op(anyhow::anyhow!(
+                    "no live API key named `{name}`: see `jada api-key list`"
+                )))
+            }
+        }
+    }
+}

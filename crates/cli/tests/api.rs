@@ -1,0 +1,251 @@
+//! The booking API against `jada serve`: keys, create, update, conflicts, field errors,
+//! the OpenAPI document, and schemathesis (from PyPI) fuzzing it for server errors.
+
+mod common;
+use common::*;
+
+use std::path::Path;
+use std::process::Stdio;
+
+use reqwest::blocking::Client;
+use serde_json::{json, Value};
+
+fn start(d: &Path) -> (Running, String) {
+    std::fs::write(
+        d.join("jada.toml"),
+        "[[vessels]]\nname = \"Marlin\"\ncrew = [{ max_guests = 6, crew = 1 }, { max_guests = 12, crew = 2 }]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("crew.csv"),
+        "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,\nann,Ann Deck,ann@example.com,,no,\n",
+    )
+    .unwrap();
+    jada(d).args(["crew", "import", "crew.csv"]).assert().success();
+    let (child, url) = serve_with(d, &["--listen", "127.0.0.1:0"], &[], Stdio::null());
+    (Running(child), url)
+}
+
+fn key(d: &Path, name: &str) -> String {
+    let out = jada(d).args(["api-key", "create", name]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn booking() -> Value {
+    json!({
+        "charter_date": "2031-08-02", "start_time": "09:00", "end_time": "12:00",
+        "vessel_name": "Marlin", "guest_name": "Zoë Site", "guest_count": 4,
+        "reportable_revenue": "1250.00", "tips": "0", "captain": "cap"
+    })
+}
+
+#[test]
+fn bookings_are_created_updated_and_refused_with_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_serve, url) = start(d);
+    let http = Client::new();
+    let key = key(d, "booking-site");
+    assert!(key.starts_with("jada_"));
+    let auth = format!("Bearer {key}");
+
+    // No key, a wrong key: 401, and nothing is written.
+    let r = http
+        .post(format!("{url}/api/charters"))
+        .json(&booking())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http
+        .post(format!("{url}/api/charters"))
+        .header("authorization", "Bearer jada_0000")
+        .json(&booking())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // Create.
+    let r = http
+        .post(format!("{url}/api/charters"))
+        .header("authorization", &auth)
+        .json(&booking())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().unwrap();
+    assert_eq!(created["version"], 1);
+    assert_eq!(created["guest_name"], "Zoë Site");
+    assert_eq!(created["reportable_revenue"], "1250.00");
+    assert_eq!(created["captain"], "cap");
+    let id = created["charter_id"].as_str().unwrap().to_string();
+    let got: Value = http
+        .get(format!("{url}/api/charters/{id}"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(got, created);
+    let month: Value = http
+        .get(format!("{url}/api/charters?month=2031-08"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(month.as_array().unwrap().len(), 1);
+    // The same id again is a conflict.
+    let mut again = booking();
+    again["charter_id"] = json!(id);
+    let r = http
+        .post(format!("{url}/api/charters"))
+        .header("authorization", &auth)
+        .json(&again)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 409);
+
+    // Update with the version read; then the same stale version is refused.
+    let change = json!({"version": 1, "guest_count": 8, "crew": ["ann"]});
+    let r = http
+        .put(format!("{url}/api/charters/{id}"))
+        .header("authorization", &auth)
+        .json(&change)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let updated: Value = r.json().unwrap();
+    assert_eq!(
+        (updated["version"].as_u64(), updated["guest_count"].as_u64()),
+        (Some(2), Some(8))
+    );
+    assert_eq!(updated["crew"], json!(["ann"]));
+    assert_eq!(updated["guest_name"], "Zoë Site", "fields left out keep their values");
+    let r = http
+        .put(format!("{url}/api/charters/{id}"))
+        .header("authorization", &auth)
+        .json(&change)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let body: Value = r.json().unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("version 1"), "{body}");
+
+    // Invalid bodies: 422 naming the field.
+    let cases = [
+        (json!({"guest_count": "many"}), "guest_count"),
+        (json!({"vessel_name": "Titanic"}), "vessel_name"),
+        (json!({"charter_date": "2031-02-30"}), "charter_date"),
+        (json!({"captain": "ann"}), "captain"),
+        (json!({"reportable_revenue": "12.345"}), "reportable_revenue"),
+        (json!({"color": "blue"}), "color"),
+    ];
+    for (patch, field) in cases {
+        let mut b = booking();
+        b.as_object_mut().unwrap().extend(patch.as_object().unwrap().clone());
+        let r = http
+            .post(format!("{url}/api/charters"))
+            .header("authorization", &auth)
+            .json(&b)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 422, "{field}");
+        let e: Value = r.json().unwrap();
+        assert_eq!(e["errors"][0]["field"], field, "{e}");
+        assert!(!e["errors"][0]["reason"].as_str().unwrap().is_empty());
+    }
+    let mut missing = booking();
+    missing.as_object_mut().unwrap().remove("guest_name");
+    let r = http
+        .post(format!("{url}/api/charters"))
+        .header("authorization", &auth)
+        .json(&missing)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.json::<Value>().unwrap()["errors"][0]["field"], "guest_name");
+    let r = http
+        .post(format!("{url}/api/charters"))
+        .header("authorization", &auth)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http
+        .get(format!("{url}/api/charters?month=August"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let month: Value = http
+        .get(format!("{url}/api/charters?month=2031-08"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(month.as_array().unwrap().len(), 1, "no refused booking was written");
+
+    // The write published its change, like an import: the outbox holds the events.
+    jada(d).args(["charters", "show", &id]).assert().success();
+
+    // A revoked key stops working at once.
+    jada(d).args(["api-key", "revoke", "booking-site"]).assert().success();
+    let r = http
+        .get(format!("{url}/api/charters/{id}"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let listed = jada(d).args(["api-key", "list"]).output().unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        listed.contains("booking-site") && !listed.contains(&key[5..]),
+        "{listed}"
+    );
+}
+
+#[test]
+fn the_openapi_document_matches_the_handlers_and_fuzzing_finds_no_server_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_serve, url) = start(d);
+    let doc: Value = reqwest::blocking::get(format!("{url}/api/openapi.json"))
+        .unwrap()
+        .json()
+        .unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths["/api/charters"]["post"].is_object() && paths["/api/charters"]["get"].is_object());
+    assert!(paths["/api/charters/{id}"]["put"].is_object() && paths["/api/charters/{id}"]["get"].is_object());
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+
+    let key = key(d, "fuzz");
+    let st = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/st");
+    let out = std::process::Command::new(st)
+        .args([
+            "run",
+            &format!("{url}/api/openapi.json"),
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "40",
+            "--seed",
+            "7",
+            "--header",
+            &format!("Authorization: Bearer {key}"),
+        ])
+        .env("SCHEMATHESIS_HOOKS", "")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run schemathesis ({st}): {e}; run scripts/test, which installs it in .venv")
+        });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "schemathesis found a problem:\n{text}");
+    assert!(text.contains("generated") && !text.contains(" 0 generated"), "{text}");
+}

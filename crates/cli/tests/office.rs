@@ -1,0 +1,363 @@
+//! The office pages against `jada serve`: sign-in by the emailed link, sessions, CSRF,
+//! no secrets on pages, and a browser (headless Chromium) working through Today, a
+//! charter's dispatch and a dead letter.
+
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::Client;
+use reqwest::redirect::Policy;
+
+const OFFICE: &str = "[office]\nusers = [\"office@bluewater.example.com\"]\n";
+
+/// Parks the import's first event as a dead letter (as if the sheet had refused it
+/// every time), before the daemon starts.
+fn park_a_dead_letter(d: &Path) {
+    let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute(\"UPDATE outbox SET status = 'dead', attempts = 8, last_error = 'port sheet: HTTP 503 (test)', finished_at = created_at WHERE seq = (SELECT min(seq) FROM outbox)\")\nc.commit()\n";
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(d.join("jada-data/jada.db"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn start(d: &Path, port: u16) -> Running {
+    let listen = format!("127.0.0.1:{port}");
+    let (child, _) = serve_with(d, &["--listen", &listen], &[], Stdio::null());
+    Running(child)
+}
+
+fn client() -> Client {
+    Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+fn cookie_of(r: &reqwest::blocking::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+fn hidden_csrf(page: &str) -> String {
+    let i = page.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+    page[i..].split('"').next().unwrap().to_string()
+}
+
+/// Signs in over plain HTTP, as a browser would; returns the session cookie.
+fn sign_in(http: &Client, base: &str, d: &Path) -> String {
+    let r = http.get(format!("{base}/office/sign-in")).send().unwrap();
+    let pre = cookie_of(&r, "jada_pre").unwrap();
+    let csrf = hidden_csrf(&r.text().unwrap());
+    let r = http
+        .post(format!("{base}/office/sign-in"))
+        .header("cookie", &pre)
+        .form(&[("csrf", csrf.as_str()), ("email", "Office@BlueWater.example.com")])
+        .send()
+        .unwrap();
+    assert!(r.text().unwrap().contains("Check your mail"));
+    let link = mailed_link(d, "office@", "/office/auth/");
+    // Opening the link only shows a button.
+    let r = http.get(&link).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let pre = cookie_of(&r, "jada_pre").unwrap();
+    let csrf = hidden_csrf(&r.text().unwrap());
+    let r = http
+        .post(&link)
+        .header("cookie", &pre)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let session = cookie_of(&r, "jada_session").expect("a session cookie");
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+    // The same link a second time is refused.
+    let r = http
+        .post(&link)
+        .header("cookie", &pre)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 410);
+    assert!(r.text().unwrap().contains("used already"));
+    session
+}
+
+#[test]
+fn admin_paths_need_a_session_posts_need_csrf_and_pages_show_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    charter_business(d, port, OFFICE);
+    let api_key = String::from_utf8(jada(d).args(["api-key", "create", "site"]).output().unwrap().stdout).unwrap();
+    let _serve = start(d, port);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = client();
+
+    let pages = [
+        "/office".to_string(),
+        "/office/charters".into(),
+        "/office/charters/new".into(),
+        format!("/office/charters/{CHARTER}"),
+        format!("/office/charters/{CHARTER}/edit"),
+        "/office/crew".into(),
+        "/office/crew/ann".into(),
+        "/office/automation".into(),
+        "/office/revenue".into(),
+    ];
+    for p in &pages {
+        let r = http.get(format!("{base}{p}")).send().unwrap();
+        assert_eq!(r.status(), 303, "{p}");
+        assert!(
+            r.headers()["location"].to_str().unwrap().starts_with("/office/sign-in"),
+            "{p}"
+        );
+    }
+    for p in [
+        format!("/office/charters/{CHARTER}/cancel"),
+        "/office/jobs/outbox/run".into(),
+        "/office/sign-out".into(),
+    ] {
+        let r = http.post(format!("{base}{p}")).form(&[("csrf", "x")]).send().unwrap();
+        assert_eq!(r.status(), 303, "{p} without a session");
+    }
+
+    let session = sign_in(&http, &base, d);
+    // A POST without the CSRF token is refused and changes nothing.
+    let r = http
+        .post(format!("{base}/office/charters/{CHARTER}/cancel"))
+        .header("cookie", &session)
+        .form(&[("csrf", "forged")])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let shown = jada(d).args(["charters", "show", CHARTER, "--json"]).output().unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["charter"]["status"], "booked");
+
+    // Every page renders for a signed-in user, and none shows a secret.
+    let secrets_dir = d.join("jada-data/secrets");
+    let link_keys: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(secrets_dir.join("link-keys.json")).unwrap()).unwrap();
+    let mut secrets = vec![
+        api_key.trim().to_string(),
+        session.split('=').nth(1).unwrap().to_string(),
+        link_keys["current"]["secret"].as_str().unwrap().to_string(),
+    ];
+    if let Ok(t) = std::fs::read_to_string(secrets_dir.join("admin-token")) {
+        secrets.push(t.trim().to_string());
+    }
+    for p in &pages {
+        let r = http
+            .get(format!("{base}{p}"))
+            .header("cookie", &session)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{p}");
+        assert_eq!(r.headers()["x-frame-options"], "DENY");
+        let body = r.text().unwrap();
+        for s in &secrets {
+            assert!(!body.contains(s.as_str()), "{p} shows a secret");
+        }
+    }
+    let revenue = http
+        .get(format!("{base}/office/revenue?year=2031"))
+        .header("cookie", &session)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        revenue.contains("<svg") && revenue.contains("Revenue") && revenue.contains("$900.00"),
+        "the chart and the month's revenue"
+    );
+
+    // Signing out ends the session on the server.
+    let page = http
+        .get(format!("{base}/office"))
+        .header("cookie", &session)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let r = http
+        .post(format!("{base}/office/sign-out"))
+        .header("cookie", &session)
+        .form(&[("csrf", hidden_csrf(&page).as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = http
+        .get(format!("{base}/office"))
+        .header("cookie", &session)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303, "the old cookie no longer works");
+}
+
+fn chromedriver() -> (Running, String) {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is needed for the browser test: apt-get install chromium chromium-driver (scripts/test does this when run as root)");
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while reqwest::blocking::get(format!("{url}/status")).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (Running(child), url)
+}
+
+fn artefact(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("artefacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Waits until the page's `h1` reads `want` (the previous page may still be showing).
+async fn heading(c: &fantoccini::Client, want: &str) {
+    let started = Instant::now();
+    loop {
+        if let Ok(e) = c.find(fantoccini::Locator::Css("h1")).await {
+            if let Ok(t) = e.text().await {
+                if t.starts_with(want) {
+                    return;
+                }
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no page headed `{want}`");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn click(c: &fantoccini::Client, css: &str) {
+    c.find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_signs_in_assigns_a_captain_and_retries_a_dead_letter_in_a_browser() {
+    use fantoccini::{ClientBuilder, Locator};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let port = free_port();
+    let d2 = d.clone();
+    tokio::task::spawn_blocking(move || {
+        charter_business(&d2, port, OFFICE);
+        park_a_dead_letter(&d2);
+    })
+    .await
+    .unwrap();
+    let _serve = start(&d, port);
+    let base = format!("http://127.0.0.1:{port}");
+    let (_driver, driver_url) = tokio::task::spawn_blocking(chromedriver).await.unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=900,1100", format!("--user-data-dir={}", profile.path().display())],
+        }),
+    );
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver_url)
+        .await
+        .expect("a Chromium session");
+
+    // Not signed in: the office sends us to sign in; we ask for a link.
+    c.goto(&format!("{base}/office")).await.unwrap();
+    heading(&c, "Sign in to jada").await;
+    c.find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("office@bluewater.example.com")
+        .await
+        .unwrap();
+    click(&c, "form button").await;
+    heading(&c, "Check your mail").await;
+
+    // The link from the .eml outbox, then the button, then Today.
+    let d2 = d.clone();
+    let link = tokio::task::spawn_blocking(move || mailed_link(&d2, "office@", "/office/auth/"))
+        .await
+        .unwrap();
+    c.goto(&link).await.unwrap();
+    heading(&c, "Sign in to jada").await;
+    click(&c, "form button").await;
+    heading(&c, "Today").await;
+    let today = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(today.contains("dead letter"), "Today names the parked event: {today}");
+    std::fs::write(artefact("office-today.png"), c.screenshot().await.unwrap()).unwrap();
+
+    // The charter page: assign the captain; the first offer appears in the timeline.
+    c.goto(&format!("{base}/office/charters/{CHARTER}")).await.unwrap();
+    heading(&c, "Marlin").await;
+    click(&c, "section.actions form button").await;
+    let started = Instant::now();
+    let timeline = loop {
+        let t = match c.find(Locator::Css("#offers")).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if t.contains("ann") {
+            break t;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no offer in the timeline");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(timeline.contains("offered"), "{timeline}");
+    let notice = c.find(Locator::Css("p.notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("Captain cap assigned"), "{notice}");
+    std::fs::write(artefact("office-charter-dispatch.png"), c.screenshot().await.unwrap()).unwrap();
+
+    // Automation: retry the dead letter.
+    c.goto(&format!("{base}/office/automation")).await.unwrap();
+    heading(&c, "Automation").await;
+    click(&c, "#dead button").await;
+    let started = Instant::now();
+    loop {
+        if let Ok(e) = c.find(Locator::Css("p.notice")).await {
+            if e.text().await.unwrap_or_default().contains("queued again") {
+                break;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no notice after retrying");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    std::fs::write(artefact("office-automation-retried.png"), c.screenshot().await.unwrap()).unwrap();
+    c.close().await.unwrap();
+
+    let d2 = d.clone();
+    let dlq = tokio::task::spawn_blocking(move || jada(&d2).args(["dlq", "list"]).output().unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&dlq.stdout);
+    assert!(
+        !text.contains("HTTP 503 (test)"),
+        "the dead letter left the queue: {text}"
+    );
+}

@@ -1,0 +1,394 @@
+//! The booking API: `POST /api/charters`, `PUT /api/charters/{id}`,
+//! `GET /api/charters/{id}`, `GET /api/charters?month=YYYY-MM`, with a bearer API key
+//! (`jada api-key create NAME`). Writes go through `jada_ops::booking`, the same rules and
+//! writes as an import. Bad bodies answer 422 naming the field; a stale version 409.
+//! The OpenAPI document at `/api/openapi.json` is generated from these handlers.
+
+// Handlers' helpers return `Result<_, Response>` so `?`-style early answers read
+// plainly; the response is built once per request, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use jada_core::{Charter, CharterId, Clock, Fleet, Month};
+use jada_ops::booking::{self, BookingError, FieldError};
+use jada_store::Store;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{OpenApi, ToSchema};
+
+pub struct ApiState {
+    pub store: Arc<dyn Store>,
+    pub fleet: Fleet,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "jada booking API", description = "Push bookings into jada. Authenticate with `Authorization: Bearer <key>` (keys from `jada api-key create NAME`). Money is in dollars as a string (\"1234.50\"); dates are YYYY-MM-DD, times HH:MM."),
+    paths(create, get_one, update, list),
+    components(schemas(NewCharter, CharterUpdate, ApiCharter, ApiError, ApiFieldError)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// A booking to create.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCharter {
+    /// The website's own id for the booking (a UUID); made by jada when left out.
+    #[schema(format = "uuid")]
+    pub charter_id: Option<String>,
+    /// YYYY-MM-DD (or m/d/yyyy).
+    #[schema(example = "2025-07-12")]
+    pub charter_date: String,
+    /// HH:MM, 24-hour (or "2:30 PM").
+    #[schema(example = "10:00")]
+    pub start_time: String,
+    #[schema(example = "13:00")]
+    pub end_time: String,
+    /// A vessel of the fleet.
+    #[schema(example = "Marlin")]
+    pub vessel_name: String,
+    pub guest_name: String,
+    pub guest_count: u32,
+    /// Dollars, e.g. "1234.50".
+    #[schema(example = "1234.50")]
+    pub reportable_revenue: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tips: Option<String>,
+    /// requested, booked (the default), confirmed, completed or cancelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// A captain-certified crew id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crew: Option<Vec<String>>,
+}
+
+/// A change to a booking: `version` is the one you read; fields left out keep their values.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CharterUpdate {
+    pub version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charter_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vessel_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guest_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guest_count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reportable_revenue: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tips: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crew: Option<Vec<String>>,
+}
+
+/// A booking as stored.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ApiCharter {
+    #[schema(format = "uuid")]
+    pub charter_id: String,
+    /// Send it back with a change (PUT).
+    pub version: u64,
+    pub charter_date: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub vessel_name: String,
+    pub guest_name: String,
+    pub guest_count: u32,
+    pub reportable_revenue: String,
+    pub tips: String,
+    pub status: String,
+    pub captain: Option<String>,
+    pub crew: Vec<String>,
+}
+
+impl From<&Charter> for ApiCharter {
+    fn from(c: &Charter) -> Self {
+        let dollars = |c: jada_core::Cents| format!("{}.{:02}", c.0 / 100, (c.0 % 100).abs());
+        ApiCharter {
+            charter_id: c.charter_id.to_string(),
+            version: c.version,
+            charter_date: c.charter_date.to_string(),
+            start_time: c.start_time.format("%H:%M").to_string(),
+            end_time: c.end_time.format("%H:%M").to_string(),
+            vessel_name: c.vessel_name.clone(),
+            guest_name: c.guest_name.clone(),
+            guest_count: c.guest_count,
+            reportable_revenue: dollars(c.reportable_revenue),
+            tips: dollars(c.tips),
+            status: c.status.to_string(),
+            captain: c.captain_assigned.as_ref().map(|x| x.to_string()),
+            crew: c.crew_assigned.iter().map(|x| x.to_string()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiFieldError {
+    pub field: String,
+    pub reason: String,
+}
+
+/// Every error: a code, a sentence, and for 422 each field's problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiError {
+    pub code: String,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ApiFieldError>,
+}
+
+fn fail(status: StatusCode, code: &str, detail: impl Into<String>, errors: Vec<FieldError>) -> Response {
+    let detail = detail.into();
+    if status.is_server_error() {
+        tracing::error!(%code, %detail, "API request failed");
+    }
+    let body = ApiError {
+        code: code.into(),
+        detail: if status.is_server_error() {
+            "internal error; see the daemon's log".into()
+        } else {
+            detail
+        },
+        errors: errors
+            .into_iter()
+            .map(|e| ApiFieldError {
+                field: e.field,
+                reason: e.reason,
+            })
+            .collect(),
+    };
+    (status, Json(body)).into_response()
+}
+
+fn booking_error(e: BookingError) -> Response {
+    match e {
+        BookingError::Invalid(errors) => {
+            let detail = BookingError::Invalid(errors.clone()).to_string();
+            fail(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail, errors)
+        }
+        BookingError::Conflict(m) => fail(StatusCode::CONFLICT, "conflict", m, vec![]),
+        BookingError::NotFound(id) => fail(StatusCode::NOT_FOUND, "not_found", format!("no charter {id}"), vec![]),
+        BookingError::Store(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string(), vec![]),
+    }
+}
+
+/// Parses a body, naming the field at fault: 400 when it is not JSON, 422 when a field
+/// is missing, unknown or of the wrong type.
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "not_json",
+                format!("the body is not JSON: {inner}"),
+                vec![],
+            );
+        }
+        let msg = inner.to_string();
+        // serde names a missing or unknown field in the message, not the path.
+        let field = match (path.as_str(), msg.split('`').nth(1)) {
+            ("." | "", Some(name)) => name.to_string(),
+            (p, _) => p.to_string(),
+        };
+        let reason = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("{field}: {reason}"),
+            vec![FieldError { field, reason }],
+        )
+    })
+}
+
+fn to_map<T: Serialize>(v: &T) -> Map<String, Value> {
+    match serde_json::to_value(v) {
+        Ok(Value::Object(mut m)) => {
+            m.retain(|_, v| !v.is_null());
+            m
+        }
+        _ => Map::new(),
+    }
+}
+
+fn charter_id(s: &str) -> Result<CharterId, Response> {
+    CharterId::parse(s).map_err(|e| {
+        fail(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("`{s}` is not a charter id: {}", e.0),
+            vec![],
+        )
+    })
+}
+
+pub fn router(state: Arc<ApiState>) -> Router {
+    let protected = Router::new()
+        .route("/api/charters", get(list).post(create))
+        .route("/api/charters/{id}", get(get_one).put(update))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), authenticate))
+        .with_state(state);
+    Router::new()
+        .route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .merge(protected)
+}
+
+async fn authenticate(State(state): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
+    let key = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("");
+    match jada_ops::office::check_api_key(state.store.as_ref(), key).await {
+        Ok(Some(_)) => next.run(req).await,
+        Ok(None) => fail(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send `Authorization: Bearer <key>` with a live key from `jada api-key create NAME`",
+            vec![],
+        ),
+        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string(), vec![]),
+    }
+}
+
+/// Create a booking.
+#[utoipa::path(post, path = "/api/charters", request_body = NewCharter,
+    responses((status = 201, body = ApiCharter), (status = 400, body = ApiError), (status = 401, body = ApiError),
+              (status = 409, body = ApiError, description = "the charter_id exists"), (status = 422, body = ApiError)))]
+async fn create(State(state): State<Arc<ApiState>>, body: Bytes) -> Response {
+    let input: NewCharter = match parse(&body) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match booking::create(state.store.as_ref(), &state.fleet, to_map(&input), state.clock.now()).await {
+        Ok(c) => (StatusCode::CREATED, Json(ApiCharter::from(&c))).into_response(),
+        Err(e) => booking_error(e),
+    }
+}
+
+/// Change a booking.
+#[utoipa::path(put, path = "/api/charters/{id}", request_body = CharterUpdate,
+    params(("id" = String, Path, format = "uuid", description = "charter id")),
+    responses((status = 200, body = ApiCharter), (status = 400, body = ApiError), (status = 401, body = ApiError),
+              (status = 404, body = ApiError), (status = 409, body = ApiError, description = "stale version"), (status = 422, body = ApiError)))]
+async fn update(State(state): State<Arc<ApiState>>, Path(id): Path<String>, body: Bytes) -> Response {
+    let id = match charter_id(&id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let input: CharterUpdate = match parse(&body) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match booking::update(
+        state.store.as_ref(),
+        &state.fleet,
+        id,
+        to_map(&input),
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(c) => Json(ApiCharter::from(&c)).into_response(),
+        Err(e) => booking_error(e),
+    }
+}
+
+/// One booking.
+#[utoipa::path(get, path = "/api/charters/{id}", params(("id" = String, Path, format = "uuid", description = "charter id")),
+    responses((status = 200, body = ApiCharter), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+async fn get_one(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Response {
+    let id = match charter_id(&id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match state.store.get_charter(id).await {
+        Ok(Some(c)) => Json(ApiCharter::from(&c)).into_response(),
+        Ok(None) => fail(StatusCode::NOT_FOUND, "not_found", format!("no charter {id}"), vec![]),
+        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string(), vec![]),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct MonthQuery {
+    /// YYYY-MM
+    #[param(pattern = r"^\d{4}-\d{2}$", example = "2025-07")]
+    pub month: Option<String>,
+}
+
+/// A month's bookings, by date and time.
+#[utoipa::path(get, path = "/api/charters", params(MonthQuery),
+    responses((status = 200, body = Vec<ApiCharter>), (status = 401, body = ApiError), (status = 422, body = ApiError)))]
+async fn list(State(state): State<Arc<ApiState>>, Query(q): Query<MonthQuery>) -> Response {
+    let Some(m) = q.month else {
+        let e = FieldError {
+            field: "month".into(),
+            reason: "required, as YYYY-MM".into(),
+        };
+        return fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "month: required, as YYYY-MM",
+            vec![e],
+        );
+    };
+    let month = match Month::parse(&m) {
+        Ok(m) => m,
+        Err(e) => {
+            let fe = FieldError {
+                field: "month".into(),
+                reason: e.0.clone(),
+            };
+            return fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("month: {}", e.0),
+                vec![fe],
+            );
+        }
+    };
+    match state.store.list_charters_in_month(month).await {
+        Ok(cs) => Json(cs.iter().map(ApiCharter::from).collect::<Vec<_>>()).into_response(),
+        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string(), vec![]),
+    }
+}

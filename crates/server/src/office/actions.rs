@@ -1,0 +1,297 @@
+//! The office's buttons and forms. Each checks the CSRF token, calls the same `jada_ops`
+//! function as the CLI, and redirects back with a one-line result.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use jada_core::{CharterId, ChatAuthor, CrewId};
+use jada_ops::booking::{self, BookingError};
+use jada_store::Trigger;
+use serde_json::{Map, Value};
+
+use super::auth::{check_csrf, SignedIn};
+use super::office;
+use super::pages::{charter_form, unavailable};
+use crate::daemon::Shared;
+
+type F = Form<HashMap<String, String>>;
+
+fn back(path: &str, key: &str, msg: &str) -> Response {
+    let q: String = url::form_urlencoded::byte_serialize(msg.as_bytes()).collect();
+    Redirect::to(&format!("{path}?{key}={q}")).into_response()
+}
+
+fn charter_path(id: CharterId) -> String {
+    format!("/office/charters/{id}")
+}
+
+/// The booking form's fields as an import record (blank fields left out).
+fn record(form: &HashMap<String, String>) -> Map<String, Value> {
+    let mut m = Map::new();
+    for k in [
+        "charter_date",
+        "start_time",
+        "end_time",
+        "vessel_name",
+        "guest_name",
+        "guest_count",
+        "reportable_revenue",
+        "tips",
+        "status",
+    ] {
+        if let Some(v) = form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            m.insert(k.into(), Value::String(v.to_string()));
+        }
+    }
+    m
+}
+
+fn form_errors(e: &BookingError) -> Vec<(String, String)> {
+    match e {
+        BookingError::Invalid(errs) => errs.iter().map(|e| (e.field.clone(), e.reason.clone())).collect(),
+        other => vec![("booking".into(), other.to_string())],
+    }
+}
+
+pub async fn create_charter(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Form(form): F,
+) -> Response {
+    if let Err(r) = check_csrf(&who, &form) {
+        return r;
+    }
+    let o = office(&shared);
+    match booking::create(shared.store.as_ref(), &o.fleet, record(&form), shared.clock.now()).await {
+        Ok(c) => back(&charter_path(c.charter_id), "done", "Booking added."),
+        Err(BookingError::Store(e)) => unavailable(e),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            charter_form(&who, o, None, &form, &form_errors(&e)),
+        )
+            .into_response(),
+    }
+}
+
+pub async fn update_charter(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Path(id): Path<String>,
+    Form(form): F,
+) -> Response {
+    if let Err(r) = check_csrf(&who, &form) {
+        return r;
+    }
+    let o = office(&shared);
+    let Ok(id) = CharterId::parse(&id) else {
+        return (StatusCode::NOT_FOUND, "no such charter").into_response();
+    };
+    let mut rec = record(&form);
+    if let Some(v) = form.get("version").and_then(|v| v.parse::<u64>().ok()) {
+        rec.insert("version".into(), Value::from(v));
+    }
+    match booking::update(shared.store.as_ref(), &o.fleet, id, rec, shared.clock.now()).await {
+        Ok(_) => back(&charter_path(id), "done", "Booking saved."),
+        Err(BookingError::Store(e)) => unavailable(e),
+        Err(e) => {
+            let status = if matches!(e, BookingError::Conflict(_)) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let current = shared.store.get_charter(id).await.ok().flatten();
+            (status, charter_form(&who, o, current.as_ref(), &form, &form_errors(&e))).into_response()
+        }
+    }
+}
+
+fn operator(who: &SignedIn) -> ChatAuthor {
+    ChatAuthor::Operator(who.email.clone())
+}
+
+pub async fn assign_captain(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Path(id): Path<String>,
+    Form(form): F,
+) -> Response {
+    if let Err(r) = check_csrf(&who, &form) {
+        return r;
+    }
+    let (Ok(id), Ok(crew)) = (
+        CharterId::parse(&id),
+        CrewId::parse(form.get("crew").map(String::as_str).unwrap_or("")),
+    ) else {
+        return (StatusCode::UNPROCESSABLE_ENTITY, "choose a charter and a captain").into_response();
+    };
+    let o = office(&shared);
+    match o
+        .dispatcher
+        .assign_captain(id, &crew, operator(&who), shared.clock.now())
+        .await
+    {
+        Ok(step) => back(
+            &charter_path(id),
+            "done",
+            &format!(
+                "Captain {crew} assigned; dispatch {}: {}",
+                step.status.as_str(),
+                step.detail
+            ),
+        ),
+        Err(e) => back(&charter_path(id), "error", &e.to_string()),
+    }
+}
+
+pub async fn restart_dispatch(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Path(id): Path<String>,
+    Form(form): F,
+) -> Response {
+    if let Err(r) = check_csrf(&who, &form) {
+        return r;
+    }
+    let Ok(id) = CharterId::parse(&id) else {
+        return (StatusCode::NOT_FOUND, "no such charter").into_response();
+    };
+    let captain = match shared.store.get_charter(id).await {
+        Ok(Some(c)) => c.captain_assigned,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such charter").into_response(),
+        Err(e) => return unavailable(e),
+    };
+    let Some(captain) = captain else {
+        return back(
+            &charter_path(id),
+            "error",
+            "Assign a captain first: dispatch starts from the captain.",
+        );
+    };
+    let o = office(&shared);
+    match o
+        .dispatcher
+        .assign_captain(id, &captain, operator(&who), shared.clock.now())
+        .await
+    {
+        Ok(step) => back(
+            &charter_path(id),
+            "done",
+            &format!("Dispatch restarted: {}", step.detail),
+        ),
+        Err(e) => back(&charter_path(id), "error", &e.to_string()),
+    }
+}
+
+pub async fn cancel(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Path(id): Path<String>,
+    Form(form): F,
+) -> Response {
+    if let Err(r) = check_csrf(&who, &form) {
+        return r;
+    }
+    let Ok(id) = CharterId::parse(&id) else {
+        return (StatusCode::NOT_FOUND, "no such charter").into_response();
+    };
+    let o = office(&shared);
+    let now = shared.clock.now();
+    let version = match shared.store.get_charter(id).await {
+        Ok(Some(c)) => c.version,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such charter").into_response(),
+        Err(e) => return unavailable(e),
+    };
+    let mut rec = Map::new();
+    rec.insert("version".into(), Value::from(version));
+    rec.insert("status".into(), Value::String("cancelled".into()));
+    if let Err(e) = booking::update(shared.store.as_ref(), &o.fleet, id, rec, now).await {
+        return back(&charter_path(id), "error", &e.to_string());
+    }
+    if let Err(e) = o.dispatcher.stop(id, &format!("cancelled by {}", who.email), now).await {
+        tracing::warn!(charter = %id, error = %e, "cancelled, but stopping dispatch failed; the next tick stops it");
+    }
+    back(&charter_path(id), "done", "Charter cancelled; open offers withdrawn.")
+}
+
+pub async fn run_job(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Path(name): Path<String>,
+    Form(form): F,
+) -> Response {
+    if let Err(r) = check_csrf(&who, &form) {
+        return r;
+    }
+    if shared.runner.registry.get(&name).is_none() {
+        return back("/office/automation", "done", &format!("There is no job `{name}`."));
+    }
+    let s = Arc::clone(&shared);
+    let job = name.clone();
+    // In the background: a long job must not hold the page; its run is recorded.
+    tokio::spawn(async move {
+        if let Err(e) = s.runner.run(&job, Trigger::Manual).await {
+            tracing::warn!(job = %job, error = %e, "a job started from the office page did not run");
+        }
+    });
+    tracing::info!(job = %name, by = %who.email, "job started from the office page");
+    back(
+        "/office/automation",
+        "done",
+        &format!("Job `{name}` started; its run appears below when done."),
+    )
+}
+
+async fn dead_letter(
+    shared: &Shared,
+    who: &SignedIn,
+    id: &str,
+    form: &HashMap<String, String>,
+    retry: bool,
+) -> Response {
+    if let Err(r) = check_csrf(who, form) {
+        return r;
+    }
+    let Ok(id) = uuid::Uuid::parse_str(id) else {
+        return back("/office/automation", "done", "That is not an event id.");
+    };
+    let now = shared.clock.now();
+    let done = if retry {
+        shared.store.retry_dead_event(id, now).await
+    } else {
+        shared.store.drop_dead_event(id, now).await
+    };
+    match done {
+        Ok(()) => {
+            tracing::info!(event = %id, by = %who.email, retry, "dead letter handled from the office page");
+            let msg = if retry {
+                "queued again"
+            } else {
+                "dropped (kept on record)"
+            };
+            back("/office/automation", "done", &format!("Event {id} {msg}."))
+        }
+        Err(e) => back("/office/automation", "done", &e.to_string()),
+    }
+}
+
+pub async fn retry_dead(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Path(id): Path<String>,
+    Form(form): F,
+) -> Response {
+    dead_letter(&shared, &who, &id, &form, true).await
+}
+
+pub async fn drop_dead(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Path(id): Path<String>,
+    Form(form): F,
+) -> Response {
+    dead_letter(&shared, &who, &id, &form, false).await
+}

@@ -1,0 +1,247 @@
+//! Office sign-in: an emailed magic link (15 minutes, single use) confirmed with a button
+//! (a GET never signs anyone in: mail scanners open links), then a session cookie.
+
+// Handlers' helpers return `Result<_, Response>` so `?`-style early answers read
+// plainly; the response is built once per request, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use maud::html;
+use subtle::ConstantTimeEq;
+
+use super::{layout, office};
+use crate::daemon::Shared;
+
+pub const SESSION_COOKIE: &str = "jada_session";
+/// The double-submit CSRF cookie of the pages before sign-in.
+const PRE_COOKIE: &str = "jada_pre";
+
+/// The signed-in user, put in the request by [`require_session`].
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub email: String,
+    /// The cookie's secret (never shown; the CSRF token derives from it).
+    pub secret: String,
+    pub csrf: String,
+}
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn same(a: &str, b: &str) -> bool {
+    !a.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// Every admin path: a live session, or a redirect to sign-in.
+pub async fn require_session(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
+    let now = shared.clock.now();
+    let secret = cookie(req.headers(), SESSION_COOKIE).unwrap_or_default();
+    match jada_ops::office::session(shared.store.as_ref(), &secret, now).await {
+        Ok(Some(s)) => {
+            req.extensions_mut().insert(SignedIn {
+                email: s.email,
+                csrf: jada_ops::office::csrf_token(&secret),
+                secret,
+            });
+            next.run(req).await
+        }
+        Ok(None) => {
+            let path = req.uri().path();
+            let next = if req.method() == axum::http::Method::GET {
+                path.to_string()
+            } else {
+                "/office".to_string()
+            };
+            Redirect::to(&format!("/office/sign-in?next={}", url_escape(&next))).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot check the session");
+            (StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable; try again").into_response()
+        }
+    }
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A form POST must carry the session's CSRF token.
+pub fn check_csrf(who: &SignedIn, form: &HashMap<String, String>) -> Result<(), Response> {
+    if same(form.get("csrf").map(String::as_str).unwrap_or(""), &who.csrf) {
+        Ok(())
+    } else {
+        Err(refused_post())
+    }
+}
+
+fn refused_post() -> Response {
+    let page = layout(
+        "Refused",
+        None,
+        html! { h1 { "That form was refused" } p { "It did not come from a jada page (its security token is missing or stale). Go back, reload the page and try again." } },
+    );
+    (StatusCode::FORBIDDEN, page).into_response()
+}
+
+/// A pre-sign-in page's CSRF value, and the cookie that carries it.
+fn pre_csrf(headers: &HeaderMap, secure: bool) -> (String, String) {
+    let v = cookie(headers, PRE_COOKIE)
+        .filter(|v| v.len() == 32)
+        .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
+    let flag = if secure { "; Secure" } else { "" };
+    let c = format!("{PRE_COOKIE}={v}; Path=/office; HttpOnly; SameSite=Strict; Max-Age=3600{flag}");
+    (v, c)
+}
+
+fn pre_ok(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
+    same(
+        &cookie(headers, PRE_COOKIE).unwrap_or_default(),
+        form.get("csrf").map(String::as_str).unwrap_or(""),
+    )
+}
+
+pub async fn sign_in_page(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let (csrf, set) = pre_csrf(&headers, office(&shared).secure_cookies);
+    let body = html! {
+        h1 { "Sign in to jada" }
+        p { "Enter your office email address; a sign-in link will be mailed to you." }
+        form method="post" action="/office/sign-in" {
+            input type="hidden" name="csrf" value=(csrf);
+            label for="email" { "Email" }
+            input #email type="email" name="email" required autocomplete="email";
+            button type="submit" { "Mail me a link" }
+        }
+    };
+    ([(header::SET_COOKIE, set)], layout("Sign in", None, body)).into_response()
+}
+
+pub async fn request_link(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !pre_ok(&headers, &form) {
+        return refused_post();
+    }
+    let o = office(&shared);
+    let email = form.get("email").cloned().unwrap_or_default();
+    let now = shared.clock.now();
+    if let Err(e) =
+        jada_ops::office::request_link(&o.dispatcher.links, o.mailer.as_ref(), &o.sender, &o.users, &email, now).await
+    {
+        tracing::error!(error = %e, "cannot send a sign-in link");
+        let page = layout(
+            "Not sent",
+            None,
+            html! { h1 { "The link could not be sent" } p { "Mail is not working right now; the daemon's log says why. Try again later." } },
+        );
+        return (StatusCode::SERVICE_UNAVAILABLE, page).into_response();
+    }
+    layout(
+        "Check your mail",
+        None,
+        html! { h1 { "Check your mail" } p { "If that address may sign in, a link is on its way. It works once, for 15 minutes." } },
+    )
+}
+
+/// `GET /office/auth/{token}`: a button, so that opening the link changes nothing.
+pub async fn confirm_page(
+    State(shared): State<Arc<Shared>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (csrf, set) = pre_csrf(&headers, office(&shared).secure_cookies);
+    let body = html! {
+        h1 { "Sign in to jada" }
+        form method="post" action=(format!("/office/auth/{token}")) {
+            input type="hidden" name="csrf" value=(csrf);
+            button type="submit" { "Sign in" }
+        }
+    };
+    ([(header::SET_COOKIE, set)], layout("Sign in", None, body)).into_response()
+}
+
+pub async fn redeem(
+    State(shared): State<Arc<Shared>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !pre_ok(&headers, &form) {
+        return refused_post();
+    }
+    let o = office(&shared);
+    let now = shared.clock.now();
+    match jada_ops::office::redeem(
+        shared.store.as_ref(),
+        &o.dispatcher.links,
+        &o.users,
+        &token,
+        o.session_hours,
+        now,
+    )
+    .await
+    {
+        Ok(s) => {
+            let flag = if o.secure_cookies { "; Secure" } else { "" };
+            let cookie = format!(
+                "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{flag}",
+                s.secret,
+                o.session_hours * 3600
+            );
+            tracing::info!(user = %s.session.email, "office sign-in");
+            ([(header::SET_COOKIE, cookie)], Redirect::to("/office")).into_response()
+        }
+        Err(jada_ops::office::SignInError::Store(e)) => {
+            tracing::error!(error = %e, "cannot sign in");
+            (StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable; try again").into_response()
+        }
+        Err(e) => {
+            let page = layout(
+                "Sign-in link refused",
+                None,
+                html! { h1 { "This sign-in link cannot be used" } p { (e.to_string()) "." } p { a href="/office/sign-in" { "Ask for a new link" } } },
+            );
+            (StatusCode::GONE, page).into_response()
+        }
+    }
+}
+
+pub async fn sign_out(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = check_csrf(&who, &form) {
+        return r;
+    }
+    if let Err(e) = shared
+        .store
+        .delete_session(&jada_ops::office::digest(&who.secret))
+        .await
+    {
+        tracing::error!(error = %e, "cannot end the session");
+    }
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    ([(header::SET_COOKIE, clear)], Redirect::to("/office/sign-in")).into_response()
+}

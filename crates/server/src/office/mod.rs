@@ -1,0 +1,160 @@
+//! The office's web pages: sign-in by an emailed magic link, then a session cookie
+//! (HttpOnly, SameSite=Lax, Secure over HTTPS, expiring on the server). Every admin page
+//! and action needs the session; every form that changes something carries a CSRF token
+//! derived from it. Server-rendered HTML (maud), readable on a phone, no JavaScript.
+//!
+//! - [`auth`]: sign-in, sign-out, the session check and the CSRF check.
+//! - [`pages`]: Today, Charters (and one charter), Crew, Automation, Revenue.
+//! - [`actions`]: the buttons and forms (assign a captain, cancel, restart dispatch,
+//!   save a booking, run a job, retry or drop a dead letter).
+
+pub mod actions;
+pub mod auth;
+pub mod chart;
+pub mod pages;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use jada_core::{BusinessZone, Fleet};
+use jada_ops::dispatch::Dispatcher;
+use jada_ops::mail::Mailer;
+use maud::{html, Markup, DOCTYPE};
+
+use crate::daemon::Shared;
+
+const CSS: &str = include_str!("office.css");
+
+/// What the office pages need besides the daemon's shared parts.
+pub struct Office {
+    /// Who may sign in (email addresses).
+    pub users: Vec<String>,
+    pub mailer: Arc<dyn Mailer>,
+    pub sender: String,
+    /// Dispatch (and its link keys, which also sign the sign-in links).
+    pub dispatcher: Arc<Dispatcher>,
+    pub fleet: Fleet,
+    pub zone: BusinessZone,
+    pub business: String,
+    /// Where the monthly reports are written.
+    pub reports_dir: PathBuf,
+    pub session_hours: i64,
+    /// Mark cookies `Secure` (the site is served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    let signed_in = Router::new()
+        .route("/office", get(pages::today))
+        .route("/office/charters", get(pages::charters).post(actions::create_charter))
+        .route("/office/charters/new", get(pages::new_charter))
+        .route(
+            "/office/charters/{id}",
+            get(pages::charter).post(actions::update_charter),
+        )
+        .route("/office/charters/{id}/edit", get(pages::edit_charter))
+        .route("/office/charters/{id}/captain", post(actions::assign_captain))
+        .route("/office/charters/{id}/cancel", post(actions::cancel))
+        .route("/office/charters/{id}/dispatch", post(actions::restart_dispatch))
+        .route("/office/crew", get(pages::crew))
+        .route("/office/crew/{id}", get(pages::crew_member))
+        .route("/office/automation", get(pages::automation))
+        .route("/office/jobs/{name}/run", post(actions::run_job))
+        .route("/office/dlq/{id}/retry", post(actions::retry_dead))
+        .route("/office/dlq/{id}/drop", post(actions::drop_dead))
+        .route("/office/revenue", get(pages::revenue))
+        .route("/office/reports/{file}", get(pages::report_file))
+        .route("/office/sign-out", post(auth::sign_out))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            auth::require_session,
+        ));
+    Router::new()
+        .route("/office/sign-in", get(auth::sign_in_page).post(auth::request_link))
+        .route("/office/auth/{token}", get(auth::confirm_page).post(auth::redeem))
+        .route(
+            "/office-static/office.css",
+            get(|| async { ([(header::CONTENT_TYPE, "text/css")], CSS) }),
+        )
+        .merge(signed_in)
+        .layer(middleware::from_fn(headers))
+        .with_state(shared)
+}
+
+async fn headers(req: axum::extract::Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h: &mut HeaderMap = resp.headers_mut();
+    for (k, v) in [
+        ("referrer-policy", "no-referrer"),
+        (
+            "content-security-policy",
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("cache-control", "no-store"),
+    ] {
+        h.insert(k, HeaderValue::from_static(v));
+    }
+    resp
+}
+
+/// The office config; the router is mounted only when it exists.
+pub(crate) fn office(shared: &Shared) -> &Office {
+    shared
+        .office
+        .as_deref()
+        .expect("office pages are mounted only with an office")
+}
+
+/// A page with the navigation. `who` is the signed-in user (None on sign-in pages).
+pub(crate) fn layout(title: &str, who: Option<&auth::SignedIn>, body: Markup) -> Response {
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · jada" }
+                link rel="stylesheet" href="/office-static/office.css";
+            }
+            body {
+                @if let Some(w) = who {
+                    nav {
+                        a href="/office" { "Today" }
+                        a href="/office/charters" { "Charters" }
+                        a href="/office/crew" { "Crew" }
+                        a href="/office/automation" { "Automation" }
+                        a href="/office/revenue" { "Revenue" }
+                        form.inline method="post" action="/office/sign-out" {
+                            input type="hidden" name="csrf" value=(w.csrf);
+                            button.link type="submit" { "Sign out " (w.email) }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    };
+    page.into_response()
+}
+
+/// A hidden CSRF field for a form.
+pub(crate) fn csrf_field(who: &auth::SignedIn) -> Markup {
+    html! { input type="hidden" name="csrf" value=(who.csrf); }
+}
+
+/// A form with one button that POSTs to `action`.
+pub(crate) fn button(who: &auth::SignedIn, action: &str, label: &str, class: &str) -> Markup {
+    html! {
+        form.inline method="post" action=(action) {
+            (csrf_field(who))
+            button class=(class) type="submit" { (label) }
+        }
+    }
+}

@@ -1,0 +1,604 @@
+//! The office pages (reads only): Today, Charters, a charter, Crew, a crew member,
+//! Automation, Revenue.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use chrono::{Datelike, Duration, NaiveDate};
+use jada_core::{Cents, Charter, CharterId, CharterStatus, ChatAuthor, CrewId, Month};
+use jada_store::{AlertStatus, DispatchStatus, EventStatus, StoreError};
+use maud::{html, PreEscaped};
+
+use super::auth::SignedIn;
+use super::{button, csrf_field, layout, office, Office};
+use crate::daemon::Shared;
+
+/// A store failure as a page (details in the log, not on the page).
+pub(crate) fn unavailable(e: StoreError) -> Response {
+    tracing::error!(error = %e, "office page failed");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the store is unavailable; see the daemon's log",
+    )
+        .into_response()
+}
+
+macro_rules! tryp {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return unavailable(e.into()),
+        }
+    };
+}
+
+fn not_found(who: &SignedIn, what: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        layout("Not found", Some(who), html! { h1 { "Not found" } p { (what) } }),
+    )
+        .into_response()
+}
+
+/// Crew seats a charter needs (0 for a vessel not in the fleet).
+pub(crate) fn crew_seats(o: &Office, c: &Charter) -> u32 {
+    o.fleet
+        .get(&c.vessel_name)
+        .and_then(|v| v.seats_for(c.guest_count).ok())
+        .map_or(0, |s| s.crew)
+}
+
+fn time(c: &Charter) -> String {
+    format!("{}–{}", c.start_time.format("%H:%M"), c.end_time.format("%H:%M"))
+}
+
+fn money(c: Cents) -> String {
+    c.to_string()
+}
+
+/// `GET /office`: what needs attention, red first, each with what to do.
+pub async fn today(State(shared): State<Arc<Shared>>, Extension(who): Extension<SignedIn>) -> Response {
+    let o = office(&shared);
+    let report = tryp!(shared.report().await);
+    let today = o.zone.date_of(shared.clock.now());
+    let week = tryp!(
+        shared
+            .store
+            .list_charters_between(today, today + Duration::days(7))
+            .await
+    );
+    let short: Vec<&Charter> = week
+        .iter()
+        .filter(|c| c.status != CharterStatus::Cancelled)
+        .filter(|c| c.captain_assigned.is_none() || (c.crew_assigned.len() as u32) < crew_seats(o, c))
+        .collect();
+    let findings = report.findings();
+    let bad: Vec<_> = findings.iter().filter(|f| !f.ok).collect();
+    let body = html! {
+        h1 { "Today" }
+        @if bad.is_empty() && short.is_empty() {
+            p.ok { "All is well: every job is on time, every credential works, nothing is parked, and the next 7 days are crewed." }
+        }
+        @if !bad.is_empty() {
+            h2 { "Needs action" }
+            ul.findings {
+                @for f in &bad {
+                    li.bad { strong { (f.what) } @if let Some(fix) = &f.fix { br; span.fix { "Fix: " (fix) } } }
+                }
+            }
+        }
+        h2 { "Next 7 days not fully crewed (" (short.len()) ")" }
+        @if short.is_empty() { p.ok { "Every charter in the next 7 days has its captain and crew." } }
+        @else {
+            table {
+                thead { tr { th { "Date" } th { "Time" } th { "Vessel" } th { "Captain" } th { "Crew" } th { "" } } }
+                tbody {
+                    @for c in &short {
+                        tr.bad {
+                            td { (c.charter_date) } td { (time(c)) } td { (c.vessel_name) }
+                            td { (c.captain_assigned.as_ref().map_or("none: assign one", |x| x.as_str())) }
+                            td { (c.crew_assigned.len()) "/" (crew_seats(o, c)) }
+                            td { a href=(format!("/office/charters/{}", c.charter_id)) { "Open" } }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Healthy" }
+        ul.findings { @for f in findings.iter().filter(|f| f.ok) { li.good { (f.what) } } }
+    };
+    layout("Today", Some(&who), body)
+}
+
+/// `GET /office/charters?month=YYYY-MM`.
+pub async fn charters(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let o = office(&shared);
+    let month = q
+        .get("month")
+        .and_then(|m| Month::parse(m).ok())
+        .unwrap_or_else(|| Month::of(o.zone.date_of(shared.clock.now())));
+    let list = tryp!(shared.store.list_charters_in_month(month).await);
+    let mut status: BTreeMap<CharterId, DispatchStatus> = BTreeMap::new();
+    for c in &list {
+        if let Some(d) = tryp!(shared.store.get_dispatch(c.charter_id).await) {
+            status.insert(c.charter_id, d.status);
+        }
+    }
+    let body = html! {
+        h1 { "Charters: " (month.long_name()) }
+        p.pager {
+            a href=(format!("/office/charters?month={}", month.prev())) { "← " (month.prev().long_name()) }
+            " · " a href="/office/charters/new" { "Add a booking" } " · "
+            a href=(format!("/office/charters?month={}", month.next())) { (month.next().long_name()) " →" }
+        }
+        @if list.is_empty() { p { "No charters this month." } }
+        @else {
+            table {
+                thead { tr { th { "Date" } th { "Time" } th { "Vessel" } th { "Guest" } th { "Status" } th { "Crew" } th { "Dispatch" } } }
+                tbody {
+                    @for c in &list {
+                        @let seats = crew_seats(o, c);
+                        @let short = c.status != CharterStatus::Cancelled && (c.captain_assigned.is_none() || (c.crew_assigned.len() as u32) < seats);
+                        tr class=(if short { "short" } else { "" }) {
+                            td { a href=(format!("/office/charters/{}", c.charter_id)) { (c.charter_date) } }
+                            td { (time(c)) } td { (c.vessel_name) } td { (c.guest_name) " (" (c.guest_count) ")" }
+                            td { (c.status.to_string()) }
+                            td { (if c.captain_assigned.is_some() { "captain, " } else { "no captain, " }) (c.crew_assigned.len()) "/" (seats) }
+                            td { (status.get(&c.charter_id).map_or("", |s| s.as_str())) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout("Charters", Some(&who), body)
+}
+
+/// `GET /office/charters/{id}`: details, the chat thread, the dispatch timeline, actions.
+pub async fn charter(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let o = office(&shared);
+    let Ok(id) = CharterId::parse(&id) else {
+        return not_found(&who, "That is not a charter id.");
+    };
+    let Some(c) = tryp!(shared.store.get_charter(id).await) else {
+        return not_found(&who, "No such charter.");
+    };
+    let chat = tryp!(shared.store.list_chat(id).await);
+    let offers = tryp!(shared.store.list_offers_for_charter(id).await);
+    let dispatch = tryp!(shared.store.get_dispatch(id).await);
+    let captains: Vec<_> = tryp!(shared.store.list_crew().await)
+        .into_iter()
+        .filter(|m| m.active && m.captain_certified && m.is_available_on(c.charter_date))
+        .collect();
+    let seats = crew_seats(o, &c);
+    let body = html! {
+        h1 { (c.vessel_name) ", " (c.charter_date) " " (time(&c)) }
+        @if let Some(msg) = q.get("done") { p.notice { (msg) } }
+        @if let Some(msg) = q.get("error") { p.bad { (msg) } }
+        dl {
+            dt { "Guest" } dd { (c.guest_name) " (" (c.guest_count) " guests)" }
+            dt { "Status" } dd { (c.status.to_string()) }
+            dt { "Captain" } dd { (c.captain_assigned.as_ref().map_or("none", |x| x.as_str())) }
+            dt { "Crew" } dd { (c.crew_assigned.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")) " (" (c.crew_assigned.len()) "/" (seats) ")" }
+            dt { "Revenue" } dd { (money(c.reportable_revenue)) ", tips " (money(c.tips)) }
+            dt { "Dispatch" } dd { (dispatch.as_ref().map_or("not started".to_string(), |d| format!("{}: {}", d.status.as_str(), d.detail))) }
+            dt { "Version" } dd { (c.version) }
+        }
+        @if c.status != CharterStatus::Cancelled {
+            section.actions {
+                form.inline method="post" action=(format!("/office/charters/{id}/captain")) {
+                    (csrf_field(&who))
+                    label for="captain" { "Captain " }
+                    select #captain name="crew" {
+                        @for m in &captains { option value=(m.crew_id) selected[c.captain_assigned.as_ref() == Some(&m.crew_id)] { (m.name) " (" (m.crew_id) ")" } }
+                    }
+                    button type="submit" { "Assign captain and dispatch" }
+                }
+                @if c.captain_assigned.is_some() { (button(&who, &format!("/office/charters/{id}/dispatch"), "Restart dispatch", "")) }
+                a.button href=(format!("/office/charters/{id}/edit")) { "Edit booking" }
+                (button(&who, &format!("/office/charters/{id}/cancel"), "Cancel charter", "danger"))
+            }
+        }
+        h2 { "Dispatch timeline" }
+        @if offers.is_empty() { p { "No offers yet." } }
+        @else {
+            table #offers {
+                thead { tr { th { "Crew" } th { "Status" } th { "Offered" } th { "Answer by" } th { "Answered" } } }
+                tbody {
+                    @for x in &offers {
+                        tr {
+                            td { (x.crew_id) } td.status { (format!("{:?}", x.status).to_lowercase()) }
+                            td { (local(o, x.offered_at)) } td { (local(o, x.expires_at)) }
+                            td { (x.answered_at.map(|t| local(o, t)).unwrap_or_default()) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Chat" }
+        ol.chat {
+            @for m in &chat {
+                li { span.when { (local(o, m.posted_at)) } " " span.who { (author(&m.author)) } ": " (m.body) }
+            }
+        }
+    };
+    layout("Charter", Some(&who), body)
+}
+
+fn author(a: &ChatAuthor) -> String {
+    match a {
+        ChatAuthor::System => "jada".into(),
+        ChatAuthor::Crew(c) => c.to_string(),
+        ChatAuthor::Operator(o) => o.clone(),
+    }
+}
+
+fn local(o: &Office, t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&o.zone.tz()).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// The add/edit form. `c` is the charter being edited; `errors` field -> reason.
+pub(crate) fn charter_form(
+    who: &SignedIn,
+    o: &Office,
+    c: Option<&Charter>,
+    values: &HashMap<String, String>,
+    errors: &[(String, String)],
+) -> Response {
+    let v = |k: &str, from: &dyn Fn(&Charter) -> String| -> String {
+        values.get(k).cloned().or_else(|| c.map(from)).unwrap_or_default()
+    };
+    let fields: Vec<(&str, &str, String)> = vec![
+        (
+            "charter_date",
+            "Date (YYYY-MM-DD)",
+            v("charter_date", &|c| c.charter_date.to_string()),
+        ),
+        (
+            "start_time",
+            "Start (HH:MM)",
+            v("start_time", &|c| c.start_time.format("%H:%M").to_string()),
+        ),
+        (
+            "end_time",
+            "End (HH:MM)",
+            v("end_time", &|c| c.end_time.format("%H:%M").to_string()),
+        ),
+        ("vessel_name", "Vessel", v("vessel_name", &|c| c.vessel_name.clone())),
+        ("guest_name", "Guest", v("guest_name", &|c| c.guest_name.clone())),
+        (
+            "guest_count",
+            "Guests",
+            v("guest_count", &|c| c.guest_count.to_string()),
+        ),
+        (
+            "reportable_revenue",
+            "Revenue ($)",
+            v("reportable_revenue", &|c| {
+                format!("{:.2}", c.reportable_revenue.0 as f64 / 100.0)
+            }),
+        ),
+        (
+            "tips",
+            "Tips ($)",
+            v("tips", &|c| format!("{:.2}", c.tips.0 as f64 / 100.0)),
+        ),
+        ("status", "Status", v("status", &|c| c.status.to_string())),
+    ];
+    let action = c.map_or("/office/charters".to_string(), |c| {
+        format!("/office/charters/{}", c.charter_id)
+    });
+    let body = html! {
+        h1 { (if c.is_some() { "Edit booking" } else { "Add a booking" }) }
+        @if !errors.is_empty() {
+            ul.bad { @for (f, r) in errors { li { strong { (f) } ": " (r) } } }
+        }
+        form.booking method="post" action=(action) {
+            (csrf_field(who))
+            @if let Some(c) = c { input type="hidden" name="version" value=(values.get("version").cloned().unwrap_or_else(|| c.version.to_string())); }
+            @for (name, label, value) in &fields {
+                label for=(name) { (label) }
+                @if *name == "vessel_name" {
+                    select id=(name) name=(name) {
+                        @for n in o.fleet.names() { option value=(n) selected[value.eq_ignore_ascii_case(n)] { (n) } }
+                    }
+                } @else if *name == "status" {
+                    select id=(name) name=(name) {
+                        @for s in ["requested", "booked", "confirmed", "completed", "cancelled"] { option value=(s) selected[value == s || (value.is_empty() && s == "booked")] { (s) } }
+                    }
+                } @else {
+                    input id=(name) name=(name) value=(value) class=(if errors.iter().any(|(f, _)| f == name) { "invalid" } else { "" });
+                }
+            }
+            button type="submit" { "Save" }
+        }
+    };
+    layout("Booking", Some(who), body)
+}
+
+pub async fn new_charter(State(shared): State<Arc<Shared>>, Extension(who): Extension<SignedIn>) -> Response {
+    charter_form(&who, office(&shared), None, &HashMap::new(), &[])
+}
+
+pub async fn edit_charter(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = CharterId::parse(&id) else {
+        return not_found(&who, "That is not a charter id.");
+    };
+    match tryp!(shared.store.get_charter(id).await) {
+        Some(c) => charter_form(&who, office(&shared), Some(&c), &HashMap::new(), &[]),
+        None => not_found(&who, "No such charter."),
+    }
+}
+
+/// `GET /office/crew`: the roster with certification, activity and this month's charters.
+pub async fn crew(State(shared): State<Arc<Shared>>, Extension(who): Extension<SignedIn>) -> Response {
+    let o = office(&shared);
+    let month = Month::of(o.zone.date_of(shared.clock.now()));
+    let crew = tryp!(shared.store.list_crew().await);
+    let charters = tryp!(shared.store.list_charters_in_month(month).await);
+    let mut sailed: HashMap<&CrewId, usize> = HashMap::new();
+    for c in charters.iter().filter(|c| c.status != CharterStatus::Cancelled) {
+        for p in c.people() {
+            *sailed.entry(p).or_default() += 1;
+        }
+    }
+    let body = html! {
+        h1 { "Crew" }
+        table {
+            thead { tr { th { "Crew" } th { "Email" } th { "Captain" } th { "Active" } th { "Charters in " (month.long_name()) } } }
+            tbody {
+                @for m in &crew {
+                    tr {
+                        td { a href=(format!("/office/crew/{}", m.crew_id)) { (m.name) } " (" (m.crew_id) ")" }
+                        td { (m.email.to_string()) }
+                        td { (if m.captain_certified { "certified" } else { "" }) }
+                        td { (if m.active { "yes" } else { "no" }) }
+                        td { (sailed.get(&m.crew_id).copied().unwrap_or(0)) }
+                    }
+                }
+            }
+        }
+    };
+    layout("Crew", Some(&who), body)
+}
+
+/// `GET /office/crew/{id}?month=`: one person's month as a calendar.
+pub async fn crew_member(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let o = office(&shared);
+    let Ok(id) = CrewId::parse(&id) else {
+        return not_found(&who, "That is not a crew id.");
+    };
+    let Some(m) = tryp!(shared.store.get_crew(&id).await) else {
+        return not_found(&who, "No such crew member.");
+    };
+    let month = q
+        .get("month")
+        .and_then(|s| Month::parse(s).ok())
+        .unwrap_or_else(|| Month::of(o.zone.date_of(shared.clock.now())));
+    let charters = tryp!(shared.store.list_charters_in_month(month).await);
+    let mine: Vec<&Charter> = charters
+        .iter()
+        .filter(|c| c.status != CharterStatus::Cancelled && c.people().any(|p| *p == id))
+        .collect();
+    let first = month.first_day();
+    let lead = first.weekday().num_days_from_monday() as i64;
+    let days: Vec<Option<NaiveDate>> = (0..lead)
+        .map(|_| None)
+        .chain((0..=(month.last_day() - first).num_days()).map(|d| Some(first + Duration::days(d))))
+        .collect();
+    let body = html! {
+        h1 { (m.name) " (" (m.crew_id) ")" }
+        p { (m.email.to_string()) " · " (if m.captain_certified { "captain-certified" } else { "crew" }) " · " (if m.active { "active" } else { "inactive" }) }
+        p.pager {
+            a href=(format!("/office/crew/{id}?month={}", month.prev())) { "← " (month.prev().long_name()) }
+            " · " strong { (month.long_name()) } " · "
+            a href=(format!("/office/crew/{id}?month={}", month.next())) { (month.next().long_name()) " →" }
+        }
+        table.calendar {
+            thead { tr { @for d in ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] { th { (d) } } } }
+            tbody {
+                @for week in days.chunks(7) {
+                    tr {
+                        @for d in week {
+                            @match d {
+                                Some(d) => {
+                                    @let sailing = mine.iter().filter(|c| c.charter_date == *d).count();
+                                    td class=(if sailing > 0 { "sailing" } else if m.is_available_on(*d) { "available" } else { "" }) {
+                                        (d.day())
+                                        @if sailing > 0 { br; small { (sailing) " charter" } }
+                                    }
+                                }
+                                None => td {},
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        p.legend { span.available { "available" } " " span.sailing { "sailing" } }
+        h2 { "Charters in " (month.long_name()) " (" (mine.len()) ")" }
+        ul { @for c in &mine { li { a href=(format!("/office/charters/{}", c.charter_id)) { (c.charter_date) " " (time(c)) " " (c.vessel_name) } } } }
+    };
+    layout("Crew member", Some(&who), body)
+}
+
+/// `GET /office/automation`: jobs, alerts, dead letters, credentials.
+pub async fn automation(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let o = office(&shared);
+    let report = tryp!(shared.report().await);
+    let runs = tryp!(shared.store.recent_runs(None, 30).await);
+    let alerts = tryp!(shared.store.list_alerts().await);
+    let dead = tryp!(shared.store.list_events(EventStatus::Dead, 100).await);
+    let body = html! {
+        h1 { "Automation" }
+        @if let Some(msg) = q.get("done") { p.notice { (msg) } }
+        h2 { "Jobs" }
+        table #jobs {
+            thead { tr { th { "Job" } th { "Schedule" } th { "Last run" } th { "Last success" } th { "Next run" } th { "" } } }
+            tbody {
+                @for j in &report.jobs {
+                    tr class=(if j.failing || j.stale { "bad" } else { "" }) {
+                        td { (j.name) }
+                        td { (j.schedule) (if j.enabled { "" } else { " (disabled)" }) }
+                        td { @if let Some(r) = &j.last_run { (local(o, r.started_at)) " " (r.outcome.to_string()) @if let Some(e) = &r.error { br; small.error { (e) } } } }
+                        td { (j.last_success_at.map(|t| local(o, t)).unwrap_or_else(|| "never".into())) }
+                        td { (j.next_run.map(|t| local(o, t)).unwrap_or_default()) }
+                        td { (button(&who, &format!("/office/jobs/{}/run", j.name), "Run now", "")) }
+                    }
+                }
+            }
+        }
+        h3 { "Recent runs" }
+        table {
+            thead { tr { th { "Job" } th { "Started" } th { "Outcome" } th { "Summary or error" } } }
+            tbody {
+                @for r in &runs {
+                    tr { td { (r.job) } td { (local(o, r.started_at)) } td { (r.outcome.to_string()) }
+                         td { (r.error.clone().or_else(|| r.summary.clone()).unwrap_or_default()) } }
+                }
+            }
+        }
+        h2 { "Alerts" }
+        @if alerts.is_empty() { p { "No alerts, ever." } }
+        ul.findings {
+            @for a in &alerts {
+                li class=(if a.status == AlertStatus::Firing { "bad" } else { "good" }) {
+                    (if a.status == AlertStatus::Firing { "Firing" } else { "Resolved" }) " since " (local(o, a.since)) ": " (a.summary)
+                }
+            }
+        }
+        h2 { "Dead letters (" (dead.len()) ")" }
+        @if dead.is_empty() { p.ok { "None: every change reached its consumers." } }
+        @else {
+            table #dead {
+                thead { tr { th { "Event" } th { "Topic" } th { "Attempts" } th { "Last error" } th { "" } } }
+                tbody {
+                    @for e in &dead {
+                        tr {
+                            td { (e.event_id) } td { (e.event.topic()) } td { (e.attempts) } td { (e.last_error.clone().unwrap_or_default()) }
+                            td { (button(&who, &format!("/office/dlq/{}/retry", e.event_id), "Retry", "")) (button(&who, &format!("/office/dlq/{}/drop", e.event_id), "Drop", "danger")) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Google credentials" }
+        @if report.credentials.is_empty() { p { "None configured." } }
+        table {
+            thead { tr { th { "Name" } th { "State" } th { "Token expires" } th { "Last error" } th { "Fix" } } }
+            tbody {
+                @for c in &report.credentials {
+                    tr class=(if c.needs_reauth { "bad" } else { "" }) {
+                        td { (c.name) }
+                        td { (c.health(report.generated_at)) }
+                        td { (c.expires_at.map(|t| local(o, t)).unwrap_or_default()) }
+                        td { (c.last_error.clone().unwrap_or_default()) }
+                        td { @if c.needs_reauth { code { "jada auth login " (c.name) } } }
+                    }
+                }
+            }
+        }
+    };
+    layout("Automation", Some(&who), body)
+}
+
+/// `GET /office/revenue?year=`: revenue and tips per month as an SVG chart.
+pub async fn revenue(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let o = office(&shared);
+    let year = q
+        .get("year")
+        .and_then(|y| y.parse::<i32>().ok())
+        .filter(|y| (2000..=2100).contains(y))
+        .unwrap_or_else(|| o.zone.date_of(shared.clock.now()).year());
+    let mut months = Vec::new();
+    for m in 1..=12 {
+        let month = Month::new(year, m).expect("1..=12 is a month");
+        let cs = tryp!(shared.store.list_charters_in_month(month).await);
+        let live = cs.iter().filter(|c| c.status != CharterStatus::Cancelled);
+        let revenue: Cents = live.clone().map(|c| c.reportable_revenue).sum();
+        let tips: Cents = live.map(|c| c.tips).sum();
+        months.push((month, revenue, tips));
+    }
+    let svg = super::chart::revenue_svg(&months);
+    let body = html! {
+        h1 { "Revenue " (year) }
+        p.pager { a href=(format!("/office/revenue?year={}", year - 1)) { "← " (year - 1) } " · " a href=(format!("/office/revenue?year={}", year + 1)) { (year + 1) " →" } }
+        figure { (PreEscaped(svg)) }
+        table {
+            thead { tr { th { "Month" } th { "Revenue" } th { "Tips" } th { "Report" } } }
+            tbody {
+                @for (m, r, t) in &months {
+                    tr {
+                        td { (m.long_name()) } td { (money(*r)) } td { (money(*t)) }
+                        td {
+                            @let file = jada_ops::report::file_name(*m);
+                            @if o.reports_dir.join(&file).exists() { a href=(format!("/office/reports/{file}")) { (file) } }
+                            @else if *r > Cents::ZERO { small { "not built: " code { "jada report monthly --month " (m) } } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout("Revenue", Some(&who), body)
+}
+
+/// `GET /office/reports/{file}`: a monthly report from the reports folder.
+pub async fn report_file(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<SignedIn>,
+    Path(file): Path<String>,
+) -> Response {
+    let o = office(&shared);
+    // Only names the report writer makes: no paths.
+    let ok = file.starts_with("revenue-")
+        && file.ends_with(".xlsx")
+        && file.len() == "revenue-2024-05.xlsx".len()
+        && file
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if !ok {
+        return not_found(&who, "No such report.");
+    }
+    match tokio::fs::read(o.reports_dir.join(&file)).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, jada_google::drive::XLSX.to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => not_found(&who, "No such report."),
+    }
+}

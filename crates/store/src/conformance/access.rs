@@ -1,0 +1,47 @@
+//! Office sessions, single-use links and API keys.
+
+use super::t;
+use crate::{ApiKey, Session, Store, StoreError};
+
+pub async fn sessions_links_and_api_keys(s: &impl Store) {
+    let now = t("2024-05-01T10:00:00Z");
+    let session = Session {
+        token_hash: "h1".into(),
+        email: "office@example.com".into(),
+        created_at: now,
+        expires_at: t("2024-05-01T22:00:00Z"),
+    };
+    s.create_session(&session).await.unwrap();
+    assert_eq!(s.get_session("h1", now).await.unwrap(), Some(session.clone()));
+    assert_eq!(
+        s.get_session("h1", t("2024-05-01T22:00:00Z")).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(s.get_session("nope", now).await.unwrap(), None);
+    s.delete_session("h1").await.unwrap();
+    assert_eq!(s.get_session("h1", now).await.unwrap(), None, "signed out");
+
+    assert!(s.use_link_nonce("n1", now).await.unwrap());
+    assert!(!s.use_link_nonce("n1", now).await.unwrap(), "a link works once");
+    assert!(s.use_link_nonce("n2", now).await.unwrap());
+
+    let key = ApiKey {
+        name: "booking-site".into(),
+        key_hash: "k1".into(),
+        created_at: now,
+        revoked_at: None,
+    };
+    s.create_api_key(&key).await.unwrap();
+    assert!(
+        matches!(s.create_api_key(&ApiKey { key_hash: "k2".into(), ..key.clone() }).await, Err(StoreError::ApiKeyExists(n)) if n == "booking-site")
+    );
+    assert_eq!(s.find_api_key("k1").await.unwrap(), Some(key.clone()));
+    assert_eq!(s.find_api_key("k2").await.unwrap(), None);
+    let later = t("2024-05-02T10:00:00Z");
+    assert!(s.revoke_api_key("booking-site", later).await.unwrap());
+    assert!(!s.revoke_api_key("booking-site", later).await.unwrap(), "revoked once");
+    assert!(!s.revoke_api_key("nobody", later).await.unwrap());
+    assert_eq!(s.find_api_key("k1").await.unwrap().unwrap().revoked_at, Some(later));
+    assert_eq!(s.list_api_keys().await.unwrap().len(), 1);
+}
