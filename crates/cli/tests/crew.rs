@@ -5,8 +5,8 @@
 mod common;
 use common::*;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use predicates::str::contains;
@@ -145,33 +145,6 @@ fn token_pages_are_rate_limited_per_client() {
     );
 }
 
-/// chromedriver on a free port, killed on drop.
-fn chromedriver() -> (Running, String) {
-    let port = free_port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver is needed for the browser test: apt-get install chromium chromium-driver (scripts/test does this when run as root)");
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while reqwest::blocking::get(format!("{url}/status")).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "chromedriver did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (Running(child), url)
-}
-
-fn artefact(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("artefacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
 /// Clicks Accept on the offer page and returns the heading of the page that follows.
 async fn accept_and_read_heading(c: &fantoccini::Client) -> String {
     use fantoccini::Locator;
@@ -201,7 +174,7 @@ async fn accept_and_read_heading(c: &fantoccini::Client) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crew_member_accepts_in_a_browser_and_the_next_click_finds_the_seat_taken() {
-    use fantoccini::{ClientBuilder, Locator};
+    use fantoccini::Locator;
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
@@ -226,21 +199,7 @@ async fn a_crew_member_accepts_in_a_browser_and_the_next_click_finds_the_seat_ta
     let (_driver, driver_url) = tokio::task::spawn_blocking(chromedriver).await.unwrap();
 
     let profile = tempfile::tempdir().unwrap();
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--window-size=420,900", format!("--user-data-dir={}", profile.path().display())],
-        }),
-    );
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver_url)
-        .await
-        .expect("a Chromium session");
+    let c = browser(&driver_url, profile.path(), 420, 900).await;
 
     // bob opens his offer first and leaves the tab open.
     c.goto(&bob).await.unwrap();

@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -203,32 +203,6 @@ fn admin_paths_need_a_session_posts_need_csrf_and_pages_show_no_secret() {
     assert_eq!(r.status(), 303, "the old cookie no longer works");
 }
 
-fn chromedriver() -> (Running, String) {
-    let port = free_port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver is needed for the browser test: apt-get install chromium chromium-driver (scripts/test does this when run as root)");
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while reqwest::blocking::get(format!("{url}/status")).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "chromedriver did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (Running(child), url)
-}
-
-fn artefact(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("artefacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
 /// Waits until the page's `h1` reads `want` (the previous page may still be showing).
 async fn heading(c: &fantoccini::Client, want: &str) {
     let started = Instant::now();
@@ -256,7 +230,7 @@ async fn click(c: &fantoccini::Client, css: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_office_signs_in_assigns_a_captain_and_retries_a_dead_letter_in_a_browser() {
-    use fantoccini::{ClientBuilder, Locator};
+    use fantoccini::Locator;
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
@@ -272,21 +246,7 @@ async fn the_office_signs_in_assigns_a_captain_and_retries_a_dead_letter_in_a_br
     let base = format!("http://127.0.0.1:{port}");
     let (_driver, driver_url) = tokio::task::spawn_blocking(chromedriver).await.unwrap();
     let profile = tempfile::tempdir().unwrap();
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--window-size=900,1100", format!("--user-data-dir={}", profile.path().display())],
-        }),
-    );
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver_url)
-        .await
-        .expect("a Chromium session");
+    let c = browser(&driver_url, profile.path(), 900, 1100).await;
 
     // Not signed in: the office sends us to sign in; we ask for a link.
     c.goto(&format!("{base}/office")).await.unwrap();

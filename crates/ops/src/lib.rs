@@ -7,9 +7,11 @@
 //!   their outbox events, and reading them back.
 //! - [`demo`]: a deterministic sample business for newcomers and benchmarks.
 //! - [`dispatch`]: offering open crew seats one by one through signed links.
+//! - [`booking`]: one charter from the booking API or the office form.
+//! - [`office`]: office sign-in links, sessions and booking-API keys.
 //! - [`auth`]: the token service's health records, kept in the store.
 //! - [`events`]: the handlers the outbox worker hands events to, by topic.
-//! - [`mail`]: outgoing mail; in the embedded default, `.eml` files in a folder.
+//! - [`mail`]: outgoing mail (MIME with attachments): `.eml` files, or Gmail.
 //! - [`port_sheet`]: bookings to the office's Google Sheet, event-driven and reconciled.
 //! - [`report`]: the monthly revenue report (xlsx), published to Drive.
 //! - [`statements`]: monthly crew statements by mail, each sent once.

@@ -172,17 +172,6 @@ fn local(pages: &CrewPages, t: DateTime<Utc>) -> String {
     t.with_timezone(&pages.zone.tz()).format("%-d %B %H:%M").to_string()
 }
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-}
-
 /// `GET /c/{token}`: the offer, or the schedule. Reads only.
 async fn show(State(pages): State<Arc<CrewPages>>, Path(token): Path<String>, headers: HeaderMap) -> Response {
     let now = pages.clock.now();
@@ -244,7 +233,7 @@ async fn offer_page(
     if !offer.status.is_open() || offer.is_expired_at(now) {
         return closed_page(pages, &offer, &charter, now);
     }
-    let csrf = cookie_value(headers, CSRF_COOKIE)
+    let csrf = crate::http::cookie(headers, CSRF_COOKIE)
         .filter(|v| v.len() == 32)
         .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
     let body = html! {
@@ -378,7 +367,7 @@ async fn respond(
     form: &HashMap<String, String>,
     answer: Answer,
 ) -> Response {
-    let cookie = cookie_value(headers, CSRF_COOKIE).unwrap_or_default();
+    let cookie = crate::http::cookie(headers, CSRF_COOKIE).unwrap_or_default();
     let field = form.get("csrf").cloned().unwrap_or_default();
     if cookie.is_empty() || !bool::from(cookie.as_bytes().ct_eq(field.as_bytes())) {
         let page = message(

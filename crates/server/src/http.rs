@@ -157,3 +157,15 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], x.finish()).into_response()
 }
+
+/// A request cookie's value (the crew and office pages' CSRF and session cookies).
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}

@@ -151,3 +151,52 @@ impl Drop for Running {
         let _ = self.0.wait();
     }
 }
+
+/// chromedriver on a free port (killed when dropped) and its URL.
+pub fn chromedriver() -> (Running, String) {
+    use std::time::{Duration, Instant};
+    let port = free_port();
+    let child = std::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("chromedriver is needed for the browser tests: apt-get install chromium chromium-driver (scripts/test does this when run as root)");
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while reqwest::blocking::get(format!("{url}/status")).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (Running(child), url)
+}
+
+/// A headless Chromium session (Debian's `chromium`) with its own profile directory,
+/// started with the flags this machine's closed network needs.
+pub async fn browser(driver_url: &str, profile: &Path, width: u32, height: u32) -> fantoccini::Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     format!("--window-size={width},{height}"), format!("--user-data-dir={}", profile.display())],
+        }),
+    );
+    fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(driver_url)
+        .await
+        .expect("a Chromium session")
+}
+
+/// Where a browser test keeps its screenshots: target/tmp/artefacts/NAME.
+pub fn artefact(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("artefacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}

@@ -109,6 +109,23 @@ pub async fn update_charter(
     }
 }
 
+/// The checks every charter button starts with: the CSRF token, then the charter.
+async fn checked_charter(
+    shared: &Shared,
+    who: &SignedIn,
+    form: &HashMap<String, String>,
+    id: &str,
+) -> Result<jada_core::Charter, Response> {
+    check_csrf(who, form)?;
+    let no = || (StatusCode::NOT_FOUND, "no such charter").into_response();
+    let id = CharterId::parse(id).map_err(|_| no())?;
+    match shared.store.get_charter(id).await {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(no()),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
 fn operator(who: &SignedIn) -> ChatAuthor {
     ChatAuthor::Operator(who.email.clone())
 }
@@ -153,20 +170,13 @@ pub async fn restart_dispatch(
     Path(id): Path<String>,
     Form(form): F,
 ) -> Response {
-    if let Err(r) = check_csrf(&who, &form) {
-        return r;
-    }
-    let Ok(id) = CharterId::parse(&id) else {
-        return (StatusCode::NOT_FOUND, "no such charter").into_response();
+    let c = match checked_charter(&shared, &who, &form, &id).await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
-    let captain = match shared.store.get_charter(id).await {
-        Ok(Some(c)) => c.captain_assigned,
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such charter").into_response(),
-        Err(e) => return unavailable(e),
-    };
-    let Some(captain) = captain else {
+    let Some(captain) = c.captain_assigned else {
         return back(
-            &charter_path(id),
+            &charter_path(c.charter_id),
             "error",
             "Assign a captain first: dispatch starts from the captain.",
         );
@@ -174,15 +184,15 @@ pub async fn restart_dispatch(
     let o = office(&shared);
     match o
         .dispatcher
-        .assign_captain(id, &captain, operator(&who), shared.clock.now())
+        .assign_captain(c.charter_id, &captain, operator(&who), shared.clock.now())
         .await
     {
         Ok(step) => back(
-            &charter_path(id),
+            &charter_path(c.charter_id),
             "done",
             &format!("Dispatch restarted: {}", step.detail),
         ),
-        Err(e) => back(&charter_path(id), "error", &e.to_string()),
+        Err(e) => back(&charter_path(c.charter_id), "error", &e.to_string()),
     }
 }
 
@@ -192,21 +202,13 @@ pub async fn cancel(
     Path(id): Path<String>,
     Form(form): F,
 ) -> Response {
-    if let Err(r) = check_csrf(&who, &form) {
-        return r;
-    }
-    let Ok(id) = CharterId::parse(&id) else {
-        return (StatusCode::NOT_FOUND, "no such charter").into_response();
+    let c = match checked_charter(&shared, &who, &form, &id).await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
-    let o = office(&shared);
-    let now = shared.clock.now();
-    let version = match shared.store.get_charter(id).await {
-        Ok(Some(c)) => c.version,
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such charter").into_response(),
-        Err(e) => return unavailable(e),
-    };
+    let (o, id, now) = (office(&shared), c.charter_id, shared.clock.now());
     let mut rec = Map::new();
-    rec.insert("version".into(), Value::from(version));
+    rec.insert("version".into(), Value::from(c.version));
     rec.insert("status".into(), Value::String("cancelled".into()));
     if let Err(e) = booking::update(shared.store.as_ref(), &o.fleet, id, rec, now).await {
         return back(&charter_path(id), "error", &e.to_string());

@@ -18,6 +18,7 @@ use subtle::ConstantTimeEq;
 
 use super::{layout, office};
 use crate::daemon::Shared;
+use crate::http::cookie;
 
 pub const SESSION_COOKIE: &str = "jada_session";
 /// The double-submit CSRF cookie of the pages before sign-in.
@@ -30,17 +31,6 @@ pub struct SignedIn {
     /// The cookie's secret (never shown; the CSRF token derives from it).
     pub secret: String,
     pub csrf: String,
-}
-
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
 }
 
 fn same(a: &str, b: &str) -> bool {
