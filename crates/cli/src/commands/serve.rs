@@ -72,12 +72,26 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
     let stop = CancellationToken::new();
     tokio::spawn(on_signal(stop.clone()));
     let db = ctx.data.db();
+    let office_hint = if ctx.config.office.users.is_empty() {
+        "office pages: list your address in [office] users (jada.toml) to sign in at /office".to_string()
+    } else {
+        format!(
+            "office pages: /office (sign in as {}; the link is mailed{})",
+            ctx.config.office.users.join(" or "),
+            if ctx.config.mail.mode == crate::config::MailMode::Outbox {
+                format!(" to {}", ctx.data.outbox().display())
+            } else {
+                String::new()
+            }
+        )
+    };
     daemon
         .run(listener, stop, |addr| {
             println!(
                 "jada is running at http://{addr} (data: {}); health: /healthz, metrics: /metrics",
                 db.display()
             );
+            println!("{office_hint}; booking API: /api/openapi.json");
             println!("`jada doctor` checks everything; Ctrl-C or SIGTERM stops it cleanly");
         })
         .await
