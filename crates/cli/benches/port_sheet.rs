@@ -183,6 +183,7 @@ async fn main() {
         fleet: &fleet,
         now: chrono::Utc::now(),
         strict: true,
+        expected_version: None,
     };
     jada_ops::import::import_charters(
         store.as_ref(),

@@ -64,6 +64,10 @@ pub struct Server {
     pub listen: SocketAddr,
     pub public_url: String,
     pub shutdown_grace: String,
+    /// Behind a reverse proxy: take the client's address from the last
+    /// X-Forwarded-For entry (for the crew pages' rate limit).
+    #[serde(default)]
+    pub behind_proxy: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -209,7 +209,10 @@ async fn a_crew_member_accepts_in_a_browser_and_the_next_click_finds_the_seat_ta
     c.switch_to_window(ann_tab.handle).await.unwrap();
     c.goto(&ann).await.unwrap();
     let page = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
-    assert!(page.contains("Marlin") && !page.contains("Ada Guest"), "{page}");
+    assert!(
+        page.contains("Marlin") && page.contains("Cora Captain") && !page.contains("Ada Guest"),
+        "{page}"
+    );
     let h1 = accept_and_read_heading(&c).await;
     assert_eq!(h1, "Confirmed: you're on board");
     std::fs::write(artefact("crew-offer-accepted.png"), c.screenshot().await.unwrap()).unwrap();
@@ -239,4 +242,36 @@ async fn a_crew_member_accepts_in_a_browser_and_the_next_click_finds_the_seat_ta
         .await
         .unwrap();
     assert_eq!(status, "withdrawn");
+}
+
+#[test]
+fn behind_a_proxy_each_forwarded_client_has_its_own_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    business(d, port, 1, 60);
+    let listen = format!("127.0.0.1:{port}");
+    let (child, _) = serve_with(
+        d,
+        &["--listen", &listen],
+        &[("JADA_SERVER__BEHIND_PROXY", "true")],
+        Stdio::null(),
+    );
+    let _serve = Running(child);
+    let http = reqwest::blocking::Client::new();
+    let url = format!("http://127.0.0.1:{port}/c/guessing");
+    let get = |ip: &str| {
+        http.get(&url)
+            .header("x-forwarded-for", format!("203.0.113.9, {ip}"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // Thirty clients behind the proxy, one request each: nobody is limited.
+    let spread: Vec<u16> = (1..=30).map(|i| get(&format!("198.51.100.{i}"))).collect();
+    assert!(spread.iter().all(|c| *c == 404), "{spread:?}");
+    // One client guessing thirty times is.
+    let one: Vec<u16> = (0..30).map(|_| get("198.51.100.200")).collect();
+    assert!(one.iter().filter(|c| **c == 429).count() >= 20, "{one:?}");
 }

@@ -47,6 +47,7 @@ fn import(rt: &tokio::runtime::Runtime, store: &SqliteStore, csv: &str) {
         fleet: &fleet,
         now: "2024-01-01T00:00:00Z".parse().unwrap(),
         strict: true,
+        expected_version: None,
     };
     let report = rt
         .block_on(import_charters(

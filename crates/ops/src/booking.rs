@@ -41,6 +41,7 @@ async fn import_one(
     store: &dyn Store,
     fleet: &Fleet,
     record: Map<String, Value>,
+    expected_version: Option<u64>,
     now: DateTime<Utc>,
 ) -> Result<(), BookingError> {
     let bytes = serde_json::to_vec(&Value::Array(vec![Value::Object(record)])).expect("JSON serialises");
@@ -48,6 +49,7 @@ async fn import_one(
         fleet,
         now,
         strict: true,
+        expected_version,
     };
     match import_charters(store, &bytes, Format::Json, "request body", &ctx, &|_| {}).await {
         Ok(r) if r.rejected.is_empty() => Ok(()),
@@ -95,7 +97,7 @@ pub async fn create(
         )));
     }
     record.insert("charter_id".into(), Value::String(id.to_string()));
-    import_one(store, fleet, record, now).await?;
+    import_one(store, fleet, record, None, now).await?;
     store.get_charter(id).await?.ok_or(BookingError::NotFound(id))
 }
 
@@ -158,8 +160,8 @@ pub async fn update(
         record.entry(k).or_insert(v);
     }
     record.insert("charter_id".into(), Value::String(id.to_string()));
-    import_one(store, fleet, record, now).await?;
-    // The version was checked just before the import, which writes against the version
-    // it reads itself: a write landing between the two (milliseconds) is not detected.
+    // The import writes conditionally on this version: a change landing after the check
+    // above is refused in the write's own transaction, not overwritten.
+    import_one(store, fleet, record, Some(version), now).await?;
     store.get_charter(id).await?.ok_or(BookingError::NotFound(id))
 }

@@ -56,6 +56,7 @@ async fn import(env: &Env, text: &str, format: Format, strict: bool) -> Result<I
         fleet: &env.fleet,
         now: now(),
         strict,
+        expected_version: None,
     };
     import_charters(&env.store, text.as_bytes(), format, "charters.csv", &ctx, &|_| {}).await
 }
@@ -249,6 +250,7 @@ async fn files_that_are_not_csv_are_refused_with_nothing_written() {
         fleet: &env.fleet,
         now: now(),
         strict: false,
+        expected_version: None,
     };
     let err = import_charters(&env.store, png, Format::Csv, "photo.csv", &ctx, &|_| {})
         .await
@@ -436,4 +438,46 @@ fay,Fay,fay@example.com,no,2024-07-01;7/2/2024
         .await
         .unwrap_err();
     assert!(matches!(strict, ImportError::Strict { .. }));
+}
+
+#[tokio::test]
+async fn an_update_for_a_version_already_changed_is_refused_and_writes_nothing() {
+    let env = env().await;
+    import(&env, &good_csv(), Format::Csv, false).await.unwrap();
+    let id = CharterId::parse(ID1).unwrap();
+    let v1 = env.store.get_charter(id).await.unwrap().unwrap();
+    // Someone else changes the charter: version 2.
+    let mut changed = v1.clone();
+    changed.guest_name = "Someone Else".into();
+    env.store
+        .update_charter(changed, v1.version, vec![], now())
+        .await
+        .unwrap();
+
+    // An update written against version 1 (as the booking API sends it) is refused.
+    let record = format!(
+        "charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue\n{ID1},2024-05-03,09:00,12:00,Marlin,Mine,6,100\n"
+    );
+    let ctx = CharterContext {
+        fleet: &env.fleet,
+        now: now(),
+        strict: true,
+        expected_version: Some(v1.version),
+    };
+    let err = import_charters(&env.store, record.as_bytes(), Format::Csv, "body", &ctx, &|_| {})
+        .await
+        .unwrap_err();
+    let ImportError::Strict { report, .. } = err else {
+        panic!("{err}")
+    };
+    assert_eq!(report.rejected[0].column, Some("version"));
+    assert!(
+        report.rejected[0].reason.contains("changed by someone else"),
+        "{:?}",
+        report.rejected
+    );
+    assert_eq!(
+        env.store.get_charter(id).await.unwrap().unwrap().guest_name,
+        "Someone Else"
+    );
 }

@@ -42,6 +42,8 @@ pub struct CrewPages {
     pub limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// Mark the CSRF cookie `Secure` (the site is served over HTTPS).
     pub secure_cookies: bool,
+    /// Behind a reverse proxy: the client is the last X-Forwarded-For address.
+    pub behind_proxy: bool,
 }
 
 impl CrewPages {
@@ -86,10 +88,18 @@ async fn security_headers(req: Request, next: Next) -> Response {
 }
 
 async fn limit(State(pages): State<Arc<CrewPages>>, req: Request, next: Next) -> Response {
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let forwarded = pages
+        .behind_proxy
+        .then(|| req.headers().get("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|v| v.trim().parse::<IpAddr>().ok());
+    let ip = forwarded.unwrap_or_else(|| {
+        req.extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+    });
     if pages.limiter.check_key(&ip).is_err() {
         let page = message(&pages, "Too many requests", "Please wait a minute and try again.");
         return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "60")], page).into_response();
@@ -194,7 +204,7 @@ async fn show(State(pages): State<Arc<CrewPages>>, Path(token): Path<String>, he
 
 /// Loads the offer a link names, only if it is this person's (otherwise the page is the
 /// same as for a forged link: nothing says whether the offer or the person exists).
-async fn load_offer(pages: &CrewPages, id: uuid::Uuid, crew: &CrewId) -> Result<(Offer, Charter), Response> {
+async fn load_offer(pages: &CrewPages, id: uuid::Uuid, crew: &CrewId) -> Result<(Offer, Charter, String), Response> {
     let store = &pages.dispatcher.store;
     let offer = match store.get_offer(id).await {
         Ok(Some(o)) if &o.crew_id == crew => o,
@@ -202,7 +212,10 @@ async fn load_offer(pages: &CrewPages, id: uuid::Uuid, crew: &CrewId) -> Result<
         Err(e) => return Err(unavailable(pages, &e.to_string())),
     };
     match store.get_charter(offer.charter_id).await {
-        Ok(Some(c)) => Ok((offer, c)),
+        Ok(Some(c)) => {
+            let captain = captain_name(pages, &c).await;
+            Ok((offer, c, captain))
+        }
         Ok(None) => Err(refused(pages, LinkProblem::Invalid)),
         Err(e) => Err(unavailable(pages, &e.to_string())),
     }
@@ -226,19 +239,19 @@ async fn offer_page(
     headers: &HeaderMap,
     now: DateTime<Utc>,
 ) -> Response {
-    let (offer, charter) = match load_offer(pages, id, crew).await {
+    let (offer, charter, captain) = match load_offer(pages, id, crew).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     if !offer.status.is_open() || offer.is_expired_at(now) {
-        return closed_page(pages, &offer, &charter, now);
+        return closed_page(pages, &offer, &charter, &captain, now);
     }
     let csrf = crate::http::cookie(headers, CSRF_COOKIE)
         .filter(|v| v.len() == 32)
         .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
     let body = html! {
         h1 { "A seat for you?" }
-        (details(&charter))
+        (details(&charter, &captain))
         p { "Please answer by " strong { (local(pages, offer.expires_at)) } ". After that the seat goes to the next person." }
         form method="post" action=(format!("/c/{token}/accept")) {
             input type="hidden" name="csrf" value=(csrf);
@@ -254,19 +267,30 @@ async fn offer_page(
     ([(header::SET_COOKIE, cookie)], layout("Your offer", body)).into_response()
 }
 
-fn details(c: &Charter) -> Markup {
+/// The captain's name for the page (their id if the roster lookup fails).
+async fn captain_name(pages: &CrewPages, c: &Charter) -> String {
+    let Some(id) = &c.captain_assigned else {
+        return "to be confirmed".into();
+    };
+    match pages.dispatcher.store.get_crew(id).await {
+        Ok(Some(m)) => m.name,
+        _ => id.to_string(),
+    }
+}
+
+fn details(c: &Charter, captain: &str) -> Markup {
     html! {
         dl {
             dt { "When" } dd { (fmt_when(c)) }
             dt { "Vessel" } dd { (c.vessel_name) }
             dt { "Guests" } dd { (c.guest_count) }
-            dt { "Captain" } dd { (c.captain_assigned.as_ref().map_or("to be confirmed", |x| x.as_str())) }
+            dt { "Captain" } dd { (captain) }
         }
     }
 }
 
 /// An offer that can no longer be answered: says which way it closed.
-fn closed_page(pages: &CrewPages, offer: &Offer, c: &Charter, now: DateTime<Utc>) -> Response {
+fn closed_page(pages: &CrewPages, offer: &Offer, c: &Charter, captain: &str, now: DateTime<Utc>) -> Response {
     let (title, text) = match offer.status {
         OfferStatus::Accepted => ("You have this seat", "You accepted it. See you aboard!".to_string()),
         OfferStatus::Declined => ("You declined this seat", "Thank you for letting us know.".to_string()),
@@ -285,7 +309,7 @@ fn closed_page(pages: &CrewPages, offer: &Offer, c: &Charter, now: DateTime<Utc>
             ),
         ),
     };
-    let page = layout(title, html! { h1 { (title) } (details(c)) p { (text) } });
+    let page = layout(title, html! { h1 { (title) } (details(c, captain)) p { (text) } });
     let status = if offer.status == OfferStatus::Accepted {
         StatusCode::OK
     } else {
@@ -389,7 +413,7 @@ async fn respond(
         Ok(a) => a,
         Err(e) => return unavailable(pages, &e.to_string()),
     };
-    let (offer, charter) = match load_offer(pages, id, &crew).await {
+    let (offer, charter, captain) = match load_offer(pages, id, &crew).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -397,28 +421,28 @@ async fn respond(
         Answered::Accepted(c) => {
             let page = layout(
                 "Confirmed",
-                html! { h1 { "Confirmed: you're on board" } (details(&c)) p { "Thank you! The office has been told." } },
+                html! { h1 { "Confirmed: you're on board" } (details(&c, &captain)) p { "Thank you! The office has been told." } },
             );
             page.into_response()
         }
         Answered::Declined => {
             let page = layout(
                 "Declined",
-                html! { h1 { "Thanks, you declined" } (details(&charter)) p { "The seat will be offered to someone else." } },
+                html! { h1 { "Thanks, you declined" } (details(&charter, &captain)) p { "The seat will be offered to someone else." } },
             );
             page.into_response()
         }
-        Answered::SeatTaken => seat_taken(&charter, "Someone else accepted it first."),
-        Answered::Busy(_) => seat_taken(&charter, "You are on another charter at that time."),
-        Answered::CharterClosed | Answered::AlreadyClosed(_) => closed_page(pages, &offer, &charter, now),
+        Answered::SeatTaken => seat_taken(&charter, &captain, "Someone else accepted it first."),
+        Answered::Busy(_) => seat_taken(&charter, &captain, "You are on another charter at that time."),
+        Answered::CharterClosed | Answered::AlreadyClosed(_) => closed_page(pages, &offer, &charter, &captain, now),
         Answered::NotYours => refused(pages, LinkProblem::Invalid),
     }
 }
 
-fn seat_taken(c: &Charter, why: &str) -> Response {
+fn seat_taken(c: &Charter, captain: &str, why: &str) -> Response {
     let page = layout(
         "This seat is taken",
-        html! { h1 { "Sorry, this seat is taken" } (details(c)) p { (why) } },
+        html! { h1 { "Sorry, this seat is taken" } (details(c, captain)) p { (why) } },
     );
     (StatusCode::CONFLICT, page).into_response()
 }

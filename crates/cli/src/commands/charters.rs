@@ -69,6 +69,7 @@ async fn import(ctx: &Context, args: &ImportArgs) -> Result<(), Failure> {
         fleet: &fleet,
         now: ctx.clock.now(),
         strict: args.strict,
+        expected_version: None,
     };
     let progress = ProgressReporter::new("importing charters");
     let file = args.file.display().to_string();

@@ -521,6 +521,7 @@ pub fn crew_pages(ctx: &Context, dispatcher: &Arc<Dispatcher>) -> jada_server::c
         schedule_days: d.schedule_link_days,
         limiter: jada_server::crew::CrewPages::limiter(d.rate_limit_per_minute),
         secure_cookies: ctx.config.server.public_url.starts_with("https://"),
+        behind_proxy: ctx.config.server.behind_proxy,
     }
 }
 

@@ -37,6 +37,9 @@ pub struct CharterContext<'a> {
     pub now: DateTime<Utc>,
     /// Reject the whole file when any row is bad.
     pub strict: bool,
+    /// The version the caller read (an API update): a charter stored at another version
+    /// is refused as changed by someone else, and the write itself is conditional on it.
+    pub expected_version: Option<u64>,
 }
 
 /// Imports a charters file: every good row is created or updated (with its outbox
@@ -83,7 +86,7 @@ pub async fn import_charters(
 
     let ids: Vec<CharterId> = parsed.iter().map(|(_, p)| p.charter.charter_id).collect();
     let existing = charters::existing(store, &ids).await?;
-    let drafts = parsed
+    let drafts: Vec<Draft> = parsed
         .into_iter()
         .map(|(location, p)| {
             let old = existing.get(&p.charter.charter_id);
@@ -91,6 +94,28 @@ pub async fn import_charters(
                 location,
                 charter: p.merged_with(old),
             }
+        })
+        .collect();
+    if let Some(v) = ctx.expected_version {
+        for c in existing.values().filter(|c| c.version != v) {
+            rejected.push(Rejection {
+                location: Location::Generated,
+                column: Some("version"),
+                value: Some(v.to_string()),
+                reason: jada_store::StoreError::StaleVersion {
+                    id: c.charter_id,
+                    expected: v,
+                    actual: c.version,
+                }
+                .to_string(),
+            });
+        }
+    }
+    let drafts: Vec<Draft> = drafts
+        .into_iter()
+        .filter(|d| {
+            ctx.expected_version
+                .is_none_or(|v| existing.get(&d.charter.charter_id).is_none_or(|c| c.version == v))
         })
         .collect();
     let mut plan = charters::plan(&existing, drafts);
