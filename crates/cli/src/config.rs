@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// The documented defaults; also what `jada init` writes.
 pub const DEFAULT_TOML: &str = include_str!("../jada.default.toml");
 
+/// `[server] public_url` as shipped (see jada.default.toml).
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -480,6 +483,7 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("./jada-data"));
         assert_eq!(c.fleet().vessels().len(), 3);
         assert!(!c.warnings().is_empty());
+        assert_eq!(c.server.public_url, DEFAULT_PUBLIC_URL, "serve --listen relies on it");
     }
 
     #[test]

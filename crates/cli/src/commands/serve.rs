@@ -19,9 +19,21 @@ use crate::config::parse_duration;
 use crate::Failure;
 
 pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
-    let ctx = Context::load(g)?;
+    let mut ctx = Context::load(g)?;
     if args.demo {
         load_demo_if_empty(&ctx).await?;
+        // The demo is for clicking through everything: with no office users configured,
+        // the mail sender may sign in (its link lands in the .eml outbox).
+        if ctx.config.office.users.is_empty() {
+            ctx.config.office.users = vec![ctx.config.mail.sender.clone()];
+        }
+    }
+    // Links in mail must reach this daemon: a --listen address replaces the default
+    // public URL (an operator's own public_url, e.g. behind a proxy, is kept).
+    if let Some(addr) = args.listen.filter(|a| a.port() != 0) {
+        if ctx.config.server.public_url == crate::config::DEFAULT_PUBLIC_URL {
+            ctx.config.server.public_url = format!("http://{addr}");
+        }
     }
     let p = parts(&ctx)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
