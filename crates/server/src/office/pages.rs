@@ -87,7 +87,11 @@ pub async fn today(State(shared): State<Arc<Shared>>, Extension(who): Extension<
             h2 { "Needs action" }
             ul.findings {
                 @for f in &bad {
-                    li.bad { strong { (f.what) } @if let Some(fix) = &f.fix { br; span.fix { "Fix: " (fix) } } }
+                    li.bad {
+                        strong { (f.what) }
+                        @if let Some(fix) = f.fix.as_ref().filter(|fix| !f.what.contains(fix.as_str())) { br; span.fix { "Fix: " (fix) } }
+                        " " a href="/office/automation" { "Open Automation" }
+                    }
                 }
             }
         }
