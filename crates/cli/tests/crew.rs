@@ -112,6 +112,22 @@ fn crew_pages_are_safe_to_open_refuse_forged_posts_and_keep_tokens_out_of_logs()
         }
     }
 
+    // ann's schedule link (made by hand) shows her open offer, linked to its own page.
+    let out = jada(d).args(["dispatch", "link", "ann"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let schedule = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(
+        schedule.starts_with(&format!("http://127.0.0.1:{port}/c/")),
+        "{schedule}"
+    );
+    let page = http.get(&schedule).send().unwrap().text().unwrap();
+    assert!(page.contains("Your schedule") && page.contains("Open offers"), "{page}");
+    assert!(
+        page.contains("Marlin") && page.contains("href=\"/c/"),
+        "the open offer is listed: {page}"
+    );
+    jada(d).args(["dispatch", "link", "nobody"]).assert().code(2);
+
     // The log has the requests, with the token redacted.
     let token = link.rsplit('/').next().unwrap();
     std::thread::sleep(Duration::from_millis(200));
