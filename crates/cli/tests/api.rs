@@ -18,7 +18,7 @@ fn start(d: &Path) -> (Running, String) {
     .unwrap();
     std::fs::write(
         d.join("crew.csv"),
-        "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,\nann,Ann Deck,ann@example.com,,no,\n",
+        "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,2031-08-02\nann,Ann Deck,ann@example.com,,no,2031-08-02\n",
     )
     .unwrap();
     jada(d).args(["crew", "import", "crew.csv"]).assert().success();
@@ -95,6 +95,17 @@ fn bookings_are_created_updated_and_refused_with_reasons() {
         .json()
         .unwrap();
     assert_eq!(month.as_array().unwrap().len(), 1);
+    // A captain set through the API starts dispatch: ann, free that day, is offered the seat.
+    let explain = |d: &Path, id: &str| -> Value {
+        let out = jada(d).args(["dispatch", "explain", id, "--json"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let ex = explain(d, &id);
+    assert_eq!(ex["offers"][0]["crew_id"], "ann", "{ex}");
+    assert_eq!(ex["offers"][0]["status"], "offered");
+    assert_eq!(ex["dispatch"]["status"], "active");
+
     // The same id again is a conflict.
     let mut again = booking();
     again["charter_id"] = json!(id);
@@ -190,6 +201,17 @@ fn bookings_are_created_updated_and_refused_with_reasons() {
 
     // The write published its change, like an import: the outbox holds the events.
     jada(d).args(["charters", "show", &id]).assert().success();
+
+    // Removing the captain through the API stops dispatch.
+    let r = http
+        .put(format!("{url}/api/charters/{id}"))
+        .header("authorization", &auth)
+        .json(&json!({"version": 2, "captain": ""}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().unwrap()["captain"], Value::Null);
+    assert_eq!(explain(d, &id)["dispatch"]["status"], "stopped");
 
     // A revoked key stops working at once.
     jada(d).args(["api-key", "revoke", "booking-site"]).assert().success();

@@ -28,6 +28,19 @@ pub struct ApiState {
     pub store: Arc<dyn Store>,
     pub fleet: Fleet,
     pub clock: Arc<dyn Clock>,
+    /// A captain set through the API starts dispatch, as on the office page.
+    pub dispatcher: Option<Arc<jada_ops::dispatch::Dispatcher>>,
+}
+
+impl ApiState {
+    /// Lets dispatch react to a write; its failure is logged, not the write's (the
+    /// dispatch tick retries).
+    async fn dispatch(&self, before: Option<&Charter>, after: &Charter) {
+        let Some(d) = &self.dispatcher else { return };
+        if let Err(e) = d.after_booking_change(before, after, self.clock.now()).await {
+            tracing::warn!(charter = %after.charter_id, error = %e, "dispatch did not react to a booking-API write");
+        }
+    }
 }
 
 #[derive(OpenApi)]
@@ -301,7 +314,10 @@ async fn create(State(state): State<Arc<ApiState>>, body: Bytes) -> Response {
         Err(r) => return r,
     };
     match booking::create(state.store.as_ref(), &state.fleet, to_map(&input), state.clock.now()).await {
-        Ok(c) => (StatusCode::CREATED, Json(ApiCharter::from(&c))).into_response(),
+        Ok(c) => {
+            state.dispatch(None, &c).await;
+            (StatusCode::CREATED, Json(ApiCharter::from(&c))).into_response()
+        }
         Err(e) => booking_error(e),
     }
 }
@@ -320,16 +336,13 @@ async fn update(State(state): State<Arc<ApiState>>, Path(id): Path<String>, body
         Ok(i) => i,
         Err(r) => return r,
     };
-    match booking::update(
-        state.store.as_ref(),
-        &state.fleet,
-        id,
-        to_map(&input),
-        state.clock.now(),
-    )
-    .await
-    {
-        Ok(c) => Json(ApiCharter::from(&c)).into_response(),
+    let before = state.store.get_charter(id).await.ok().flatten();
+    let now = state.clock.now();
+    match booking::update(state.store.as_ref(), &state.fleet, id, to_map(&input), now).await {
+        Ok(c) => {
+            state.dispatch(before.as_ref(), &c).await;
+            Json(ApiCharter::from(&c)).into_response()
+        }
         Err(e) => booking_error(e),
     }
 }

@@ -63,7 +63,7 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         data_dir: ctx.data.root().to_path_buf(),
         crew: Some(Arc::new(crate::commands::wiring::crew_pages(&ctx, &p.dispatcher))),
         office: office.map(Arc::new),
-        api: Some(Arc::new(crate::commands::wiring::api(&ctx, &p.store))),
+        api: Some(Arc::new(crate::commands::wiring::api(&ctx, &p.store, &p.dispatcher))),
     });
     let grace = parse_duration(&ctx.config.server.shutdown_grace).unwrap_or(20);
     let daemon = Daemon {

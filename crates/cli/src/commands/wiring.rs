@@ -547,10 +547,11 @@ pub fn office(
 }
 
 /// The booking API.
-pub fn api(ctx: &Context, store: &Arc<dyn Store>) -> jada_server::api::ApiState {
+pub fn api(ctx: &Context, store: &Arc<dyn Store>, dispatcher: &Arc<Dispatcher>) -> jada_server::api::ApiState {
     jada_server::api::ApiState {
         store: Arc::clone(store),
         fleet: ctx.config.fleet(),
         clock: Arc::new(jada_ops::SystemClock),
+        dispatcher: Some(Arc::clone(dispatcher)),
     }
 }

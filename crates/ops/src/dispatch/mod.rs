@@ -252,9 +252,41 @@ impl Dispatcher {
                 ..note(id, ChatKind::Status, body, now)
             })
             .await?;
+        self.restart(id, now).await
+    }
+
+    /// (Re)starts the cascade of a charter whose captain is set (by `assign_captain`, or
+    /// by a booking-API write): open offers are withdrawn and the seats offered afresh.
+    pub async fn restart(&self, id: CharterId, now: DateTime<Utc>) -> Result<Step, DispatchError> {
         self.withdraw_open(id, "the captain changed", now).await?;
         self.set(id, DispatchStatus::Active, "starting".into(), now).await?;
         self.advance(id, now).await
+    }
+
+    /// What a booking change means for dispatch: a captain set or changed (re)starts the
+    /// cascade, a captain removed or a cancellation stops it; anything else waits for the
+    /// next tick (guest count changes are picked up there).
+    pub async fn after_booking_change(
+        &self,
+        before: Option<&jada_core::Charter>,
+        after: &jada_core::Charter,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Step>, DispatchError> {
+        let old = before.and_then(|c| c.captain_assigned.as_ref());
+        let new = after.captain_assigned.as_ref();
+        let id = after.charter_id;
+        if after.status == CharterStatus::Cancelled && before.is_some_and(|c| c.status != CharterStatus::Cancelled) {
+            return self.stop(id, "the charter was cancelled", now).await.map(Some);
+        }
+        match (old, new) {
+            (o, Some(n)) if o != Some(n) && after.status != CharterStatus::Cancelled => {
+                let body = format!("captain {n} set by a booking change; dispatch starts");
+                self.store.append_chat(&note(id, ChatKind::Status, body, now)).await?;
+                self.restart(id, now).await.map(Some)
+            }
+            (Some(_), None) => self.stop(id, "the captain was removed", now).await.map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// Withdraws every open offer of a charter and stops its dispatch.
