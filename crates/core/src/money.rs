@@ -54,6 +54,11 @@ impl Cents {
             .ok_or_else(|| err("the amount is too large"))
     }
 
+    /// Dollars as a number, for spreadsheets and charts (exact for any realistic amount).
+    pub fn dollars(&self) -> f64 {
+        self.0 as f64 / 100.0
+    }
+
     pub fn dollars_string(&self) -> String {
         format!("{}.{:02}", self.0 / 100, self.0 % 100)
     }

@@ -153,7 +153,7 @@ pub async fn update(
         ("guest_count", Value::from(stored.guest_count)),
         (
             "reportable_revenue",
-            Value::String(format!("{:.2}", stored.reportable_revenue.0 as f64 / 100.0)),
+            Value::String(stored.reportable_revenue.dollars_string()),
         ),
     ];
     for (k, v) in keep {

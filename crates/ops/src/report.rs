@@ -232,8 +232,8 @@ pub fn write(charters: &[Charter], month: Month, order: &[Column], out: &Path) -
                 Column::Vessel => ws.write_string(r, j, &c.vessel_name)?,
                 Column::Guest => ws.write_string(r, j, &c.guest_name)?,
                 Column::Guests => ws.write_number(r, j, c.guest_count)?,
-                Column::Revenue => ws.write_number_with_format(r, j, dollars(c.reportable_revenue), &money)?,
-                Column::Tips => ws.write_number_with_format(r, j, dollars(c.tips), &money)?,
+                Column::Revenue => ws.write_number_with_format(r, j, c.reportable_revenue.dollars(), &money)?,
+                Column::Tips => ws.write_number_with_format(r, j, c.tips.dollars(), &money)?,
                 Column::Captain => {
                     ws.write_string(r, j, c.captain_assigned.as_ref().map(|x| x.as_str()).unwrap_or(""))?
                 }
@@ -266,7 +266,7 @@ pub fn write(charters: &[Charter], month: Month, order: &[Column], out: &Path) -
                 }
             })
             .sum();
-        let formula = Formula::new(format!("=SUM({name})")).set_result(format!("{}", dollars(sum)));
+        let formula = Formula::new(format!("=SUM({name})")).set_result(format!("{}", sum.dollars()));
         ws.write_formula_with_format(total_row, c, formula, &total_money)?;
         let range = if last == 0 {
             format!("${letters}$2:${letters}$2")
@@ -295,10 +295,6 @@ fn header(ws: &mut Worksheet, order: &[Column], bold: &Format, money: &Format, d
     }
     ws.set_freeze_panes(1, 0)?;
     Ok(())
-}
-
-fn dollars(c: Cents) -> f64 {
-    c.0 as f64 / 100.0
 }
 
 /// Where a report is published on Drive, and with whom it is shared.

@@ -152,7 +152,6 @@ pub struct ApiCharter {
 
 impl From<&Charter> for ApiCharter {
     fn from(c: &Charter) -> Self {
-        let dollars = |c: jada_core::Cents| format!("{}.{:02}", c.0 / 100, (c.0 % 100).abs());
         ApiCharter {
             charter_id: c.charter_id.to_string(),
             version: c.version,
@@ -162,8 +161,8 @@ impl From<&Charter> for ApiCharter {
             vessel_name: c.vessel_name.clone(),
             guest_name: c.guest_name.clone(),
             guest_count: c.guest_count,
-            reportable_revenue: dollars(c.reportable_revenue),
-            tips: dollars(c.tips),
+            reportable_revenue: c.reportable_revenue.dollars_string(),
+            tips: c.tips.dollars_string(),
             status: c.status.to_string(),
             captain: c.captain_assigned.as_ref().map(|x| x.to_string()),
             crew: c.crew_assigned.iter().map(|x| x.to_string()).collect(),

@@ -46,10 +46,6 @@ fn formats() -> Formats {
     }
 }
 
-fn dollars(c: Cents) -> f64 {
-    c.0 as f64 / 100.0
-}
-
 /// The title block and the table header, frozen below it.
 fn start(
     ws: &mut Worksheet,
@@ -74,7 +70,7 @@ fn start(
 fn total(ws: &mut Worksheet, f: &Formats, row: u32, col: u16, rows: u32, sum: Cents) -> Result<(), XlsxError> {
     let letters = jada_google::sheets::a1::col(usize::from(col));
     let (first, last) = (TABLE_ROW + 2, (TABLE_ROW + 1 + rows).max(TABLE_ROW + 2));
-    let formula = Formula::new(format!("=SUM({letters}{first}:{letters}{last})")).set_result(dollars(sum).to_string());
+    let formula = Formula::new(format!("=SUM({letters}{first}:{letters}{last})")).set_result(sum.dollars().to_string());
     ws.write_formula_with_format(row, col, formula, &f.total_money)?;
     Ok(())
 }
@@ -98,8 +94,8 @@ pub fn crew(st: &Statement, month: Month, business: &str) -> Result<Vec<u8>, Xls
         ws.write_string(r, 2, &l.vessel)?;
         ws.write_string(r, 3, l.role.as_str())?;
         ws.write_number(r, 4, l.guests)?;
-        ws.write_number_with_format(r, 5, dollars(l.charter_tips), &f.money)?;
-        ws.write_number_with_format(r, 6, dollars(l.share), &f.money)?;
+        ws.write_number_with_format(r, 5, l.charter_tips.dollars(), &f.money)?;
+        ws.write_number_with_format(r, 6, l.share.dollars(), &f.money)?;
     }
     let row = TABLE_ROW + 1 + st.lines.len() as u32;
     ws.write_string_with_format(row, 0, "Total", &f.bold)?;
@@ -128,7 +124,7 @@ pub fn summary(sts: &[Statement], month: Month, business: &str) -> Result<Vec<u8
         ws.write_number(r, 2, st.lines.len() as u32)?;
         ws.write_number(r, 3, st.count(Role::Captain) as u32)?;
         ws.write_number(r, 4, st.count(Role::Crew) as u32)?;
-        ws.write_number_with_format(r, 5, dollars(st.total()), &f.money)?;
+        ws.write_number_with_format(r, 5, st.total().dollars(), &f.money)?;
     }
     let row = TABLE_ROW + 1 + sts.len() as u32;
     ws.write_string_with_format(row, 0, "Total", &f.bold)?;

@@ -43,7 +43,7 @@ fn draw(
         .draw()?;
     let bar = |i: usize, offset: u32, cents: Cents, color: RGBColor| {
         let x = i as u32 * 3 + offset;
-        Rectangle::new([(x, 0.0), (x + 1, cents.0 as f64 / 100.0)], color.filled())
+        Rectangle::new([(x, 0.0), (x + 1, cents.dollars())], color.filled())
     };
     chart
         .draw_series(

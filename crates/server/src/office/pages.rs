@@ -291,15 +291,9 @@ pub(crate) fn charter_form(
         (
             "reportable_revenue",
             "Revenue ($)",
-            v("reportable_revenue", &|c| {
-                format!("{:.2}", c.reportable_revenue.0 as f64 / 100.0)
-            }),
+            v("reportable_revenue", &|c| c.reportable_revenue.dollars_string()),
         ),
-        (
-            "tips",
-            "Tips ($)",
-            v("tips", &|c| format!("{:.2}", c.tips.0 as f64 / 100.0)),
-        ),
+        ("tips", "Tips ($)", v("tips", &|c| c.tips.dollars_string())),
         ("status", "Status", v("status", &|c| c.status.to_string())),
     ];
     let action = c.map_or("/office/charters".to_string(), |c| {
