@@ -13,7 +13,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,9 +24,13 @@ use jada_core::link::{Claims, LinkError, Purpose};
 use jada_core::{BusinessZone, Charter, Clock, CrewId, Offer, OfferStatus};
 use jada_ops::dispatch::{Answer, Answered, Dispatcher};
 use maud::{html, Markup, DOCTYPE};
-use subtle::ConstantTimeEq;
 
-const CSRF_COOKIE: &str = "jada_csrf";
+/// The offer page's Accept/Decline forms.
+const CSRF: crate::http::CsrfCookie = crate::http::CsrfCookie {
+    name: "jada_csrf",
+    path: "/c",
+    max_age_secs: 86_400,
+};
 const CSS: &str = include_str!("crew.css");
 
 pub struct CrewPages {
@@ -71,19 +75,10 @@ pub fn router(pages: Arc<CrewPages>) -> Router {
 
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
-    let h = resp.headers_mut();
-    let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
-        h.insert(k, HeaderValue::from_static(v));
-    };
-    set(h, "referrer-policy", "no-referrer");
-    set(
-        h,
-        "content-security-policy",
+    crate::http::page_headers(
+        &mut resp,
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
-    set(h, "x-frame-options", "DENY");
-    set(h, "x-content-type-options", "nosniff");
-    set(h, "cache-control", "no-store");
     resp
 }
 
@@ -246,9 +241,7 @@ async fn offer_page(
     if !offer.status.is_open() || offer.is_expired_at(now) {
         return closed_page(pages, &offer, &charter, &captain, now);
     }
-    let csrf = crate::http::cookie(headers, CSRF_COOKIE)
-        .filter(|v| v.len() == 32)
-        .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
+    let (csrf, cookie) = CSRF.issue(headers, pages.secure_cookies);
     let body = html! {
         h1 { "A seat for you?" }
         (details(&charter, &captain))
@@ -262,8 +255,6 @@ async fn offer_page(
             button.decline type="submit" { "Decline" }
         }
     };
-    let secure = if pages.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!("{CSRF_COOKIE}={csrf}; Path=/c; HttpOnly; SameSite=Strict; Max-Age=86400{secure}");
     ([(header::SET_COOKIE, cookie)], layout("Your offer", body)).into_response()
 }
 
@@ -391,9 +382,7 @@ async fn respond(
     form: &HashMap<String, String>,
     answer: Answer,
 ) -> Response {
-    let cookie = crate::http::cookie(headers, CSRF_COOKIE).unwrap_or_default();
-    let field = form.get("csrf").cloned().unwrap_or_default();
-    if cookie.is_empty() || !bool::from(cookie.as_bytes().ct_eq(field.as_bytes())) {
+    if !CSRF.check(headers, form) {
         let page = message(
             pages,
             "Please answer from the offer page",

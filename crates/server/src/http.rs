@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -82,7 +82,7 @@ async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let ok = given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(shared.admin_token.as_bytes())));
+    let ok = given.is_some_and(|g| same_secret(g, &shared.admin_token));
     if !ok {
         return error(
             StatusCode::UNAUTHORIZED,
@@ -168,4 +168,55 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
+}
+
+/// The headers every page behind a token or a session carries: no referrer (tokens are
+/// in URLs), the given strict CSP, no framing, no sniffing, no caching.
+pub fn page_headers(resp: &mut Response, csp: &'static str) {
+    let h = resp.headers_mut();
+    for (k, v) in [
+        ("referrer-policy", "no-referrer"),
+        ("content-security-policy", csp),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("cache-control", "no-store"),
+    ] {
+        h.insert(k, HeaderValue::from_static(v));
+    }
+}
+
+/// Equal and not empty, compared in constant time (CSRF tokens, bearer keys).
+pub fn same_secret(a: &str, b: &str) -> bool {
+    !a.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// A double-submit CSRF token for forms without a session (crew pages, sign-in): a
+/// random value in an HttpOnly, SameSite=Strict cookie that the form repeats.
+pub struct CsrfCookie {
+    pub name: &'static str,
+    pub path: &'static str,
+    pub max_age_secs: u32,
+}
+
+impl CsrfCookie {
+    /// The value for the form (the browser's, or a new one) and the Set-Cookie header.
+    pub fn issue(&self, headers: &HeaderMap, secure: bool) -> (String, String) {
+        let v = cookie(headers, self.name)
+            .filter(|v| v.len() == 32)
+            .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
+        let flag = if secure { "; Secure" } else { "" };
+        let set = format!(
+            "{}={v}; Path={}; HttpOnly; SameSite=Strict; Max-Age={}{flag}",
+            self.name, self.path, self.max_age_secs
+        );
+        (v, set)
+    }
+
+    /// Whether a posted form's `csrf` field matches the cookie.
+    pub fn check(&self, headers: &HeaderMap, form: &std::collections::HashMap<String, String>) -> bool {
+        same_secret(
+            &cookie(headers, self.name).unwrap_or_default(),
+            form.get("csrf").map(String::as_str).unwrap_or(""),
+        )
+    }
 }

@@ -14,15 +14,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::html;
-use subtle::ConstantTimeEq;
 
 use super::{layout, office};
 use crate::daemon::Shared;
 use crate::http::cookie;
 
 pub const SESSION_COOKIE: &str = "jada_session";
-/// The double-submit CSRF cookie of the pages before sign-in.
-const PRE_COOKIE: &str = "jada_pre";
 
 /// The signed-in user, put in the request by [`require_session`].
 #[derive(Debug, Clone)]
@@ -31,10 +28,6 @@ pub struct SignedIn {
     /// The cookie's secret (never shown; the CSRF token derives from it).
     pub secret: String,
     pub csrf: String,
-}
-
-fn same(a: &str, b: &str) -> bool {
-    !a.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// Every admin path: a live session, or a redirect to sign-in.
@@ -77,7 +70,7 @@ fn url_escape(s: &str) -> String {
 
 /// A form POST must carry the session's CSRF token.
 pub fn check_csrf(who: &SignedIn, form: &HashMap<String, String>) -> Result<(), Response> {
-    if same(form.get("csrf").map(String::as_str).unwrap_or(""), &who.csrf) {
+    if crate::http::same_secret(form.get("csrf").map(String::as_str).unwrap_or(""), &who.csrf) {
         Ok(())
     } else {
         Err(refused_post())
@@ -93,25 +86,15 @@ fn refused_post() -> Response {
     (StatusCode::FORBIDDEN, page).into_response()
 }
 
-/// A pre-sign-in page's CSRF value, and the cookie that carries it.
-fn pre_csrf(headers: &HeaderMap, secure: bool) -> (String, String) {
-    let v = cookie(headers, PRE_COOKIE)
-        .filter(|v| v.len() == 32)
-        .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
-    let flag = if secure { "; Secure" } else { "" };
-    let c = format!("{PRE_COOKIE}={v}; Path=/office; HttpOnly; SameSite=Strict; Max-Age=3600{flag}");
-    (v, c)
-}
-
-fn pre_ok(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
-    same(
-        &cookie(headers, PRE_COOKIE).unwrap_or_default(),
-        form.get("csrf").map(String::as_str).unwrap_or(""),
-    )
-}
+/// The pages before sign-in have no session: a double-submit cookie guards their forms.
+const PRE: crate::http::CsrfCookie = crate::http::CsrfCookie {
+    name: "jada_pre",
+    path: "/office",
+    max_age_secs: 3600,
+};
 
 pub async fn sign_in_page(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let (csrf, set) = pre_csrf(&headers, office(&shared).secure_cookies);
+    let (csrf, set) = PRE.issue(&headers, office(&shared).secure_cookies);
     let body = html! {
         h1 { "Sign in to jada" }
         p { "Enter your office email address; a sign-in link will be mailed to you." }
@@ -130,7 +113,7 @@ pub async fn request_link(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !pre_ok(&headers, &form) {
+    if !PRE.check(&headers, &form) {
         return refused_post();
     }
     let o = office(&shared);
@@ -160,7 +143,7 @@ pub async fn confirm_page(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (csrf, set) = pre_csrf(&headers, office(&shared).secure_cookies);
+    let (csrf, set) = PRE.issue(&headers, office(&shared).secure_cookies);
     let body = html! {
         h1 { "Sign in to jada" }
         form method="post" action=(format!("/office/auth/{token}")) {
@@ -177,7 +160,7 @@ pub async fn redeem(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !pre_ok(&headers, &form) {
+    if !PRE.check(&headers, &form) {
         return refused_post();
     }
     let o = office(&shared);

@@ -16,7 +16,7 @@ pub mod pages;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -88,19 +88,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 async fn headers(req: axum::extract::Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
-    let h: &mut HeaderMap = resp.headers_mut();
-    for (k, v) in [
-        ("referrer-policy", "no-referrer"),
-        (
-            "content-security-policy",
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-        ("x-frame-options", "DENY"),
-        ("x-content-type-options", "nosniff"),
-        ("cache-control", "no-store"),
-    ] {
-        h.insert(k, HeaderValue::from_static(v));
-    }
+    // The revenue chart is inline SVG: images may be data: URLs.
+    crate::http::page_headers(
+        &mut resp,
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
     resp
 }
 
