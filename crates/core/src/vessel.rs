@@ -161,6 +161,15 @@ impl Fleet {
     pub fn names(&self) -> Vec<&str> {
         self.0.iter().map(|v| v.name.as_str()).collect()
     }
+
+    /// The crew seats a sail of `vessel` with `guests` aboard needs; `None` for a vessel
+    /// not in the fleet. More guests than it carries (refused at booking, but possible in
+    /// old data) counts as a full boat.
+    pub fn crew_seats(&self, vessel: &str, guests: u32) -> Option<u32> {
+        let v = self.get(vessel)?;
+        let seats = v.seats_for(guests).or_else(|_| v.seats_for(v.capacity()));
+        Some(seats.map_or(0, |s| s.crew))
+    }
 }
 
 #[cfg(test)]
@@ -179,5 +188,12 @@ mod fleet_tests {
         assert!(fleet.get(" sea lion ").is_some());
         assert!(fleet.get("Pelican").is_none());
         assert_eq!(fleet.names(), vec!["Sea Lion"]);
+        assert_eq!(fleet.crew_seats("sea lion", 4), Some(1));
+        assert_eq!(
+            fleet.crew_seats("Sea Lion", 9),
+            Some(1),
+            "over capacity counts as a full boat"
+        );
+        assert_eq!(fleet.crew_seats("Pelican", 4), None);
     }
 }

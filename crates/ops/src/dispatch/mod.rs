@@ -147,20 +147,14 @@ fn note(charter: CharterId, kind: ChatKind, body: String, at: DateTime<Utc>) -> 
 
 impl Dispatcher {
     fn crew_seats(&self, c: &Charter) -> Result<u32, DispatchError> {
-        let vessel = self
-            .cfg
+        self.cfg
             .fleet
-            .get(&c.vessel_name)
+            .crew_seats(&c.vessel_name, c.guest_count)
             .ok_or_else(|| DispatchError::UnknownVessel {
                 charter: c.charter_id,
                 vessel: c.vessel_name.clone(),
                 known: self.cfg.fleet.names().join(", "),
-            })?;
-        // More guests than the vessel carries was refused at booking; count its crew.
-        Ok(vessel
-            .seats_for(c.guest_count)
-            .map(|s| s.crew)
-            .unwrap_or_else(|_| vessel.seats_for(vessel.capacity()).map(|s| s.crew).unwrap_or(0)))
+            })
     }
 
     async fn charter(&self, id: CharterId) -> Result<Charter, DispatchError> {

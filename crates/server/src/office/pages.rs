@@ -46,10 +46,13 @@ fn not_found(who: &SignedIn, what: &str) -> Response {
 
 /// Crew seats a charter needs (0 for a vessel not in the fleet).
 pub(crate) fn crew_seats(o: &Office, c: &Charter) -> u32 {
-    o.fleet
-        .get(&c.vessel_name)
-        .and_then(|v| v.seats_for(c.guest_count).ok())
-        .map_or(0, |s| s.crew)
+    o.fleet.crew_seats(&c.vessel_name, c.guest_count).unwrap_or(0)
+}
+
+/// A live charter still missing its captain or some crew: the office must see it.
+fn short_handed(o: &Office, c: &Charter) -> bool {
+    c.status != CharterStatus::Cancelled
+        && (c.captain_assigned.is_none() || (c.crew_assigned.len() as u32) < crew_seats(o, c))
 }
 
 fn time(c: &Charter) -> String {
@@ -71,11 +74,7 @@ pub async fn today(State(shared): State<Arc<Shared>>, Extension(who): Extension<
             .list_charters_between(today, today + Duration::days(7))
             .await
     );
-    let short: Vec<&Charter> = week
-        .iter()
-        .filter(|c| c.status != CharterStatus::Cancelled)
-        .filter(|c| c.captain_assigned.is_none() || (c.crew_assigned.len() as u32) < crew_seats(o, c))
-        .collect();
+    let short: Vec<&Charter> = week.iter().filter(|c| short_handed(o, c)).collect();
     let findings = report.findings();
     let bad: Vec<_> = findings.iter().filter(|f| !f.ok).collect();
     let body = html! {
@@ -150,8 +149,7 @@ pub async fn charters(
                 tbody {
                     @for c in &list {
                         @let seats = crew_seats(o, c);
-                        @let short = c.status != CharterStatus::Cancelled && (c.captain_assigned.is_none() || (c.crew_assigned.len() as u32) < seats);
-                        tr class=(if short { "short" } else { "" }) {
+                        tr class=(if short_handed(o, c) { "short" } else { "" }) {
                             td { a href=(format!("/office/charters/{}", c.charter_id)) { (c.charter_date) } }
                             td { (time(c)) } td { (c.vessel_name) } td { (c.guest_name) " (" (c.guest_count) ")" }
                             td { (c.status.to_string()) }
