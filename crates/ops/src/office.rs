@@ -15,14 +15,11 @@ pub const LINK_LIFETIME: i64 = 15;
 
 /// Hex of SHA-256: how secrets are looked up without being stored.
 pub fn digest(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 fn random_hex() -> String {
-    rand::random::<[u8; 32]>().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(rand::random::<[u8; 32]>())
 }
 
 fn is_user(users: &[String], email: &str) -> bool {
@@ -93,7 +90,7 @@ pub async fn redeem(
     if claims.older_than(Duration::minutes(LINK_LIFETIME), now) {
         return Err(SignInError::Expired);
     }
-    let nonce: String = claims.nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let nonce = hex::encode(claims.nonce);
     if !store.use_link_nonce(&nonce, now).await? {
         return Err(SignInError::Used);
     }

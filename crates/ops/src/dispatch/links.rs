@@ -48,25 +48,10 @@ pub struct Links {
 fn new_key(n: usize, now: DateTime<Utc>) -> StoredKey {
     StoredKey {
         id: format!("k{n}"),
-        secret: hex(&rand::random::<[u8; 32]>()),
+        secret: hex::encode(rand::random::<[u8; 32]>()),
         created_at: now,
         verifies_until: None,
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    (s.len() % 2 == 0)
-        .then(|| {
-            (0..s.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-                .collect()
-        })
-        .flatten()
 }
 
 fn read(path: &Path) -> Result<Option<KeyFile>, KeyFileError> {
@@ -91,7 +76,8 @@ fn write(path: &Path, f: &KeyFile) -> Result<(), KeyFileError> {
 
 fn ring_of(f: &KeyFile, path: &Path) -> Result<KeyRing, KeyFileError> {
     let key = |k: &StoredKey| {
-        unhex(&k.secret)
+        hex::decode(&k.secret)
+            .ok()
             .filter(|s| s.len() >= 32)
             .map(|secret| LinkKey {
                 id: k.id.clone(),
