@@ -101,6 +101,13 @@ pub async fn create(
     store.get_charter(id).await?.ok_or(BookingError::NotFound(id))
 }
 
+/// A charter before and after an update (dispatch reacts to the difference).
+#[derive(Debug, Clone)]
+pub struct Updated {
+    pub before: Charter,
+    pub after: Charter,
+}
+
 /// Updates a charter: `version` must be the one the caller read (else a conflict);
 /// fields left out keep their stored values, as in an import.
 pub async fn update(
@@ -109,7 +116,7 @@ pub async fn update(
     id: CharterId,
     mut record: Map<String, Value>,
     now: DateTime<Utc>,
-) -> Result<Charter, BookingError> {
+) -> Result<Updated, BookingError> {
     let version = match record.remove("version") {
         Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64().unwrap_or(0),
         Some(_) => return Err(invalid("version", "expected a whole number")),
@@ -163,5 +170,6 @@ pub async fn update(
     // The import writes conditionally on this version: a change landing after the check
     // above is refused in the write's own transaction, not overwritten.
     import_one(store, fleet, record, Some(version), now).await?;
-    store.get_charter(id).await?.ok_or(BookingError::NotFound(id))
+    let after = store.get_charter(id).await?.ok_or(BookingError::NotFound(id))?;
+    Ok(Updated { before: stored, after })
 }

@@ -335,12 +335,11 @@ async fn update(State(state): State<Arc<ApiState>>, Path(id): Path<String>, body
         Ok(i) => i,
         Err(r) => return r,
     };
-    let before = state.store.get_charter(id).await.ok().flatten();
     let now = state.clock.now();
     match booking::update(state.store.as_ref(), &state.fleet, id, to_map(&input), now).await {
-        Ok(c) => {
-            state.dispatch(before.as_ref(), &c).await;
-            Json(ApiCharter::from(&c)).into_response()
+        Ok(u) => {
+            state.dispatch(Some(&u.before), &u.after).await;
+            Json(ApiCharter::from(&u.after)).into_response()
         }
         Err(e) => booking_error(e),
     }
