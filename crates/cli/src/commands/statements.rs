@@ -75,7 +75,7 @@ pub async fn run(g: &Global, cmd: StatementsCommand) -> Result<(), Failure> {
                 }
             }
             if !out.ok() {
-                let why: Vec<String> = out.problems.iter().chain(&out.failed).cloned().collect();
+                let why = out.not_sent();
                 return Err(Failure::op(anyhow::anyhow!(
                     "not every statement went out:\n  {}\nrun `jada statements send --month {month}` again once fixed: only what is missing is sent",
                     why.join("\n  ")

@@ -82,6 +82,11 @@ impl Outcome {
     pub fn ok(&self) -> bool {
         self.problems.is_empty() && self.failed.is_empty()
     }
+
+    /// Everything that did not go out, and why (problems first, then refused sends).
+    pub fn not_sent(&self) -> Vec<String> {
+        self.problems.iter().chain(&self.failed).cloned().collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

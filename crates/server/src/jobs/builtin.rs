@@ -221,7 +221,7 @@ impl Job for CrewStatementsJob {
         if out.ok() {
             Ok(JobOutput::done(summary))
         } else {
-            let why: Vec<String> = out.problems.iter().chain(&out.failed).cloned().collect();
+            let why = out.not_sent();
             Err(format!("{summary}; not sent: {}", why.join("; ")))
         }
     }
