@@ -537,8 +537,6 @@ pub fn office(
         mailer: mailer(ctx, tokens),
         sender: ctx.config.mail.sender.clone(),
         dispatcher: Arc::clone(dispatcher),
-        fleet: ctx.config.fleet(),
-        zone: ctx.config.business.time_zone,
         business: ctx.config.business.name.clone(),
         reports_dir: ctx.data.reports(),
         session_hours: ctx.config.office.session_hours,

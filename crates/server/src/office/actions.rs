@@ -66,7 +66,7 @@ pub async fn create_charter(
         return r;
     }
     let o = office(&shared);
-    match booking::create(shared.store.as_ref(), &o.fleet, record(&form), shared.clock.now()).await {
+    match booking::create(shared.store.as_ref(), o.fleet(), record(&form), shared.clock.now()).await {
         Ok(c) => back(&charter_path(c.charter_id), "done", "Booking added."),
         Err(BookingError::Store(e)) => unavailable(e),
         Err(e) => (
@@ -94,7 +94,7 @@ pub async fn update_charter(
     if let Some(v) = form.get("version").and_then(|v| v.parse::<u64>().ok()) {
         rec.insert("version".into(), Value::from(v));
     }
-    match booking::update(shared.store.as_ref(), &o.fleet, id, rec, shared.clock.now()).await {
+    match booking::update(shared.store.as_ref(), o.fleet(), id, rec, shared.clock.now()).await {
         Ok(_) => back(&charter_path(id), "done", "Booking saved."),
         Err(BookingError::Store(e)) => unavailable(e),
         Err(e) => {
@@ -210,7 +210,7 @@ pub async fn cancel(
     let mut rec = Map::new();
     rec.insert("version".into(), Value::from(c.version));
     rec.insert("status".into(), Value::String("cancelled".into()));
-    if let Err(e) = booking::update(shared.store.as_ref(), &o.fleet, id, rec, now).await {
+    if let Err(e) = booking::update(shared.store.as_ref(), o.fleet(), id, rec, now).await {
         return back(&charter_path(id), "error", &e.to_string());
     }
     if let Err(e) = o.dispatcher.stop(id, &format!("cancelled by {}", who.email), now).await {

@@ -38,14 +38,23 @@ pub struct Office {
     pub sender: String,
     /// Dispatch (and its link keys, which also sign the sign-in links).
     pub dispatcher: Arc<Dispatcher>,
-    pub fleet: Fleet,
-    pub zone: BusinessZone,
     pub business: String,
     /// Where the monthly reports are written.
     pub reports_dir: PathBuf,
     pub session_hours: i64,
     /// Mark cookies `Secure` (the site is served over HTTPS).
     pub secure_cookies: bool,
+}
+
+impl Office {
+    /// The fleet and the business's time zone are dispatch's: one copy of each.
+    pub fn fleet(&self) -> &Fleet {
+        &self.dispatcher.cfg.fleet
+    }
+
+    pub fn zone(&self) -> BusinessZone {
+        self.dispatcher.cfg.zone
+    }
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {

@@ -46,7 +46,7 @@ fn not_found(who: &SignedIn, what: &str) -> Response {
 
 /// Crew seats a charter needs (0 for a vessel not in the fleet).
 pub(crate) fn crew_seats(o: &Office, c: &Charter) -> u32 {
-    o.fleet.crew_seats(&c.vessel_name, c.guest_count).unwrap_or(0)
+    o.fleet().crew_seats(&c.vessel_name, c.guest_count).unwrap_or(0)
 }
 
 /// A live charter still missing its captain or some crew: the office must see it.
@@ -67,7 +67,7 @@ fn money(c: Cents) -> String {
 pub async fn today(State(shared): State<Arc<Shared>>, Extension(who): Extension<SignedIn>) -> Response {
     let o = office(&shared);
     let report = tryp!(shared.report().await);
-    let today = o.zone.date_of(shared.clock.now());
+    let today = o.zone().date_of(shared.clock.now());
     let week = tryp!(
         shared
             .store
@@ -127,7 +127,7 @@ pub async fn charters(
     let month = q
         .get("month")
         .and_then(|m| Month::parse(m).ok())
-        .unwrap_or_else(|| Month::of(o.zone.date_of(shared.clock.now())));
+        .unwrap_or_else(|| Month::of(o.zone().date_of(shared.clock.now())));
     let list = tryp!(shared.store.list_charters_in_month(month).await);
     let mut status: BTreeMap<CharterId, DispatchStatus> = BTreeMap::new();
     for c in &list {
@@ -249,7 +249,7 @@ fn author(a: &ChatAuthor) -> String {
 }
 
 fn local(o: &Office, t: chrono::DateTime<chrono::Utc>) -> String {
-    t.with_timezone(&o.zone.tz()).format("%Y-%m-%d %H:%M").to_string()
+    t.with_timezone(&o.zone().tz()).format("%Y-%m-%d %H:%M").to_string()
 }
 
 /// The add/edit form. `c` is the charter being edited; `errors` field -> reason.
@@ -309,7 +309,7 @@ pub(crate) fn charter_form(
                 label for=(name) { (label) }
                 @if *name == "vessel_name" {
                     select id=(name) name=(name) {
-                        @for n in o.fleet.names() { option value=(n) selected[value.eq_ignore_ascii_case(n)] { (n) } }
+                        @for n in o.fleet().names() { option value=(n) selected[value.eq_ignore_ascii_case(n)] { (n) } }
                     }
                 } @else if *name == "status" {
                     select id=(name) name=(name) {
@@ -346,7 +346,7 @@ pub async fn edit_charter(
 /// `GET /office/crew`: the roster with certification, activity and this month's charters.
 pub async fn crew(State(shared): State<Arc<Shared>>, Extension(who): Extension<SignedIn>) -> Response {
     let o = office(&shared);
-    let month = Month::of(o.zone.date_of(shared.clock.now()));
+    let month = Month::of(o.zone().date_of(shared.clock.now()));
     let crew = tryp!(shared.store.list_crew().await);
     let charters = tryp!(shared.store.list_charters_in_month(month).await);
     let mut sailed: HashMap<&CrewId, usize> = HashMap::new();
@@ -392,7 +392,7 @@ pub async fn crew_member(
     let month = q
         .get("month")
         .and_then(|s| Month::parse(s).ok())
-        .unwrap_or_else(|| Month::of(o.zone.date_of(shared.clock.now())));
+        .unwrap_or_else(|| Month::of(o.zone().date_of(shared.clock.now())));
     let charters = tryp!(shared.store.list_charters_in_month(month).await);
     let mine: Vec<&Charter> = charters
         .iter()
@@ -535,7 +535,7 @@ pub async fn revenue(
         .get("year")
         .and_then(|y| y.parse::<i32>().ok())
         .filter(|y| (2000..=2100).contains(y))
-        .unwrap_or_else(|| o.zone.date_of(shared.clock.now()).year());
+        .unwrap_or_else(|| o.zone().date_of(shared.clock.now()).year());
     let mut months = Vec::new();
     for m in 1..=12 {
         let month = Month::new(year, m).expect("1..=12 is a month");
