@@ -9,9 +9,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use reqwest::blocking::Client;
-use reqwest::redirect::Policy;
-
 const OFFICE: &str = "[office]\nusers = [\"office@bluewater.example.com\"]\n";
 
 /// Parks the import's first event as a dead letter (as if the sheet had refused it
@@ -31,64 +28,6 @@ fn start(d: &Path, port: u16) -> Running {
     let listen = format!("127.0.0.1:{port}");
     let (child, _) = serve_with(d, &["--listen", &listen], &[], Stdio::null());
     Running(child)
-}
-
-fn client() -> Client {
-    Client::builder().redirect(Policy::none()).build().unwrap()
-}
-
-fn cookie_of(r: &reqwest::blocking::Response, name: &str) -> Option<String> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| v.split(';').next().unwrap().to_string())
-}
-
-fn hidden_csrf(page: &str) -> String {
-    let i = page.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
-    page[i..].split('"').next().unwrap().to_string()
-}
-
-/// Signs in over plain HTTP, as a browser would; returns the session cookie.
-fn sign_in(http: &Client, base: &str, d: &Path) -> String {
-    let r = http.get(format!("{base}/office/sign-in")).send().unwrap();
-    let pre = cookie_of(&r, "jada_pre").unwrap();
-    let csrf = hidden_csrf(&r.text().unwrap());
-    let r = http
-        .post(format!("{base}/office/sign-in"))
-        .header("cookie", &pre)
-        .form(&[("csrf", csrf.as_str()), ("email", "Office@BlueWater.example.com")])
-        .send()
-        .unwrap();
-    assert!(r.text().unwrap().contains("Check your mail"));
-    let link = mailed_link(d, "office@", "/office/auth/");
-    // Opening the link only shows a button.
-    let r = http.get(&link).send().unwrap();
-    assert_eq!(r.status(), 200);
-    let pre = cookie_of(&r, "jada_pre").unwrap();
-    let csrf = hidden_csrf(&r.text().unwrap());
-    let r = http
-        .post(&link)
-        .header("cookie", &pre)
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let session = cookie_of(&r, "jada_session").expect("a session cookie");
-    let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
-    // The same link a second time is refused.
-    let r = http
-        .post(&link)
-        .header("cookie", &pre)
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 410);
-    assert!(r.text().unwrap().contains("used already"));
-    session
 }
 
 #[test]

@@ -187,10 +187,11 @@ impl Charter {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use CharterStatus::*;
 
+    /// A booked charter on Marlin with a captain and one deckhand, for tests in this crate.
     pub(crate) fn sample() -> Charter {
         Charter {
             charter_id: CharterId::parse("3f2b8c1e-9a4d-4e7b-8c2a-1d5e6f7a8b9c").unwrap(),

@@ -2,6 +2,7 @@
 //! crew, vessels and their seat rules, dispatch offers, chat messages, and the events a
 //! change publishes.
 //!
+//! [`revenue`] is the one rule for which charters count towards revenue and tips.
 //! [`tips::split`] shares a charter's tips among the people aboard; [`dispatch`] says who
 //! may be offered a seat and in what order; [`link`] signs and verifies magic links.
 //! [`Clock`] is the trait code takes to learn "now"; [`CredentialState`] is the
@@ -24,6 +25,7 @@ pub mod ids;
 pub mod link;
 pub mod money;
 pub mod offer;
+pub mod revenue;
 pub mod tips;
 pub mod vessel;
 

@@ -59,6 +59,12 @@ impl Cents {
         self.0 as f64 / 100.0
     }
 
+    /// `self + rhs`, stopping at the largest amount instead of wrapping: a total can
+    /// never turn negative, however many amounts are added.
+    pub fn saturating_add(self, rhs: Cents) -> Cents {
+        Cents(self.0.saturating_add(rhs.0))
+    }
+
     pub fn dollars_string(&self) -> String {
         format!("{}.{:02}", self.0 / 100, self.0 % 100)
     }
@@ -95,14 +101,15 @@ impl fmt::Display for Cents {
 
 impl std::ops::Add for Cents {
     type Output = Cents;
+    /// Saturating (see [`Cents::saturating_add`]): sums of money never wrap.
     fn add(self, rhs: Cents) -> Cents {
-        Cents(self.0 + rhs.0)
+        self.saturating_add(rhs)
     }
 }
 
 impl std::iter::Sum for Cents {
     fn sum<I: Iterator<Item = Cents>>(iter: I) -> Cents {
-        Cents(iter.map(|c| c.0).sum())
+        iter.fold(Cents::ZERO, Cents::saturating_add)
     }
 }
 

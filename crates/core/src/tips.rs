@@ -43,27 +43,17 @@ pub fn split(charter: &Charter, leftover: Leftover) -> Vec<(CrewId, Cents)> {
 mod tests {
     use super::*;
     use crate::CharterStatus;
-    use chrono::{NaiveDate, NaiveTime};
     use proptest::prelude::*;
 
     fn charter(tips: i64, captain: bool, crew: usize) -> Charter {
         Charter {
-            charter_id: crate::CharterId::parse("3f2b8c1e-9a4d-4e7b-8c2a-1d5e6f7a8b9c").unwrap(),
-            created_at: "2024-04-01T12:00:00Z".parse().unwrap(),
-            charter_date: NaiveDate::from_ymd_opt(2024, 5, 3).unwrap(),
-            start_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
-            end_time: NaiveTime::from_hms_opt(13, 0, 0).unwrap(),
-            vessel_name: "Marlin".into(),
-            guest_name: "Ada".into(),
-            guest_count: 4,
             captain_assigned: captain.then(|| CrewId::parse("cap").unwrap()),
             crew_assigned: (0..crew)
                 .map(|i| CrewId::parse(&format!("deck-{i}")).unwrap())
                 .collect(),
-            reportable_revenue: Cents(100_000),
             tips: Cents(tips),
             status: CharterStatus::Completed,
-            version: 1,
+            ..crate::charter::tests::sample()
         }
     }
 

@@ -1,13 +1,16 @@
-//! The monthly revenue report: an xlsx workbook of the month's reportable charters (those
-//! with revenue above zero; training sails and test bookings are 0), with a `Template` tab
-//! and a tab named like `May 2024`. Totals are SUM formulas with their results cached,
+//! The monthly revenue report: an xlsx workbook of the month's reportable charters (the
+//! one rule in [`jada_core::revenue`]: booked, confirmed or completed, with revenue above
+//! zero), with a `Template` tab and a tab named like `May 2024`, which is the one the
+//! workbook opens on. A `Status` column is added when a listed charter is not yet
+//! completed, so nothing on it looks more final than it is. Totals are SUM formulas with their results cached,
 //! so viewers that do not recalculate still show the numbers. Column order follows the
 //! previous month's report when one is in the reports folder, so months stay alike.
 
 use std::path::{Path, PathBuf};
 
 use chrono::Datelike;
-use jada_core::{Cents, Charter, Month};
+use jada_core::revenue::{is_reportable, Totals};
+use jada_core::{Cents, Charter, CharterStatus, Month};
 use jada_store::{Store, StoreError};
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Formula, Workbook, Worksheet, XlsxError};
 use serde::Serialize;
@@ -24,6 +27,8 @@ pub enum Column {
     Tips,
     Captain,
     Crew,
+    /// Only when a listed charter is not completed (see [`columns_for`]).
+    Status,
 }
 
 impl Column {
@@ -50,6 +55,7 @@ impl Column {
             Column::Tips => "Tips",
             Column::Captain => "Captain",
             Column::Crew => "Crew",
+            Column::Status => "Status",
         }
     }
 
@@ -65,8 +71,19 @@ impl Column {
     fn from_header(h: &str) -> Option<Column> {
         Column::DEFAULT
             .into_iter()
+            .chain([Column::Status])
             .find(|c| c.header().eq_ignore_ascii_case(h.trim()))
     }
+}
+
+/// The columns of a report of `charters` in `order` (the default or last month's): a
+/// `Status` column is appended when any of them is not completed yet.
+pub fn columns_for(charters: &[Charter], order: &[Column]) -> Vec<Column> {
+    let mut cols: Vec<Column> = order.iter().copied().filter(|c| *c != Column::Status).collect();
+    if charters.iter().any(|c| c.status != CharterStatus::Completed) {
+        cols.push(Column::Status);
+    }
+    cols
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,13 +129,12 @@ pub async fn monthly(
         .list_charters_in_month(month)
         .await?
         .into_iter()
-        .filter(|c| c.reportable_revenue > Cents::ZERO)
+        .filter(is_reportable)
         .collect();
     let (order, column_order) = previous_order(month, reports_dir, drive).await;
+    let order = columns_for(&charters, &order);
     let out_owned = out.to_path_buf();
-    let rows = charters.len();
-    let revenue: Cents = charters.iter().map(|c| c.reportable_revenue).sum();
-    let tips: Cents = charters.iter().map(|c| c.tips).sum();
+    let totals = Totals::of(&charters);
     let written = tokio::task::spawn_blocking(move || write(&charters, month, &order, &out_owned)).await;
     let path = out.display().to_string();
     match written {
@@ -136,9 +152,9 @@ pub async fn monthly(
     Ok(MonthlyReport {
         month: month.to_string(),
         path: out.to_path_buf(),
-        rows,
-        revenue,
-        tips,
+        rows: totals.reportable,
+        revenue: totals.revenue,
+        tips: totals.tips,
         column_order,
     })
 }
@@ -186,13 +202,16 @@ fn order_from(bytes: Vec<u8>, month: Month) -> Option<Vec<Column>> {
     let order: Vec<Column> = header
         .iter()
         .filter_map(|c| Column::from_header(&c.to_string()))
+        .filter(|c| *c != Column::Status)
         .collect();
     let complete = Column::DEFAULT.iter().all(|c| order.contains(c)) && order.len() == Column::DEFAULT.len();
     complete.then_some(order)
 }
 
 /// Writes the workbook. The month tab streams its rows (constant memory), so 100,000
-/// charters fit in a few megabytes.
+/// charters fit in a few megabytes. `order` names every column written (see
+/// [`columns_for`]); the totals are the rule's [`Totals`] of `charters`, which the caller
+/// has already filtered.
 pub fn write(charters: &[Charter], month: Month, order: &[Column], out: &Path) -> Result<(), XlsxError> {
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
@@ -214,6 +233,7 @@ pub fn write(charters: &[Charter], month: Month, order: &[Column], out: &Path) -
 
     let ws = wb.add_worksheet_with_constant_memory()?;
     ws.set_name(&tab)?;
+    ws.set_active(true);
     header(ws, order, &bold, &money, &date)?;
     for (i, c) in charters.iter().enumerate() {
         let r = i as u32 + 1;
@@ -246,6 +266,7 @@ pub fn write(charters: &[Charter], month: Month, order: &[Column], out: &Path) -
                         .collect::<Vec<_>>()
                         .join(", "),
                 )?,
+                Column::Status => ws.write_string(r, j, c.status.as_str())?,
             };
         }
     }
@@ -253,19 +274,13 @@ pub fn write(charters: &[Charter], month: Month, order: &[Column], out: &Path) -
     let total_row = last + 1;
     ws.write_string_with_format(total_row, 0, "Total", &bold)?;
     let mut names = Vec::new();
-    for (column, name) in [(Column::Revenue, "Revenue"), (Column::Tips, "Tips")] {
+    let totals = Totals::of(charters);
+    for (column, name, sum) in [
+        (Column::Revenue, "Revenue", totals.revenue),
+        (Column::Tips, "Tips", totals.tips),
+    ] {
         let c = col(column);
         let letters = jada_google::sheets::a1::col(usize::from(c));
-        let sum: Cents = charters
-            .iter()
-            .map(|ch| {
-                if column == Column::Revenue {
-                    ch.reportable_revenue
-                } else {
-                    ch.tips
-                }
-            })
-            .sum();
         let formula = Formula::new(format!("=SUM({name})")).set_result(format!("{}", sum.dollars()));
         ws.write_formula_with_format(total_row, c, formula, &total_money)?;
         let range = if last == 0 {
@@ -294,6 +309,16 @@ fn header(ws: &mut Worksheet, order: &[Column], bold: &Format, money: &Format, d
         };
     }
     ws.set_freeze_panes(1, 0)?;
+    print_setup(ws, 0)
+}
+
+/// Printed as an office prints a list: landscape, one page wide (as many pages down as
+/// it takes), the table's header row (`header_row`) on every page. The statements use it
+/// too.
+pub fn print_setup(ws: &mut Worksheet, header_row: u32) -> Result<(), XlsxError> {
+    ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_repeat_rows(header_row, header_row)?;
     Ok(())
 }
 

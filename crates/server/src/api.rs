@@ -1,5 +1,6 @@
 //! The booking API: `POST /api/charters`, `PUT /api/charters/{id}`,
-//! `GET /api/charters/{id}`, `GET /api/charters?month=YYYY-MM`, with a bearer API key
+//! `GET /api/charters/{id}`, `GET /api/charters?month=YYYY-MM`, `GET /api/revenue?month=YYYY-MM`
+//! (the month's figures under `jada_core::revenue`), with a bearer API key
 //! (`jada api-key create NAME`). Writes go through `jada_ops::booking`, the same rules and
 //! writes as an import. Bad bodies answer 422 naming the field; a stale version 409.
 //! The OpenAPI document at `/api/openapi.json` is generated from these handlers.
@@ -17,6 +18,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use jada_core::revenue::{is_reportable, Totals};
 use jada_core::{Charter, CharterId, Clock, Fleet, Month};
 use jada_ops::booking::{self, BookingError, FieldError};
 use jada_store::Store;
@@ -46,8 +48,8 @@ impl ApiState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "jada booking API", description = "Push bookings into jada. Authenticate with `Authorization: Bearer <key>` (keys from `jada api-key create NAME`). Money is in dollars as a string (\"1234.50\"); dates are YYYY-MM-DD, times HH:MM."),
-    paths(create, get_one, update, list),
-    components(schemas(NewCharter, CharterUpdate, ApiCharter, ApiError, ApiFieldError)),
+    paths(create, get_one, update, list, revenue),
+    components(schemas(NewCharter, CharterUpdate, ApiCharter, ApiRevenue, ApiError, ApiFieldError)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -148,6 +150,9 @@ pub struct ApiCharter {
     pub status: String,
     pub captain: Option<String>,
     pub crew: Vec<String>,
+    /// Whether it counts towards revenue and tips (booked, confirmed or completed, with
+    /// revenue above $0): the rule every screen and `GET /api/revenue` use.
+    pub reportable: bool,
 }
 
 impl From<&Charter> for ApiCharter {
@@ -166,6 +171,7 @@ impl From<&Charter> for ApiCharter {
             status: c.status.to_string(),
             captain: c.captain_assigned.as_ref().map(|x| x.to_string()),
             crew: c.crew_assigned.iter().map(|x| x.to_string()).collect(),
+            reportable: is_reportable(c),
         }
     }
 }
@@ -276,6 +282,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
     let protected = Router::new()
         .route("/api/charters", get(list).post(create))
         .route("/api/charters/{id}", get(get_one).put(update))
+        .route("/api/revenue", get(revenue))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), authenticate))
         .with_state(state);
     Router::new()
@@ -367,39 +374,73 @@ pub struct MonthQuery {
     pub month: Option<String>,
 }
 
+/// The `month` query parameter, or the 422 that names it.
+fn month_param(q: MonthQuery) -> Result<Month, Response> {
+    let invalid = |reason: String| {
+        let fe = FieldError {
+            field: "month".into(),
+            reason: reason.clone(),
+        };
+        fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("month: {reason}"),
+            vec![fe],
+        )
+    };
+    let m = q.month.ok_or_else(|| invalid("required, as YYYY-MM".into()))?;
+    Month::parse(&m).map_err(|e| invalid(e.0))
+}
+
 /// A month's bookings, by date and time.
 #[utoipa::path(get, path = "/api/charters", params(MonthQuery),
     responses((status = 200, body = Vec<ApiCharter>), (status = 401, body = ApiError), (status = 422, body = ApiError)))]
 async fn list(State(state): State<Arc<ApiState>>, Query(q): Query<MonthQuery>) -> Response {
-    let Some(m) = q.month else {
-        let e = FieldError {
-            field: "month".into(),
-            reason: "required, as YYYY-MM".into(),
-        };
-        return fail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            "month: required, as YYYY-MM",
-            vec![e],
-        );
-    };
-    let month = match Month::parse(&m) {
+    let month = match month_param(q) {
         Ok(m) => m,
-        Err(e) => {
-            let fe = FieldError {
-                field: "month".into(),
-                reason: e.0.clone(),
-            };
-            return fail(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                format!("month: {}", e.0),
-                vec![fe],
-            );
-        }
+        Err(r) => return r,
     };
     match state.store.list_charters_in_month(month).await {
         Ok(cs) => Json(cs.iter().map(ApiCharter::from).collect::<Vec<_>>()).into_response(),
+        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string(), vec![]),
+    }
+}
+
+/// A month's figures under the revenue rule, as the report, the office Revenue page and
+/// the statements give them.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ApiRevenue {
+    #[schema(example = "2025-07")]
+    pub month: String,
+    /// Every charter of the month.
+    pub charters: usize,
+    /// Those that count (booked, confirmed or completed, revenue above $0).
+    pub reportable: usize,
+    /// Dollars, e.g. "105490.00".
+    pub revenue: String,
+    pub tips: String,
+}
+
+/// A month's revenue and tips.
+#[utoipa::path(get, path = "/api/revenue", params(MonthQuery),
+    responses((status = 200, body = ApiRevenue), (status = 401, body = ApiError), (status = 422, body = ApiError)))]
+async fn revenue(State(state): State<Arc<ApiState>>, Query(q): Query<MonthQuery>) -> Response {
+    let month = match month_param(q) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    match state.store.list_charters_in_month(month).await {
+        Ok(cs) => {
+            let t = Totals::of(&cs);
+            Json(ApiRevenue {
+                month: month.to_string(),
+                charters: t.charters,
+                reportable: t.reportable,
+                revenue: t.revenue.dollars_string(),
+                tips: t.tips.dollars_string(),
+            })
+            .into_response()
+        }
         Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string(), vec![]),
     }
 }

@@ -1,6 +1,7 @@
 //! `jada charters import|list|show`.
 
-use jada_core::{Cents, Charter, CharterId, Month};
+use jada_core::revenue::Totals;
+use jada_core::{Charter, CharterId, Month};
 use jada_ops::import::{import_charters, CharterContext, Format, ImportError};
 use jada_ops::Clock;
 use jada_store::{CharterStore, ChatStore};
@@ -88,14 +89,22 @@ async fn list(ctx: &Context, args: &ListChartersArgs) -> Result<(), Failure> {
         return Ok(print_json(&charters)?);
     }
     print_charters(&charters);
-    let revenue: Cents = charters.iter().map(|c| c.reportable_revenue).sum();
-    let tips: Cents = charters.iter().map(|c| c.tips).sum();
-    println!(
-        "{}: {} charters, revenue {revenue}, tips {tips}",
-        month.long_name(),
-        charters.len()
-    );
+    println!("{}", month_footer(month, &charters));
     Ok(())
+}
+
+/// `July 2026: 52 charters (48 reportable), revenue $105,490.00, tips $11,502.04`: the
+/// figures under the one revenue rule (`jada_core::revenue`), as every screen shows them.
+pub fn month_footer(month: Month, charters: &[Charter]) -> String {
+    let t = Totals::of(charters);
+    format!(
+        "{}: {} charters ({} reportable), revenue {}, tips {}",
+        month.long_name(),
+        t.charters,
+        t.reportable,
+        t.revenue,
+        t.tips
+    )
 }
 
 /// The charters table, shared with `jada demo`.

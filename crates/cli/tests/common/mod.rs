@@ -200,3 +200,66 @@ pub fn artefact(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
+
+/// A blocking HTTP client that does not follow redirects (tests look at them).
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn cookie_of(r: &reqwest::blocking::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+pub fn hidden_csrf(page: &str) -> String {
+    let i = page.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+    page[i..].split('"').next().unwrap().to_string()
+}
+
+/// Signs in to the office pages over plain HTTP as `office@bluewater.example.com` (who
+/// must be in `[office] users`), as a browser would; returns the session cookie.
+pub fn sign_in(http: &reqwest::blocking::Client, base: &str, d: &Path) -> String {
+    let r = http.get(format!("{base}/office/sign-in")).send().unwrap();
+    let pre = cookie_of(&r, "jada_pre").unwrap();
+    let csrf = hidden_csrf(&r.text().unwrap());
+    let r = http
+        .post(format!("{base}/office/sign-in"))
+        .header("cookie", &pre)
+        .form(&[("csrf", csrf.as_str()), ("email", "Office@BlueWater.example.com")])
+        .send()
+        .unwrap();
+    assert!(r.text().unwrap().contains("Check your mail"));
+    let link = mailed_link(d, "office@", "/office/auth/");
+    // Opening the link only shows a button.
+    let r = http.get(&link).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let pre = cookie_of(&r, "jada_pre").unwrap();
+    let csrf = hidden_csrf(&r.text().unwrap());
+    let r = http
+        .post(&link)
+        .header("cookie", &pre)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let session = cookie_of(&r, "jada_session").expect("a session cookie");
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+    // The same link a second time is refused.
+    let r = http
+        .post(&link)
+        .header("cookie", &pre)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 410);
+    assert!(r.text().unwrap().contains("used already"));
+    session
+}

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveTime};
+use jada_core::revenue::is_reportable;
 use jada_core::tips::{split, Leftover};
-use jada_core::{Cents, Charter, CharterId, CharterStatus, CrewId, CrewMember};
+use jada_core::{Cents, Charter, CharterId, CrewId, CrewMember};
 use serde::Serialize;
 
 /// What a person did on a charter.
@@ -58,15 +59,6 @@ impl Statement {
     }
 }
 
-/// A charter counts once it is booked and not called off: last month's charters are
-/// often still "confirmed" on the 1st because nobody marked them completed.
-pub fn sailed(c: &Charter) -> bool {
-    matches!(
-        c.status,
-        CharterStatus::Booked | CharterStatus::Confirmed | CharterStatus::Completed
-    )
-}
-
 /// The statements for these charters, by name, and the crew ids that sailed but are not
 /// in the crew list (they cannot be sent a statement; the caller reports them).
 pub fn statements(
@@ -76,7 +68,10 @@ pub fn statements(
 ) -> (Vec<Statement>, Vec<(CrewId, usize)>) {
     let known: BTreeMap<&CrewId, &CrewMember> = crew.iter().map(|m| (&m.crew_id, m)).collect();
     let mut lines: BTreeMap<CrewId, Vec<Line>> = BTreeMap::new();
-    for c in charters.iter().filter(|c| sailed(c)) {
+    // The revenue rule decides whose tips are shared, so the statements add up to the
+    // report's tips exactly. Last month's charters often still say "confirmed" on the
+    // 1st because nobody marked them completed; the rule counts them.
+    for c in charters.iter().filter(|c| is_reportable(c)) {
         for (who, share) in split(c, leftover) {
             let role = if c.captain_assigned.as_ref() == Some(&who) {
                 Role::Captain
@@ -116,7 +111,7 @@ pub fn statements(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jada_core::Email;
+    use jada_core::{CharterStatus, Email};
 
     fn member(id: &str, name: &str) -> CrewMember {
         CrewMember {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use jada_core::tips::Leftover;
-use jada_core::Month;
+use jada_core::{Cents, Month};
 use jada_google::sheets::SheetsClient;
 use jada_store::{SentStatement, Store, StoreError};
 use lettre::message::Mailboxes;
@@ -65,6 +65,9 @@ pub struct Sent {
 pub struct Outcome {
     pub month: String,
     pub dry_run: bool,
+    /// The tips shared on the statements: the month's tips under the revenue rule
+    /// (`jada_core::revenue`), so they equal the report's.
+    pub tips: Cents,
     pub sent: Vec<Sent>,
     /// Keys already sent for this month, so not sent again.
     pub already_sent: Vec<String>,
@@ -127,6 +130,7 @@ pub async fn send(
     let mut out = Outcome {
         month: month.to_string(),
         dry_run: opts.dry_run,
+        tips: sts.iter().map(Statement::total).sum(),
         dir: dir.to_path_buf(),
         ..Outcome::default()
     };

@@ -63,7 +63,7 @@ fn start(
         ws.set_column_width(j as u16, *width)?;
     }
     ws.set_freeze_panes(TABLE_ROW + 1, 0)?;
-    Ok(())
+    crate::report::print_setup(ws, TABLE_ROW)
 }
 
 /// `=SUM(col first:last)` with its result cached.

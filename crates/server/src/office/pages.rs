@@ -9,6 +9,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use chrono::{Datelike, Duration, NaiveDate};
+use jada_core::revenue::Totals;
 use jada_core::{Cents, Charter, CharterId, CharterStatus, ChatAuthor, CrewId, Month};
 use jada_store::{AlertStatus, DispatchStatus, EventStatus, StoreError};
 use maud::{html, PreEscaped};
@@ -540,10 +541,8 @@ pub async fn revenue(
     for m in 1..=12 {
         let month = Month::new(year, m).expect("1..=12 is a month");
         let cs = tryp!(shared.store.list_charters_in_month(month).await);
-        let live = cs.iter().filter(|c| c.status != CharterStatus::Cancelled);
-        let revenue: Cents = live.clone().map(|c| c.reportable_revenue).sum();
-        let tips: Cents = live.map(|c| c.tips).sum();
-        months.push((month, revenue, tips));
+        let t = Totals::of(&cs);
+        months.push((month, t.revenue, t.tips));
     }
     let svg = super::chart::revenue_svg(&months);
     let body = html! {
