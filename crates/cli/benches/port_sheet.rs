@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jada_google::auth::{CredentialConfig, NoStateSink, ServiceOptions, TokenService};
-use jada_google::sheets::{a1, SheetsClient};
+use jada_google::client::{Endpoints, GoogleClient};
+use jada_google::sheets::a1;
 
 const TAB: &str = "Port Sheet";
 
@@ -160,7 +161,7 @@ async fn main() {
         )
         .unwrap(),
     );
-    let client = SheetsClient::new(emu.base_url(), tokens, "workspace");
+    let client = GoogleClient::new(&Endpoints::all_at(emu.base_url()), tokens, "workspace");
     let before = emu.sheets_calls();
     for n in 0..1000u32 {
         client
@@ -222,7 +223,7 @@ async fn main() {
     };
     let ps = jada_ops::port_sheet::PortSheet {
         cfg,
-        client: SheetsClient::new(emu.base_url(), tokens, "workspace"),
+        client: GoogleClient::new(&Endpoints::all_at(emu.base_url()), tokens, "workspace"),
         store: store.clone(),
     };
     let today = chrono::NaiveDate::from_ymd_opt(2099, 6, 1).unwrap();

@@ -96,6 +96,17 @@ pub struct Google {
     pub gmail_url: String,
 }
 
+impl Google {
+    /// The API base URLs the Google client calls.
+    pub fn endpoints(&self) -> jada_google::client::Endpoints {
+        jada_google::client::Endpoints {
+            sheets: self.sheets_url.clone(),
+            drive: self.drive_url.clone(),
+            gmail: self.gmail_url.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MailMode {

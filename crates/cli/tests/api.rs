@@ -142,6 +142,11 @@ fn bookings_are_created_updated_and_refused_with_reasons() {
     assert_eq!(r.status(), 409);
     let body: Value = r.json().unwrap();
     assert!(body["detail"].as_str().unwrap().contains("version 1"), "{body}");
+    assert_eq!(
+        (&body["code"], &body["your_version"], &body["current_version"]),
+        (&json!("conflict"), &json!(1), &json!(2)),
+        "a stale update names both versions: {body}"
+    );
 
     // Invalid bodies: 422 naming the field.
     let cases = [

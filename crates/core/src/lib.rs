@@ -2,7 +2,8 @@
 //! crew, vessels and their seat rules, dispatch offers, chat messages, and the events a
 //! change publishes.
 //!
-//! [`revenue`] is the one rule for which charters count towards revenue and tips.
+//! [`fault`] says whether retrying an error can help ([`Recovery`]) and how long to wait
+//! ([`Backoff`]). [`revenue`] is the one rule for which charters count towards revenue and tips.
 //! [`tips::split`] shares a charter's tips among the people aboard; [`dispatch`] says who
 //! may be offered a seat and in what order; [`link`] signs and verifies magic links.
 //! [`Clock`] is the trait code takes to learn "now"; [`CredentialState`] is the
@@ -21,6 +22,7 @@ pub mod credential;
 pub mod crew;
 pub mod dispatch;
 pub mod event;
+pub mod fault;
 pub mod ids;
 pub mod link;
 pub mod money;
@@ -36,6 +38,7 @@ pub use clock::{Clock, ManualClock};
 pub use credential::{CredentialKind, CredentialState};
 pub use crew::CrewMember;
 pub use event::Event;
+pub use fault::{Backoff, Fault, Recovery};
 pub use ids::{CharterId, CrewId, Email};
 pub use money::Cents;
 pub use offer::{Offer, OfferStatus, SeatKind};

@@ -201,6 +201,13 @@ impl Emulator {
     }
 
     /// Creates a Drive folder under `parent` (`"root"` for My Drive) and returns its id.
+    /// Makes a file or folder read-only for the caller (as if shared with it as a
+    /// viewer): uploads into or over it, and sharing it, answer Drive's 403
+    /// `insufficientFilePermissions`.
+    pub fn make_read_only(&self, id: &str) {
+        self.state.lock().read_only.insert(id.to_string());
+    }
+
     pub fn create_folder(&self, name: &str, parent: &str) -> String {
         let id = format!("0Bemu{}", state::random(20));
         let f = DriveFile {

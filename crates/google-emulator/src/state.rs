@@ -106,6 +106,9 @@ pub struct Inner {
     pub token_lifetime_secs: i64,
     pub spreadsheets: HashMap<String, Spreadsheet>,
     pub drive: Vec<DriveFile>,
+    /// Files and folders the caller may see but not change (shared with it as a viewer):
+    /// uploading into or over them, or sharing them, is refused with 403.
+    pub read_only: std::collections::HashSet<String>,
     /// Resumable upload sessions: id -> (file id to update, or new file's metadata), bytes so far.
     pub uploads: HashMap<String, (Option<String>, serde_json::Value, Vec<u8>)>,
     /// Sheets write requests per minute per user before 429 (Google: 60).

@@ -61,6 +61,23 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+fn parents(meta: &Value) -> Vec<String> {
+    meta["parents"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|p| p.as_str().map(String::from)).collect())
+        .unwrap_or_default()
+}
+
+/// Drive's answer to a write on a file or folder shared with the caller as a viewer.
+fn refuse_read_only(state: &State, ids: &[String]) -> Option<Response> {
+    let inner = state.lock();
+    let id = ids.iter().find(|i| inner.read_only.contains(*i))?;
+    let message = format!("The user does not have sufficient permissions for file {id}.");
+    let body = json!({"error": {"code": 403, "message": message,
+        "errors": [{"domain": "global", "reason": "insufficientFilePermissions", "message": message}]}});
+    Some((StatusCode::FORBIDDEN, Json(body)).into_response())
+}
+
 fn store_new(state: &State, meta: &Value, content: Vec<u8>) -> DriveFile {
     let f = DriveFile {
         id: format!("1emuF{}", random(28)),
@@ -120,6 +137,15 @@ async fn start(
         "drive.files.create"
     });
     if let Err(r) = bearer::check(&state, &headers, WRITE) {
+        return r;
+    }
+    // The file updated, or the folders a new file goes into, must be writable.
+    let target: Vec<String> = match (&id, q.get("uploadType").map(String::as_str)) {
+        (Some(id), _) => vec![id.clone()],
+        (None, Some("multipart")) => multipart(&headers, &body).map(|(m, _)| parents(&m)).unwrap_or_default(),
+        (None, _) => parents(&serde_json::from_slice(&body).unwrap_or(json!({}))),
+    };
+    if let Some(r) = refuse_read_only(&state, &target) {
         return r;
     }
     match q.get("uploadType").map(String::as_str) {
@@ -243,6 +269,9 @@ pub async fn share(
     let (Some(email), Some(role)) = (body["emailAddress"].as_str(), body["role"].as_str()) else {
         return api_error(400, "The permission type field is required.", "INVALID_ARGUMENT");
     };
+    if let Some(r) = refuse_read_only(&state, std::slice::from_ref(&id)) {
+        return r;
+    }
     let mut inner = state.lock();
     let Some(f) = inner.drive.iter_mut().find(|f| f.id == id) else {
         return api_error(404, &format!("File not found: {id}."), "NOT_FOUND");

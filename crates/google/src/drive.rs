@@ -1,11 +1,11 @@
 //! Drive `files.list`, for finding a file by folder path and name ("JADA Business" ->
-//! "Crew" -> the availability sheet). Calls go through the Sheets client's retrying
-//! transport and the token service.
+//! "Crew" -> the availability sheet), uploads, downloads and sharing, on [`GoogleClient`]'s
+//! one request path; errors name Drive, the file or folder, and the credential.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::sheets::{enc, json_of, SheetsClient, SheetsError};
+use crate::client::{enc, json_of, Api, GoogleClient, GoogleError};
 
 const READ_SCOPES: &[&str] = &[
     "https://www.googleapis.com/auth/drive",
@@ -38,16 +38,23 @@ fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-impl SheetsClient {
+impl GoogleClient {
     /// `files.list` with a query. `drive_url` is `[google] drive_url`.
-    pub async fn drive_list(&self, drive_url: &str, q: &str) -> Result<Vec<DriveFile>, SheetsError> {
+    pub async fn drive_list(&self, q: &str) -> Result<Vec<DriveFile>, GoogleError> {
         let url = format!(
             "{}/drive/v3/files?q={}&fields=files(id,name,mimeType)&pageSize=1000",
-            drive_url.trim_end_matches('/'),
+            self.urls().drive,
             enc(q)
         );
         let v = self
-            .call_scoped(Method::GET, url, None, "(Drive)", crate::sheets::DRIVE_SCOPES)
+            .call(
+                Api::Drive,
+                "files.list",
+                crate::sheets::DRIVE_SCOPES,
+                Method::GET,
+                url,
+                None,
+            )
             .await?;
         Ok(v["files"]
             .as_array()
@@ -68,19 +75,18 @@ impl SheetsClient {
     /// replaced one.
     pub async fn upload(
         &self,
-        drive_url: &str,
         folder_id: &str,
         name: &str,
         mime: &str,
         bytes: &[u8],
-    ) -> Result<(DriveFile, bool), SheetsError> {
+    ) -> Result<(DriveFile, bool), GoogleError> {
         let q = format!(
             "{} in parents and name = {} and trashed = false",
             lit(folder_id),
             lit(name)
         );
-        let existing = self.drive_list(drive_url, &q).await?.into_iter().next();
-        let base = format!("{}/upload/drive/v3/files", drive_url.trim_end_matches('/'));
+        let existing = self.drive_list(&q).await?.into_iter().next();
+        let base = format!("{}/upload/drive/v3/files", self.urls().drive);
         let (method, url, meta) = match &existing {
             Some(f) => (Method::PATCH, format!("{base}/{}", enc(&f.id)), json!({"name": name})),
             None => (
@@ -89,10 +95,14 @@ impl SheetsClient {
                 json!({"name": name, "mimeType": mime, "parents": [folder_id]}),
             ),
         };
+        let resource = match &existing {
+            Some(f) => format!("file {} (`{name}`)", f.id),
+            None => format!("folder {folder_id} (uploading `{name}`)"),
+        };
         let v = if bytes.len() <= MULTIPART_MAX {
-            self.multipart(method, &url, &meta, mime, bytes, name).await?
+            self.multipart(method, &url, &meta, mime, bytes, &resource).await?
         } else {
-            self.resumable(method, &url, &meta, mime, bytes, name).await?
+            self.resumable(method, &url, &meta, mime, bytes, &resource).await?
         };
         let file = DriveFile {
             id: v["id"].as_str().unwrap_or("").into(),
@@ -109,8 +119,8 @@ impl SheetsClient {
         meta: &Value,
         mime: &str,
         bytes: &[u8],
-        name: &str,
-    ) -> Result<Value, SheetsError> {
+        resource: &str,
+    ) -> Result<Value, GoogleError> {
         let boundary = format!("jada-{}", rand::random::<u64>());
         let mut body = format!("--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{meta}\r\n--{boundary}\r\nContent-Type: {mime}\r\n\r\n").into_bytes();
         body.extend_from_slice(bytes);
@@ -118,7 +128,7 @@ impl SheetsClient {
         let url = format!("{url}?uploadType=multipart");
         let ct = format!("multipart/related; boundary={boundary}");
         let (_, _, v) = self
-            .send(name, WRITE_SCOPES, |http, token| {
+            .send(Api::Drive, resource, WRITE_SCOPES, |http, token| {
                 http.request(method.clone(), &url)
                     .bearer_auth(token)
                     .header("Content-Type", &ct)
@@ -135,11 +145,11 @@ impl SheetsClient {
         meta: &Value,
         mime: &str,
         bytes: &[u8],
-        name: &str,
-    ) -> Result<Value, SheetsError> {
+        resource: &str,
+    ) -> Result<Value, GoogleError> {
         let start = format!("{url}?uploadType=resumable");
         let (_, headers, _) = self
-            .send(name, WRITE_SCOPES, |http, token| {
+            .send(Api::Drive, resource, WRITE_SCOPES, |http, token| {
                 http.request(method.clone(), &start)
                     .bearer_auth(token)
                     .header("X-Upload-Content-Type", mime)
@@ -150,8 +160,10 @@ impl SheetsClient {
             .get("location")
             .and_then(|l| l.to_str().ok())
             .map(str::to_string)
-            .ok_or_else(|| SheetsError::Rejected {
-                spreadsheet: name.into(),
+            .ok_or_else(|| GoogleError::Rejected {
+                api: Api::Drive,
+                resource: resource.into(),
+                credential: self.credential().into(),
                 detail: "Drive started no upload session (no Location header)".into(),
             })?;
         let total = bytes.len();
@@ -161,7 +173,7 @@ impl SheetsClient {
             let range = format!("bytes {}-{}/{total}", sent, end - 1);
             let chunk = bytes[sent..end].to_vec();
             let (status, _, v) = self
-                .send(name, WRITE_SCOPES, |http, token| {
+                .send(Api::Drive, resource, WRITE_SCOPES, |http, token| {
                     http.put(&session)
                         .bearer_auth(token)
                         .header("Content-Range", &range)
@@ -176,54 +188,44 @@ impl SheetsClient {
     }
 
     /// A file's content (`files.get?alt=media`).
-    pub async fn download(&self, drive_url: &str, file_id: &str) -> Result<Vec<u8>, SheetsError> {
-        let url = format!(
-            "{}/drive/v3/files/{}?alt=media",
-            drive_url.trim_end_matches('/'),
-            enc(file_id)
-        );
+    pub async fn download(&self, file_id: &str) -> Result<Vec<u8>, GoogleError> {
+        let url = format!("{}/drive/v3/files/{}?alt=media", self.urls().drive, enc(file_id));
+        let resource = format!("file {file_id}");
         let (_, _, bytes) = self
-            .send(file_id, READ_SCOPES, |http, token| http.get(&url).bearer_auth(token))
+            .send(Api::Drive, &resource, READ_SCOPES, |http, token| {
+                http.get(&url).bearer_auth(token)
+            })
             .await?;
         Ok(bytes)
     }
 
     /// Finds a file by name in a folder.
-    pub async fn find_in_folder(
-        &self,
-        drive_url: &str,
-        folder_id: &str,
-        name: &str,
-    ) -> Result<Option<DriveFile>, SheetsError> {
+    pub async fn find_in_folder(&self, folder_id: &str, name: &str) -> Result<Option<DriveFile>, GoogleError> {
         let q = format!(
             "{} in parents and name = {} and trashed = false",
             lit(folder_id),
             lit(name)
         );
-        Ok(self.drive_list(drive_url, &q).await?.into_iter().next())
+        Ok(self.drive_list(&q).await?.into_iter().next())
     }
 
     /// Shares a file with someone (`role`: "reader" or "writer"), without Drive's own email.
-    pub async fn share(&self, drive_url: &str, file_id: &str, email: &str, role: &str) -> Result<(), SheetsError> {
+    pub async fn share(&self, file_id: &str, email: &str, role: &str) -> Result<(), GoogleError> {
         let url = format!(
             "{}/drive/v3/files/{}/permissions?sendNotificationEmail=false",
-            drive_url.trim_end_matches('/'),
+            self.urls().drive,
             enc(file_id)
         );
         let body = json!({"type": "user", "role": role, "emailAddress": email});
-        self.call_scoped(Method::POST, url, Some(body), file_id, WRITE_SCOPES)
+        let resource = format!("file {file_id} (sharing with {email})");
+        self.call(Api::Drive, &resource, WRITE_SCOPES, Method::POST, url, Some(body))
             .await
             .map(|_| ())
     }
 
     /// Finds a spreadsheet by folder path (`JADA Business/Crew`) and name, from My Drive.
     /// Errors name the part of the path that was not found.
-    pub async fn find_spreadsheet(
-        &self,
-        drive_url: &str,
-        folder_path: &str,
-        name: &str,
-    ) -> Result<DriveFile, SheetsError> {
+    pub async fn find_spreadsheet(&self, folder_path: &str, name: &str) -> Result<DriveFile, GoogleError> {
         let mut parent = "root".to_string();
         for part in folder_path.split('/').map(str::trim).filter(|p| !p.is_empty()) {
             let q = format!(
@@ -232,17 +234,15 @@ impl SheetsClient {
                 lit(part),
                 lit(FOLDER)
             );
-            let found = self.drive_list(drive_url, &q).await?;
+            let found = self.drive_list(&q).await?;
             parent = found
                 .into_iter()
                 .next()
                 .map(|f| f.id)
-                .ok_or_else(|| SheetsError::Rejected {
-                    spreadsheet: name.into(),
-                    detail: format!(
-                        "no folder `{part}` in Drive path `{folder_path}` visible to credential `{}`",
-                        self.credential()
-                    ),
+                .ok_or_else(|| GoogleError::NotFound {
+                    api: Api::Drive,
+                    resource: format!("folder `{part}` of the path `{folder_path}`"),
+                    credential: self.credential().into(),
                 })?;
         }
         let q = format!(
@@ -251,12 +251,13 @@ impl SheetsClient {
             lit(name),
             lit(SPREADSHEET)
         );
-        self.drive_list(drive_url, &q)
+        self.drive_list(&q)
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| SheetsError::NotFound {
-                spreadsheet: format!("`{name}` in `{folder_path}`"),
+            .ok_or_else(|| GoogleError::NotFound {
+                api: Api::Drive,
+                resource: format!("spreadsheet `{name}` in `{folder_path}`"),
                 credential: self.credential().into(),
             })
     }

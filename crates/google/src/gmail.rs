@@ -8,7 +8,7 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::sheets::{enc, SheetsClient, SheetsError};
+use crate::client::{enc, Api, GoogleClient, GoogleError};
 
 /// Scopes that may send, the narrowest first.
 pub const SEND_SCOPES: &[&str] = &[
@@ -26,32 +26,40 @@ pub const SEARCH_SCOPES: &[&str] = &[
 /// At most this many message ids are read from one search.
 const SEARCH_LIMIT: usize = 500;
 
-fn base(gmail_url: &str) -> String {
-    format!("{}/gmail/v1/users/me", gmail_url.trim_end_matches('/'))
-}
+impl GoogleClient {
+    fn gmail_base(&self) -> String {
+        format!("{}/gmail/v1/users/me", self.urls().gmail)
+    }
 
-impl SheetsClient {
     /// Sends one message as the credential's user; returns Gmail's message id.
-    pub async fn gmail_send(&self, gmail_url: &str, message: &[u8]) -> Result<String, SheetsError> {
+    pub async fn gmail_send(&self, message: &[u8]) -> Result<String, GoogleError> {
         let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(message);
-        let url = format!("{}/messages/send", base(gmail_url));
+        let url = format!("{}/messages/send", self.gmail_base());
         let v = self
-            .call_scoped(Method::POST, url, Some(json!({ "raw": raw })), "(Gmail)", SEND_SCOPES)
+            .call(
+                Api::Gmail,
+                "messages.send",
+                SEND_SCOPES,
+                Method::POST,
+                url,
+                Some(json!({ "raw": raw })),
+            )
             .await?;
         Ok(v["id"].as_str().unwrap_or_default().to_string())
     }
 
     /// The ids of the messages matching a Gmail search, newest first (at most 500).
-    pub async fn gmail_search(&self, gmail_url: &str, q: &str) -> Result<Vec<String>, SheetsError> {
+    pub async fn gmail_search(&self, q: &str) -> Result<Vec<String>, GoogleError> {
         let mut ids = Vec::new();
         let mut page: Option<String> = None;
         loop {
-            let mut url = format!("{}/messages?q={}&maxResults=100", base(gmail_url), enc(q));
+            let mut url = format!("{}/messages?q={}&maxResults=100", self.gmail_base(), enc(q));
             if let Some(p) = &page {
                 url.push_str(&format!("&pageToken={}", enc(p)));
             }
+            let resource = format!("messages.list (q = `{q}`)");
             let v = self
-                .call_scoped(Method::GET, url, None, "(Gmail)", SEARCH_SCOPES)
+                .call(Api::Gmail, &resource, SEARCH_SCOPES, Method::GET, url, None)
                 .await?;
             // `messages` is absent when nothing matched.
             for m in v["messages"].as_array().into_iter().flatten() {
@@ -66,16 +74,12 @@ impl SheetsClient {
     }
 
     /// The named headers of one message (every occurrence), as (name, value).
-    pub async fn gmail_headers(
-        &self,
-        gmail_url: &str,
-        id: &str,
-        names: &[&str],
-    ) -> Result<Vec<(String, String)>, SheetsError> {
+    pub async fn gmail_headers(&self, id: &str, names: &[&str]) -> Result<Vec<(String, String)>, GoogleError> {
         let wanted: String = names.iter().map(|n| format!("&metadataHeaders={}", enc(n))).collect();
-        let url = format!("{}/messages/{}?format=metadata{wanted}", base(gmail_url), enc(id));
+        let url = format!("{}/messages/{}?format=metadata{wanted}", self.gmail_base(), enc(id));
+        let resource = format!("message {id}");
         let v = self
-            .call_scoped(Method::GET, url, None, "(Gmail)", SEARCH_SCOPES)
+            .call(Api::Gmail, &resource, SEARCH_SCOPES, Method::GET, url, None)
             .await?;
         Ok(v["payload"]["headers"]
             .as_array()

@@ -12,11 +12,25 @@ use jada_store::{Store, StoreError};
 /// Writes every credential state the token service reports into the store.
 pub struct StoreStateSink {
     store: Arc<dyn Store>,
+    /// Told when a credential is found to need re-auth, so the daemon alerts within
+    /// seconds instead of at its next evaluation.
+    alerts_due: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl StoreStateSink {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        StoreStateSink { store }
+        StoreStateSink {
+            store,
+            alerts_due: None,
+        }
+    }
+
+    /// The same sink, waking `alerts_due` whenever a credential needs re-auth.
+    pub fn alerting(store: Arc<dyn Store>, alerts_due: Arc<tokio::sync::Notify>) -> Self {
+        StoreStateSink {
+            store,
+            alerts_due: Some(alerts_due),
+        }
     }
 }
 
@@ -26,6 +40,11 @@ impl CredentialStateSink for StoreStateSink {
         if let Err(e) = self.store.put_credential_state(state).await {
             // The token itself was still handed out; the record is what failed.
             tracing::error!(credential = %state.name, error = %e, "cannot record credential state");
+        }
+        if state.needs_reauth {
+            if let Some(n) = &self.alerts_due {
+                n.notify_one();
+            }
         }
     }
 }

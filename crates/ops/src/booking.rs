@@ -1,6 +1,8 @@
-//! Bookings from the website (the booking API): one charter created or updated through
-//! the same rules and writes as an import, so every cell is checked the same way and the
-//! change publishes `charter.changed` (the port sheet and dispatch follow).
+//! Bookings from the website (the booking API) and the office form: one charter created
+//! or updated through the same rules and writes as an import, so every field is checked
+//! the same way and the change publishes `charter.changed` (the port sheet and dispatch
+//! follow). Callers hand in typed commands ([`NewBooking`], [`BookingChange`]) and get a
+//! typed error back: a lost race is [`BookingError::Conflict`] carrying both versions.
 
 use chrono::{DateTime, Utc};
 use jada_core::{Charter, CharterId, Fleet};
@@ -8,7 +10,62 @@ use jada_store::{Store, StoreError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use crate::import::Conflict;
 use crate::import::{import_charters, CharterContext, Format, ImportError};
+
+/// A booking's fields as a person or a website typed them; each is checked by the
+/// import's rules. On an update, a field left `None` keeps the stored value; an empty
+/// `captain` or `crew` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BookingFields {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charter_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vessel_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guest_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guest_count: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reportable_revenue: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tips: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crew: Option<Vec<String>>,
+}
+
+/// Create a booking. `charter_id` is the website's own UUID, if it has one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewBooking {
+    pub charter_id: Option<String>,
+    pub fields: BookingFields,
+}
+
+/// Change a booking: `version` is the one the caller read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingChange {
+    pub charter_id: CharterId,
+    pub version: u64,
+    pub fields: BookingFields,
+}
+
+impl BookingFields {
+    /// The fields as one record of the charter import (absent fields left out).
+    fn record(&self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        }
+    }
+}
 
 /// One field's problem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,8 +78,9 @@ pub struct FieldError {
 pub enum BookingError {
     #[error("the booking is not valid: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
+    /// Someone else wrote first (or the id is taken): the caller must reload.
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Conflict),
     #[error("no charter {0}")]
     NotFound(CharterId),
     #[error(transparent)]
@@ -62,8 +120,8 @@ async fn import_one(
 
 /// Import rejections as field errors; a write that lost a race is a conflict.
 fn rejections(rs: Vec<crate::import::Rejection>) -> BookingError {
-    if let Some(r) = rs.iter().find(|r| r.reason.contains("was changed by someone else")) {
-        return BookingError::Conflict(r.reason.clone());
+    if let Some(c) = rs.iter().find_map(|r| r.conflict.clone()) {
+        return BookingError::Conflict(c);
     }
     BookingError::Invalid(
         rs.into_iter()
@@ -80,22 +138,17 @@ fn rejections(rs: Vec<crate::import::Rejection>) -> BookingError {
 pub async fn create(
     store: &dyn Store,
     fleet: &Fleet,
-    mut record: Map<String, Value>,
+    new: NewBooking,
     now: DateTime<Utc>,
 ) -> Result<Charter, BookingError> {
-    if record.contains_key("version") {
-        return Err(invalid("version", "a new booking has no version; leave it out"));
-    }
-    let id = match record.get("charter_id") {
-        None | Some(Value::Null) => CharterId::from_uuid(uuid::Uuid::new_v4()),
-        Some(Value::String(s)) => CharterId::parse(s).map_err(|e| invalid("charter_id", e.0))?,
-        Some(_) => return Err(invalid("charter_id", "expected a UUID string")),
+    let id = match new.charter_id.as_deref().map(str::trim) {
+        None | Some("") => CharterId::from_uuid(uuid::Uuid::new_v4()),
+        Some(s) => CharterId::parse(s).map_err(|e| invalid("charter_id", e.0))?,
     };
     if store.get_charter(id).await?.is_some() {
-        return Err(BookingError::Conflict(format!(
-            "charter {id} already exists: update it with PUT /api/charters/{id}"
-        )));
+        return Err(BookingError::Conflict(Conflict::Exists { charter_id: id }));
     }
+    let mut record = new.fields.record();
     record.insert("charter_id".into(), Value::String(id.to_string()));
     import_one(store, fleet, record, None, now).await?;
     store.get_charter(id).await?.ok_or(BookingError::NotFound(id))
@@ -113,36 +166,18 @@ pub struct Updated {
 pub async fn update(
     store: &dyn Store,
     fleet: &Fleet,
-    id: CharterId,
-    mut record: Map<String, Value>,
+    change: BookingChange,
     now: DateTime<Utc>,
 ) -> Result<Updated, BookingError> {
-    let version = match record.remove("version") {
-        Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64().unwrap_or(0),
-        Some(_) => return Err(invalid("version", "expected a whole number")),
-        None => {
-            return Err(invalid(
-                "version",
-                "required: the version you read (GET returns it), so a change made meanwhile is not overwritten",
-            ))
-        }
-    };
-    match record.get("charter_id") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) if CharterId::parse(s).ok() == Some(id) => {}
-        Some(_) => {
-            return Err(invalid(
-                "charter_id",
-                "does not match the charter in the URL; leave it out",
-            ))
-        }
-    }
+    let (id, version) = (change.charter_id, change.version);
+    let mut record = change.fields.record();
     let stored = store.get_charter(id).await?.ok_or(BookingError::NotFound(id))?;
     if stored.version != version {
-        return Err(BookingError::Conflict(format!(
-            "charter {id} was changed by someone else (your copy is version {version}, the store has version {}): GET it again and apply your change",
-            stored.version
-        )));
+        return Err(BookingError::Conflict(Conflict::Stale {
+            charter_id: id,
+            your_version: version,
+            current_version: stored.version,
+        }));
     }
     // Required columns of the import that the caller may leave out of an update.
     let keep = [

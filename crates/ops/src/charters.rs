@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use jada_core::{Charter, CharterId, Event};
 use jada_store::{CharterWrite, Store};
 
-use crate::import::{ImportReport, Location, Progress, Rejection};
+use crate::import::{Conflict, ImportReport, Location, Progress, Rejection};
 
 /// A charter as the caller wants it stored, and where it came from.
 #[derive(Debug, Clone)]
@@ -48,6 +48,7 @@ pub fn plan(existing: &HashMap<CharterId, Charter>, drafts: Vec<Draft>) -> Plan 
     let mut plan = Plan::default();
     for Draft { location, charter } in drafts {
         let reject = |reason: String, column| Rejection {
+            conflict: None,
             location,
             column,
             value: None,
@@ -117,6 +118,7 @@ pub async fn apply(
                 Ok(_) if created => report.created += 1,
                 Ok(_) => report.updated += 1,
                 Err(e) => report.rejected.push(Rejection {
+                    conflict: Conflict::of(&e),
                     location,
                     column: None,
                     value: None,

@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use jada_google::sheets::SheetsClient;
+use jada_core::{Fault, Recovery};
+use jada_google::client::{GoogleClient, GoogleError};
 use lettre::message::{header::ContentType, Attachment as Part, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
@@ -32,24 +33,64 @@ pub struct Attachment {
     pub bytes: Vec<u8>,
 }
 
+/// Why a message did not go out.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// The message cannot be built (a bad address, too many recipients, a bad content
+    /// type): the configuration or the data must be fixed; retrying cannot help.
+    #[error("{0}")]
+    Invalid(String),
+    /// The `.eml` could not be written (a full or read-only disk).
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Gmail refused or did not answer.
+    #[error("Gmail refused `{subject}`: {source}")]
+    Gmail {
+        subject: String,
+        #[source]
+        source: GoogleError,
+    },
+}
+
+impl Fault for MailError {
+    fn recovery(&self) -> Recovery {
+        match self {
+            MailError::Invalid(_) => Recovery::Operator,
+            MailError::Write { .. } => Recovery::Retry,
+            MailError::Gmail { source, .. } => source.recovery(),
+        }
+    }
+
+    fn needs_reauth(&self) -> Option<&str> {
+        match self {
+            MailError::Gmail { source, .. } => source.needs_reauth(),
+            _ => None,
+        }
+    }
+}
+
 #[async_trait]
 pub trait Mailer: Send + Sync {
     /// Sends (or files) one message; returns where it went, for the log.
-    async fn send(&self, mail: &Mail) -> Result<String, String>;
+    async fn send(&self, mail: &Mail) -> Result<String, MailError>;
 }
 
 /// Builds the RFC 5322 message.
-pub fn build(mail: &Mail) -> Result<Message, String> {
+pub fn build(mail: &Mail) -> Result<Message, MailError> {
     let parse = |a: &str| {
         a.parse::<Mailbox>()
-            .map_err(|e| format!("`{a}` is not a mail address: {e}"))
+            .map_err(|e| MailError::Invalid(format!("`{a}` is not a mail address: {e}")))
     };
     let recipients = mail.to.len() + mail.cc.len();
     if recipients > MAX_RECIPIENTS {
-        return Err(format!(
+        return Err(MailError::Invalid(format!(
             "`{}` has {recipients} recipients; at most {MAX_RECIPIENTS} go in one message",
             mail.subject
-        ));
+        )));
     }
     let mut b = Message::builder().from(parse(&mail.from)?).subject(&mail.subject);
     for to in &mail.to {
@@ -63,31 +104,37 @@ pub fn build(mail: &Mail) -> Result<Message, String> {
     } else {
         let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(mail.body.clone()));
         for a in &mail.attachments {
-            let ct = ContentType::parse(&a.content_type)
-                .map_err(|e| format!("attachment {}: content type `{}`: {e}", a.filename, a.content_type))?;
+            let ct = ContentType::parse(&a.content_type).map_err(|e| {
+                MailError::Invalid(format!(
+                    "attachment {}: content type `{}`: {e}",
+                    a.filename, a.content_type
+                ))
+            })?;
             parts = parts.singlepart(Part::new(a.filename.clone()).body(a.bytes.clone(), ct));
         }
         b.multipart(parts)
     };
-    built.map_err(|e| format!("cannot build the message: {e}"))
+    built.map_err(|e| MailError::Invalid(format!("cannot build the message: {e}")))
 }
 
 /// Sends through Gmail (`users.messages.send`) as the credential's user. Gmail's rate
 /// limits (429, or 403 `rateLimitExceeded`) are waited out by the client's backoff.
 pub struct GmailMailer {
-    pub client: SheetsClient,
-    pub gmail_url: String,
+    pub client: GoogleClient,
 }
 
 #[async_trait]
 impl Mailer for GmailMailer {
-    async fn send(&self, mail: &Mail) -> Result<String, String> {
+    async fn send(&self, mail: &Mail) -> Result<String, MailError> {
         let bytes = build(mail)?.formatted();
         let id = self
             .client
-            .gmail_send(&self.gmail_url, &bytes)
+            .gmail_send(&bytes)
             .await
-            .map_err(|e| format!("Gmail refused `{}`: {e}", mail.subject))?;
+            .map_err(|source| MailError::Gmail {
+                subject: mail.subject.clone(),
+                source,
+            })?;
         Ok(format!("gmail:{id}"))
     }
 }
@@ -99,7 +146,7 @@ pub struct EmlOutbox {
 
 #[async_trait]
 impl Mailer for EmlOutbox {
-    async fn send(&self, mail: &Mail) -> Result<String, String> {
+    async fn send(&self, mail: &Mail) -> Result<String, MailError> {
         let bytes = build(mail)?.formatted();
         let name = format!(
             "{}-{}.eml",
@@ -109,10 +156,16 @@ impl Mailer for EmlOutbox {
         let path = self.dir.join(name);
         tokio::fs::create_dir_all(&self.dir)
             .await
-            .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+            .map_err(|source| MailError::Write {
+                path: self.dir.display().to_string(),
+                source,
+            })?;
         tokio::fs::write(&path, bytes)
             .await
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            .map_err(|source| MailError::Write {
+                path: path.display().to_string(),
+                source,
+            })?;
         Ok(path.display().to_string())
     }
 }
@@ -144,6 +197,8 @@ mod tests {
             to: vec!["not an address".into()],
             ..mail
         };
-        assert!(outbox.send(&bad).await.unwrap_err().contains("not a mail address"));
+        let err = outbox.send(&bad).await.unwrap_err();
+        assert!(err.to_string().contains("not a mail address"), "{err}");
+        assert_eq!(err.recovery(), Recovery::Operator, "a bad address is not retried");
     }
 }

@@ -8,7 +8,7 @@ use jada_store::{ApiKey, Session, Store, StoreError};
 use sha2::{Digest, Sha256};
 
 use crate::dispatch::Links;
-use crate::mail::{Mail, Mailer};
+use crate::mail::{Mail, MailError, Mailer};
 
 /// A sign-in link works this long.
 pub const LINK_LIFETIME: i64 = 15;
@@ -35,7 +35,7 @@ pub async fn request_link(
     users: &[String],
     email: &str,
     now: DateTime<Utc>,
-) -> Result<bool, String> {
+) -> Result<bool, MailError> {
     if !is_user(users, email) {
         tracing::info!("a sign-in link was asked for an address that is not an office user");
         return Ok(false);

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Datelike;
 use jada_core::revenue::{is_reportable, Totals};
-use jada_core::{Cents, Charter, CharterStatus, Month};
+use jada_core::{Cents, Charter, CharterStatus, Fault, Month, Recovery};
 use jada_store::{Store, StoreError};
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Formula, Workbook, Worksheet, XlsxError};
 use serde::Serialize;
@@ -98,6 +98,16 @@ pub enum ReportError {
     },
 }
 
+impl Fault for ReportError {
+    fn recovery(&self) -> Recovery {
+        match self {
+            ReportError::Store(e) => e.recovery(),
+            // A full or unwritable reports folder: worth another try once space is freed.
+            ReportError::Write { .. } => Recovery::Retry,
+        }
+    }
+}
+
 /// What was written.
 #[derive(Debug, Clone, Serialize)]
 pub struct MonthlyReport {
@@ -169,12 +179,9 @@ async fn previous_order(month: Month, reports_dir: &Path, drive: Option<&Publish
         }
     }
     if let Some(p) = drive {
-        let found = p
-            .client
-            .find_in_folder(&p.drive_url, &p.folder_id, &file_name(prev))
-            .await;
+        let found = p.client.find_in_folder(&p.folder_id, &file_name(prev)).await;
         match found {
-            Ok(Some(f)) => match p.client.download(&p.drive_url, &f.id).await {
+            Ok(Some(f)) => match p.client.download(&f.id).await {
                 Ok(bytes) => {
                     if let Some(o) = order_from(bytes, prev) {
                         return (o, format!("as in {} on Drive", file_name(prev)));
@@ -324,8 +331,7 @@ pub fn print_setup(ws: &mut Worksheet, header_row: u32) -> Result<(), XlsxError>
 
 /// Where a report is published on Drive, and with whom it is shared.
 pub struct Publish {
-    pub client: jada_google::sheets::SheetsClient,
-    pub drive_url: String,
+    pub client: jada_google::client::GoogleClient,
     pub folder_id: String,
     pub share: Vec<String>,
 }
@@ -348,7 +354,23 @@ pub enum PublishError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Drive(#[from] jada_google::sheets::SheetsError),
+    Drive(#[from] jada_google::client::GoogleError),
+}
+
+impl Fault for PublishError {
+    fn recovery(&self) -> Recovery {
+        match self {
+            PublishError::Read { .. } => Recovery::Retry,
+            PublishError::Drive(e) => e.recovery(),
+        }
+    }
+
+    fn needs_reauth(&self) -> Option<&str> {
+        match self {
+            PublishError::Drive(e) => e.needs_reauth(),
+            _ => None,
+        }
+    }
 }
 
 /// Uploads the report into the Drive folder (multipart up to 5 MB, resumable above),
@@ -363,16 +385,10 @@ pub async fn publish(report: &MonthlyReport, p: &Publish) -> Result<Published, P
     let month = Month::parse(&report.month).expect("a report's month is valid");
     let (file, replaced) = p
         .client
-        .upload(
-            &p.drive_url,
-            &p.folder_id,
-            &file_name(month),
-            jada_google::drive::XLSX,
-            &bytes,
-        )
+        .upload(&p.folder_id, &file_name(month), jada_google::drive::XLSX, &bytes)
         .await?;
     for email in &p.share {
-        p.client.share(&p.drive_url, &file.id, email, "reader").await?;
+        p.client.share(&file.id, email, "reader").await?;
     }
     Ok(Published {
         file_id: file.id,

@@ -22,7 +22,13 @@ struct Inbox(Mutex<Vec<(CrewId, String)>>);
 
 #[async_trait]
 impl Notifier for Inbox {
-    async fn offer(&self, crew: &CrewMember, _c: &Charter, _o: &Offer, link: &str) -> Result<(), String> {
+    async fn offer(
+        &self,
+        crew: &CrewMember,
+        _c: &Charter,
+        _o: &Offer,
+        link: &str,
+    ) -> Result<(), jada_ops::mail::MailError> {
         self.0.lock().unwrap().push((crew.crew_id.clone(), link.to_string()));
         Ok(())
     }

@@ -330,7 +330,7 @@ async fn an_unshared_spreadsheet_names_the_spreadsheet_and_credential_and_blocks
     let a = add(&env, 1).await;
     env.emu.share_spreadsheet(&env.id, "someone-else@example.com");
     let err = env.sheet.sync(&[a.charter_id]).await.unwrap_err();
-    assert!(matches!(err, SyncError::Sheets(_)));
+    assert!(matches!(err, SyncError::Google(_)));
     let msg = err.to_string();
     assert!(
         msg.contains(&env.id) && msg.contains("credential `workspace`") && msg.contains("share the spreadsheet"),

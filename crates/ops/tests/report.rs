@@ -176,12 +176,12 @@ async fn the_column_order_follows_last_months_report() {
 }
 
 mod drive {
-    use jada_google::sheets::SheetsClient;
+    use jada_google::client::GoogleClient;
     use jada_ops::report::{monthly, publish, Publish};
 
     use super::*;
 
-    async fn client(emu: &google_emulator::EmulatorHandle, dir: &Path) -> SheetsClient {
+    async fn client(emu: &google_emulator::EmulatorHandle, dir: &Path) -> GoogleClient {
         common::client(
             emu,
             dir,
@@ -204,7 +204,6 @@ mod drive {
         let folder = emu.create_folder("Reports", "root");
         let p = Publish {
             client: client(&emu, dir.path()).await,
-            drive_url: emu.base_url().into(),
             folder_id: folder.clone(),
             share: vec!["office@example.com".into(), "owner@example.com".into()],
         };
@@ -247,7 +246,6 @@ mod drive {
         let folder = emu.create_folder("Reports", "root");
         let p = Publish {
             client: client(&emu, dir.path()).await,
-            drive_url: emu.base_url().into(),
             folder_id: folder,
             share: vec![],
         };
@@ -268,7 +266,6 @@ mod drive {
         write(&[], Month::parse("2024-04").unwrap(), &order, &april).unwrap();
         p.client
             .upload(
-                &p.drive_url,
                 &p.folder_id,
                 &file_name(Month::parse("2024-04").unwrap()),
                 jada_google::drive::XLSX,
@@ -294,7 +291,7 @@ mod drive {
         let folder = emu.create_folder("Reports", "root");
         let big: Vec<u8> = (0..9 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
         let (_, replaced) = c
-            .upload(emu.base_url(), &folder, "big.xlsx", jada_google::drive::XLSX, &big)
+            .upload(&folder, "big.xlsx", jada_google::drive::XLSX, &big)
             .await
             .unwrap();
         assert!(!replaced);

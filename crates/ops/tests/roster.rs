@@ -91,7 +91,6 @@ async fn env(tabs: &[&str], unknown: UnknownCrew) -> Env {
     let sync = RosterSync {
         cfg,
         client,
-        drive_url: emu.base_url().to_string(),
         store: store.clone(),
     };
     Env {
@@ -234,12 +233,20 @@ async fn a_failed_read_writes_nothing() {
         .set_values(&env.sheet, "Ana Martínez", rows(vec![vec![json!("5/3")]]));
     env.emu.share_spreadsheet(&env.sheet, "someone-else@example.com");
     let err = env.sync.run(today(), false, false).await.unwrap_err();
-    assert!(err.to_string().contains("may not open spreadsheet"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("Sheets: credential `workspace` may not use spreadsheet"),
+        "{err}"
+    );
     assert_eq!(dates_of(&env, "ana-m").await.len(), 2, "unchanged");
 
     let mut env = env_with_path(&["Ana Martínez"], "JADA Business/Staff").await;
     let err = env.sync.run(today(), false, false).await.unwrap_err();
-    assert!(err.to_string().contains("no folder `Staff`"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("Drive: folder `Staff` of the path `JADA Business/Staff` does not exist"),
+        "{err}"
+    );
     env.sync.cfg.source = Source::FileId("1nonexistent".into());
     assert!(env
         .sync

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{NaiveDate, NaiveTime, Utc};
 use jada_core::tips::Leftover;
 use jada_core::{Cents, Charter, CharterId, CharterStatus, CrewId, CrewMember, Email, Month};
-use jada_google::sheets::SheetsClient;
+use jada_google::client::GoogleClient;
 use jada_ops::mail::{EmlOutbox, GmailMailer};
 use jada_ops::statements::{send, Options, Search, StatementsConfig};
 use jada_store::sqlite::SqliteStore;
@@ -295,7 +295,7 @@ async fn a_charter_with_unknown_crew_is_reported_and_the_rest_still_go() {
     assert_eq!(out.sent.len(), 4);
 }
 
-async fn gmail_client(emu: &google_emulator::EmulatorHandle, dir: &Path, user: &str) -> SheetsClient {
+async fn gmail_client(emu: &google_emulator::EmulatorHandle, dir: &Path, user: &str) -> GoogleClient {
     let scopes = [
         "https://www.googleapis.com/auth/gmail.send",
         "https://www.googleapis.com/auth/gmail.readonly",
@@ -326,17 +326,13 @@ async fn gmail_sends_within_its_rate_limit_and_finds_earlier_recipients() {
 
     let client = gmail_client(&emu, dir.path(), office).await;
     let search_client = gmail_client(&emu, dir.path(), office).await;
-    let mailer = GmailMailer {
-        client,
-        gmail_url: emu.base_url().into(),
-    };
+    let mailer = GmailMailer { client };
     // 150 configured recipients: the summary needs two messages of at most 100.
     let many: Vec<String> = (0..150).map(|i| format!("partner{i}@example.com")).collect();
     let mut cfg = config(&[]);
     cfg.recipients = many.clone();
     cfg.search = Some(Search {
         client: search_client,
-        gmail_url: emu.base_url().into(),
         query: r#"subject:"Crew Statement" in:sent newer_than:120d"#.into(),
     });
     // Two sends a second: the burst of five is answered 429 and waited out.

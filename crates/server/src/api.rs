@@ -20,10 +20,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use jada_core::revenue::{is_reportable, Totals};
 use jada_core::{Charter, CharterId, Clock, Fleet, Month};
-use jada_ops::booking::{self, BookingError, FieldError};
+use jada_ops::booking::{self, BookingChange, BookingError, BookingFields, Conflict, FieldError, NewBooking};
 use jada_store::Store;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use serde_json::{Map, Value};
+
 use utoipa::{OpenApi, ToSchema};
 
 pub struct ApiState {
@@ -189,6 +189,12 @@ pub struct ApiError {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ApiFieldError>,
+    /// On a 409 for a stale update: the version you sent ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub your_version: Option<u64>,
+    /// ... and the one the store holds (GET it again, apply your change, PUT with this).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<u64>,
 }
 
 fn fail(status: StatusCode, code: &str, detail: impl Into<String>, errors: Vec<FieldError>) -> Response {
@@ -210,6 +216,8 @@ fn fail(status: StatusCode, code: &str, detail: impl Into<String>, errors: Vec<F
                 reason: e.reason,
             })
             .collect(),
+        your_version: None,
+        current_version: None,
     };
     (status, Json(body)).into_response()
 }
@@ -220,7 +228,24 @@ fn booking_error(e: BookingError) -> Response {
             let detail = BookingError::Invalid(errors.clone()).to_string();
             fail(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail, errors)
         }
-        BookingError::Conflict(m) => fail(StatusCode::CONFLICT, "conflict", m, vec![]),
+        BookingError::Conflict(c) => {
+            let (your_version, current_version) = match c {
+                Conflict::Stale {
+                    your_version,
+                    current_version,
+                    ..
+                } => (Some(your_version), Some(current_version)),
+                Conflict::Exists { .. } => (None, None),
+            };
+            let body = ApiError {
+                code: "conflict".into(),
+                detail: c.to_string(),
+                errors: vec![],
+                your_version,
+                current_version,
+            };
+            (StatusCode::CONFLICT, Json(body)).into_response()
+        }
         BookingError::NotFound(id) => fail(StatusCode::NOT_FOUND, "not_found", format!("no charter {id}"), vec![]),
         BookingError::Store(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string(), vec![]),
     }
@@ -255,16 +280,6 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
             vec![FieldError { field, reason }],
         )
     })
-}
-
-fn to_map<T: Serialize>(v: &T) -> Map<String, Value> {
-    match serde_json::to_value(v) {
-        Ok(Value::Object(mut m)) => {
-            m.retain(|_, v| !v.is_null());
-            m
-        }
-        _ => Map::new(),
-    }
 }
 
 fn charter_id(s: &str) -> Result<CharterId, Response> {
@@ -319,7 +334,23 @@ async fn create(State(state): State<Arc<ApiState>>, body: Bytes) -> Response {
         Ok(i) => i,
         Err(r) => return r,
     };
-    match booking::create(state.store.as_ref(), &state.fleet, to_map(&input), state.clock.now()).await {
+    let new = NewBooking {
+        charter_id: input.charter_id.clone(),
+        fields: BookingFields {
+            charter_date: Some(input.charter_date),
+            start_time: Some(input.start_time),
+            end_time: Some(input.end_time),
+            vessel_name: Some(input.vessel_name),
+            guest_name: Some(input.guest_name),
+            guest_count: Some(input.guest_count.to_string()),
+            reportable_revenue: Some(input.reportable_revenue),
+            tips: input.tips,
+            status: input.status,
+            captain: input.captain,
+            crew: input.crew,
+        },
+    };
+    match booking::create(state.store.as_ref(), &state.fleet, new, state.clock.now()).await {
         Ok(c) => {
             state.dispatch(None, &c).await;
             (StatusCode::CREATED, Json(ApiCharter::from(&c))).into_response()
@@ -342,8 +373,24 @@ async fn update(State(state): State<Arc<ApiState>>, Path(id): Path<String>, body
         Ok(i) => i,
         Err(r) => return r,
     };
-    let now = state.clock.now();
-    match booking::update(state.store.as_ref(), &state.fleet, id, to_map(&input), now).await {
+    let change = BookingChange {
+        charter_id: id,
+        version: input.version,
+        fields: BookingFields {
+            charter_date: input.charter_date,
+            start_time: input.start_time,
+            end_time: input.end_time,
+            vessel_name: input.vessel_name,
+            guest_name: input.guest_name,
+            guest_count: input.guest_count.map(|n| n.to_string()),
+            reportable_revenue: input.reportable_revenue,
+            tips: input.tips,
+            status: input.status,
+            captain: input.captain,
+            crew: input.crew,
+        },
+    };
+    match booking::update(state.store.as_ref(), &state.fleet, change, state.clock.now()).await {
         Ok(u) => {
             state.dispatch(Some(&u.before), &u.after).await;
             Json(ApiCharter::from(&u.after)).into_response()

@@ -209,7 +209,11 @@ async fn run_recorded(shared: &Shared, name: &str, trigger: Trigger) {
     }
 }
 
+/// Evaluates the alert rules every `every` (the safety net, and staleness) and within a
+/// moment of anything that failed: the runner, the outbox worker and the credential sink
+/// wake `alerts_due` when they record a failure.
 async fn alert_loop(shared: Arc<Shared>, engine: AlertEngine, every: Duration, stop: CancellationToken) {
+    let due = Arc::clone(&shared.runner.alerts_due);
     loop {
         if let Err(e) = evaluate(&shared, &engine).await {
             tracing::error!(error = %e, "cannot evaluate alerts");
@@ -217,6 +221,11 @@ async fn alert_loop(shared: Arc<Shared>, engine: AlertEngine, every: Duration, s
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
+            _ = due.notified() => {
+                // Let a burst of failures (a credential refused under every job) land
+                // first, so it makes one evaluation.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
         }
     }
 }

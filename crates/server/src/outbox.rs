@@ -10,7 +10,6 @@ use jada_core::Clock;
 use jada_core::Event;
 use jada_ops::events::{EventHandler, HandlerError};
 use jada_store::{OutboxEvent, Store, StoreError};
-use rand::Rng;
 
 /// What one step did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +50,8 @@ pub struct OutboxWorker {
     /// How long blocked events wait before being offered again (default 60 s).
     pub blocked_wait: Duration,
     pub batch: usize,
+    /// Woken when an event is parked as a dead letter, so it is alerted on at once.
+    pub alerts_due: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl OutboxWorker {
@@ -65,6 +66,7 @@ impl OutboxWorker {
             blocked_wait: Duration::from_secs(60),
             // Large, so a burst of changes reaches a consumer as one batch (one Sheets write).
             batch: 5000,
+            alerts_due: None,
         }
     }
 
@@ -128,11 +130,15 @@ impl OutboxWorker {
             tracing::error!(event = %e.event_id, topic = e.event.topic(), error = %why, "event parked as a dead letter");
             self.store.mark_event_dead(e.event_id, &why, self.clock.now()).await?;
             d.dead += 1;
+            if let Some(n) = &self.alerts_due {
+                n.notify_one();
+            }
         } else {
-            let wait = self
-                .backoff
-                .saturating_mul(1 << e.attempts.saturating_sub(1).min(10))
-                .mul_f64(rand::rng().random_range(0.5..1.5));
+            let wait = jada_core::Backoff::new(self.backoff, Duration::from_secs(6 * 3600)).delay(
+                e.attempts,
+                rand::random(),
+                None,
+            );
             let next = self.clock.now() + chrono::Duration::from_std(wait).unwrap_or_default();
             tracing::warn!(event = %e.event_id, topic = e.event.topic(), attempt = e.attempts, %error, "event failed; will retry");
             self.store.fail_event(e.event_id, error, next).await?;

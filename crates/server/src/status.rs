@@ -168,7 +168,7 @@ impl StatusReport {
             f.push(Finding {
                 ok: false,
                 what: c.summary.clone(),
-                fix: Some(fix_for(&c.key, &c.summary)),
+                fix: Some(fix_for(&c.key)),
             });
         }
         for c in self
@@ -212,15 +212,15 @@ impl StatusReport {
     }
 }
 
-fn fix_for(key: &str, summary: &str) -> String {
+fn fix_for(key: &str) -> String {
     let (kind, name) = key.split_once(':').unwrap_or((key, ""));
     match kind {
         "credential-reauth" => format!("run `jada auth login {name}`"),
         "credential-expiring" => format!("run `jada auth check {name}` to see why refreshing fails"),
         "dead-letters" => "see `jada dlq list`, fix the cause, then `jada dlq retry --all`".into(),
-        // The job's own error names the fix (e.g. the credential to log in again).
-        "job-failing" if summary.contains("run `") => {
-            "do what the error says, then `jada jobs run ".to_string() + name + "`"
+        // The job's own error (in the summary) names the cause and, usually, the fix.
+        "job-failing" => {
+            format!("do what the error says (`jada jobs history {name}` has it), then `jada jobs run {name}`")
         }
         _ => format!("see `jada jobs history {name}`, then `jada jobs run {name}` once the cause is fixed"),
     }

@@ -46,6 +46,18 @@ pub enum StoreError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+impl jada_core::Fault for StoreError {
+    /// A backend failure (a locked database, I/O, the network) may pass; everything else
+    /// — a conflicting write, a missing record, unreadable data — needs the caller or an
+    /// operator to act.
+    fn recovery(&self) -> jada_core::Recovery {
+        match self {
+            StoreError::Backend(_) => jada_core::Recovery::Retry,
+            _ => jada_core::Recovery::Operator,
+        }
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Backend(Box::new(e))

@@ -19,7 +19,7 @@ pub mod conformance;
 pub use error::StoreError;
 pub use records::{
     Acceptance, AlertRecord, AlertStatus, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun,
-    OutboxEvent, RunOutcome, SentStatement, Session, Trigger,
+    OutboxEvent, RunEnd, RunOutcome, SentStatement, Session, Trigger,
 };
 pub use traits::{
     AccessStore, AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore, LeaseStore,

@@ -148,6 +148,44 @@ pub struct JobRun {
     pub error: Option<String>,
     /// A short human summary: rows written, rows rejected, drift found.
     pub summary: Option<String>,
+    /// Attempts the run took (retries after passing failures count).
+    #[serde(default = "one")]
+    pub attempts: u32,
+    /// For a failed run: whether another run may succeed by itself (`retry`) or a person
+    /// must act first (`operator`).
+    #[serde(default)]
+    pub recovery: Option<jada_core::Recovery>,
+    /// For a failed run: the credential that needs re-auth, when that was the cause.
+    #[serde(default)]
+    pub needs_reauth: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// How a run ended, as the runner records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunEnd {
+    pub outcome: RunOutcome,
+    pub summary: Option<String>,
+    pub error: Option<String>,
+    pub attempts: u32,
+    pub recovery: Option<jada_core::Recovery>,
+    pub needs_reauth: Option<String>,
+}
+
+impl RunEnd {
+    pub fn succeeded(summary: impl Into<String>, attempts: u32) -> RunEnd {
+        RunEnd {
+            outcome: RunOutcome::Succeeded,
+            summary: Some(summary.into()),
+            error: None,
+            attempts,
+            recovery: None,
+            needs_reauth: None,
+        }
+    }
 }
 
 /// Whether an alert is calling for attention.

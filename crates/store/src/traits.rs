@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::records::{
     Acceptance, AlertRecord, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun, OutboxEvent,
-    RunOutcome, SentStatement, Session, Trigger,
+    RunEnd, SentStatement, Session, Trigger,
 };
 use crate::{Result, StoreError};
 
@@ -153,14 +153,7 @@ pub trait JobRunStore: Send + Sync {
     async fn start_run(&self, job: &str, trigger: Trigger, now: DateTime<Utc>) -> Result<JobRun>;
 
     /// Records how a running run ended. A run that already ended is not changed.
-    async fn finish_run(
-        &self,
-        run_id: Uuid,
-        outcome: RunOutcome,
-        summary: Option<&str>,
-        error: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<JobRun>;
+    async fn finish_run(&self, run_id: Uuid, end: &RunEnd, now: DateTime<Utc>) -> Result<JobRun>;
 
     /// Marks every run still `running` as abandoned (called at start-up, after a crash).
     /// Returns how many were.

@@ -48,6 +48,15 @@ pub async fn run(g: &Global, cmd: AuthCommand) -> Result<(), Failure> {
 
 /// The token service as configured, recording health in the store.
 pub fn token_service(ctx: &Context) -> Result<TokenService, Failure> {
+    token_service_alerting(ctx, None)
+}
+
+/// The token service whose credential sink wakes `alerts_due` when a credential is
+/// found to need re-auth (the daemon's, so the alert goes out within seconds).
+pub fn token_service_alerting(
+    ctx: &Context,
+    alerts_due: Option<Arc<tokio::sync::Notify>>,
+) -> Result<TokenService, Failure> {
     let secrets = ctx.data.secrets();
     let creds = ctx
         .config
@@ -68,7 +77,11 @@ pub fn token_service(ctx: &Context) -> Result<TokenService, Failure> {
         secrets_dir: Some(secrets),
         ..ServiceOptions::default()
     };
-    let sink = Arc::new(StoreStateSink::new(Arc::new(ctx.store.clone())));
+    let store = Arc::new(ctx.store.clone());
+    let sink = Arc::new(match alerts_due {
+        Some(n) => StoreStateSink::alerting(store, n),
+        None => StoreStateSink::new(store),
+    });
     TokenService::new(creds, opts, Arc::new(SystemClock), sink).map_err(Failure::op)
 }
 

@@ -48,6 +48,7 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         registry: p.registry,
         owner: format!("{}:{}", hostname(), std::process::id()),
         shutdown: abort.clone(),
+        alerts_due: p.alerts_due,
     };
     let alerts = alert_engine(&ctx, Arc::clone(&p.store), &p.tokens);
     let office = crate::commands::wiring::office(&ctx, &p.dispatcher, &p.tokens);

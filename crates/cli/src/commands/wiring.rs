@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jada_google::auth::TokenService;
-use jada_google::sheets::SheetsClient;
+use jada_google::client::GoogleClient;
 use jada_ops::dispatch::{DispatchConfig, Dispatcher, Links, MailNotifier};
 use jada_ops::mail::{EmlOutbox, GmailMailer, Mailer};
 use jada_ops::port_sheet::{Columns, PortSheet, PortSheetConfig, PortSheetHandler};
@@ -245,14 +245,21 @@ pub struct Parts {
     pub port_sheet: Option<Arc<PortSheet>>,
     pub roster: Option<Arc<RosterSync>>,
     pub dispatcher: Arc<Dispatcher>,
+    /// Woken by whatever records a failure (a run, a dead letter, a refused
+    /// credential), so the daemon's alert loop evaluates within seconds.
+    pub alerts_due: Arc<tokio::sync::Notify>,
 }
 
 pub fn parts(ctx: &Context) -> Result<Parts, crate::Failure> {
     let usage = |e: String| crate::Failure::Usage(anyhow::anyhow!(e));
     let store: Arc<dyn Store> = Arc::new(ctx.store.clone());
-    let tokens = Arc::new(crate::commands::auth::token_service(ctx)?);
+    let alerts_due = Arc::new(tokio::sync::Notify::new());
+    let tokens = Arc::new(crate::commands::auth::token_service_alerting(
+        ctx,
+        Some(Arc::clone(&alerts_due)),
+    )?);
     let port_sheet = port_sheet_config(ctx).map_err(usage)?.map(|cfg| {
-        let client = SheetsClient::new(&ctx.config.google.sheets_url, Arc::clone(&tokens), &cfg.credential);
+        let client = GoogleClient::new(&ctx.config.google.endpoints(), Arc::clone(&tokens), &cfg.credential);
         Arc::new(PortSheet {
             cfg,
             client,
@@ -260,16 +267,16 @@ pub fn parts(ctx: &Context) -> Result<Parts, crate::Failure> {
         })
     });
     let mut worker = OutboxWorker::new(Arc::clone(&store), Arc::new(jada_ops::SystemClock));
+    worker.alerts_due = Some(Arc::clone(&alerts_due));
     if let Some(sheet) = &port_sheet {
         worker = worker.handle("charter.changed", Arc::new(PortSheetHandler(Arc::clone(sheet))));
     }
     let worker = Arc::new(worker);
     let roster = roster_config(ctx).map_err(usage)?.map(|cfg| {
-        let client = SheetsClient::new(&ctx.config.google.sheets_url, Arc::clone(&tokens), &cfg.credential);
+        let client = GoogleClient::new(&ctx.config.google.endpoints(), Arc::clone(&tokens), &cfg.credential);
         Arc::new(RosterSync {
             cfg,
             client,
-            drive_url: ctx.config.google.drive_url.clone(),
             store: Arc::clone(&store),
         })
     });
@@ -283,6 +290,7 @@ pub fn parts(ctx: &Context) -> Result<Parts, crate::Failure> {
         port_sheet,
         roster,
         dispatcher,
+        alerts_due,
     })
 }
 
@@ -405,6 +413,7 @@ pub fn cli_runner(p: Parts) -> JobRunner {
         registry: p.registry,
         owner: format!("cli:{}", std::process::id()),
         shutdown: tokio_util::sync::CancellationToken::new(),
+        alerts_due: p.alerts_due,
     }
 }
 
@@ -424,10 +433,9 @@ pub fn report_publish(ctx: &Context, tokens: &Arc<TokenService>) -> Result<Optio
             .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
             .ok_or("invalid configuration key `jobs.monthly-report.share`: expected a list of email addresses")?,
     };
-    let client = SheetsClient::new(&ctx.config.google.sheets_url, Arc::clone(tokens), &credential);
+    let client = GoogleClient::new(&ctx.config.google.endpoints(), Arc::clone(tokens), &credential);
     Ok(Some(Publish {
         client,
-        drive_url: ctx.config.google.drive_url.clone(),
         folder_id: folder_id.to_string(),
         share,
     }))
@@ -437,8 +445,7 @@ pub fn report_publish(ctx: &Context, tokens: &Arc<TokenService>) -> Result<Optio
 pub fn mailer(ctx: &Context, tokens: &Arc<TokenService>) -> Arc<dyn Mailer> {
     match (&ctx.config.mail.mode, &ctx.config.mail.credential) {
         (crate::config::MailMode::Gmail, Some(credential)) => Arc::new(GmailMailer {
-            client: SheetsClient::new(&ctx.config.google.sheets_url, Arc::clone(tokens), credential),
-            gmail_url: ctx.config.google.gmail_url.clone(),
+            client: GoogleClient::new(&ctx.config.google.endpoints(), Arc::clone(tokens), credential),
         }),
         _ => Arc::new(EmlOutbox { dir: ctx.data.outbox() }),
     }
@@ -450,8 +457,7 @@ pub fn statements_config(ctx: &Context, tokens: &Arc<TokenService>) -> Statement
     let c = &ctx.config.statements;
     let search = match (&ctx.config.mail.mode, &ctx.config.mail.credential) {
         (crate::config::MailMode::Gmail, Some(credential)) if !c.search.trim().is_empty() => Some(Search {
-            client: SheetsClient::new(&ctx.config.google.sheets_url, Arc::clone(tokens), credential),
-            gmail_url: ctx.config.google.gmail_url.clone(),
+            client: GoogleClient::new(&ctx.config.google.endpoints(), Arc::clone(tokens), credential),
             query: c.search.clone(),
         }),
         _ => None,

@@ -69,6 +69,25 @@ pub enum AuthError {
     },
 }
 
+impl jada_core::Fault for AuthError {
+    /// Only a transient failure (already retried here) may pass by waiting; every other
+    /// refusal needs a new credential file, a configuration change or a clock fix.
+    fn recovery(&self) -> jada_core::Recovery {
+        if self.is_transient() {
+            jada_core::Recovery::Retry
+        } else {
+            jada_core::Recovery::Operator
+        }
+    }
+
+    fn needs_reauth(&self) -> Option<&str> {
+        match self {
+            AuthError::NeedsReauth { credential, .. } => Some(credential),
+            _ => None,
+        }
+    }
+}
+
 impl AuthError {
     /// Whether waiting and trying again may help.
     pub fn is_transient(&self) -> bool {

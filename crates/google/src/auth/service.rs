@@ -18,7 +18,6 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use jada_core::{Clock, CredentialKind, CredentialState};
-use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
 
@@ -466,9 +465,7 @@ fn load_cache(opts: &ServiceOptions) -> BTreeMap<String, CacheEntry> {
 
 /// `base * 2^(attempt-1)`, with ±50% jitter so waiting callers do not retry in step.
 fn backoff(base: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1 << (attempt - 1).min(10));
-    exp.mul_f64(rand::rng().random_range(0.5..1.5))
-        .min(Duration::from_secs(30))
+    jada_core::Backoff::new(base, Duration::from_secs(30)).delay(attempt, rand::random(), None)
 }
 
 fn reauth_hint(slot: &Slot) -> &'static str {

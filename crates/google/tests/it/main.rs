@@ -1,5 +1,6 @@
-//! The token service against the Google emulator over real HTTP.
+//! The token service and the Google client against the Google emulator over real HTTP.
 
+mod errors;
 mod faults;
 mod files;
 mod login;

@@ -25,6 +25,8 @@ use jada_store::{Acceptance, DispatchRecord, DispatchStatus, Store, StoreError};
 use serde::Serialize;
 use uuid::Uuid;
 
+use jada_core::{Fault, Recovery};
+
 pub use links::Links;
 pub use notify::{MailNotifier, Notifier};
 
@@ -78,8 +80,33 @@ pub enum DispatchError {
     },
     #[error("charter {0} changed while the captain was being assigned; try again")]
     Raced(CharterId),
-    #[error("could not send the offer to {crew}: {detail} (the offer was withdrawn; they will be asked again on the next attempt)")]
-    Notify { crew: CrewId, detail: String },
+    #[error("could not send the offer to {crew}: {source} (the offer was withdrawn; they will be asked again on the next attempt)")]
+    Notify {
+        crew: CrewId,
+        #[source]
+        source: Box<crate::mail::MailError>,
+    },
+}
+
+impl Fault for DispatchError {
+    /// A store that did not answer, a charter that changed meanwhile, or an offer that
+    /// could not be sent for a passing reason may work on the next tick; a missing or
+    /// cancelled charter, an uncertified captain or an unknown vessel need a person.
+    fn recovery(&self) -> Recovery {
+        match self {
+            DispatchError::Store(e) => e.recovery(),
+            DispatchError::Notify { source, .. } => source.recovery(),
+            DispatchError::Raced(_) => Recovery::Retry,
+            _ => Recovery::Operator,
+        }
+    }
+
+    fn needs_reauth(&self) -> Option<&str> {
+        match self {
+            DispatchError::Notify { source, .. } => source.needs_reauth(),
+            _ => None,
+        }
+    }
 }
 
 /// Where a charter's dispatch stands after a step.
@@ -467,8 +494,8 @@ impl Dispatcher {
         let token = self
             .links
             .token(crew.as_str(), jada_core::link::Purpose::Offer(offer.offer_id), now);
-        if let Err(detail) = self.notifier.offer(&member, c, &offer, &self.links.url(&token)).await {
-            let body = format!("offer to {crew} withdrawn: it could not be sent ({detail})");
+        if let Err(source) = self.notifier.offer(&member, c, &offer, &self.links.url(&token)).await {
+            let body = format!("offer to {crew} withdrawn: it could not be sent ({source})");
             self.store
                 .close_offer(
                     offer.offer_id,
@@ -479,7 +506,7 @@ impl Dispatcher {
                 .await?;
             return Err(DispatchError::Notify {
                 crew: crew.clone(),
-                detail,
+                source: Box::new(source),
             });
         }
         Ok(())

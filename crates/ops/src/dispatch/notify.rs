@@ -6,12 +6,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use jada_core::{BusinessZone, Charter, CrewMember, Offer};
 
-use crate::mail::{Mail, Mailer};
+use crate::mail::{Mail, MailError, Mailer};
 
 #[async_trait]
 pub trait Notifier: Send + Sync {
     /// Tells `crew` about `offer` on `charter`, with the link to answer it.
-    async fn offer(&self, crew: &CrewMember, charter: &Charter, offer: &Offer, link: &str) -> Result<(), String>;
+    async fn offer(&self, crew: &CrewMember, charter: &Charter, offer: &Offer, link: &str) -> Result<(), MailError>;
 }
 
 /// Offers by mail.
@@ -24,7 +24,7 @@ pub struct MailNotifier {
 
 #[async_trait]
 impl Notifier for MailNotifier {
-    async fn offer(&self, crew: &CrewMember, charter: &Charter, offer: &Offer, link: &str) -> Result<(), String> {
+    async fn offer(&self, crew: &CrewMember, charter: &Charter, offer: &Offer, link: &str) -> Result<(), MailError> {
         let when = charter.charter_date.format("%A %-d %B %Y");
         let deadline = offer
             .expires_at

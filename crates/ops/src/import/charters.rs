@@ -8,7 +8,7 @@ use jada_core::{Cents, Charter, CharterId, CharterStatus, CrewId, Fleet};
 use jada_store::Store;
 
 use super::table::{self, col, Row, Schema};
-use super::{cell, required, Format, ImportError, ImportReport, Location, Progress, Rejection};
+use super::{cell, required, Conflict, Format, ImportError, ImportReport, Location, Progress, Rejection};
 use crate::charters::{self, Draft};
 
 /// The charters CSV, as in the operator's contract.
@@ -67,6 +67,7 @@ pub async fn import_charters(
         match parse_row(row, ctx, &crew) {
             Ok(p) => match first_seen.get(&p.charter.charter_id) {
                 Some(first) => rejected.push(Rejection {
+                    conflict: None,
                     location: row.location,
                     column: Some("charter_id"),
                     value: Some(p.charter.charter_id.to_string()),
@@ -98,16 +99,17 @@ pub async fn import_charters(
         .collect();
     if let Some(v) = ctx.expected_version {
         for c in existing.values().filter(|c| c.version != v) {
+            let conflict = Conflict::Stale {
+                charter_id: c.charter_id,
+                your_version: v,
+                current_version: c.version,
+            };
             rejected.push(Rejection {
                 location: Location::Generated,
                 column: Some("version"),
                 value: Some(v.to_string()),
-                reason: jada_store::StoreError::StaleVersion {
-                    id: c.charter_id,
-                    expected: v,
-                    actual: c.version,
-                }
-                .to_string(),
+                reason: conflict.to_string(),
+                conflict: Some(conflict),
             });
         }
     }
@@ -196,6 +198,7 @@ fn parse_row(row: &Row, ctx: &CharterContext<'_>, crew: &HashMap<CrewId, bool>) 
     if let (Some(v), Some(g)) = (vessel.as_deref().and_then(|v| ctx.fleet.get(v)), guests) {
         if let Err(err) = v.seats_for(g) {
             e.push(Rejection {
+                conflict: None,
                 location: row.location,
                 column: Some("guest_count"),
                 value: Some(g.to_string()),
@@ -242,6 +245,7 @@ fn parse_row(row: &Row, ctx: &CharterContext<'_>, crew: &HashMap<CrewId, bool>) 
             _ => None,
         };
         return Err(vec![Rejection {
+            conflict: None,
             location: row.location,
             column,
             value: None,

@@ -52,6 +52,7 @@ pub async fn import_crew(
             Ok(m) => {
                 if let Some(first) = first_seen.insert(m.crew_id.clone(), row.location) {
                     rejected.push(Rejection {
+                        conflict: None,
                         location: row.location,
                         column: Some("crew_id"),
                         value: Some(m.crew_id.to_string()),
@@ -83,6 +84,7 @@ pub async fn import_crew(
                 Ok(()) if old.is_some() => report.updated += 1,
                 Ok(()) => report.created += 1,
                 Err(e @ StoreError::EmailTaken { .. }) => rejected.push(Rejection {
+                    conflict: None,
                     location,
                     column: Some("email"),
                     value: Some(m.email.to_string()),

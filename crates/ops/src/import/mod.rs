@@ -11,6 +11,7 @@ mod table;
 use std::fmt;
 use std::path::Path;
 
+use jada_core::CharterId;
 use serde::Serialize;
 
 pub use charters::{import_charters, CharterContext, CHARTER_COLUMNS};
@@ -67,6 +68,57 @@ pub struct Rejection {
     /// The value as it stood in the file.
     pub value: Option<String>,
     pub reason: String,
+    /// Set when the row lost a race with another writer, so callers (the booking API's
+    /// 409, the office form) can tell a conflict from a bad cell by type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<Conflict>,
+}
+
+/// A write refused because of what another writer did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Conflict {
+    /// The charter changed since the caller read it.
+    Stale {
+        charter_id: CharterId,
+        your_version: u64,
+        current_version: u64,
+    },
+    /// A create named an id that exists.
+    Exists { charter_id: CharterId },
+}
+
+impl Conflict {
+    /// The store's refusal, when it is a conflict.
+    pub fn of(e: &jada_store::StoreError) -> Option<Conflict> {
+        match e {
+            jada_store::StoreError::StaleVersion { id, expected, actual } => Some(Conflict::Stale {
+                charter_id: *id,
+                your_version: *expected,
+                current_version: *actual,
+            }),
+            jada_store::StoreError::CharterExists(id) => Some(Conflict::Exists { charter_id: *id }),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Conflict::Stale {
+                charter_id,
+                your_version,
+                current_version,
+            } => write!(
+                f,
+                "charter {charter_id} was changed by someone else (your copy is version {your_version}, the store has version {current_version}): reload it and apply your change again"
+            ),
+            Conflict::Exists { charter_id } => {
+                write!(f, "charter {charter_id} already exists: update it instead of creating it")
+            }
+        }
+    }
 }
 
 impl fmt::Display for Rejection {
@@ -152,6 +204,7 @@ pub(crate) fn cell<T>(
         Ok(v) => Some(v),
         Err(reason) => {
             errors.push(Rejection {
+                conflict: None,
                 location: row.location,
                 column: Some(column),
                 value: Some(value.to_string()),
@@ -171,6 +224,7 @@ pub(crate) fn required<T>(
 ) -> Option<T> {
     if row.get(column).is_none() {
         errors.push(Rejection {
+            conflict: None,
             location: row.location,
             column: Some(column),
             value: None,

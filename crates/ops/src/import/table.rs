@@ -143,6 +143,7 @@ fn read_csv(text: &str, schema: Schema, file: &str) -> Result<(Vec<Row>, Vec<Rej
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
                 rejected.push(Rejection {
+                    conflict: None,
                     location: Location::Line(line),
                     column: None,
                     value: None,
@@ -157,6 +158,7 @@ fn read_csv(text: &str, schema: Schema, file: &str) -> Result<(Vec<Row>, Vec<Rej
         }
         if record.len() != headers.len() {
             rejected.push(Rejection {
+                conflict: None,
                 location,
                 column: None,
                 value: None,
@@ -241,6 +243,7 @@ fn read_json(text: &str, schema: Schema, file: &str) -> Result<(Vec<Row>, Vec<Re
                 cells,
             }),
             Err(reason) => rejected.push(Rejection {
+                conflict: None,
                 location,
                 column: None,
                 value: None,

@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use jada_core::{CharterId, Event};
-use jada_google::sheets::{a1, SheetsClient, SheetsError};
+use jada_core::{CharterId, Event, Fault, Recovery};
+use jada_google::client::{GoogleClient, GoogleError};
+use jada_google::sheets::a1;
 use jada_store::{Store, StoreError};
 use serde::Serialize;
 
@@ -40,7 +41,7 @@ pub struct PortSheetConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error(transparent)]
-    Sheets(#[from] SheetsError),
+    Google(#[from] GoogleError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the port sheet's tab `{tab}` has no column `{header}` (for {field}): add that header to row 1, or change [jobs.port-sheet.columns] in jada.toml")]
@@ -51,14 +52,27 @@ pub enum SyncError {
     },
 }
 
+impl Fault for SyncError {
+    fn recovery(&self) -> Recovery {
+        match self {
+            SyncError::Google(e) => e.recovery(),
+            SyncError::Store(e) => e.recovery(),
+            SyncError::MissingColumn { .. } => Recovery::Operator,
+        }
+    }
+
+    fn needs_reauth(&self) -> Option<&str> {
+        match self {
+            SyncError::Google(e) => e.needs_reauth(),
+            _ => None,
+        }
+    }
+}
+
 impl SyncError {
     /// Whether an operator must act before a retry can work.
     pub fn needs_operator(&self) -> bool {
-        match self {
-            SyncError::Sheets(e) => e.needs_operator(),
-            SyncError::Store(_) => false,
-            SyncError::MissingColumn { .. } => true,
-        }
+        self.recovery() == Recovery::Operator
     }
 }
 
@@ -91,7 +105,7 @@ impl SyncReport {
 
 pub struct PortSheet {
     pub cfg: PortSheetConfig,
-    pub client: SheetsClient,
+    pub client: GoogleClient,
     pub store: Arc<dyn Store>,
 }
 
@@ -102,7 +116,12 @@ impl PortSheet {
         let whole = a1::tab(&self.cfg.tab);
         let grid = match self.client.batch_get(id, std::slice::from_ref(&whole)).await {
             Ok(mut g) => g.pop().unwrap_or_default(),
-            Err(SheetsError::Rejected { detail, .. }) if detail.contains("Unable to parse range") => {
+            // Sheets answers 400 for a range on a tab that does not exist. Whether that is
+            // the cause is asked of the spreadsheet (its tabs), not read from the message.
+            Err(e @ GoogleError::Rejected { .. }) => {
+                if self.client.tabs(id).await?.iter().any(|t| t.title == self.cfg.tab) {
+                    return Err(e.into());
+                }
                 tracing::info!(tab = %self.cfg.tab, "the port sheet's tab is missing; adding it");
                 self.client.add_tab(id, &self.cfg.tab).await?;
                 vec![]

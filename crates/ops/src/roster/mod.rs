@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use jada_core::crew::normalise_name;
-use jada_core::{CrewId, CrewMember};
-use jada_google::sheets::{a1, SheetsClient, SheetsError};
+use jada_core::{CrewId, CrewMember, Fault, Recovery};
+use jada_google::client::{GoogleClient, GoogleError};
+use jada_google::sheets::a1;
 use jada_store::{Store, StoreError};
 use serde::Serialize;
 
@@ -52,7 +53,7 @@ pub struct RosterConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum RosterError {
     #[error(transparent)]
-    Sheets(#[from] SheetsError),
+    Google(#[from] GoogleError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("this sync would remove {removed} of the {known} known available days in the window and add {added}, leaving {share:.0}% fewer: a tab may have been emptied or renamed. Check the sheet; if it is right, run `jada roster sync --force`")]
@@ -64,12 +65,19 @@ pub enum RosterError {
     },
 }
 
-impl RosterError {
-    pub fn needs_operator(&self) -> bool {
+impl Fault for RosterError {
+    fn recovery(&self) -> Recovery {
         match self {
-            RosterError::Sheets(e) => e.needs_operator(),
-            RosterError::Store(_) => false,
-            RosterError::OverRemoval { .. } => true,
+            RosterError::Google(e) => e.recovery(),
+            RosterError::Store(e) => e.recovery(),
+            RosterError::OverRemoval { .. } => Recovery::Operator,
+        }
+    }
+
+    fn needs_reauth(&self) -> Option<&str> {
+        match self {
+            RosterError::Google(e) => e.needs_reauth(),
+            _ => None,
         }
     }
 }
@@ -127,8 +135,7 @@ impl RosterReport {
 
 pub struct RosterSync {
     pub cfg: RosterConfig,
-    pub client: SheetsClient,
-    pub drive_url: String,
+    pub client: GoogleClient,
     pub store: Arc<dyn Store>,
 }
 
@@ -143,12 +150,7 @@ impl RosterSync {
     async fn read(&self) -> Result<Vec<(String, Vec<Vec<serde_json::Value>>)>, RosterError> {
         let id = match &self.cfg.source {
             Source::FileId(id) => id.clone(),
-            Source::Path { folder_path, name } => {
-                self.client
-                    .find_spreadsheet(&self.drive_url, folder_path, name)
-                    .await?
-                    .id
-            }
+            Source::Path { folder_path, name } => self.client.find_spreadsheet(folder_path, name).await?.id,
         };
         let titles: Vec<String> = self.client.tabs(&id).await?.into_iter().map(|t| t.title).collect();
         let ranges: Vec<String> = titles.iter().map(|t| a1::tab(t)).collect();

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use jada_core::tips::Leftover;
-use jada_core::{Cents, Month};
-use jada_google::sheets::SheetsClient;
+use jada_core::{Cents, Fault, Month, Recovery};
+use jada_google::client::GoogleClient;
 use jada_store::{SentStatement, Store, StoreError};
 use lettre::message::Mailboxes;
 use serde::Serialize;
@@ -26,8 +26,7 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 
 /// Where earlier statements are looked for in Gmail.
 pub struct Search {
-    pub client: SheetsClient,
-    pub gmail_url: String,
+    pub client: GoogleClient,
     /// e.g. `subject:"Crew Statement" in:sent newer_than:120d`
     pub query: String,
 }
@@ -79,11 +78,24 @@ pub struct Outcome {
     pub failed: Vec<String>,
     /// Worth knowing, not a failure (e.g. the summary has no recipients).
     pub notes: Vec<String>,
+    /// A problem or a refused send that retrying cannot fix (a crew member missing from
+    /// the list, a bad address, a refused credential).
+    #[serde(skip)]
+    pub operator_needed: bool,
 }
 
 impl Outcome {
     pub fn ok(&self) -> bool {
         self.problems.is_empty() && self.failed.is_empty()
+    }
+
+    /// Whether running again later may send what did not go out.
+    pub fn recovery(&self) -> Recovery {
+        if self.operator_needed || !self.problems.is_empty() {
+            Recovery::Operator
+        } else {
+            Recovery::Retry
+        }
     }
 
     /// Everything that did not go out, and why (problems first, then refused sends).
@@ -98,8 +110,29 @@ pub enum StatementsError {
     Store(#[from] StoreError),
     #[error("cannot write the statements in {path}: {detail}")]
     Write { path: String, detail: String },
-    #[error("cannot search Gmail for earlier statements (`{query}`): {detail}; fix it, or set [statements] search = \"\" to rely on the configured recipients")]
-    Search { query: String, detail: String },
+    #[error("cannot search Gmail for earlier statements (`{query}`): {source}; fix it, or set [statements] search = \"\" to rely on the configured recipients")]
+    Search {
+        query: String,
+        #[source]
+        source: jada_google::client::GoogleError,
+    },
+}
+
+impl Fault for StatementsError {
+    fn recovery(&self) -> Recovery {
+        match self {
+            StatementsError::Store(e) => e.recovery(),
+            StatementsError::Write { .. } => Recovery::Retry,
+            StatementsError::Search { source, .. } => source.recovery(),
+        }
+    }
+
+    fn needs_reauth(&self) -> Option<&str> {
+        match self {
+            StatementsError::Search { source, .. } => source.needs_reauth(),
+            _ => None,
+        }
+    }
 }
 
 /// The subject of a crew member's own statement. Deliberately not "Crew Statement": the
@@ -263,7 +296,10 @@ async fn deliver(
                 message,
             });
         }
-        Err(e) => out.failed.push(format!("{what} to {}: {e}", mail.to.join(", "))),
+        Err(e) => {
+            out.operator_needed |= e.recovery() == Recovery::Operator;
+            out.failed.push(format!("{what} to {}: {e}", mail.to.join(", ")))
+        }
     }
     Ok(())
 }
@@ -291,17 +327,13 @@ async fn summary_recipients(cfg: &StatementsConfig, out: &mut Outcome) -> Result
 
 /// Addresses in the To and Cc headers of the messages the search finds.
 async fn search(s: &Search) -> Result<Vec<String>, StatementsError> {
-    let err = |e: jada_google::sheets::SheetsError| StatementsError::Search {
+    let err = |source: jada_google::client::GoogleError| StatementsError::Search {
         query: s.query.clone(),
-        detail: e.to_string(),
+        source,
     };
     let mut found = Vec::new();
-    for id in s.client.gmail_search(&s.gmail_url, &s.query).await.map_err(err)? {
-        let headers = s
-            .client
-            .gmail_headers(&s.gmail_url, &id, &["To", "Cc"])
-            .await
-            .map_err(err)?;
+    for id in s.client.gmail_search(&s.query).await.map_err(err)? {
+        let headers = s.client.gmail_headers(&id, &["To", "Cc"]).await.map_err(err)?;
         for (_, value) in headers {
             match value.parse::<Mailboxes>() {
                 Ok(list) => found.extend(list.into_iter().map(|m| m.email.to_string())),

@@ -40,7 +40,7 @@ pub async fn client(
     account: &str,
     scopes: &[&str],
     subject: Option<&str>,
-) -> jada_google::sheets::SheetsClient {
+) -> jada_google::client::GoogleClient {
     use std::os::unix::fs::PermissionsExt;
     use std::sync::Arc;
 
@@ -65,5 +65,9 @@ pub async fn client(
         ..ServiceOptions::default()
     };
     let tokens = TokenService::new(creds, opts, Arc::new(jada_ops::SystemClock), Arc::new(NoStateSink)).unwrap();
-    jada_google::sheets::SheetsClient::new(emu.base_url(), Arc::new(tokens), "workspace")
+    jada_google::client::GoogleClient::new(
+        &jada_google::client::Endpoints::all_at(emu.base_url()),
+        Arc::new(tokens),
+        "workspace",
+    )
 }

@@ -14,7 +14,7 @@ use jada_core::CredentialState;
 use jada_store::{AlertRecord, AlertStatus, DispatchStatus, EventStatus, RunOutcome, Store, StoreError};
 
 use crate::jobs::JobSpec;
-pub use sinks::{AlertSink, LogSink, MailSink, WebhookSink};
+pub use sinks::{AlertSink, LogSink, MailSink, SinkError, WebhookSink};
 
 /// Something wrong right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +24,19 @@ pub struct Condition {
     pub key: String,
     /// What is wrong and what to do, in one line.
     pub summary: String,
+    /// For a failing job: the credential whose refusal is the cause (from the run's
+    /// typed error), so the two fold into one alert.
+    pub because_of: Option<String>,
+}
+
+impl Condition {
+    pub fn new(key: String, summary: String) -> Condition {
+        Condition {
+            key,
+            summary,
+            because_of: None,
+        }
+    }
 }
 
 /// Evaluates every rule.
@@ -40,9 +53,14 @@ pub async fn conditions(
         if let Some(last) = store.recent_runs(Some(name), 1).await?.into_iter().next() {
             if matches!(last.outcome, RunOutcome::Failed | RunOutcome::Abandoned) {
                 let why = last.error.unwrap_or_else(|| last.outcome.to_string());
+                let fix = match last.recovery {
+                    Some(jada_core::Recovery::Operator) => " (retrying will not help: it needs you)",
+                    _ => "",
+                };
                 out.push(Condition {
                     key: format!("job-failing:{name}"),
-                    summary: format!("job `{name}` is failing: {why}"),
+                    summary: format!("job `{name}` is failing: {why}{fix}"),
+                    because_of: last.needs_reauth,
                 });
             }
         }
@@ -62,35 +80,35 @@ pub async fn conditions(
                         age(now - started_at)
                     ),
                 };
-                out.push(Condition {
-                    key: format!("job-stale:{name}"),
-                    summary: format!(
+                out.push(Condition::new(
+                    format!("job-stale:{name}"),
+                    format!(
                         "job `{name}` {what}; it should every {}: see `jada jobs history {name}`",
                         age(window)
                     ),
-                });
+                ));
             }
         }
     }
     for c in credentials {
         if c.needs_reauth {
-            out.push(Condition {
-                key: format!("credential-reauth:{}", c.name),
-                summary: format!(
+            out.push(Condition::new(
+                format!("credential-reauth:{}", c.name),
+                format!(
                     "credential `{}` needs re-auth: run `jada auth login {}`",
                     c.name, c.name
                 ),
-            });
+            ));
         } else if let (Some(exp), Some(err)) = (c.expires_at, &c.last_error) {
             if exp - now < chrono::Duration::minutes(10) {
-                out.push(Condition {
-                    key: format!("credential-expiring:{}", c.name),
-                    summary: format!(
+                out.push(Condition::new(
+                    format!("credential-expiring:{}", c.name),
+                    format!(
                         "credential `{}`: its token expires {} and refreshing fails: {err}",
                         c.name,
                         when(exp, now)
                     ),
-                });
+                ));
             }
         }
     }
@@ -103,21 +121,21 @@ pub async fn conditions(
         if c.status != jada_core::CharterStatus::Cancelled
             && c.charter_date >= (now - chrono::Duration::days(1)).date_naive()
         {
-            out.push(Condition {
-                key: format!("unable-to-crew:{}", c.charter_id),
-                summary: format!(
+            out.push(Condition::new(
+                format!("unable-to-crew:{}", c.charter_id),
+                format!(
                     "charter {} on {} ({}, {}): {}; add crew by hand, or restart dispatch with `jada dispatch assign-captain {} CAPTAIN` (see `jada dispatch explain {}`)",
                     c.charter_id, c.charter_date, c.vessel_name, c.guest_name, d.detail, c.charter_id, c.charter_id
                 ),
-            });
+            ));
         }
     }
     let dead = store.count_events(EventStatus::Dead).await?;
     if dead > 0 {
-        out.push(Condition {
-            key: "dead-letters".into(),
-            summary: format!("{dead} event(s) parked as dead letters: see `jada dlq list`, fix the cause, then `jada dlq retry --all`"),
-        });
+        out.push(Condition::new(
+            "dead-letters".into(),
+            format!("{dead} event(s) parked as dead letters: see `jada dlq list`, fix the cause, then `jada dlq retry --all`"),
+        ));
     }
     Ok(out)
 }
@@ -130,16 +148,16 @@ fn fold_into_credentials(out: &mut Vec<Condition>) {
         .filter_map(|c| c.key.strip_prefix("credential-reauth:").map(str::to_string))
         .collect();
     for cred in reauth {
-        let marker = format!("credential `{cred}` needs re-auth");
+        let caused = |c: &Condition| c.because_of.as_deref() == Some(cred.as_str());
         let jobs: Vec<String> = out
             .iter()
-            .filter(|c| c.key.starts_with("job-failing:") && c.summary.contains(&marker))
+            .filter(|c| caused(c))
             .filter_map(|c| c.key.strip_prefix("job-failing:").map(str::to_string))
             .collect();
         if jobs.is_empty() {
             continue;
         }
-        out.retain(|c| !(c.key.starts_with("job-failing:") && c.summary.contains(&marker)));
+        out.retain(|c| !caused(c));
         if let Some(c) = out.iter_mut().find(|c| c.key == format!("credential-reauth:{cred}")) {
             c.summary = format!("{} (jobs failing because of it: {})", c.summary, jobs.join(", "));
         }

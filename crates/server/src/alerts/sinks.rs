@@ -4,15 +4,40 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use jada_ops::mail::{Mail, Mailer};
+use jada_core::{Fault, Recovery};
+use jada_ops::mail::{Mail, MailError, Mailer};
 use serde_json::json;
 
 use super::{NoticeKind, Notification};
 
+/// Why a notification did not reach a sink. Never carries the sink's secret (a
+/// webhook's URL is its key).
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The endpoint could not be reached or answered 429/5xx.
+    #[error("{sink}: {detail}")]
+    Unreachable { sink: &'static str, detail: String },
+    /// The endpoint refused the notification (4xx): its configuration must change.
+    #[error("{sink} refused the notification: {detail}")]
+    Refused { sink: &'static str, detail: String },
+    #[error(transparent)]
+    Mail(#[from] MailError),
+}
+
+impl Fault for SinkError {
+    fn recovery(&self) -> Recovery {
+        match self {
+            SinkError::Unreachable { .. } => Recovery::Retry,
+            SinkError::Refused { .. } => Recovery::Operator,
+            SinkError::Mail(e) => e.recovery(),
+        }
+    }
+}
+
 #[async_trait]
 pub trait AlertSink: Send + Sync {
     fn name(&self) -> &'static str;
-    async fn send(&self, n: &Notification) -> Result<(), String>;
+    async fn send(&self, n: &Notification) -> Result<(), SinkError>;
 }
 
 /// Writes every notification to the log (always configured).
@@ -24,7 +49,7 @@ impl AlertSink for LogSink {
         "log"
     }
 
-    async fn send(&self, n: &Notification) -> Result<(), String> {
+    async fn send(&self, n: &Notification) -> Result<(), SinkError> {
         match n.kind {
             NoticeKind::Resolved => tracing::info!(alert = %n.key, "{}", n.text()),
             _ => tracing::error!(alert = %n.key, "{}", n.text()),
@@ -45,7 +70,7 @@ impl AlertSink for WebhookSink {
         "webhook"
     }
 
-    async fn send(&self, n: &Notification) -> Result<(), String> {
+    async fn send(&self, n: &Notification) -> Result<(), SinkError> {
         let status = match n.kind {
             NoticeKind::Firing => "firing",
             NoticeKind::Reminder => "reminder",
@@ -59,11 +84,22 @@ impl AlertSink for WebhookSink {
             .json(&body)
             .send()
             .await
-            .map_err(|e| format!("webhook: {}", e.without_url()))?;
-        if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!("webhook answered {}", resp.status()))
+            .map_err(|e| SinkError::Unreachable {
+                sink: "webhook",
+                detail: e.without_url().to_string(),
+            })?;
+        let status = resp.status();
+        let detail = format!("it answered {status}");
+        match status {
+            s if s.is_success() => Ok(()),
+            s if s.is_server_error() || s.as_u16() == 429 => Err(SinkError::Unreachable {
+                sink: "webhook",
+                detail,
+            }),
+            _ => Err(SinkError::Refused {
+                sink: "webhook",
+                detail,
+            }),
         }
     }
 }
@@ -81,7 +117,7 @@ impl AlertSink for MailSink {
         "email"
     }
 
-    async fn send(&self, n: &Notification) -> Result<(), String> {
+    async fn send(&self, n: &Notification) -> Result<(), SinkError> {
         let subject: String = format!("[jada] {}", n.text()).chars().take(150).collect();
         let body = format!(
             "{}\n\nAlert: {}\nSince: {}\n\nSee `jada doctor` for the whole picture.\n",
@@ -96,6 +132,7 @@ impl AlertSink for MailSink {
             body,
             ..Mail::default()
         };
-        self.mailer.send(&mail).await.map(|_| ())
+        self.mailer.send(&mail).await?;
+        Ok(())
     }
 }

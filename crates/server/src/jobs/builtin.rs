@@ -7,32 +7,49 @@ use async_trait::async_trait;
 use jada_google::auth::TokenService;
 use tokio_util::sync::CancellationToken;
 
-use super::{Job, JobOutput};
+use super::{Job, JobError, JobOutput};
 use crate::outbox::OutboxWorker;
+use jada_core::Recovery;
 
 /// Probes every configured credential through Google's tokeninfo.
 pub struct TokenHealth(pub Arc<TokenService>);
 
 #[async_trait]
 impl Job for TokenHealth {
-    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, String> {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, JobError> {
         let names: Vec<String> = self.0.names().into_iter().map(str::to_string).collect();
         if names.is_empty() {
             return Ok(JobOutput::done("no credentials configured"));
         }
-        let mut problems = Vec::new();
+        let mut problems: Vec<JobError> = Vec::new();
         for n in &names {
             match self.0.probe(n).await {
                 Ok(p) if p.ok => {}
-                Ok(p) => problems.push(p.problem.unwrap_or_else(|| format!("credential `{n}` is unhealthy"))),
-                Err(e) => problems.push(e.to_string()),
+                // Google answered that the token cannot do its work: a person must look.
+                Ok(p) => problems.push(JobError::operator(
+                    p.problem.unwrap_or_else(|| format!("credential `{n}` is unhealthy")),
+                )),
+                Err(e) => problems.push(e.into()),
             }
         }
         if problems.is_empty() {
-            Ok(JobOutput::done(format!("{} credential(s) healthy", names.len())))
-        } else {
-            Err(problems.join("; "))
+            return Ok(JobOutput::done(format!("{} credential(s) healthy", names.len())));
         }
+        // One run, every credential's problem; retried only if each of them may pass.
+        let recovery = if problems.iter().all(|p| p.recovery == Recovery::Retry) {
+            Recovery::Retry
+        } else {
+            Recovery::Operator
+        };
+        Err(JobError {
+            message: problems
+                .iter()
+                .map(|p| p.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            recovery,
+            needs_reauth: problems.iter().find_map(|p| p.needs_reauth.clone()),
+        })
     }
 }
 
@@ -41,8 +58,8 @@ pub struct OutboxDrain(pub Arc<OutboxWorker>);
 
 #[async_trait]
 impl Job for OutboxDrain {
-    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, String> {
-        let d = self.0.drain().await.map_err(|e| e.to_string())?;
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, JobError> {
+        let d = self.0.drain().await?;
         if d.total() == 0 {
             return Ok(JobOutput::idle());
         }
@@ -62,8 +79,11 @@ pub struct Command {
 
 #[async_trait]
 impl Job for Command {
-    async fn run(&self, cancel: CancellationToken) -> Result<JobOutput, String> {
-        let (prog, args) = self.argv.split_first().ok_or("the job's `command` is empty")?;
+    async fn run(&self, cancel: CancellationToken) -> Result<JobOutput, JobError> {
+        let (prog, args) = self
+            .argv
+            .split_first()
+            .ok_or_else(|| JobError::operator("the job's `command` is empty"))?;
         let mut child = tokio::process::Command::new(prog)
             .args(args)
             .envs(self.env.iter().cloned())
@@ -72,13 +92,13 @@ impl Job for Command {
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("cannot start `{prog}`: {e}"))?;
+            .map_err(|e| JobError::operator(format!("cannot start `{prog}`: {e}")))?;
         let stderr = child.stderr.take();
         let status = tokio::select! {
-            s = child.wait() => s.map_err(|e| format!("`{prog}`: {e}"))?,
+            s = child.wait() => s.map_err(|e| JobError::retry(format!("`{prog}`: {e}")))?,
             _ = cancel.cancelled() => {
                 let _ = child.kill().await;
-                return Err(format!("`{prog}` was stopped before it finished"));
+                return Err(JobError::retry(format!("`{prog}` was stopped before it finished")));
             }
         };
         if status.success() {
@@ -90,10 +110,11 @@ impl Job for Command {
             let _ = s.read_to_string(&mut err).await;
         }
         let last = err.lines().last().unwrap_or("").trim();
-        Err(format!(
+        // An operator's script says nothing about why it failed: try it again.
+        Err(JobError::retry(format!(
             "`{prog}` exited with {status}{}{last}",
             if last.is_empty() { "" } else { ": " }
-        ))
+        )))
     }
 }
 
@@ -107,9 +128,9 @@ pub struct PortSheetReconcile {
 
 #[async_trait]
 impl Job for PortSheetReconcile {
-    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, String> {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, JobError> {
         let today = self.zone.date_of(self.clock.now());
-        let r = self.sheet.reconcile(today, false).await.map_err(|e| e.to_string())?;
+        let r = self.sheet.reconcile(today, false).await?;
         let drift = if r.changes.is_empty() {
             "no drift".to_string()
         } else {
@@ -128,9 +149,9 @@ pub struct RosterSyncJob {
 
 #[async_trait]
 impl Job for RosterSyncJob {
-    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, String> {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, JobError> {
         let today = self.zone.date_of(self.clock.now());
-        let r = self.sync.run(today, false, false).await.map_err(|e| e.to_string())?;
+        let r = self.sync.run(today, false, false).await?;
         let mut summary = r.summary();
         if let Some(first) = r.bad_cells.first() {
             summary += &format!("; first unreadable cell: {first}");
@@ -151,7 +172,7 @@ pub struct MonthlyReportJob {
 
 #[async_trait]
 impl Job for MonthlyReportJob {
-    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, String> {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, JobError> {
         use jada_ops::report::{file_name, monthly, publish};
         let month = jada_core::Month::of(self.zone.date_of(self.clock.now())).prev();
         let out = self.reports_dir.join(file_name(month));
@@ -162,8 +183,7 @@ impl Job for MonthlyReportJob {
             &out,
             self.publish.as_deref(),
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         let mut summary = format!(
             "{}: {} charters, revenue {}, tips {}",
             month.long_name(),
@@ -172,7 +192,7 @@ impl Job for MonthlyReportJob {
             r.tips
         );
         if let Some(p) = &self.publish {
-            let done = publish(&r, p).await.map_err(|e| e.to_string())?;
+            let done = publish(&r, p).await?;
             summary += &format!(
                 "; {} on Drive, shared with {}",
                 if done.replaced { "replaced" } else { "uploaded" },
@@ -197,7 +217,7 @@ pub struct CrewStatementsJob {
 
 #[async_trait]
 impl Job for CrewStatementsJob {
-    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, String> {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, JobError> {
         use jada_ops::statements::{send, Options};
         let now = self.clock.now();
         let month = jada_core::Month::of(self.zone.date_of(now)).prev();
@@ -210,8 +230,7 @@ impl Job for CrewStatementsJob {
             &self.dir.join(month.to_string()),
             now,
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         let summary = format!(
             "{}: {} sent, {} already sent",
             month.long_name(),
@@ -222,7 +241,11 @@ impl Job for CrewStatementsJob {
             Ok(JobOutput::done(summary))
         } else {
             let why = out.not_sent();
-            Err(format!("{summary}; not sent: {}", why.join("; ")))
+            Err(JobError {
+                message: format!("{summary}; not sent: {}", why.join("; ")),
+                recovery: out.recovery(),
+                needs_reauth: None,
+            })
         }
     }
 }
@@ -236,18 +259,15 @@ pub struct DispatchTick {
 
 #[async_trait]
 impl Job for DispatchTick {
-    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, String> {
-        let r = self
-            .dispatcher
-            .tick(self.clock.now())
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, JobError> {
+        let r = self.dispatcher.tick(self.clock.now()).await?;
         let summary = format!(
             "{} expired, {} dispatch(es) advanced, {} offer(s) sent",
             r.expired, r.advanced, r.offered
         );
         if !r.failures.is_empty() {
-            return Err(format!("{summary}; failed: {}", r.failures.join("; ")));
+            // Each failed charter is retried on the next tick anyway.
+            return Err(JobError::retry(format!("{summary}; failed: {}", r.failures.join("; "))));
         }
         if r.expired + r.offered == 0 {
             return Ok(JobOutput::idle());

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use jada_core::{Fault, Recovery};
 use tokio_util::sync::CancellationToken;
 
 pub use schedule::Schedule;
@@ -81,11 +82,61 @@ impl JobOutput {
     }
 }
 
+/// Why a run failed, and whether another attempt can help. Built from any typed error
+/// ([`Fault`]) with `?`, so the runner decides from the type, never from the message:
+/// an `operator` failure is not retried and alerts at once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct JobError {
+    pub message: String,
+    pub recovery: Recovery,
+    /// The credential that needs re-auth, when that is the cause.
+    pub needs_reauth: Option<String>,
+}
+
+impl JobError {
+    /// A failure that may pass by itself (a timeout, a busy server).
+    pub fn retry(message: impl Into<String>) -> JobError {
+        JobError {
+            message: message.into(),
+            recovery: Recovery::Retry,
+            needs_reauth: None,
+        }
+    }
+
+    /// A failure only a person can fix (a bad setting, a missing program).
+    pub fn operator(message: impl Into<String>) -> JobError {
+        JobError {
+            message: message.into(),
+            recovery: Recovery::Operator,
+            needs_reauth: None,
+        }
+    }
+
+    /// The same failure, with what the job was doing in front of the message.
+    pub fn context(self, what: impl std::fmt::Display) -> JobError {
+        JobError {
+            message: format!("{what}: {}", self.message),
+            ..self
+        }
+    }
+}
+
+impl<E: Fault> From<E> for JobError {
+    fn from(e: E) -> JobError {
+        JobError {
+            message: e.to_string(),
+            recovery: e.recovery(),
+            needs_reauth: e.needs_reauth().map(str::to_string),
+        }
+    }
+}
+
 /// The work of a job. `cancel` is cancelled at shutdown or timeout: long work should
 /// watch it.
 #[async_trait]
 pub trait Job: Send + Sync {
-    async fn run(&self, cancel: CancellationToken) -> Result<JobOutput, String>;
+    async fn run(&self, cancel: CancellationToken) -> Result<JobOutput, JobError>;
 }
 
 /// Every job the daemon knows, by name.

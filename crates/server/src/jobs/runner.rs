@@ -1,16 +1,17 @@
 //! Running one job once: take its lease, record the start, check its credentials, run
-//! it with a timeout and retries, record how it ended, give the lease back.
+//! it with a timeout and retries (only for failures that may pass: see
+//! [`jada_core::Recovery`]), record how it ended and why, give the lease back.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use jada_core::Clock;
+use jada_core::{Backoff, Clock, Recovery};
 use jada_google::auth::TokenService;
-use jada_store::{JobRun, RunOutcome, Store, StoreError, Trigger};
-use rand::Rng;
+use jada_store::{JobRun, RunEnd, RunOutcome, Store, StoreError, Trigger};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{JobOutput, Registry};
+use super::{JobError, JobOutput, Registry};
 
 /// Why a run did not happen at all (a run that happened and failed is a `JobRun`).
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,8 @@ pub struct JobRunner {
     pub owner: String,
     /// Cancelled at shutdown.
     pub shutdown: CancellationToken,
+    /// Told of every failed run, so the alert loop evaluates at once (see `daemon`).
+    pub alerts_due: Arc<Notify>,
 }
 
 impl JobRunner {
@@ -69,42 +72,53 @@ impl JobRunner {
         } else {
             Some(self.store.start_run(name, trigger, started).await?)
         };
-        let outcome = match self.check_credentials(&spec.credentials).await {
-            Err(e) => Err(e),
+        let (outcome, attempts) = match self.check_credentials(&spec.credentials).await {
+            Err(e) => (Err(e), 0),
             Ok(()) => {
                 self.attempts(name, job.as_ref(), spec.attempts, spec.timeout, spec.backoff)
                     .await
             }
         };
-        let (status, summary, error) = match &outcome {
+        let end = match &outcome {
             Ok(out) if !out.record && early.is_none() => return Ok(None),
-            Ok(out) => (RunOutcome::Succeeded, Some(out.summary.as_str()), None),
-            Err(e) => (RunOutcome::Failed, None, Some(e.as_str())),
+            Ok(out) => RunEnd::succeeded(out.summary.clone(), attempts),
+            Err(e) => RunEnd {
+                outcome: RunOutcome::Failed,
+                summary: None,
+                error: Some(e.message.clone()),
+                attempts,
+                recovery: Some(e.recovery),
+                needs_reauth: e.needs_reauth.clone(),
+            },
         };
         let run = match early {
             Some(run) => run,
             None => self.store.start_run(name, trigger, started).await?,
         };
-        let run = self
-            .store
-            .finish_run(run.run_id, status, summary, error, self.clock.now())
-            .await?;
-        match error {
-            None => tracing::info!(job = %name, summary = summary.unwrap_or(""), "job succeeded"),
-            Some(error) => tracing::error!(job = %name, %error, "job failed"),
+        let run = self.store.finish_run(run.run_id, &end, self.clock.now()).await?;
+        match &outcome {
+            Ok(out) => tracing::info!(job = %name, summary = %out.summary, attempts, "job succeeded"),
+            Err(e) => {
+                tracing::error!(job = %name, error = %e, recovery = e.recovery.as_str(), attempts, "job failed");
+                // A failure is alerted on now, not at the next evaluation tick.
+                self.alerts_due.notify_one();
+            }
         }
         Ok(Some(run))
     }
 
     /// A job that needs a refused credential fails at once with the credential's own
     /// message, instead of calling Google.
-    async fn check_credentials(&self, names: &[String]) -> Result<(), String> {
+    async fn check_credentials(&self, names: &[String]) -> Result<(), JobError> {
         for n in names {
-            self.tokens.get(n, &[]).await.map_err(|e| e.to_string())?;
+            self.tokens.get(n, &[]).await?;
         }
         Ok(())
     }
 
+    /// Runs the job up to `attempts` times: a failure that may pass (a timeout, a 503) is
+    /// retried with backoff; one that needs a person is not. Returns the result and how
+    /// many attempts were made.
     async fn attempts(
         &self,
         name: &str,
@@ -112,39 +126,47 @@ impl JobRunner {
         attempts: u32,
         timeout: Duration,
         backoff: Duration,
-    ) -> Result<JobOutput, String> {
-        let mut last = String::new();
-        for attempt in 1..=attempts.max(1) {
+    ) -> (Result<JobOutput, JobError>, u32) {
+        let backoff = Backoff::new(backoff, Duration::from_secs(3600));
+        let shutting_down = |e: JobError| e.context("the daemon was shutting down");
+        let mut attempt = 1;
+        loop {
             let cancel = self.shutdown.child_token();
             let result = tokio::select! {
                 r = job.run(cancel.clone()) => r,
                 _ = tokio::time::sleep(timeout) => {
                     cancel.cancel();
-                    Err(format!("timed out after {timeout:?}"))
+                    Err(JobError::retry(format!("timed out after {timeout:?}")))
                 }
             };
-            match result {
-                Ok(out) => return Ok(out),
-                Err(e) => last = e,
-            }
+            let e = match result {
+                Ok(out) => return (Ok(out), attempt),
+                Err(e) => e,
+            };
             if self.shutdown.is_cancelled() {
-                return Err(format!("{last} (the daemon was shutting down)"));
+                return (Err(shutting_down(e)), attempt);
             }
-            if attempt < attempts {
-                let wait = backoff
-                    .saturating_mul(1 << (attempt - 1).min(8))
-                    .mul_f64(rand::rng().random_range(0.5..1.5));
-                tracing::warn!(job = %name, attempt, error = %last, "job attempt failed; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = self.shutdown.cancelled() => return Err(format!("{last} (the daemon was shutting down)")),
-                }
+            if e.recovery == Recovery::Operator {
+                return (Err(e), attempt);
             }
+            if attempt >= attempts.max(1) {
+                let e = if attempts > 1 {
+                    JobError {
+                        message: format!("{} (after {attempts} attempts)", e.message),
+                        ..e
+                    }
+                } else {
+                    e
+                };
+                return (Err(e), attempt);
+            }
+            let wait = backoff.delay(attempt, rand::random(), None);
+            tracing::warn!(job = %name, attempt, error = %e, "job attempt failed; retrying");
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.shutdown.cancelled() => return (Err(shutting_down(e)), attempt),
+            }
+            attempt += 1;
         }
-        Err(if attempts > 1 {
-            format!("{last} (after {attempts} attempts)")
-        } else {
-            last
-        })
     }
 }

@@ -9,9 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use jada_core::{CharterId, ChatAuthor, CrewId};
-use jada_ops::booking::{self, BookingError};
+use jada_ops::booking::{self, BookingChange, BookingError, BookingFields, NewBooking};
 use jada_store::Trigger;
-use serde_json::{Map, Value};
 
 use super::auth::{check_csrf, SignedIn};
 use super::office;
@@ -29,25 +28,26 @@ fn charter_path(id: CharterId) -> String {
     format!("/office/charters/{id}")
 }
 
-/// The booking form's fields as an import record (blank fields left out).
-fn record(form: &HashMap<String, String>) -> Map<String, Value> {
-    let mut m = Map::new();
-    for k in [
-        "charter_date",
-        "start_time",
-        "end_time",
-        "vessel_name",
-        "guest_name",
-        "guest_count",
-        "reportable_revenue",
-        "tips",
-        "status",
-    ] {
-        if let Some(v) = form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-            m.insert(k.into(), Value::String(v.to_string()));
-        }
+/// The booking form's fields (blank fields left out: they keep what is stored).
+fn fields(form: &HashMap<String, String>) -> BookingFields {
+    let get = |k: &str| {
+        form.get(k)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    BookingFields {
+        charter_date: get("charter_date"),
+        start_time: get("start_time"),
+        end_time: get("end_time"),
+        vessel_name: get("vessel_name"),
+        guest_name: get("guest_name"),
+        guest_count: get("guest_count"),
+        reportable_revenue: get("reportable_revenue"),
+        tips: get("tips"),
+        status: get("status"),
+        ..BookingFields::default()
     }
-    m
 }
 
 fn form_errors(e: &BookingError) -> Vec<(String, String)> {
@@ -66,7 +66,11 @@ pub async fn create_charter(
         return r;
     }
     let o = office(&shared);
-    match booking::create(shared.store.as_ref(), o.fleet(), record(&form), shared.clock.now()).await {
+    let new = NewBooking {
+        charter_id: None,
+        fields: fields(&form),
+    };
+    match booking::create(shared.store.as_ref(), o.fleet(), new, shared.clock.now()).await {
         Ok(c) => back(&charter_path(c.charter_id), "done", "Booking added."),
         Err(BookingError::Store(e)) => unavailable(e),
         Err(e) => (
@@ -90,11 +94,15 @@ pub async fn update_charter(
     let Ok(id) = CharterId::parse(&id) else {
         return (StatusCode::NOT_FOUND, "no such charter").into_response();
     };
-    let mut rec = record(&form);
-    if let Some(v) = form.get("version").and_then(|v| v.parse::<u64>().ok()) {
-        rec.insert("version".into(), Value::from(v));
-    }
-    match booking::update(shared.store.as_ref(), o.fleet(), id, rec, shared.clock.now()).await {
+    let Some(version) = form.get("version").and_then(|v| v.parse::<u64>().ok()) else {
+        return (StatusCode::BAD_REQUEST, "the form lost its version: reload the page").into_response();
+    };
+    let change = BookingChange {
+        charter_id: id,
+        version,
+        fields: fields(&form),
+    };
+    match booking::update(shared.store.as_ref(), o.fleet(), change, shared.clock.now()).await {
         Ok(_) => back(&charter_path(id), "done", "Booking saved."),
         Err(BookingError::Store(e)) => unavailable(e),
         Err(e) => {
@@ -207,10 +215,15 @@ pub async fn cancel(
         Err(r) => return r,
     };
     let (o, id, now) = (office(&shared), c.charter_id, shared.clock.now());
-    let mut rec = Map::new();
-    rec.insert("version".into(), Value::from(c.version));
-    rec.insert("status".into(), Value::String("cancelled".into()));
-    if let Err(e) = booking::update(shared.store.as_ref(), o.fleet(), id, rec, now).await {
+    let change = BookingChange {
+        charter_id: id,
+        version: c.version,
+        fields: BookingFields {
+            status: Some("cancelled".into()),
+            ..BookingFields::default()
+        },
+    };
+    if let Err(e) = booking::update(shared.store.as_ref(), o.fleet(), change, now).await {
         return back(&charter_path(id), "error", &e.to_string());
     }
     if let Err(e) = o.dispatcher.stop(id, &format!("cancelled by {}", who.email), now).await {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jada_google::auth::ServiceOptions;
 use jada_server::alerts::{conditions, NoticeKind};
-use jada_server::jobs::Registry;
+use jada_server::jobs::{JobError, Registry};
 use jada_store::Trigger;
 
 use crate::support::*;
@@ -15,7 +15,9 @@ async fn an_eighteen_hour_outage_is_one_alert_a_few_reminders_and_one_recovery()
     let env = Env::new("2024-05-03T08:00:00Z");
     let hook = hook().await;
     let job = Arc::new(Switch::default());
-    *job.fail.lock().unwrap() = Some("credential `workspace` needs re-auth: run `jada auth login workspace`".into());
+    *job.fail.lock().unwrap() = Some(JobError::retry(
+        "credential `workspace` needs re-auth: run `jada auth login workspace`",
+    ));
     let mut registry = Registry::default();
     registry.register(spec("port-sheet"), job.clone());
     let runner = env.runner(registry.clone(), env.tokens(vec![], ServiceOptions::default()));

@@ -10,7 +10,8 @@ use std::time::Duration;
 use chrono::Utc;
 use jada_core::{Cents, Charter, CharterId, CharterStatus, Event};
 use jada_google::auth::{CredentialConfig, ServiceOptions, TokenService};
-use jada_google::sheets::{SheetsClient, SCOPE};
+use jada_google::client::{Endpoints, GoogleClient};
+use jada_google::sheets::SCOPE;
 use jada_ops::auth::StoreStateSink;
 use jada_ops::port_sheet::{Columns, PortSheet, PortSheetConfig, PortSheetHandler};
 use jada_ops::SystemClock;
@@ -88,7 +89,7 @@ async fn a_revoked_token_is_loud_loses_nothing_and_recovers() {
         .unwrap(),
     );
     let sheet_id = emu.create_spreadsheet("Port", &["Port Sheet"]);
-    let mut sheets = SheetsClient::new(emu.base_url(), tokens.clone(), "workspace");
+    let mut sheets = GoogleClient::new(&Endpoints::all_at(emu.base_url()), tokens.clone(), "workspace");
     sheets.backoff = Duration::from_millis(5);
     let cfg = PortSheetConfig {
         spreadsheet_id: sheet_id.clone(),
@@ -123,6 +124,7 @@ async fn a_revoked_token_is_loud_loses_nothing_and_recovers() {
         registry: registry.clone(),
         owner: "d".into(),
         shutdown: CancellationToken::new(),
+        alerts_due: Arc::default(),
     };
     let engine = engine(&env, &hook);
     let started = Utc::now();

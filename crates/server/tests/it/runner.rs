@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jada_google::auth::{CredentialConfig, ServiceOptions};
 use jada_server::jobs::runner::RunError;
-use jada_server::jobs::Registry;
+use jada_server::jobs::{JobError, Registry};
 use jada_store::{JobRunStore, LeaseStore, RunOutcome, Trigger};
 
 use crate::support::*;
@@ -50,7 +50,7 @@ async fn timeouts_and_retries() {
     let slow = Arc::new(Switch::default());
     *slow.sleep.lock().unwrap() = Some(Duration::from_secs(10));
     let flaky = Arc::new(Switch::default());
-    *flaky.fail.lock().unwrap() = Some("sheets answered 503".into());
+    *flaky.fail.lock().unwrap() = Some(JobError::retry("sheets answered 503"));
     let mut registry = Registry::default();
     let mut s = spec("slow");
     s.timeout = Duration::from_millis(100);
@@ -133,4 +133,105 @@ async fn a_run_left_running_by_a_crash_is_abandoned_at_the_next_start() {
     assert_eq!(env.store.abandon_running_runs(env.clock_now()).await.unwrap(), 1);
     let run = env.store.recent_runs(Some("port-sheet"), 1).await.unwrap().remove(0);
     assert_eq!(run.outcome, RunOutcome::Abandoned);
+}
+
+/// A runner with one `ReadSheet` job (3 attempts) against the emulator, through a real
+/// token service and Google client.
+async fn sheet_reader(
+    env: &Env,
+    emu: &google_emulator::EmulatorHandle,
+    dir: &std::path::Path,
+) -> (jada_server::jobs::runner::JobRunner, Arc<ReadSheet>, serde_json::Value) {
+    use jada_google::client::{Endpoints, GoogleClient};
+    let scope = jada_google::sheets::SCOPE;
+    let (cfg, user) = emulator_credential(emu, dir, &[scope]);
+    let tokens = env.tokens(
+        vec![cfg],
+        ServiceOptions {
+            token_uri: emu.token_uri(),
+            backoff_base: Duration::from_millis(1),
+            ..ServiceOptions::default()
+        },
+    );
+    let mut client = GoogleClient::new(&Endpoints::all_at(emu.base_url()), tokens.clone(), "workspace");
+    // The client gives up at once, so the runner's own retries are what is tested.
+    client.attempts = 1;
+    let job = Arc::new(ReadSheet {
+        client,
+        spreadsheet: emu.create_spreadsheet("Port", &["Port Sheet"]),
+        runs: Default::default(),
+    });
+    let mut s = spec("port-sheet");
+    s.attempts = 3;
+    let mut registry = Registry::default();
+    registry.register(s, job.clone());
+    (env.runner(registry, tokens), job, user)
+}
+
+#[tokio::test]
+async fn a_passing_failure_is_retried_and_recorded_as_one_run_with_its_attempts() {
+    let env = Env::new("2024-05-03T08:00:00Z");
+    let emu = google_emulator::spawn().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (runner, job, _) = sheet_reader(&env, &emu, dir.path()).await;
+    runner.tokens.get("workspace", &[]).await.unwrap();
+    emu.fail_api_after(0, 2, 503);
+
+    let run = runner.run("port-sheet", Trigger::Schedule).await.unwrap().unwrap();
+    assert_eq!(
+        (run.outcome, run.attempts, run.summary.as_deref(), run.recovery),
+        (RunOutcome::Succeeded, 3, Some("1 tab(s)"), None),
+        "503 twice, then the answer: one successful run that took 3 attempts"
+    );
+    assert_eq!(job.runs.load(Ordering::SeqCst), 3);
+    assert_eq!(env.store.recent_runs(None, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_credential_is_not_retried_and_is_alerted_at_once() {
+    let env = Env::new("2024-05-03T08:00:00Z");
+    let emu = google_emulator::spawn().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (runner, job, user) = sheet_reader(&env, &emu, dir.path()).await;
+    // Revoked behind jada's back: the job meets `invalid_grant` in its own work (there
+    // is no credential pre-check on this job).
+    emu.revoke_refresh_token(user["refresh_token"].as_str().unwrap());
+
+    let run = runner.run("port-sheet", Trigger::Schedule).await.unwrap().unwrap();
+    assert_eq!(
+        (run.outcome, run.attempts, run.recovery, run.needs_reauth.as_deref()),
+        (
+            RunOutcome::Failed,
+            1,
+            Some(jada_core::Recovery::Operator),
+            Some("workspace")
+        ),
+        "{:?}",
+        run.error
+    );
+    assert_eq!(job.runs.load(Ordering::SeqCst), 1, "not retried: retrying cannot help");
+    // The runner woke the alert loop (a permit is waiting for it) ...
+    tokio::time::timeout(Duration::from_millis(100), runner.alerts_due.notified())
+        .await
+        .expect("the failed run woke the alert loop");
+    // ... whose one evaluation raises one alert: the credential's, naming the job.
+    let hook = hook().await;
+    let specs: Vec<_> = runner.registry.specs().collect();
+    let firing = jada_server::alerts::conditions(
+        env.store.as_ref(),
+        &specs,
+        &runner.tokens.states(),
+        env.clock_now(),
+        env.clock_now(),
+    )
+    .await
+    .unwrap();
+    let sent = engine(&env, &hook).reconcile(&firing, env.clock_now()).await.unwrap();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].key, "credential-reauth:workspace");
+    assert!(
+        sent[0].summary.contains("jobs failing because of it: port-sheet"),
+        "{}",
+        sent[0].summary
+    );
 }

@@ -14,7 +14,7 @@ use jada_core::ManualClock;
 use jada_google::auth::{CredentialConfig, NoStateSink, ServiceOptions, TokenService};
 use jada_server::alerts::{AlertEngine, WebhookSink};
 use jada_server::jobs::runner::JobRunner;
-use jada_server::jobs::{Job, JobOutput, JobSpec, Registry, Schedule};
+use jada_server::jobs::{Job, JobError, JobOutput, JobSpec, Registry, Schedule};
 use jada_store::sqlite::SqliteStore;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -26,20 +26,20 @@ pub fn t(s: &str) -> DateTime<Utc> {
 /// A job whose outcome the test sets.
 #[derive(Default)]
 pub struct Switch {
-    pub fail: Mutex<Option<String>>,
+    pub fail: Mutex<Option<JobError>>,
     pub runs: AtomicU32,
     pub sleep: Mutex<Option<Duration>>,
 }
 
 #[async_trait]
 impl Job for Switch {
-    async fn run(&self, cancel: CancellationToken) -> Result<JobOutput, String> {
+    async fn run(&self, cancel: CancellationToken) -> Result<JobOutput, JobError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
         let sleep = *self.sleep.lock().unwrap();
         if let Some(d) = sleep {
             tokio::select! {
                 _ = tokio::time::sleep(d) => {}
-                _ = cancel.cancelled() => return Err("cancelled".into()),
+                _ = cancel.cancelled() => return Err(JobError::retry("cancelled")),
             }
         }
         match self.fail.lock().unwrap().clone() {
@@ -82,6 +82,7 @@ impl Env {
             registry,
             owner: "test-daemon".into(),
             shutdown: CancellationToken::new(),
+            alerts_due: Arc::default(),
         }
     }
 }
@@ -129,4 +130,43 @@ pub fn engine(env: &Env, hook: &Hook) -> AlertEngine {
         })],
         remind_every: Duration::from_secs(6 * 3600),
     }
+}
+
+/// A job that reads a spreadsheet's tabs through the real Google client: its errors are
+/// the client's typed ones, as a built-in job's are.
+pub struct ReadSheet {
+    pub client: jada_google::client::GoogleClient,
+    pub spreadsheet: String,
+    pub runs: AtomicU32,
+}
+
+#[async_trait]
+impl Job for ReadSheet {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, JobError> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        let tabs = self.client.tabs(&self.spreadsheet).await?;
+        Ok(JobOutput::done(format!("{} tab(s)", tabs.len())))
+    }
+}
+
+/// An authorised-user credential file for `emu` (0600, in `dir`) and its configuration.
+pub fn emulator_credential(
+    emu: &google_emulator::EmulatorHandle,
+    dir: &std::path::Path,
+    scopes: &[&str],
+) -> (CredentialConfig, Value) {
+    use std::os::unix::fs::PermissionsExt;
+    let client = emu.create_oauth_client();
+    let user = emu.create_authorized_user(&client, scopes);
+    let file = dir.join("workspace.json");
+    std::fs::write(&file, user.to_string()).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = CredentialConfig {
+        name: "workspace".into(),
+        file,
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        subject: None,
+        token_uri: None,
+    };
+    (cfg, user)
 }

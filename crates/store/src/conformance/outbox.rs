@@ -6,7 +6,7 @@ use jada_core::Event;
 use uuid::Uuid;
 
 use super::*;
-use crate::{EventStatus, RunOutcome, Store, StoreError, Trigger};
+use crate::{EventStatus, RunEnd, RunOutcome, Store, StoreError, Trigger};
 
 pub async fn outbox_claim_lease_and_ack(s: &impl Store) {
     let now = t("2024-04-01T10:00:00Z");
@@ -180,26 +180,31 @@ pub async fn job_runs(s: &impl Store) {
     let done = s
         .finish_run(
             r1.run_id,
-            RunOutcome::Succeeded,
-            Some("12 rows written"),
-            None,
+            &RunEnd::succeeded("12 rows written", 3),
             now + chrono::Duration::seconds(3),
         )
         .await
         .unwrap();
     assert_eq!(
-        (done.outcome, done.summary.as_deref(), done.finished_at),
+        (done.outcome, done.summary.as_deref(), done.finished_at, done.attempts),
         (
             RunOutcome::Succeeded,
             Some("12 rows written"),
-            Some(now + chrono::Duration::seconds(3))
+            Some(now + chrono::Duration::seconds(3)),
+            3
         )
     );
+    let failed = RunEnd {
+        outcome: RunOutcome::Failed,
+        summary: None,
+        error: Some("credential `workspace` needs re-auth".into()),
+        attempts: 1,
+        recovery: Some(jada_core::Recovery::Operator),
+        needs_reauth: Some("workspace".into()),
+    };
     assert!(
         matches!(
-            s.finish_run(r1.run_id, RunOutcome::Failed, None, None, now)
-                .await
-                .unwrap_err(),
+            s.finish_run(r1.run_id, &failed, now).await.unwrap_err(),
             StoreError::NoSuchRecord { .. }
         ),
         "a finished run stays as it ended"
@@ -209,15 +214,15 @@ pub async fn job_runs(s: &impl Store) {
         .start_run("port-sheet", Trigger::Manual, now + chrono::Duration::minutes(30))
         .await
         .unwrap();
-    s.finish_run(
-        r2.run_id,
-        RunOutcome::Failed,
-        None,
-        Some("credential `workspace` needs re-auth"),
-        now + chrono::Duration::minutes(31),
-    )
-    .await
-    .unwrap();
+    let r2 = s
+        .finish_run(r2.run_id, &failed, now + chrono::Duration::minutes(31))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r2.recovery, r2.needs_reauth.as_deref(), r2.attempts),
+        (Some(jada_core::Recovery::Operator), Some("workspace"), 1),
+        "why a run failed is kept, typed"
+    );
     let other = s
         .start_run("token-health", Trigger::Startup, now + chrono::Duration::minutes(40))
         .await

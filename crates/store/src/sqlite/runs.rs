@@ -6,9 +6,10 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use uuid::Uuid;
 
 use super::{corrupt, parse_ts, ts, SqliteStore};
-use crate::{JobRun, JobRunStore, Result, RunOutcome, StoreError, Trigger};
+use crate::{JobRun, JobRunStore, Result, RunEnd, RunOutcome, StoreError, Trigger};
 
-const COLUMNS: &str = "run_id, job, trigger, started_at, finished_at, outcome, error, summary";
+const COLUMNS: &str =
+    "run_id, job, trigger, started_at, finished_at, outcome, error, summary, attempts, recovery, needs_reauth";
 
 #[async_trait]
 impl JobRunStore for SqliteStore {
@@ -22,6 +23,9 @@ impl JobRunStore for SqliteStore {
             outcome: RunOutcome::Running,
             error: None,
             summary: None,
+            attempts: 1,
+            recovery: None,
+            needs_reauth: None,
         };
         let r = run.clone();
         self.call(move |conn| {
@@ -35,22 +39,30 @@ impl JobRunStore for SqliteStore {
         Ok(run)
     }
 
-    async fn finish_run(
-        &self,
-        run_id: Uuid,
-        outcome: RunOutcome,
-        summary: Option<&str>,
-        error: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<JobRun> {
-        let (summary, error) = (summary.map(str::to_string), error.map(str::to_string));
+    async fn finish_run(&self, run_id: Uuid, end: &RunEnd, now: DateTime<Utc>) -> Result<JobRun> {
+        let end = end.clone();
         self.call(move |conn| {
             let n = conn.execute(
-                "UPDATE job_runs SET outcome = ?2, summary = ?3, error = ?4, finished_at = ?5 WHERE run_id = ?1 AND outcome = 'running'",
-                params![run_id.to_string(), outcome.as_str(), summary, error, ts(now)],
+                "UPDATE job_runs SET outcome = ?2, summary = ?3, error = ?4, finished_at = ?5,
+                    attempts = ?6, recovery = ?7, needs_reauth = ?8
+                 WHERE run_id = ?1 AND outcome = 'running'",
+                params![
+                    run_id.to_string(),
+                    end.outcome.as_str(),
+                    end.summary,
+                    end.error,
+                    ts(now),
+                    end.attempts,
+                    end.recovery.map(|r| r.as_str()),
+                    end.needs_reauth
+                ],
             )?;
             if n == 0 {
-                return Err(StoreError::NoSuchRecord { what: "job run", id: run_id.to_string(), why: "is not running" });
+                return Err(StoreError::NoSuchRecord {
+                    what: "job run",
+                    id: run_id.to_string(),
+                    why: "is not running",
+                });
             }
             let sql = format!("SELECT {COLUMNS} FROM job_runs WHERE run_id = ?1");
             conn.query_row(&sql, [run_id.to_string()], read_row)?
@@ -111,6 +123,7 @@ fn read_row(r: &Row) -> rusqlite::Result<Result<JobRun>> {
     let finished: Option<String> = r.get(4)?;
     let outcome: String = r.get(5)?;
     let (error, summary) = (r.get(6)?, r.get(7)?);
+    let (attempts, recovery, needs_reauth): (u32, Option<String>, Option<String>) = (r.get(8)?, r.get(9)?, r.get(10)?);
     Ok((|| {
         Ok(JobRun {
             run_id: id.parse().map_err(|_| corrupt("job run", format!("id `{id}`")))?,
@@ -126,6 +139,13 @@ fn read_row(r: &Row) -> rusqlite::Result<Result<JobRun>> {
                 .ok_or_else(|| corrupt("job run", format!("{id}: outcome `{outcome}`")))?,
             error,
             summary,
+            attempts,
+            recovery: recovery
+                .map(|x| {
+                    jada_core::Recovery::parse(&x).ok_or_else(|| corrupt("job run", format!("{id}: recovery `{x}`")))
+                })
+                .transpose()?,
+            needs_reauth,
         })
     })())
 }

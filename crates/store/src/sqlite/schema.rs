@@ -162,6 +162,15 @@ CREATE TABLE api_keys (
 );
 "#,
     ),
+    // Why a run failed (whether retrying can help, and which credential needs re-auth)
+    // and how many attempts it took.
+    M::up(
+        r#"
+ALTER TABLE job_runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE job_runs ADD COLUMN recovery TEXT;
+ALTER TABLE job_runs ADD COLUMN needs_reauth TEXT;
+"#,
+    ),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {
