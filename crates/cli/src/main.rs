@@ -3,8 +3,6 @@
 
 mod cli;
 mod commands;
-mod config;
-mod data_dir;
 mod output;
 
 use std::process::ExitCode;
@@ -27,6 +25,17 @@ impl Failure {
         Failure::Operation {
             error: error.into(),
             reported: false,
+        }
+    }
+}
+
+impl From<jada_app::AppError> for Failure {
+    /// The configuration at fault is the operator's usage (exit 2); anything else failed.
+    fn from(e: jada_app::AppError) -> Self {
+        if e.is_usage() {
+            Failure::Usage(e.into())
+        } else {
+            Failure::op(e)
         }
     }
 }

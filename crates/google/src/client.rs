@@ -152,6 +152,7 @@ impl Endpoints {
 }
 
 /// The transport every API module uses: one credential's tokens, retries and errors.
+#[derive(Clone)]
 pub struct GoogleClient {
     http: reqwest::Client,
     urls: Endpoints,

@@ -330,6 +330,7 @@ pub fn print_setup(ws: &mut Worksheet, header_row: u32) -> Result<(), XlsxError>
 }
 
 /// Where a report is published on Drive, and with whom it is shared.
+#[derive(Clone)]
 pub struct Publish {
     pub client: jada_google::client::GoogleClient,
     pub folder_id: String,

@@ -25,4 +25,5 @@ pub mod jobs;
 pub mod metrics;
 pub mod office;
 pub mod outbox;
+pub mod setup;
 pub mod status;

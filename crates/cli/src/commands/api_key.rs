@@ -1,14 +1,11 @@
 //! `jada api-key create|list|revoke`.
 
-use jada_store::AccessStore;
-
 use crate::cli::{ApiKeyCommand, Global};
-use crate::commands::Context;
 use crate::output::{print_json, table};
 use crate::Failure;
 
 pub async fn run(g: &Global, cmd: ApiKeyCommand) -> Result<(), Failure> {
-    let ctx = Context::load(g)?;
+    let ctx = crate::commands::load_app(g)?;
     let now = chrono::Utc::now();
     match cmd {
         ApiKeyCommand::Create { name } => {
@@ -18,7 +15,7 @@ pub async fn run(g: &Global, cmd: ApiKeyCommand) -> Result<(), Failure> {
                     "NAME: `{name}` is not usable: one word, like booking-site"
                 )));
             }
-            let key = jada_ops::office::create_api_key(&ctx.store, name, now)
+            let key = jada_ops::office::create_api_key(ctx.store.as_ref(), name, now)
                 .await
                 .map_err(Failure::op)?;
             println!("{key}");

@@ -8,9 +8,9 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use jada_core::CredentialState;
 use jada_google::auth::login::{login, LoginRequest};
-use jada_google::auth::{AuthError, CredentialConfig, CredentialFile, ServiceOptions, TokenService};
+use jada_google::auth::{AuthError, CredentialFile, TokenService};
 use jada_google::fsutil;
-use jada_ops::auth::{status, StoreStateSink};
+use jada_ops::auth::status;
 use jada_ops::{Clock, SystemClock};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -21,7 +21,7 @@ use crate::output::{print_json, table};
 use crate::Failure;
 
 pub async fn run(g: &Global, cmd: AuthCommand) -> Result<(), Failure> {
-    let ctx = Context::load(g)?;
+    let ctx = crate::commands::load_app(g)?;
     match cmd {
         AuthCommand::Status { json } => show_status(&ctx, json).await,
         AuthCommand::Check { name, json } => check(&ctx, name.as_deref(), json).await,
@@ -47,42 +47,8 @@ pub async fn run(g: &Global, cmd: AuthCommand) -> Result<(), Failure> {
 }
 
 /// The token service as configured, recording health in the store.
-pub fn token_service(ctx: &Context) -> Result<TokenService, Failure> {
-    token_service_alerting(ctx, None)
-}
-
-/// The token service whose credential sink wakes `alerts_due` when a credential is
-/// found to need re-auth (the daemon's, so the alert goes out within seconds).
-pub fn token_service_alerting(
-    ctx: &Context,
-    alerts_due: Option<Arc<tokio::sync::Notify>>,
-) -> Result<TokenService, Failure> {
-    let secrets = ctx.data.secrets();
-    let creds = ctx
-        .config
-        .credentials
-        .iter()
-        .map(|c| CredentialConfig {
-            name: c.name.clone(),
-            file: ctx.config.credential_path(c),
-            scopes: c.scopes.clone(),
-            subject: c.subject.clone(),
-            token_uri: c.token_uri.clone(),
-        })
-        .collect();
-    let opts = ServiceOptions {
-        token_uri: ctx.config.google.token_uri.clone(),
-        tokeninfo_url: ctx.config.google.tokeninfo_url.clone(),
-        cache_file: Some(secrets.join("unified-token.json")),
-        secrets_dir: Some(secrets),
-        ..ServiceOptions::default()
-    };
-    let store = Arc::new(ctx.store.clone());
-    let sink = Arc::new(match alerts_due {
-        Some(n) => StoreStateSink::alerting(store, n),
-        None => StoreStateSink::new(store),
-    });
-    TokenService::new(creds, opts, Arc::new(SystemClock), sink).map_err(Failure::op)
+pub fn token_service(ctx: &Context) -> Result<Arc<TokenService>, Failure> {
+    Ok(ctx.tokens()?)
 }
 
 /// Unknown names and unconfigured scopes are the operator's usage; the rest are failures.
@@ -125,7 +91,7 @@ fn short_scope(s: &str) -> &str {
 
 async fn show_status(ctx: &Context, json: bool) -> Result<(), Failure> {
     let tokens = token_service(ctx)?;
-    let states = status(&tokens, &ctx.store).await.map_err(Failure::op)?;
+    let states = status(&tokens, ctx.store.as_ref()).await.map_err(Failure::op)?;
     if json {
         return Ok(print_json(&states)?);
     }
@@ -261,8 +227,7 @@ async fn sign_in(
                     "credential `{name}` has no OAuth client yet: pass --client-file client_secret.json (an \"installed app\" client from the Cloud console)"
                 )))
             }
-        },
-    };
+        }};
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }

@@ -3,8 +3,6 @@
 use jada_core::revenue::Totals;
 use jada_core::{Charter, CharterId, Month};
 use jada_ops::import::{import_charters, CharterContext, Format, ImportError};
-use jada_ops::Clock;
-use jada_store::{CharterStore, ChatStore};
 
 use crate::cli::{ChartersCommand, FileFormat, Global, ImportArgs, ListChartersArgs, ShowArgs};
 use crate::commands::{read_input, Context};
@@ -12,7 +10,7 @@ use crate::output::{print_json, print_report, table, ProgressReporter};
 use crate::Failure;
 
 pub async fn run(g: &Global, cmd: ChartersCommand) -> Result<(), Failure> {
-    let ctx = Context::load(g)?;
+    let ctx = crate::commands::load_app(g)?;
     match cmd {
         ChartersCommand::Import(args) => import(&ctx, &args).await,
         ChartersCommand::List(args) => list(&ctx, &args).await,
@@ -74,7 +72,10 @@ async fn import(ctx: &Context, args: &ImportArgs) -> Result<(), Failure> {
     };
     let progress = ProgressReporter::new("importing charters");
     let file = args.file.display().to_string();
-    let result = import_charters(&ctx.store, &bytes, format, &file, &ictx, &|p| progress.update(p)).await;
+    let result = import_charters(ctx.store.as_ref(), &bytes, format, &file, &ictx, &|p| {
+        progress.update(p)
+    })
+    .await;
     progress.finish();
     finish_import(args, "charter", result)
 }

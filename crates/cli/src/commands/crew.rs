@@ -2,7 +2,6 @@
 
 use jada_core::calendar::parse_date;
 use jada_ops::import::import_crew;
-use jada_store::CrewStore;
 
 use crate::cli::{CrewCommand, Global, ImportArgs, ListCrewArgs};
 use crate::commands::charters::{finish_import, format_of};
@@ -11,7 +10,7 @@ use crate::output::{print_json, table, ProgressReporter};
 use crate::Failure;
 
 pub async fn run(g: &Global, cmd: CrewCommand) -> Result<(), Failure> {
-    let ctx = Context::load(g)?;
+    let ctx = crate::commands::load_app(g)?;
     match cmd {
         CrewCommand::Import(args) => import(&ctx, &args).await,
         CrewCommand::List(args) => list(&ctx, &args).await,
@@ -23,7 +22,10 @@ async fn import(ctx: &Context, args: &ImportArgs) -> Result<(), Failure> {
     let bytes = read_input(&args.file)?;
     let progress = ProgressReporter::new("importing crew");
     let file = args.file.display().to_string();
-    let result = import_crew(&ctx.store, &bytes, format, &file, args.strict, &|p| progress.update(p)).await;
+    let result = import_crew(ctx.store.as_ref(), &bytes, format, &file, args.strict, &|p| {
+        progress.update(p)
+    })
+    .await;
     progress.finish();
     finish_import(args, "crew", result)
 }

@@ -2,16 +2,14 @@
 
 use chrono::Datelike;
 use jada_ops::demo::{generate, load, DemoOptions};
-use jada_ops::Clock;
 
 use crate::cli::{DemoArgs, Global};
 use crate::commands::charters::print_charters;
-use crate::commands::Context;
 use crate::output::ProgressReporter;
 use crate::Failure;
 
 pub async fn run(g: &Global, args: &DemoArgs) -> Result<(), Failure> {
-    let ctx = Context::load(g)?;
+    let ctx = crate::commands::load_app(g)?;
     let today = ctx.today();
     let season = args.season.unwrap_or(today.year());
     let business = generate(DemoOptions {
@@ -20,7 +18,7 @@ pub async fn run(g: &Global, args: &DemoArgs) -> Result<(), Failure> {
         today,
     });
     let progress = ProgressReporter::new("loading demo charters");
-    let report = load(&ctx.store, &business, ctx.clock.now(), &|p| progress.update(p))
+    let report = load(ctx.store.as_ref(), &business, ctx.clock.now(), &|p| progress.update(p))
         .await
         .map_err(Failure::op)?;
     progress.finish();

@@ -1,33 +1,26 @@
 //! `jada dispatch assign-captain|explain|tick|link|rotate-key`.
 
-use std::sync::Arc;
-
 use jada_core::link::Purpose;
 use jada_core::{CharterId, ChatAuthor, CrewId};
 use jada_ops::dispatch::links::{key_file, Links};
-use jada_store::{CrewStore, Store};
 
 use crate::cli::{DispatchCommand, Global};
-use crate::commands::wiring::dispatcher;
-use crate::commands::Context;
-use crate::config::parse_duration;
 use crate::output::{print_json, table};
 use crate::Failure;
+use jada_app::config::parse_duration;
 
 fn usage(e: impl std::fmt::Display) -> Failure {
     Failure::Usage(anyhow::anyhow!("{e}"))
 }
 
 pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
-    let ctx = Context::load(g)?;
+    let ctx = crate::commands::load_app(g)?;
     let now = chrono::Utc::now();
-    let store: Arc<dyn Store> = Arc::new(ctx.store.clone());
-    let tokens = Arc::new(crate::commands::auth::token_service(&ctx)?);
     match cmd {
         DispatchCommand::AssignCaptain { charter, crew, json } => {
             let charter = CharterId::parse(&charter).map_err(|e| usage(format!("CHARTER: {e}")))?;
             let crew = CrewId::parse(&crew).map_err(|e| usage(format!("CREW: {e}")))?;
-            let d = dispatcher(&ctx, &store, &tokens).map_err(Failure::op)?;
+            let d = ctx.dispatcher()?;
             let by = ChatAuthor::Operator(format!("{} (cli)", whoami()));
             let step = d.assign_captain(charter, &crew, by, now).await.map_err(Failure::op)?;
             if json {
@@ -46,7 +39,7 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
         }
         DispatchCommand::Explain { charter, json } => {
             let charter = CharterId::parse(&charter).map_err(|e| usage(format!("CHARTER: {e}")))?;
-            let d = dispatcher(&ctx, &store, &tokens).map_err(Failure::op)?;
+            let d = ctx.dispatcher()?;
             let ex = d.explain(charter).await.map_err(Failure::op)?;
             if json {
                 return Ok(print_json(&ex)?);
@@ -100,7 +93,7 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
             Ok(())
         }
         DispatchCommand::Tick => {
-            let d = dispatcher(&ctx, &store, &tokens).map_err(Failure::op)?;
+            let d = ctx.dispatcher()?;
             let r = d.tick(now).await.map_err(Failure::op)?;
             println!(
                 "{} offer(s) expired, {} dispatch(es) advanced, {} offer(s) sent",
@@ -116,7 +109,7 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
             if ctx.store.get_crew(&crew).await.map_err(Failure::op)?.is_none() {
                 return Err(usage(format!("no crew member `{crew}`: see `jada crew list`")));
             }
-            let d = dispatcher(&ctx, &store, &tokens).map_err(Failure::op)?;
+            let d = ctx.dispatcher()?;
             let token = d.links.token(crew.as_str(), Purpose::Schedule, now);
             println!("{}", d.links.url(&token));
             eprintln!(

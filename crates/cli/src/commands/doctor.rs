@@ -7,21 +7,20 @@ use std::time::Duration;
 use jada_server::status::StatusReport;
 
 use crate::cli::{DoctorArgs, Global};
+use crate::commands::jobs;
 use crate::commands::jobs::local_report;
-use crate::commands::wiring::{admin_token, parts};
-use crate::commands::Context;
 use crate::output::print_json;
 use crate::Failure;
 
 pub async fn run(g: &Global, args: &DoctorArgs) -> Result<(), Failure> {
-    let ctx = Context::load(g)?;
+    let ctx = crate::commands::load_app(g)?;
     let url = args
         .remote
         .clone()
         .unwrap_or_else(|| format!("http://{}", local_addr(ctx.config.server.listen)));
     let token = std::env::var("JADA_ADMIN_TOKEN")
         .ok()
-        .or_else(|| admin_token(&ctx.data.secrets(), false).ok().flatten());
+        .or_else(|| ctx.admin_token(false).ok().flatten());
     let report = match fetch(&url, token.as_deref()).await {
         Ok(r) => r,
         Err(Fetch::Refused(why)) => return Err(Failure::op(anyhow::anyhow!("{url}: {why}"))),
@@ -30,7 +29,7 @@ pub async fn run(g: &Global, args: &DoctorArgs) -> Result<(), Failure> {
         }
         Err(Fetch::Unreachable(why)) => {
             tracing::info!(%why, "no daemon answered; reading the store");
-            local_report(&ctx, &parts(&ctx)?).await?
+            local_report(&ctx, &jobs(&ctx)?).await?
         }
     };
     let findings = report.findings();

@@ -4,9 +4,9 @@ use anyhow::Context as _;
 
 use crate::cli::{Global, InitArgs};
 use crate::commands::config_source;
-use crate::config::DEFAULT_TOML;
-use crate::data_dir::DataDir;
 use crate::Failure;
+use jada_app::config::DEFAULT_TOML;
+use jada_app::data_dir::DataDir;
 
 pub fn run(g: &Global, args: &InitArgs) -> Result<(), Failure> {
     let source = config_source(g);
@@ -28,7 +28,7 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<(), Failure> {
     }
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     let data = DataDir::new(&data_dir);
-    data.ensure()?;
+    data.ensure().map_err(Failure::op)?;
     println!("wrote {}", path.display());
     println!(
         "created {} (database, secrets/ with mode 0700, outbox/, reports/)",

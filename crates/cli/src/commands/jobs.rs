@@ -4,31 +4,31 @@ use chrono::Utc;
 use jada_ops::{Clock, SystemClock};
 use jada_server::jobs::runner::RunError;
 use jada_server::status::{self, StatusReport};
-use jada_store::{AlertStatus, AlertStore, EventStatus, JobRunStore, OutboxStore, RunOutcome, Trigger};
+use jada_store::{AlertStatus, EventStatus, RunOutcome, Trigger};
 
 use crate::cli::{AlertsCommand, DlqCommand, Global, JobsCommand};
-use crate::commands::wiring::{cli_runner, parts, Parts};
 use crate::commands::Context;
+use crate::commands::{cli_runner, jobs, Jobs};
 use crate::output::{print_json, table};
 use crate::Failure;
 
 pub async fn run(g: &Global, cmd: JobsCommand) -> Result<(), Failure> {
-    let ctx = Context::load(g)?;
-    let p = parts(&ctx)?;
+    let ctx = crate::commands::load_app(g)?;
+    let p = jobs(&ctx)?;
     match cmd {
         JobsCommand::List { json } => list(&ctx, &p, json).await,
-        JobsCommand::Run { name } => run_now(p, &name).await,
+        JobsCommand::Run { name } => run_now(&ctx, p, &name).await,
         JobsCommand::History { name, limit, json } => history(&ctx, &p, &name, limit, json).await,
     }
 }
 
 /// The local status report (no daemon needed).
-pub async fn local_report(ctx: &Context, p: &Parts) -> Result<StatusReport, Failure> {
-    let credentials = jada_ops::auth::status(&p.tokens, p.store.as_ref())
+pub async fn local_report(ctx: &Context, p: &Jobs) -> Result<StatusReport, Failure> {
+    let credentials = jada_ops::auth::status(ctx.tokens()?.as_ref(), ctx.store.as_ref())
         .await
         .map_err(Failure::op)?;
     status::collect(status::Inputs {
-        store: p.store.as_ref(),
+        store: ctx.store.as_ref(),
         registry: &p.registry,
         credentials,
         zone: ctx.config.business.time_zone.tz(),
@@ -45,7 +45,7 @@ fn when(t: Option<chrono::DateTime<Utc>>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-async fn list(ctx: &Context, p: &Parts, json: bool) -> Result<(), Failure> {
+async fn list(ctx: &Context, p: &Jobs, json: bool) -> Result<(), Failure> {
     let report = local_report(ctx, p).await?;
     if json {
         return Ok(print_json(&report.jobs)?);
@@ -80,8 +80,8 @@ async fn list(ctx: &Context, p: &Parts, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn run_now(p: Parts, name: &str) -> Result<(), Failure> {
-    let runner = cli_runner(p);
+async fn run_now(ctx: &Context, p: Jobs, name: &str) -> Result<(), Failure> {
+    let runner = cli_runner(ctx, p.registry)?;
     match runner.run(name, Trigger::Manual).await {
         Ok(Some(run)) if run.outcome == RunOutcome::Succeeded => {
             println!("job `{name}` succeeded: {}", run.summary.unwrap_or_default());
@@ -100,7 +100,7 @@ async fn run_now(p: Parts, name: &str) -> Result<(), Failure> {
     }
 }
 
-async fn history(ctx: &Context, p: &Parts, name: &str, limit: usize, json: bool) -> Result<(), Failure> {
+async fn history(ctx: &Context, p: &Jobs, name: &str, limit: usize, json: bool) -> Result<(), Failure> {
     if p.registry.get(name).is_none() {
         return Err(Failure::Usage(anyhow::anyhow!(
             "no job named `{name}` (jobs: {})",
@@ -132,7 +132,7 @@ async fn history(ctx: &Context, p: &Parts, name: &str, limit: usize, json: bool)
 }
 
 pub async fn dlq(g: &Global, cmd: DlqCommand) -> Result<(), Failure> {
-    let ctx = Context::load(g)?;
+    let ctx = crate::commands::load_app(g)?;
     let now = SystemClock.now();
     let parse = |id: &str| {
         uuid::Uuid::parse_str(id)
@@ -190,7 +190,7 @@ pub async fn dlq(g: &Global, cmd: DlqCommand) -> Result<(), Failure> {
 }
 
 pub async fn alerts(g: &Global, cmd: AlertsCommand) -> Result<(), Failure> {
-    let ctx = Context::load(g)?;
+    let ctx = crate::commands::load_app(g)?;
     let AlertsCommand::List { json } = cmd;
     let all = ctx.store.list_alerts().await.map_err(Failure::op)?;
     if json {

@@ -16,45 +16,51 @@ pub mod roster;
 pub mod serve;
 pub mod statements;
 pub mod sync;
-pub mod wiring;
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-use jada_ops::{Clock, SystemClock};
-use jada_store::sqlite::SqliteStore;
+use std::sync::Arc;
+
+use jada_app::config::{Config, Source};
+use jada_server::jobs::runner::JobRunner;
+use jada_server::jobs::Registry;
+use jada_server::outbox::OutboxWorker;
+use jada_server::setup;
 
 use crate::cli::Global;
-use crate::config::{Config, Source};
-use crate::data_dir::DataDir;
 use crate::Failure;
 
-/// Everything a command that touches the store needs.
-pub struct Context {
-    pub config: Config,
-    pub data: DataDir,
-    pub store: SqliteStore,
-    pub clock: SystemClock,
+/// Every command works on the one [`App`]: configuration, data directory, store, and
+/// the services made from them.
+pub use jada_app::App as Context;
+
+/// Loads the configuration and opens the app (the data directory and the store).
+pub fn load_app(g: &Global) -> Result<Context, Failure> {
+    Ok(Context::open(load_config(g)?)?)
 }
 
-impl Context {
-    pub fn load(g: &Global) -> Result<Context, Failure> {
-        let config = load_config(g)?;
-        let data = DataDir::new(&config.data_dir);
-        data.ensure()?;
-        let store = SqliteStore::open(data.db()).context("cannot open the store")?;
-        Ok(Context {
-            config,
-            data,
-            store,
-            clock: SystemClock,
-        })
-    }
+/// What the job-running commands need: the registry of jobs, with the outbox worker
+/// its `outbox` job drains.
+pub struct Jobs {
+    pub registry: Registry,
+    pub worker: Arc<OutboxWorker>,
+}
 
-    /// Today in the business's time zone.
-    pub fn today(&self) -> chrono::NaiveDate {
-        self.config.business.time_zone.date_of(self.clock.now())
-    }
+pub fn jobs(app: &Context) -> Result<Jobs, Failure> {
+    let worker = setup::outbox_worker(app)?;
+    let registry = setup::registry(app, &worker)?;
+    Ok(Jobs { registry, worker })
+}
+
+/// A runner for a job started from the command line (leased and recorded like the
+/// scheduler's runs).
+pub fn cli_runner(app: &Context, registry: Registry) -> Result<JobRunner, Failure> {
+    Ok(setup::runner(
+        app,
+        registry,
+        format!("cli:{}", std::process::id()),
+        tokio_util::sync::CancellationToken::new(),
+    )?)
 }
 
 pub fn config_source(g: &Global) -> Source {

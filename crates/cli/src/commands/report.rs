@@ -3,10 +3,7 @@
 use jada_core::Month;
 use jada_ops::report::{file_name, monthly, publish};
 
-use crate::commands::wiring::report_publish;
-
 use crate::cli::{Global, ReportCommand};
-use crate::commands::Context;
 use crate::output::print_json;
 use crate::Failure;
 
@@ -18,20 +15,19 @@ pub async fn run(g: &Global, cmd: ReportCommand) -> Result<(), Failure> {
         share,
         json,
     } = cmd;
-    let ctx = Context::load(g)?;
+    let ctx = crate::commands::load_app(g)?;
     let month = match month {
         Some(m) => Month::parse(&m).map_err(|e| Failure::Usage(anyhow::anyhow!("--month: {e}")))?,
         None => Month::of(ctx.today()).prev(),
     };
     let out = out.unwrap_or_else(|| ctx.data.reports().join(file_name(month)));
     // The Drive folder, when configured, also holds last month's report (column order).
-    let tokens = std::sync::Arc::new(crate::commands::auth::token_service(&ctx)?);
-    let drive = report_publish(&ctx, &tokens).map_err(|e| Failure::Usage(anyhow::anyhow!(e)))?;
-    let r = monthly(&ctx.store, month, &ctx.data.reports(), &out, drive.as_ref())
+    let drive = ctx.report_publish()?;
+    let r = monthly(ctx.store.as_ref(), month, &ctx.data.reports(), &out, drive.as_deref())
         .await
         .map_err(Failure::op)?;
     let published = if upload || !share.is_empty() {
-        let mut p = drive.ok_or_else(|| {
+        let mut p = drive.as_deref().cloned().ok_or_else(|| {
             Failure::Usage(anyhow::anyhow!(
                 "--upload needs a Drive folder: set folder_id and credential in [jobs.monthly-report]"
             ))

@@ -1,16 +1,13 @@
 //! `jada roster sync [--dry-run] [--force]`.
 
 use crate::cli::{Global, RosterCommand};
-use crate::commands::wiring::parts;
-use crate::commands::Context;
 use crate::output::print_json;
 use crate::Failure;
 
 pub async fn run(g: &Global, cmd: RosterCommand) -> Result<(), Failure> {
     let RosterCommand::Sync { dry_run, force, json } = cmd;
-    let ctx = Context::load(g)?;
-    let p = parts(&ctx)?;
-    let Some(sync) = p.roster else {
+    let ctx = crate::commands::load_app(g)?;
+    let Some(sync) = ctx.roster()? else {
         return Err(Failure::Usage(anyhow::anyhow!(
             "the roster sync is not configured: add [jobs.roster-sync] with credential and file_id (or folder_path and name) to jada.toml"
         )));

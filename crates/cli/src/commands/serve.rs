@@ -5,21 +5,18 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use jada_ops::demo::{generate, load, DemoOptions};
-use jada_ops::{Clock, SystemClock};
 use jada_server::daemon::{Daemon, Shared, Timing};
-use jada_server::jobs::runner::JobRunner;
 use jada_server::metrics::Metrics;
-use jada_store::CrewStore;
+use jada_server::setup;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Global, ServeArgs};
-use crate::commands::wiring::{admin_token, alert_engine, parts};
 use crate::commands::Context;
-use crate::config::parse_duration;
 use crate::Failure;
+use jada_app::config::parse_duration;
 
 pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
-    let mut ctx = Context::load(g)?;
+    let mut ctx = crate::commands::load_app(g)?;
     if args.demo {
         load_demo_if_empty(&ctx).await?;
         // The demo is for clicking through everything: with no office users configured,
@@ -31,41 +28,37 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
     // Links in mail must reach this daemon: a --listen address replaces the default
     // public URL (an operator's own public_url, e.g. behind a proxy, is kept).
     if let Some(addr) = args.listen.filter(|a| a.port() != 0) {
-        if ctx.config.server.public_url == crate::config::DEFAULT_PUBLIC_URL {
+        if ctx.config.server.public_url == jada_app::config::DEFAULT_PUBLIC_URL {
             ctx.config.server.public_url = format!("http://{addr}");
         }
     }
-    let p = parts(&ctx)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let token = admin_token(&ctx.data.secrets(), true)
+    // (The configuration may be adjusted until here: the app makes its services on
+    // first use, below.)
+    let ctx = ctx;
+    let worker = setup::outbox_worker(&ctx)?;
+    let registry = setup::registry(&ctx, &worker)?;
+    let token = ctx
+        .admin_token(true)
         .context("cannot create the admin token")?
         .unwrap_or_default();
     let abort = CancellationToken::new();
-    let runner = JobRunner {
-        store: Arc::clone(&p.store),
-        tokens: Arc::clone(&p.tokens),
-        clock: Arc::clone(&clock),
-        registry: p.registry,
-        owner: format!("{}:{}", hostname(), std::process::id()),
-        shutdown: abort.clone(),
-        alerts_due: p.alerts_due,
-    };
-    let alerts = alert_engine(&ctx, Arc::clone(&p.store), &p.tokens);
-    let office = crate::commands::wiring::office(&ctx, &p.dispatcher, &p.tokens);
+    let owner = format!("{}:{}", hostname(), std::process::id());
+    let runner = setup::runner(&ctx, registry, owner, abort.clone())?;
     let shared = Arc::new(Shared {
-        store: Arc::clone(&p.store),
-        tokens: p.tokens,
+        store: Arc::clone(&ctx.store),
+        tokens: ctx.tokens()?,
         runner,
-        clock: Arc::clone(&clock),
+        clock: Arc::clone(&ctx.clock),
         zone: ctx.config.business.time_zone.tz(),
-        started_at: clock.now(),
+        started_at: ctx.clock.now(),
         admin_token: token,
         metrics: Arc::new(Metrics::default()),
         data_dir: ctx.data.root().to_path_buf(),
-        crew: Some(Arc::new(crate::commands::wiring::crew_pages(&ctx, &p.dispatcher))),
-        office: office.map(Arc::new),
-        api: Some(Arc::new(crate::commands::wiring::api(&ctx, &p.store, &p.dispatcher))),
+        crew: Some(Arc::new(setup::crew_pages(&ctx)?)),
+        office: setup::office(&ctx)?.map(Arc::new),
+        api: Some(Arc::new(setup::api(&ctx)?)),
     });
+    let alerts = setup::alert_engine(&ctx)?;
     let grace = parse_duration(&ctx.config.server.shutdown_grace).unwrap_or(20);
     let daemon = Daemon {
         shared,
@@ -91,7 +84,7 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         format!(
             "office pages: /office (sign in as {}; the link is mailed{})",
             ctx.config.office.users.join(" or "),
-            if ctx.config.mail.mode == crate::config::MailMode::Outbox {
+            if ctx.config.mail.mode == jada_app::config::MailMode::Outbox {
                 format!(" to {}", ctx.data.outbox().display())
             } else {
                 String::new()
@@ -143,7 +136,7 @@ async fn load_demo_if_empty(ctx: &Context) -> Result<(), Failure> {
         season: chrono::Datelike::year(&today),
         today,
     });
-    let report = load(&ctx.store, &business, ctx.clock.now(), &|_| {})
+    let report = load(ctx.store.as_ref(), &business, ctx.clock.now(), &|_| {})
         .await
         .map_err(Failure::op)?;
     println!(

@@ -1,13 +1,9 @@
 //! `jada statements send|list`.
 
-use std::sync::Arc;
-
 use jada_core::Month;
 use jada_ops::statements::{send, Options};
-use jada_store::StatementStore;
 
 use crate::cli::{Global, StatementsCommand};
-use crate::commands::wiring::{mailer, statements_config};
 use crate::commands::Context;
 use crate::output::{print_json, table};
 use crate::Failure;
@@ -20,7 +16,7 @@ fn month_of(ctx: &Context, month: Option<String>) -> Result<Month, Failure> {
 }
 
 pub async fn run(g: &Global, cmd: StatementsCommand) -> Result<(), Failure> {
-    let ctx = Context::load(g)?;
+    let ctx = crate::commands::load_app(g)?;
     match cmd {
         StatementsCommand::Send {
             month,
@@ -29,12 +25,11 @@ pub async fn run(g: &Global, cmd: StatementsCommand) -> Result<(), Failure> {
             json,
         } => {
             let month = month_of(&ctx, month)?;
-            let tokens = Arc::new(crate::commands::auth::token_service(&ctx)?);
-            let cfg = statements_config(&ctx, &tokens);
-            let mailer = mailer(&ctx, &tokens);
+            let cfg = ctx.statements_config()?;
+            let mailer = ctx.mailer()?;
             let dir = ctx.data.statements().join(month.to_string());
             let out = send(
-                &ctx.store,
+                ctx.store.as_ref(),
                 mailer.as_ref(),
                 &cfg,
                 month,

@@ -2,18 +2,17 @@
 
 use jada_core::{CharterId, Event};
 use jada_ops::port_sheet::{Plan, SyncReport};
-use jada_store::{CharterStore, EventStatus, OutboxStore, RunOutcome, Trigger};
+use jada_store::{EventStatus, RunOutcome, Trigger};
 
 use crate::cli::{Global, SyncCommand};
-use crate::commands::wiring::{cli_runner, parts};
 use crate::commands::Context;
+use crate::commands::{cli_runner, jobs};
 use crate::Failure;
 
 pub async fn run(g: &Global, cmd: SyncCommand) -> Result<(), Failure> {
     let SyncCommand::PortSheet { dry_run, full } = cmd;
-    let ctx = Context::load(g)?;
-    let p = parts(&ctx)?;
-    let Some(sheet) = p.port_sheet.clone() else {
+    let ctx = crate::commands::load_app(g)?;
+    let Some(sheet) = ctx.port_sheet()? else {
         return Err(Failure::Usage(anyhow::anyhow!(
             "the port sheet is not configured: add [jobs.port-sheet] with spreadsheet_id and credential to jada.toml"
         )));
@@ -22,7 +21,7 @@ pub async fn run(g: &Global, cmd: SyncCommand) -> Result<(), Failure> {
     match (full, dry_run) {
         (true, true) => print(&sheet.reconcile(ctx.today(), true).await.map_err(fail)?, true),
         (true, false) => {
-            let runner = cli_runner(p);
+            let runner = cli_runner(&ctx, jobs(&ctx)?.registry)?;
             match runner.run("port-sheet", Trigger::Manual).await.map_err(Failure::op)? {
                 Some(r) if r.outcome == RunOutcome::Succeeded => {
                     println!("port sheet reconciled: {}", r.summary.unwrap_or_default())
@@ -43,7 +42,7 @@ pub async fn run(g: &Global, cmd: SyncCommand) -> Result<(), Failure> {
             print(&Plan::make(&sheet.cfg, &view, &charters).report(), true);
         }
         (false, false) => {
-            let d = p.worker.drain().await.map_err(Failure::op)?;
+            let d = jobs(&ctx)?.worker.drain().await.map_err(Failure::op)?;
             println!(
                 "port sheet: {} change(s) written, {} to retry, {} waiting for an operator",
                 d.handled, d.retried, d.blocked

@@ -210,6 +210,13 @@ impl Source {
 #[error("{0}")]
 pub struct ConfigError(String);
 
+impl ConfigError {
+    /// A message that names the key or file at fault and the fix.
+    pub fn new(message: impl Into<String>) -> ConfigError {
+        ConfigError(message.into())
+    }
+}
+
 impl Config {
     /// Loads the layers; `data_dir` (from `--data-dir`/`JADA_DATA_DIR`) wins over them all.
     pub fn load(source: &Source, data_dir: Option<&Path>) -> Result<Config, ConfigError> {

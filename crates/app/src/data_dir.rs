@@ -3,7 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
+/// The data directory (or a part of it) could not be made.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot create the data directory {path}: {source}; pass --data-dir (or set JADA_DATA_DIR) to a writable folder"
+)]
+pub struct DataDirError {
+    pub path: String,
+    #[source]
+    pub source: std::io::Error,
+}
 
 #[derive(Debug, Clone)]
 pub struct DataDir {
@@ -41,14 +50,17 @@ impl DataDir {
 
     /// Creates the directory and its parts if missing. A new `secrets/` is made 0700;
     /// an existing one is left as it is (checking it is the token service's job).
-    pub fn ensure(&self) -> anyhow::Result<()> {
+    pub fn ensure(&self) -> Result<(), DataDirError> {
+        let err = |dir: &Path| {
+            let path = dir.display().to_string();
+            move |source| DataDirError { path, source }
+        };
         for dir in [self.root.clone(), self.outbox(), self.reports()] {
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+            std::fs::create_dir_all(&dir).map_err(err(&dir))?;
         }
         let secrets = self.secrets();
         if !secrets.exists() {
-            create_private_dir(&secrets).with_context(|| format!("cannot create {}", secrets.display()))?;
+            create_private_dir(&secrets).map_err(err(&secrets))?;
         }
         Ok(())
     }

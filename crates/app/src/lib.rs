@@ -1,0 +1,298 @@
+//! jada's application core: the typed configuration ([`config`]), the data directory's
+//! layout ([`data_dir`]), and [`App`] — every service built once from them, for the CLI
+//! and the daemon alike. A command or the daemon asks `App` for the store, the token
+//! service, a Google client, the mailer, the dispatcher, the port sheet, the roster sync,
+//! the report's Drive settings or the statements' settings; none of them builds its own.
+//!
+//! Services are made on first use and kept ([`Once`]), so `jada charters list` does not
+//! read credential files or make link keys, and the daemon's parts share one token
+//! service. Choosing the store backend happens here and nowhere else ([`App::open`]).
+//! `[jobs.NAME]` settings are typed where they are read ([`jobs`]).
+
+pub mod config;
+pub mod data_dir;
+pub mod jobs;
+mod once;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use jada_core::Clock;
+use jada_google::auth::{AuthError, CredentialConfig, ServiceOptions, TokenService};
+use jada_google::client::GoogleClient;
+use jada_ops::auth::StoreStateSink;
+use jada_ops::dispatch::links::KeyFileError;
+use jada_ops::dispatch::{DispatchConfig, Dispatcher, Links, MailNotifier};
+use jada_ops::mail::{EmlOutbox, GmailMailer, Mailer};
+use jada_ops::port_sheet::PortSheet;
+use jada_ops::report::Publish;
+use jada_ops::roster::RosterSync;
+use jada_ops::statements::{Search, StatementsConfig};
+use jada_ops::SystemClock;
+use jada_store::sqlite::SqliteStore;
+use jada_store::{Store, StoreError};
+use tokio::sync::Notify;
+
+pub use config::{Config, ConfigError, Source};
+pub use data_dir::{DataDir, DataDirError};
+use once::Once;
+
+/// Why the application could not be set up. [`AppError::is_usage`] tells the operator's
+/// configuration (exit code 2) from a failure of the machine (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    LinkKeys(#[from] KeyFileError),
+}
+
+impl AppError {
+    /// Whether the configuration is at fault (the operator must change it).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, AppError::Config(_))
+    }
+}
+
+/// The configured business: configuration, data directory, store, clock, and the
+/// services made from them on first use.
+pub struct App {
+    pub config: Config,
+    pub data: DataDir,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Woken by whatever records a failure (a job run, a dead letter, a refused
+    /// credential), so the daemon's alert loop evaluates within seconds.
+    pub alerts_due: Arc<Notify>,
+    tokens: Once<Arc<TokenService>>,
+    mailer: Once<Arc<dyn Mailer>>,
+    dispatcher: Once<Arc<Dispatcher>>,
+    port_sheet: Once<Option<Arc<PortSheet>>>,
+    roster: Once<Option<Arc<RosterSync>>>,
+    publish: Once<Option<Arc<Publish>>>,
+    statements: Once<Arc<StatementsConfig>>,
+}
+
+impl App {
+    /// Loads the configuration (`source`, then `JADA_*`; `data_dir` wins) and opens it.
+    pub fn load(source: &Source, data_dir: Option<&Path>) -> Result<App, AppError> {
+        App::open(Config::load(source, data_dir)?)
+    }
+
+    /// Makes the data directory if needed and opens the configured store: the one
+    /// place the backend is chosen.
+    pub fn open(config: Config) -> Result<App, AppError> {
+        let data = DataDir::new(&config.data_dir);
+        data.ensure()?;
+        let store: Arc<dyn Store> = match config.store.backend {
+            config::Backend::Sqlite => Arc::new(SqliteStore::open(data.db())?),
+            // Refused by `Config::validate` until the DynamoDB backend lands.
+            config::Backend::Dynamodb => {
+                return Err(ConfigError::new(
+                    "invalid configuration key `store.backend`: the dynamodb backend is not available in this build yet; use \"sqlite\"",
+                )
+                .into())
+            }
+        };
+        Ok(App {
+            config,
+            data,
+            store,
+            clock: Arc::new(SystemClock),
+            alerts_due: Arc::new(Notify::new()),
+            tokens: Once::default(),
+            mailer: Once::default(),
+            dispatcher: Once::default(),
+            port_sheet: Once::default(),
+            roster: Once::default(),
+            publish: Once::default(),
+            statements: Once::default(),
+        })
+    }
+
+    /// Today in the business's time zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.config.business.time_zone.date_of(self.clock.now())
+    }
+
+    /// The token service for every configured credential, recording their health in the
+    /// store (and waking [`App::alerts_due`] when one needs re-auth).
+    pub fn tokens(&self) -> Result<Arc<TokenService>, AppError> {
+        self.tokens.get_or_try(|| {
+            let secrets = self.data.secrets();
+            let creds = self
+                .config
+                .credentials
+                .iter()
+                .map(|c| CredentialConfig {
+                    name: c.name.clone(),
+                    file: self.config.credential_path(c),
+                    scopes: c.scopes.clone(),
+                    subject: c.subject.clone(),
+                    token_uri: c.token_uri.clone(),
+                })
+                .collect();
+            let opts = ServiceOptions {
+                token_uri: self.config.google.token_uri.clone(),
+                tokeninfo_url: self.config.google.tokeninfo_url.clone(),
+                cache_file: Some(secrets.join("unified-token.json")),
+                secrets_dir: Some(secrets),
+                ..ServiceOptions::default()
+            };
+            let sink = StoreStateSink::alerting(Arc::clone(&self.store), Arc::clone(&self.alerts_due));
+            Ok(Arc::new(TokenService::new(
+                creds,
+                opts,
+                Arc::clone(&self.clock),
+                Arc::new(sink),
+            )?))
+        })
+    }
+
+    /// A Google client (Sheets, Drive, Gmail) acting as `credential`.
+    pub fn google(&self, credential: &str) -> Result<GoogleClient, AppError> {
+        Ok(GoogleClient::new(
+            &self.config.google.endpoints(),
+            self.tokens()?,
+            credential,
+        ))
+    }
+
+    /// Where mail goes: Gmail when `[mail] mode = "gmail"`, else `.eml` files in the outbox.
+    pub fn mailer(&self) -> Result<Arc<dyn Mailer>, AppError> {
+        self.mailer.get_or_try(|| {
+            Ok(match (&self.config.mail.mode, &self.config.mail.credential) {
+                (config::MailMode::Gmail, Some(credential)) => Arc::new(GmailMailer {
+                    client: self.google(credential)?,
+                }),
+                _ => Arc::new(EmlOutbox {
+                    dir: self.data.outbox(),
+                }) as Arc<dyn Mailer>,
+            })
+        })
+    }
+
+    /// The port sheet, when `[jobs.port-sheet]` is configured.
+    pub fn port_sheet(&self) -> Result<Option<Arc<PortSheet>>, AppError> {
+        self.port_sheet.get_or_try(|| {
+            let Some(cfg) = jobs::port_sheet(&self.config)? else {
+                return Ok(None);
+            };
+            Ok(Some(Arc::new(PortSheet {
+                client: self.google(&cfg.credential)?,
+                cfg,
+                store: Arc::clone(&self.store),
+            })))
+        })
+    }
+
+    /// The roster sync, when `[jobs.roster-sync]` is configured.
+    pub fn roster(&self) -> Result<Option<Arc<RosterSync>>, AppError> {
+        self.roster.get_or_try(|| {
+            let Some(cfg) = jobs::roster(&self.config)? else {
+                return Ok(None);
+            };
+            Ok(Some(Arc::new(RosterSync {
+                client: self.google(&cfg.credential)?,
+                cfg,
+                store: Arc::clone(&self.store),
+            })))
+        })
+    }
+
+    /// Where the monthly report is published, when `[jobs.monthly-report]` names a folder.
+    pub fn report_publish(&self) -> Result<Option<Arc<Publish>>, AppError> {
+        self.publish.get_or_try(|| {
+            let Some(p) = jobs::report_drive(&self.config)? else {
+                return Ok(None);
+            };
+            Ok(Some(Arc::new(Publish {
+                client: self.google(&p.credential)?,
+                folder_id: p.folder_id,
+                share: p.share,
+            })))
+        })
+    }
+
+    /// `[statements]` with `[business]` and `[mail]`; the Gmail search only when mail
+    /// goes through Gmail (the outbox has no sent folder to search).
+    pub fn statements_config(&self) -> Result<Arc<StatementsConfig>, AppError> {
+        self.statements.get_or_try(|| {
+            let c = &self.config.statements;
+            let search = match (&self.config.mail.mode, &self.config.mail.credential) {
+                (config::MailMode::Gmail, Some(credential)) if !c.search.trim().is_empty() => Some(Search {
+                    client: self.google(credential)?,
+                    query: c.search.clone(),
+                }),
+                _ => None,
+            };
+            Ok(Arc::new(StatementsConfig {
+                business: self.config.business.name.clone(),
+                sender: self.config.mail.sender.clone(),
+                audit_cc: (!c.audit_cc.trim().is_empty()).then(|| c.audit_cc.clone()),
+                recipients: c.recipients.clone(),
+                search,
+                leftover: c.leftover_cents,
+            }))
+        })
+    }
+
+    /// The dispatcher: `[dispatch]` settings, the fleet, the link keys (made on first use
+    /// in secrets/link-keys.json, 0600) and offers by mail.
+    pub fn dispatcher(&self) -> Result<Arc<Dispatcher>, AppError> {
+        self.dispatcher.get_or_try(|| {
+            let d = &self.config.dispatch;
+            let links = Links::load_or_create(
+                &jada_ops::dispatch::links::key_file(&self.data.secrets()),
+                &self.config.server.public_url,
+                self.clock.now(),
+            )?;
+            let priority = d
+                .priority
+                .iter()
+                .filter_map(|(k, v)| Some((jada_core::CrewId::parse(k).ok()?, *v)))
+                .collect();
+            let window = config::parse_duration(&d.response_window).unwrap_or(7200) as i64;
+            Ok(Arc::new(Dispatcher {
+                store: Arc::clone(&self.store),
+                cfg: DispatchConfig {
+                    fleet: self.config.fleet(),
+                    zone: self.config.business.time_zone,
+                    window: chrono::Duration::seconds(window),
+                    fanout: d.fanout,
+                    priority,
+                },
+                links,
+                notifier: Arc::new(MailNotifier {
+                    mailer: self.mailer()?,
+                    sender: self.config.mail.sender.clone(),
+                    business: self.config.business.name.clone(),
+                    zone: self.config.business.time_zone,
+                }),
+            }))
+        })
+    }
+
+    /// The bearer token for `/api/status`: `secrets/admin-token`, made on first use
+    /// (0600) when `create`.
+    pub fn admin_token(&self, create: bool) -> std::io::Result<Option<String>> {
+        let path = self.data.secrets().join("admin-token");
+        match std::fs::read_to_string(&path) {
+            Ok(t) if !t.trim().is_empty() => return Ok(Some(t.trim().to_string())),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        if !create {
+            return Ok(None);
+        }
+        let token = hex::encode(rand::random::<[u8; 32]>());
+        jada_google::fsutil::write_private_atomic(&path, token.as_bytes())?;
+        Ok(Some(token))
+    }
+}
