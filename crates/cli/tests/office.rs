@@ -260,3 +260,32 @@ async fn the_office_signs_in_assigns_a_captain_and_retries_a_dead_letter_in_a_br
         "the dead letter left the queue: {text}"
     );
 }
+
+#[test]
+fn sign_in_tokens_never_reach_a_debug_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    charter_business(d, port, OFFICE);
+    let log = d.join("serve.log");
+    let listen = format!("127.0.0.1:{port}");
+    let (child, base) = serve_with(
+        d,
+        &["--listen", &listen],
+        &[("JADA_LOG", "debug")],
+        Stdio::from(std::fs::File::create(&log).unwrap()),
+    );
+    let _serve = Running(child);
+    let http = client();
+    sign_in(&http, &base, d);
+    let link = mailed_link(d, "office@", "/office/auth/");
+    let token = link.rsplit('/').next().unwrap().to_string();
+    assert!(token.len() > 20, "{link}");
+    std::thread::sleep(Duration::from_millis(200));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("/office/auth/[token]"),
+        "the sign-in requests are logged, redacted: {text}"
+    );
+    assert!(!text.contains(&token), "a sign-in token reached the log");
+}

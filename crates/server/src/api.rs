@@ -12,9 +12,9 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -298,30 +298,40 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/charters", get(list).post(create))
         .route("/api/charters/{id}", get(get_one).put(update))
         .route("/api/revenue", get(revenue))
-        .layer(middleware::from_fn_with_state(Arc::clone(&state), authenticate))
         .with_state(state);
     Router::new()
         .route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .merge(protected)
 }
 
-async fn authenticate(State(state): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
-    let key = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .unwrap_or("");
-    match jada_ops::office::check_api_key(state.store.as_ref(), key).await {
-        Ok(Some(_)) => next.run(req).await,
-        Ok(None) => fail(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send `Authorization: Bearer <key>` with a live key from `jada api-key create NAME`",
-            vec![],
-        ),
-        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string(), vec![]),
+/// A caller with a live API key. As an extractor it is the key check: every API
+/// handler takes one, so none can answer without a key.
+pub struct Caller {
+    /// The key's name (`jada api-key create NAME`).
+    pub key_name: String,
+}
+
+impl FromRequestParts<Arc<ApiState>> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<ApiState>) -> Result<Self, Response> {
+        let key = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or("");
+        match jada_ops::office::check_api_key(state.store.as_ref(), key).await {
+            Ok(Some(k)) => Ok(Caller { key_name: k.name }),
+            Ok(None) => Err(fail(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send `Authorization: Bearer <key>` with a live key from `jada api-key create NAME`",
+                vec![],
+            )),
+            Err(e) => Err(fail(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string(), vec![])),
+        }
     }
 }
 
@@ -329,7 +339,7 @@ async fn authenticate(State(state): State<Arc<ApiState>>, req: Request, next: Ne
 #[utoipa::path(post, path = "/api/charters", request_body = NewCharter,
     responses((status = 201, body = ApiCharter), (status = 400, body = ApiError), (status = 401, body = ApiError),
               (status = 409, body = ApiError, description = "the charter_id exists"), (status = 422, body = ApiError)))]
-async fn create(State(state): State<Arc<ApiState>>, body: Bytes) -> Response {
+async fn create(State(state): State<Arc<ApiState>>, _caller: Caller, body: Bytes) -> Response {
     let input: NewCharter = match parse(&body) {
         Ok(i) => i,
         Err(r) => return r,
@@ -364,7 +374,7 @@ async fn create(State(state): State<Arc<ApiState>>, body: Bytes) -> Response {
     params(("id" = String, Path, format = "uuid", description = "charter id")),
     responses((status = 200, body = ApiCharter), (status = 400, body = ApiError), (status = 401, body = ApiError),
               (status = 404, body = ApiError), (status = 409, body = ApiError, description = "stale version"), (status = 422, body = ApiError)))]
-async fn update(State(state): State<Arc<ApiState>>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn update(State(state): State<Arc<ApiState>>, _caller: Caller, Path(id): Path<String>, body: Bytes) -> Response {
     let id = match charter_id(&id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -402,7 +412,7 @@ async fn update(State(state): State<Arc<ApiState>>, Path(id): Path<String>, body
 /// One booking.
 #[utoipa::path(get, path = "/api/charters/{id}", params(("id" = String, Path, format = "uuid", description = "charter id")),
     responses((status = 200, body = ApiCharter), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
-async fn get_one(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Response {
+async fn get_one(State(state): State<Arc<ApiState>>, _caller: Caller, Path(id): Path<String>) -> Response {
     let id = match charter_id(&id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -442,7 +452,7 @@ fn month_param(q: MonthQuery) -> Result<Month, Response> {
 /// A month's bookings, by date and time.
 #[utoipa::path(get, path = "/api/charters", params(MonthQuery),
     responses((status = 200, body = Vec<ApiCharter>), (status = 401, body = ApiError), (status = 422, body = ApiError)))]
-async fn list(State(state): State<Arc<ApiState>>, Query(q): Query<MonthQuery>) -> Response {
+async fn list(State(state): State<Arc<ApiState>>, _caller: Caller, Query(q): Query<MonthQuery>) -> Response {
     let month = match month_param(q) {
         Ok(m) => m,
         Err(r) => return r,
@@ -471,7 +481,7 @@ pub struct ApiRevenue {
 /// A month's revenue and tips.
 #[utoipa::path(get, path = "/api/revenue", params(MonthQuery),
     responses((status = 200, body = ApiRevenue), (status = 401, body = ApiError), (status = 422, body = ApiError)))]
-async fn revenue(State(state): State<Arc<ApiState>>, Query(q): Query<MonthQuery>) -> Response {
+async fn revenue(State(state): State<Arc<ApiState>>, _caller: Caller, Query(q): Query<MonthQuery>) -> Response {
     let month = match month_param(q) {
         Ok(m) => m,
         Err(r) => return r,

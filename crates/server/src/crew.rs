@@ -26,7 +26,7 @@ use jada_ops::dispatch::{Answer, Answered, Dispatcher};
 use maud::{html, Markup, DOCTYPE};
 
 /// The offer page's Accept/Decline forms.
-const CSRF: crate::http::CsrfCookie = crate::http::CsrfCookie {
+const CSRF: crate::web::CsrfCookie = crate::web::CsrfCookie {
     name: "jada_csrf",
     path: "/c",
     max_age_secs: 86_400,
@@ -75,7 +75,7 @@ pub fn router(pages: Arc<CrewPages>) -> Router {
 
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
-    crate::http::page_headers(
+    crate::web::page_headers(
         &mut resp,
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
@@ -434,15 +434,4 @@ fn seat_taken(c: &Charter, captain: &str, why: &str) -> Response {
         html! { h1 { "Sorry, this seat is taken" } (details(c, captain)) p { (why) } },
     );
     (StatusCode::CONFLICT, page).into_response()
-}
-
-/// The path for access logs: a crew token is replaced, so logs never hold a live link.
-pub fn redact(path: &str) -> String {
-    match path.strip_prefix("/c/") {
-        Some(rest) => match rest.split_once('/') {
-            Some((_, tail)) => format!("/c/[token]/{tail}"),
-            None => "/c/[token]".into(),
-        },
-        None => path.to_string(),
-    }
 }

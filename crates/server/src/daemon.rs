@@ -18,7 +18,7 @@ use tokio_util::task::TaskTracker;
 use crate::alerts::{self, AlertEngine};
 use crate::jobs::runner::{JobRunner, RunError};
 use crate::metrics::Metrics;
-use crate::status::{self, DaemonInfo, StatusReport};
+use crate::status::{StatusReport, StatusSource};
 
 /// What the HTTP handlers and loops share.
 pub struct Shared {
@@ -40,22 +40,50 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub async fn report(&self) -> Result<StatusReport, StoreError> {
-        let credentials = jada_ops::auth::status(&self.tokens, self.store.as_ref()).await?;
-        status::collect(status::Inputs {
-            store: self.store.as_ref(),
-            registry: &self.runner.registry,
-            credentials,
+    /// What the web areas and the operator endpoints read the status report from.
+    pub fn status(&self) -> StatusSource {
+        StatusSource {
+            store: Arc::clone(&self.store),
+            tokens: Arc::clone(&self.tokens),
+            registry: self.runner.registry.clone(),
+            clock: Arc::clone(&self.clock),
             zone: self.zone,
-            daemon: Some(DaemonInfo {
-                started_at: self.started_at,
-                pid: std::process::id(),
-                version: env!("CARGO_PKG_VERSION").into(),
-            }),
-            now: self.clock.now(),
-            data_dir: &self.data_dir,
-        })
-        .await
+            started_at: self.started_at,
+            data_dir: self.data_dir.clone(),
+        }
+    }
+
+    pub async fn report(&self) -> Result<StatusReport, StoreError> {
+        self.status().report().await
+    }
+
+    /// Every web area's router, each with its own state, under the operator endpoints.
+    pub fn router(&self) -> axum::Router {
+        let status = Arc::new(self.status());
+        let mut areas = Vec::new();
+        if let Some(crew) = &self.crew {
+            areas.push(crate::crew::router(Arc::clone(crew)));
+        }
+        if let Some(office) = &self.office {
+            areas.push(crate::office::router(Arc::new(crate::office::OfficeState {
+                office: Arc::clone(office),
+                store: Arc::clone(&self.store),
+                clock: Arc::clone(&self.clock),
+                status: Arc::clone(&status),
+                runner: self.runner.clone(),
+            })));
+        }
+        if let Some(api) = &self.api {
+            areas.push(crate::api::router(Arc::clone(api)));
+        }
+        let ops = crate::http::OpsState {
+            store: Arc::clone(&self.store),
+            status,
+            admin_token: self.admin_token.clone(),
+            metrics: Arc::clone(&self.metrics),
+            clock: Arc::clone(&self.clock),
+        };
+        crate::http::router(Arc::new(ops), areas)
     }
 }
 
@@ -108,7 +136,7 @@ impl Daemon {
         let addr = listener.local_addr()?;
         let tracker = TaskTracker::new();
 
-        let app = crate::http::router(Arc::clone(&shared));
+        let app = shared.router();
         let http_stop = stop.clone();
         tracker.spawn(async move {
             // The client's address reaches the crew pages' rate limiter.

@@ -1,44 +1,56 @@
 //! The daemon's HTTP surface: `/healthz` (alive), `/readyz` (store reachable),
 //! `/metrics` (Prometheus), `/api/status` (the status report, behind the admin token).
-//! The crew pages ([`crate::crew`]) join the same router when dispatch is set up.
+//! The other areas (crew pages, office pages, booking API) are merged in by the daemon.
 
 use std::sync::Arc;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
-use crate::daemon::Shared;
+use jada_core::Clock;
+use jada_store::Store;
+
 use crate::metrics::Exposition;
+use crate::metrics::Metrics;
+use crate::status::StatusSource;
+use crate::web::same_secret;
 
-pub fn router(shared: Arc<Shared>) -> Router {
+/// What the operator endpoints need.
+pub struct OpsState {
+    pub store: Arc<dyn Store>,
+    pub status: Arc<StatusSource>,
+    /// The bearer token for `/api/status`.
+    pub admin_token: String,
+    pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The operator endpoints, with the other areas' routers (`areas`) merged in, under the
+/// request counter and the redacting access log.
+pub fn router(shared: Arc<OpsState>, areas: Vec<Router>) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/status", get(status))
         .with_state(Arc::clone(&shared));
-    if let Some(crew) = &shared.crew {
-        app = app.merge(crate::crew::router(Arc::clone(crew)));
-    }
-    if shared.office.is_some() {
-        app = app.merge(crate::office::router(Arc::clone(&shared)));
-    }
-    if let Some(api) = &shared.api {
-        app = app.merge(crate::api::router(Arc::clone(api)));
+    for area in areas {
+        app = app.merge(area);
     }
     app.layer(middleware::from_fn_with_state(Arc::clone(&shared), count_requests))
         .layer(middleware::from_fn(access_log))
 }
 
-/// One debug line per request, with crew tokens redacted from the path.
+/// One debug line per request, with every secret-carrying path redacted
+/// ([`crate::web::SECRET_PATHS`]).
 async fn access_log(req: Request, next: Next) -> Response {
-    let (method, path) = (req.method().clone(), crate::crew::redact(req.uri().path()));
+    let (method, path) = (req.method().clone(), crate::web::redact(req.uri().path()));
     let started = std::time::Instant::now();
     let resp = next.run(req).await;
     tracing::debug!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "http");
@@ -58,7 +70,7 @@ fn error(status: StatusCode, code: &str, detail: &str) -> Response {
     (status, Json(json!({ "code": code, "detail": detail }))).into_response()
 }
 
-async fn count_requests(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+async fn count_requests(State(shared): State<Arc<OpsState>>, req: Request, next: Next) -> Response {
     // The route pattern, not the raw path: one series per route, whatever the URL holds.
     let path = req
         .extensions()
@@ -70,34 +82,46 @@ async fn count_requests(State(shared): State<Arc<Shared>>, req: Request, next: N
     resp
 }
 
-async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+async fn readyz(State(shared): State<Arc<OpsState>>) -> Response {
     match shared.store.count_events(jada_store::EventStatus::Pending).await {
         Ok(_) => "ready\n".into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store unreachable: {e}\n")).into_response(),
     }
 }
 
-async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let ok = given.is_some_and(|g| same_secret(g, &shared.admin_token));
-    if !ok {
-        return error(
+/// An operator holding the admin token (`secrets/admin-token`). As an extractor it is
+/// the check: `/api/status` cannot answer without it.
+pub struct Admin;
+
+impl FromRequestParts<Arc<OpsState>> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, shared: &Arc<OpsState>) -> Result<Self, Response> {
+        let given = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given.is_some_and(|g| same_secret(g, &shared.admin_token)) {
+            return Ok(Admin);
+        }
+        Err(error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "send `Authorization: Bearer <token>` with the token in the data directory's secrets/admin-token",
-        );
+        ))
     }
-    match shared.report().await {
+}
+
+async fn status(State(shared): State<Arc<OpsState>>, _admin: Admin) -> Response {
+    match shared.status.report().await {
         Ok(r) => Json(r).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", &e.to_string()),
     }
 }
 
-async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    let report = match shared.report().await {
+async fn metrics(State(shared): State<Arc<OpsState>>) -> Response {
+    let report = match shared.status.report().await {
         Ok(r) => r,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "store", &e.to_string()),
     };
@@ -156,67 +180,4 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         );
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], x.finish()).into_response()
-}
-
-/// A request cookie's value (the crew and office pages' CSRF and session cookies).
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-}
-
-/// The headers every page behind a token or a session carries: no referrer (tokens are
-/// in URLs), the given strict CSP, no framing, no sniffing, no caching.
-pub fn page_headers(resp: &mut Response, csp: &'static str) {
-    let h = resp.headers_mut();
-    for (k, v) in [
-        ("referrer-policy", "no-referrer"),
-        ("content-security-policy", csp),
-        ("x-frame-options", "DENY"),
-        ("x-content-type-options", "nosniff"),
-        ("cache-control", "no-store"),
-    ] {
-        h.insert(k, HeaderValue::from_static(v));
-    }
-}
-
-/// Equal and not empty, compared in constant time (CSRF tokens, bearer keys).
-pub fn same_secret(a: &str, b: &str) -> bool {
-    !a.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
-
-/// A double-submit CSRF token for forms without a session (crew pages, sign-in): a
-/// random value in an HttpOnly, SameSite=Strict cookie that the form repeats.
-pub struct CsrfCookie {
-    pub name: &'static str,
-    pub path: &'static str,
-    pub max_age_secs: u32,
-}
-
-impl CsrfCookie {
-    /// The value for the form (the browser's, or a new one) and the Set-Cookie header.
-    pub fn issue(&self, headers: &HeaderMap, secure: bool) -> (String, String) {
-        let v = cookie(headers, self.name)
-            .filter(|v| v.len() == 32)
-            .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
-        let flag = if secure { "; Secure" } else { "" };
-        let set = format!(
-            "{}={v}; Path={}; HttpOnly; SameSite=Strict; Max-Age={}{flag}",
-            self.name, self.path, self.max_age_secs
-        );
-        (v, set)
-    }
-
-    /// Whether a posted form's `csrf` field matches the cookie.
-    pub fn check(&self, headers: &HeaderMap, form: &std::collections::HashMap<String, String>) -> bool {
-        same_secret(
-            &cookie(headers, self.name).unwrap_or_default(),
-            form.get("csrf").map(String::as_str).unwrap_or(""),
-        )
-    }
 }

@@ -27,3 +27,4 @@ pub mod office;
 pub mod outbox;
 pub mod setup;
 pub mod status;
+pub mod web;

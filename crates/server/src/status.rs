@@ -74,6 +74,38 @@ pub struct Inputs<'a> {
     pub data_dir: &'a Path,
 }
 
+/// The running daemon's report, for every area that shows it (`/api/status`,
+/// `/metrics`, the office's Today and Automation pages).
+pub struct StatusSource {
+    pub store: std::sync::Arc<dyn Store>,
+    pub tokens: std::sync::Arc<jada_google::auth::TokenService>,
+    pub registry: Registry,
+    pub clock: std::sync::Arc<dyn jada_core::Clock>,
+    pub zone: Tz,
+    pub started_at: DateTime<Utc>,
+    pub data_dir: std::path::PathBuf,
+}
+
+impl StatusSource {
+    pub async fn report(&self) -> Result<StatusReport, StoreError> {
+        let credentials = jada_ops::auth::status(&self.tokens, self.store.as_ref()).await?;
+        collect(Inputs {
+            store: self.store.as_ref(),
+            registry: &self.registry,
+            credentials,
+            zone: self.zone,
+            daemon: Some(DaemonInfo {
+                started_at: self.started_at,
+                pid: std::process::id(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            }),
+            now: self.clock.now(),
+            data_dir: &self.data_dir,
+        })
+        .await
+    }
+}
+
 pub async fn collect(i: Inputs<'_>) -> Result<StatusReport, StoreError> {
     let started_at = i.daemon.as_ref().map(|d| d.started_at).unwrap_or(i.now);
     let specs: Vec<_> = i.registry.specs().collect();

@@ -7,17 +7,14 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use jada_core::{CharterId, ChatAuthor, CrewId};
 use jada_ops::booking::{self, BookingChange, BookingError, BookingFields, NewBooking};
 use jada_store::Trigger;
 
-use super::auth::{check_csrf, SignedIn};
+use super::auth::{Checked, SignedIn};
 use super::office;
 use super::pages::{charter_form, unavailable};
-use crate::daemon::Shared;
-
-type F = Form<HashMap<String, String>>;
+use super::OfficeState;
 
 fn back(path: &str, key: &str, msg: &str) -> Response {
     let q: String = url::form_urlencoded::byte_serialize(msg.as_bytes()).collect();
@@ -57,14 +54,7 @@ fn form_errors(e: &BookingError) -> Vec<(String, String)> {
     }
 }
 
-pub async fn create_charter(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
-    Form(form): F,
-) -> Response {
-    if let Err(r) = check_csrf(&who, &form) {
-        return r;
-    }
+pub async fn create_charter(State(shared): State<Arc<OfficeState>>, Checked { who, form }: Checked) -> Response {
     let o = office(&shared);
     let new = NewBooking {
         charter_id: None,
@@ -82,14 +72,10 @@ pub async fn create_charter(
 }
 
 pub async fn update_charter(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
+    State(shared): State<Arc<OfficeState>>,
     Path(id): Path<String>,
-    Form(form): F,
+    Checked { who, form }: Checked,
 ) -> Response {
-    if let Err(r) = check_csrf(&who, &form) {
-        return r;
-    }
     let o = office(&shared);
     let Ok(id) = CharterId::parse(&id) else {
         return (StatusCode::NOT_FOUND, "no such charter").into_response();
@@ -117,14 +103,8 @@ pub async fn update_charter(
     }
 }
 
-/// The checks every charter button starts with: the CSRF token, then the charter.
-async fn checked_charter(
-    shared: &Shared,
-    who: &SignedIn,
-    form: &HashMap<String, String>,
-    id: &str,
-) -> Result<jada_core::Charter, Response> {
-    check_csrf(who, form)?;
+/// The check every charter button starts with (after [`Checked`]): the charter exists.
+async fn checked_charter(shared: &OfficeState, id: &str) -> Result<jada_core::Charter, Response> {
     let no = || (StatusCode::NOT_FOUND, "no such charter").into_response();
     let id = CharterId::parse(id).map_err(|_| no())?;
     match shared.store.get_charter(id).await {
@@ -139,14 +119,10 @@ fn operator(who: &SignedIn) -> ChatAuthor {
 }
 
 pub async fn assign_captain(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
+    State(shared): State<Arc<OfficeState>>,
     Path(id): Path<String>,
-    Form(form): F,
+    Checked { who, form }: Checked,
 ) -> Response {
-    if let Err(r) = check_csrf(&who, &form) {
-        return r;
-    }
     let (Ok(id), Ok(crew)) = (
         CharterId::parse(&id),
         CrewId::parse(form.get("crew").map(String::as_str).unwrap_or("")),
@@ -173,12 +149,11 @@ pub async fn assign_captain(
 }
 
 pub async fn restart_dispatch(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
+    State(shared): State<Arc<OfficeState>>,
     Path(id): Path<String>,
-    Form(form): F,
+    Checked { who, .. }: Checked,
 ) -> Response {
-    let c = match checked_charter(&shared, &who, &form, &id).await {
+    let c = match checked_charter(&shared, &id).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -205,12 +180,11 @@ pub async fn restart_dispatch(
 }
 
 pub async fn cancel(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
+    State(shared): State<Arc<OfficeState>>,
     Path(id): Path<String>,
-    Form(form): F,
+    Checked { who, .. }: Checked,
 ) -> Response {
-    let c = match checked_charter(&shared, &who, &form, &id).await {
+    let c = match checked_charter(&shared, &id).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -233,14 +207,10 @@ pub async fn cancel(
 }
 
 pub async fn run_job(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
+    State(shared): State<Arc<OfficeState>>,
     Path(name): Path<String>,
-    Form(form): F,
+    Checked { who, .. }: Checked,
 ) -> Response {
-    if let Err(r) = check_csrf(&who, &form) {
-        return r;
-    }
     if shared.runner.registry.get(&name).is_none() {
         return back("/office/automation", "done", &format!("There is no job `{name}`."));
     }
@@ -260,16 +230,7 @@ pub async fn run_job(
     )
 }
 
-async fn dead_letter(
-    shared: &Shared,
-    who: &SignedIn,
-    id: &str,
-    form: &HashMap<String, String>,
-    retry: bool,
-) -> Response {
-    if let Err(r) = check_csrf(who, form) {
-        return r;
-    }
+async fn dead_letter(shared: &OfficeState, who: &SignedIn, id: &str, retry: bool) -> Response {
     let Ok(id) = uuid::Uuid::parse_str(id) else {
         return back("/office/automation", "done", "That is not an event id.");
     };
@@ -294,19 +255,17 @@ async fn dead_letter(
 }
 
 pub async fn retry_dead(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
+    State(shared): State<Arc<OfficeState>>,
     Path(id): Path<String>,
-    Form(form): F,
+    Checked { who, .. }: Checked,
 ) -> Response {
-    dead_letter(&shared, &who, &id, &form, true).await
+    dead_letter(&shared, &who, &id, true).await
 }
 
 pub async fn drop_dead(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
+    State(shared): State<Arc<OfficeState>>,
     Path(id): Path<String>,
-    Form(form): F,
+    Checked { who, .. }: Checked,
 ) -> Response {
-    dead_letter(&shared, &who, &id, &form, false).await
+    dead_letter(&shared, &who, &id, false).await
 }

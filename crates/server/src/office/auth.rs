@@ -8,20 +8,22 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
+use axum::Form;
 use maud::html;
 
+use super::OfficeState;
 use super::{layout, office};
-use crate::daemon::Shared;
-use crate::http::cookie;
+use crate::web::cookie;
 
 pub const SESSION_COOKIE: &str = "jada_session";
 
-/// The signed-in user, put in the request by [`require_session`].
+/// The signed-in user. As an extractor it is the session check: a handler that takes
+/// `SignedIn` (or [`Checked`]) cannot run without a live session; without one the
+/// visitor is sent to sign in.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub email: String,
@@ -30,32 +32,52 @@ pub struct SignedIn {
     pub csrf: String,
 }
 
-/// Every admin path: a live session, or a redirect to sign-in.
-pub async fn require_session(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
-    let now = shared.clock.now();
-    let secret = cookie(req.headers(), SESSION_COOKIE).unwrap_or_default();
-    match jada_ops::office::session(shared.store.as_ref(), &secret, now).await {
-        Ok(Some(s)) => {
-            req.extensions_mut().insert(SignedIn {
+impl FromRequestParts<Arc<OfficeState>> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, shared: &Arc<OfficeState>) -> Result<Self, Response> {
+        let now = shared.clock.now();
+        let secret = cookie(&parts.headers, SESSION_COOKIE).unwrap_or_default();
+        match jada_ops::office::session(shared.store.as_ref(), &secret, now).await {
+            Ok(Some(s)) => Ok(SignedIn {
                 email: s.email,
                 csrf: jada_ops::office::csrf_token(&secret),
                 secret,
-            });
-            next.run(req).await
+            }),
+            Ok(None) => {
+                let next = if parts.method == axum::http::Method::GET {
+                    parts.uri.path().to_string()
+                } else {
+                    "/office".to_string()
+                };
+                Err(Redirect::to(&format!("/office/sign-in?next={}", url_escape(&next))).into_response())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot check the session");
+                Err((StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable; try again").into_response())
+            }
         }
-        Ok(None) => {
-            let path = req.uri().path();
-            let next = if req.method() == axum::http::Method::GET {
-                path.to_string()
-            } else {
-                "/office".to_string()
-            };
-            Redirect::to(&format!("/office/sign-in?next={}", url_escape(&next))).into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot check the session");
-            (StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable; try again").into_response()
-        }
+    }
+}
+
+/// A form POST from a signed-in user, its CSRF token checked: every office action takes
+/// this, so none can forget either check.
+pub struct Checked {
+    pub who: SignedIn,
+    pub form: HashMap<String, String>,
+}
+
+impl FromRequest<Arc<OfficeState>> for Checked {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, shared: &Arc<OfficeState>) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let who = SignedIn::from_request_parts(&mut parts, shared).await?;
+        let Form(form) = Form::<HashMap<String, String>>::from_request(Request::from_parts(parts, body), shared)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        check_csrf(&who, &form)?;
+        Ok(Checked { who, form })
     }
 }
 
@@ -69,8 +91,8 @@ fn url_escape(s: &str) -> String {
 }
 
 /// A form POST must carry the session's CSRF token.
-pub fn check_csrf(who: &SignedIn, form: &HashMap<String, String>) -> Result<(), Response> {
-    if crate::http::same_secret(form.get("csrf").map(String::as_str).unwrap_or(""), &who.csrf) {
+fn check_csrf(who: &SignedIn, form: &HashMap<String, String>) -> Result<(), Response> {
+    if crate::web::same_secret(form.get("csrf").map(String::as_str).unwrap_or(""), &who.csrf) {
         Ok(())
     } else {
         Err(refused_post())
@@ -87,13 +109,13 @@ fn refused_post() -> Response {
 }
 
 /// The pages before sign-in have no session: a double-submit cookie guards their forms.
-const PRE: crate::http::CsrfCookie = crate::http::CsrfCookie {
+const PRE: crate::web::CsrfCookie = crate::web::CsrfCookie {
     name: "jada_pre",
     path: "/office",
     max_age_secs: 3600,
 };
 
-pub async fn sign_in_page(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub async fn sign_in_page(State(shared): State<Arc<OfficeState>>, headers: HeaderMap) -> Response {
     let (csrf, set) = PRE.issue(&headers, office(&shared).secure_cookies);
     let body = html! {
         h1 { "Sign in to jada" }
@@ -109,7 +131,7 @@ pub async fn sign_in_page(State(shared): State<Arc<Shared>>, headers: HeaderMap)
 }
 
 pub async fn request_link(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<OfficeState>>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
@@ -139,7 +161,7 @@ pub async fn request_link(
 
 /// `GET /office/auth/{token}`: a button, so that opening the link changes nothing.
 pub async fn confirm_page(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<OfficeState>>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -155,7 +177,7 @@ pub async fn confirm_page(
 }
 
 pub async fn redeem(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<OfficeState>>,
     Path(token): Path<String>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
@@ -200,14 +222,7 @@ pub async fn redeem(
     }
 }
 
-pub async fn sign_out(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    if let Err(r) = check_csrf(&who, &form) {
-        return r;
-    }
+pub async fn sign_out(State(shared): State<Arc<OfficeState>>, Checked { who, .. }: Checked) -> Response {
     if let Err(e) = shared
         .store
         .delete_session(&jada_ops::office::digest(&who.secret))

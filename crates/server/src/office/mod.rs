@@ -26,7 +26,11 @@ use jada_ops::dispatch::Dispatcher;
 use jada_ops::mail::Mailer;
 use maud::{html, Markup, DOCTYPE};
 
-use crate::daemon::Shared;
+use jada_core::Clock;
+use jada_store::Store;
+
+use crate::jobs::runner::JobRunner;
+use crate::status::StatusSource;
 
 const CSS: &str = include_str!("office.css");
 
@@ -57,7 +61,18 @@ impl Office {
     }
 }
 
-pub fn router(shared: Arc<Shared>) -> Router {
+/// The office area's state: its settings and what its pages read and do.
+pub struct OfficeState {
+    pub office: Arc<Office>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// The daemon's status report (Today, Automation).
+    pub status: Arc<StatusSource>,
+    /// "Run now" goes through the runner, leased and recorded like a scheduled run.
+    pub runner: JobRunner,
+}
+
+pub fn router(shared: Arc<OfficeState>) -> Router {
     let signed_in = Router::new()
         .route("/office", get(pages::today))
         .route("/office/charters", get(pages::charters).post(actions::create_charter))
@@ -78,11 +93,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/office/dlq/{id}/drop", post(actions::drop_dead))
         .route("/office/revenue", get(pages::revenue))
         .route("/office/reports/{file}", get(pages::report_file))
-        .route("/office/sign-out", post(auth::sign_out))
-        .layer(middleware::from_fn_with_state(
-            Arc::clone(&shared),
-            auth::require_session,
-        ));
+        .route("/office/sign-out", post(auth::sign_out));
     Router::new()
         .route("/office/sign-in", get(auth::sign_in_page).post(auth::request_link))
         .route("/office/auth/{token}", get(auth::confirm_page).post(auth::redeem))
@@ -98,7 +109,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
 async fn headers(req: axum::extract::Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     // The revenue chart is inline SVG: images may be data: URLs.
-    crate::http::page_headers(
+    crate::web::page_headers(
         &mut resp,
         "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
@@ -106,11 +117,8 @@ async fn headers(req: axum::extract::Request, next: Next) -> Response {
 }
 
 /// The office config; the router is mounted only when it exists.
-pub(crate) fn office(shared: &Shared) -> &Office {
-    shared
-        .office
-        .as_deref()
-        .expect("office pages are mounted only with an office")
+pub(crate) fn office(shared: &OfficeState) -> &Office {
+    &shared.office
 }
 
 /// A page with the navigation. `who` is the signed-in user (None on sign-in pages).

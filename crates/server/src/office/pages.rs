@@ -7,7 +7,6 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use chrono::{Datelike, Duration, NaiveDate};
 use jada_core::revenue::Totals;
 use jada_core::{Cents, Charter, CharterId, CharterStatus, ChatAuthor, CrewId, Month};
@@ -15,8 +14,8 @@ use jada_store::{AlertStatus, DispatchStatus, EventStatus, StoreError};
 use maud::{html, PreEscaped};
 
 use super::auth::SignedIn;
+use super::OfficeState;
 use super::{button, csrf_field, layout, office, Office};
-use crate::daemon::Shared;
 
 /// A store failure as a page (details in the log, not on the page).
 pub(crate) fn unavailable(e: StoreError) -> Response {
@@ -65,9 +64,9 @@ fn money(c: Cents) -> String {
 }
 
 /// `GET /office`: what needs attention, red first, each with what to do.
-pub async fn today(State(shared): State<Arc<Shared>>, Extension(who): Extension<SignedIn>) -> Response {
+pub async fn today(State(shared): State<Arc<OfficeState>>, who: SignedIn) -> Response {
     let o = office(&shared);
-    let report = tryp!(shared.report().await);
+    let report = tryp!(shared.status.report().await);
     let today = o.zone().date_of(shared.clock.now());
     let week = tryp!(
         shared
@@ -120,8 +119,8 @@ pub async fn today(State(shared): State<Arc<Shared>>, Extension(who): Extension<
 
 /// `GET /office/charters?month=YYYY-MM`.
 pub async fn charters(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
+    State(shared): State<Arc<OfficeState>>,
+    who: SignedIn,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let o = office(&shared);
@@ -167,8 +166,8 @@ pub async fn charters(
 
 /// `GET /office/charters/{id}`: details, the chat thread, the dispatch timeline, actions.
 pub async fn charter(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
+    State(shared): State<Arc<OfficeState>>,
+    who: SignedIn,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
@@ -326,15 +325,11 @@ pub(crate) fn charter_form(
     layout("Booking", Some(who), body)
 }
 
-pub async fn new_charter(State(shared): State<Arc<Shared>>, Extension(who): Extension<SignedIn>) -> Response {
+pub async fn new_charter(State(shared): State<Arc<OfficeState>>, who: SignedIn) -> Response {
     charter_form(&who, office(&shared), None, &HashMap::new(), &[])
 }
 
-pub async fn edit_charter(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
-    Path(id): Path<String>,
-) -> Response {
+pub async fn edit_charter(State(shared): State<Arc<OfficeState>>, who: SignedIn, Path(id): Path<String>) -> Response {
     let Ok(id) = CharterId::parse(&id) else {
         return not_found(&who, "That is not a charter id.");
     };
@@ -345,7 +340,7 @@ pub async fn edit_charter(
 }
 
 /// `GET /office/crew`: the roster with certification, activity and this month's charters.
-pub async fn crew(State(shared): State<Arc<Shared>>, Extension(who): Extension<SignedIn>) -> Response {
+pub async fn crew(State(shared): State<Arc<OfficeState>>, who: SignedIn) -> Response {
     let o = office(&shared);
     let month = Month::of(o.zone().date_of(shared.clock.now()));
     let crew = tryp!(shared.store.list_crew().await);
@@ -378,8 +373,8 @@ pub async fn crew(State(shared): State<Arc<Shared>>, Extension(who): Extension<S
 
 /// `GET /office/crew/{id}?month=`: one person's month as a calendar.
 pub async fn crew_member(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
+    State(shared): State<Arc<OfficeState>>,
+    who: SignedIn,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
@@ -443,12 +438,12 @@ pub async fn crew_member(
 
 /// `GET /office/automation`: jobs, alerts, dead letters, credentials.
 pub async fn automation(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
+    State(shared): State<Arc<OfficeState>>,
+    who: SignedIn,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let o = office(&shared);
-    let report = tryp!(shared.report().await);
+    let report = tryp!(shared.status.report().await);
     let runs = tryp!(shared.store.recent_runs(None, 30).await);
     let alerts = tryp!(shared.store.list_alerts().await);
     let dead = tryp!(shared.store.list_events(EventStatus::Dead, 100).await);
@@ -527,8 +522,8 @@ pub async fn automation(
 
 /// `GET /office/revenue?year=`: revenue and tips per month as an SVG chart.
 pub async fn revenue(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
+    State(shared): State<Arc<OfficeState>>,
+    who: SignedIn,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let o = office(&shared);
@@ -569,11 +564,7 @@ pub async fn revenue(
 }
 
 /// `GET /office/reports/{file}`: a monthly report from the reports folder.
-pub async fn report_file(
-    State(shared): State<Arc<Shared>>,
-    Extension(who): Extension<SignedIn>,
-    Path(file): Path<String>,
-) -> Response {
+pub async fn report_file(State(shared): State<Arc<OfficeState>>, who: SignedIn, Path(file): Path<String>) -> Response {
     let o = office(&shared);
     // Only names the report writer makes: no paths.
     let ok = file.starts_with("revenue-")
