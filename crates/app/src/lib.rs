@@ -116,6 +116,13 @@ impl App {
         })
     }
 
+    /// The same app on another clock (tests move time with a manual one). Call it
+    /// before any service is made: they take the clock they are made with.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> App {
+        self.clock = clock;
+        self
+    }
+
     /// Today in the business's time zone.
     pub fn today(&self) -> chrono::NaiveDate {
         self.config.business.time_zone.date_of(self.clock.now())
@@ -283,6 +290,8 @@ impl App {
     /// (0600) when `create`.
     pub fn admin_token(&self, create: bool) -> std::io::Result<Option<String>> {
         let path = self.data.secrets().join("admin-token");
+        jada_google::secret_files::check_secret(&path)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::PermissionDenied, e))?;
         match std::fs::read_to_string(&path) {
             Ok(t) if !t.trim().is_empty() => return Ok(Some(t.trim().to_string())),
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
@@ -292,7 +301,7 @@ impl App {
             return Ok(None);
         }
         let token = hex::encode(rand::random::<[u8; 32]>());
-        jada_google::fsutil::write_private_atomic(&path, token.as_bytes())?;
+        jada_google::secret_files::write_private_atomic(&path, token.as_bytes())?;
         Ok(Some(token))
     }
 }

@@ -14,6 +14,6 @@
 pub mod auth;
 pub mod client;
 pub mod drive;
-pub mod fsutil;
 pub mod gmail;
+pub mod secret_files;
 pub mod sheets;

@@ -155,6 +155,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path().join("jada.db")).unwrap();
         let now: DateTime<Utc> = "2024-05-01T10:00:00Z".parse().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         let links = Links::load_or_create(&dir.path().join("keys.json"), "http://x", now).unwrap();
         let users = vec!["Office@Example.com".to_string()];
         let outbox = crate::mail::EmlOutbox {

@@ -108,6 +108,9 @@ fn fleet() -> Fleet {
 
 fn dispatcher(store: Arc<dyn Store>, dir: &Path, inbox: Arc<Inbox>, fanout: u32) -> Dispatcher {
     let now: DateTime<Utc> = "2030-07-01T09:00:00Z".parse().unwrap();
+    // The link keys' folder is private, as secrets/ is.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     Dispatcher {
         store,
         cfg: DispatchConfig {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use jada_core::CredentialState;
 use jada_google::auth::login::{login, LoginRequest};
 use jada_google::auth::{AuthError, CredentialFile, TokenService};
-use jada_google::fsutil;
+use jada_google::secret_files;
 use jada_ops::auth::status;
 use jada_ops::{Clock, SystemClock};
 use secrecy::SecretString;
@@ -295,7 +295,7 @@ fn harden(ctx: &Context) -> Result<(), Failure> {
         .map(|c| ctx.config.credential_path(c))
         .filter(|p| p.exists())
         .collect();
-    let changed = fsutil::harden(&ctx.data.secrets(), &files).context("cannot change permissions")?;
+    let changed = secret_files::harden(&ctx.data.secrets(), &files).context("cannot change permissions")?;
     if changed.is_empty() {
         println!(
             "secrets are already private ({} is 0700, its files 0600)",

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::write_private_atomic;
+use crate::secret_files::write_private_atomic;
 
 /// One cached token. (`Debug` is safe: `SecretString` prints as redacted.)
 #[derive(Clone, Debug)]

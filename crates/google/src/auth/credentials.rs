@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 use super::AuthError;
-use crate::fsutil::check_private_file;
+use crate::secret_files::check_private_file;
 
 /// One `[[credentials]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! No variant carries a secret: messages hold names, paths, HTTP statuses and Google's
 //! error descriptions, never tokens, keys or client secrets.
 
-use crate::fsutil::LoosePermissions;
+use crate::secret_files::LoosePermissions;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AuthError {

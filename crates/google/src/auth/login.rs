@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 
 use super::grant::{classify, post_raw};
 use super::AuthError;
-use crate::fsutil::write_private_atomic;
+use crate::secret_files::write_private_atomic;
 
 /// What the flow needs to know.
 pub struct LoginRequest {

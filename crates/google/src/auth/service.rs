@@ -25,7 +25,7 @@ use super::cache_file::{self, CacheEntry};
 use super::credentials::{CredentialConfig, CredentialFile};
 use super::grant::{self, GrantFailure};
 use super::{AccessToken, AuthError};
-use crate::fsutil::check_private_dir;
+use crate::secret_files::check_private_dir;
 
 /// Where credential health goes (the store, wired by `jada-ops`). Saving must not fail
 /// the caller: a sink logs its own errors.
@@ -456,7 +456,7 @@ fn load_cache(opts: &ServiceOptions) -> BTreeMap<String, CacheEntry> {
     let Some(path) = &opts.cache_file else {
         return BTreeMap::new();
     };
-    crate::fsutil::remove_stale_temps(path, Duration::from_secs(60));
+    crate::secret_files::remove_stale_temps(path, Duration::from_secs(60));
     cache_file::read(path).unwrap_or_else(|problem| {
         tracing::warn!(%problem, "token cache file unusable; starting with an empty cache");
         BTreeMap::new()

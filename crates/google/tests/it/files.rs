@@ -66,7 +66,7 @@ async fn loose_permissions_are_refused_with_the_fix() {
         "{err}"
     );
 
-    let changed = jada_google::fsutil::harden(&env.secrets(), &[]).unwrap();
+    let changed = jada_google::secret_files::harden(&env.secrets(), &[]).unwrap();
     assert!(!changed.is_empty());
     env.service().get("sync", &[SHEETS]).await.unwrap();
 }

@@ -35,6 +35,9 @@ pub enum KeyFileError {
         #[source]
         source: std::io::Error,
     },
+    /// The keys (which also sign office sign-in links) are readable by other users.
+    #[error(transparent)]
+    Permissions(#[from] jada_google::secret_files::LoosePermissions),
 }
 
 /// Signs and verifies links with the ring from the key file.
@@ -59,6 +62,8 @@ fn read(path: &Path) -> Result<Option<KeyFile>, KeyFileError> {
         path: path.display().to_string(),
         detail,
     };
+    // Anyone who can read the keys can forge crew links and office sign-ins.
+    jada_google::secret_files::check_secret(path)?;
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| err(e.to_string())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -68,7 +73,7 @@ fn read(path: &Path) -> Result<Option<KeyFile>, KeyFileError> {
 
 fn write(path: &Path, f: &KeyFile) -> Result<(), KeyFileError> {
     let bytes = serde_json::to_vec_pretty(f).expect("key file serialises");
-    jada_google::fsutil::write_private_atomic(path, &bytes).map_err(|source| KeyFileError::Write {
+    jada_google::secret_files::write_private_atomic(path, &bytes).map_err(|source| KeyFileError::Write {
         path: path.display().to_string(),
         source,
     })
@@ -171,8 +176,42 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
+    fn loose_keys_or_a_loose_directory_are_refused_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = dir.path().join("secrets");
+        std::fs::create_dir(&secrets).unwrap();
+        std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let path = key_file(&secrets);
+        let now: DateTime<Utc> = "2024-06-01T00:00:00Z".parse().unwrap();
+        Links::load_or_create(&path, "https://jada.example.com", now).unwrap();
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = Links::load_or_create(&path, "https://jada.example.com", now)
+            .err()
+            .unwrap();
+        assert!(matches!(err, KeyFileError::Permissions(_)), "{err}");
+        assert!(
+            err.to_string().contains(&format!("chmod 600 {}", path.display())),
+            "{err}"
+        );
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = Links::load_or_create(&path, "https://jada.example.com", now)
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains(&format!("chmod 700 {}", secrets.display())),
+            "{err}"
+        );
+        std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(Links::load_or_create(&path, "https://jada.example.com", now).is_ok());
+    }
+
+    #[test]
     fn keys_are_made_once_private_and_rotate_with_grace() {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         let path = key_file(dir.path());
         let now: DateTime<Utc> = "2024-06-01T00:00:00Z".parse().unwrap();
         let a = Links::load_or_create(&path, "https://jada.example.com/", now).unwrap();

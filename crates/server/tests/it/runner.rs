@@ -235,3 +235,42 @@ async fn a_refused_credential_is_not_retried_and_is_alerted_at_once() {
         sent[0].summary
     );
 }
+
+#[tokio::test]
+async fn the_daemon_parts_come_from_one_app() {
+    let emu = google_emulator::spawn().await.unwrap();
+    let t = jada_testkit::test_app(
+        "[[credentials]]\nname = \"workspace\"\nfile = \"secrets/workspace.json\"\nscopes = [\"https://www.googleapis.com/auth/spreadsheets\"]\n[jobs.port-sheet]\nspreadsheet_id = \"1abc\"\ncredential = \"workspace\"\nattempts = 4\n[jobs.backup]\ncommand = [\"true\"]\nschedule = \"every 1h\"\n",
+        Some(&emu),
+        "2024-05-03T08:00:00Z",
+    );
+    let worker = jada_server::setup::outbox_worker(&t.app).unwrap();
+    let registry = jada_server::setup::registry(&t.app, &worker).unwrap();
+    let mut names = registry.names();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "backup",
+            "crew-statements",
+            "dispatch",
+            "monthly-report",
+            "outbox",
+            "port-sheet",
+            "token-health"
+        ]
+    );
+    let (spec, _) = registry.get("port-sheet").unwrap();
+    assert_eq!(
+        (spec.attempts, spec.credentials.clone()),
+        (4, vec!["workspace".to_string()])
+    );
+    // One token service, one dispatcher: asked twice, the app hands out the same one.
+    assert!(Arc::ptr_eq(&t.app.tokens().unwrap(), &t.app.tokens().unwrap()));
+    assert!(Arc::ptr_eq(&t.app.dispatcher().unwrap(), &t.app.dispatcher().unwrap()));
+    // The runner records on the app's store, at the app's (manual) clock.
+    let runner = jada_server::setup::runner(&t.app, registry, "test".into(), Default::default()).unwrap();
+    let run = runner.run("backup", Trigger::Manual).await.unwrap().unwrap();
+    assert_eq!(run.outcome, RunOutcome::Succeeded);
+    assert_eq!(run.started_at, t.clock_now());
+}

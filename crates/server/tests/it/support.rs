@@ -149,24 +149,11 @@ impl Job for ReadSheet {
     }
 }
 
-/// An authorised-user credential file for `emu` (0600, in `dir`) and its configuration.
+/// An authorised-user credential "workspace" for `emu` (0600, in `dir`).
 pub fn emulator_credential(
     emu: &google_emulator::EmulatorHandle,
     dir: &std::path::Path,
     scopes: &[&str],
 ) -> (CredentialConfig, Value) {
-    use std::os::unix::fs::PermissionsExt;
-    let client = emu.create_oauth_client();
-    let user = emu.create_authorized_user(&client, scopes);
-    let file = dir.join("workspace.json");
-    std::fs::write(&file, user.to_string()).unwrap();
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let cfg = CredentialConfig {
-        name: "workspace".into(),
-        file,
-        scopes: scopes.iter().map(|s| s.to_string()).collect(),
-        subject: None,
-        token_uri: None,
-    };
-    (cfg, user)
+    jada_testkit::authorized_user(emu, dir, "workspace", scopes)
 }

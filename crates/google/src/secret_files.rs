@@ -1,5 +1,8 @@
-//! Files that hold secrets: written atomically with mode 0600, and checked the way
-//! OpenSSH checks keys before they are trusted.
+//! Files that hold secrets — credential files, the token cache, the link-signing keys,
+//! the admin token, the LLM key — and the one permission rule for them: written
+//! atomically with mode 0600 in a 0700 directory, and checked the way OpenSSH checks keys
+//! before they are trusted ([`check_secret`]); a loose one is refused with the `chmod`
+//! that fixes it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -73,6 +76,16 @@ fn private_options() -> std::fs::OpenOptions {
 /// user jada runs as.
 pub fn check_private_file(path: &Path) -> Result<(), LoosePermissions> {
     check(path, 0o600, "chmod 600")
+}
+
+/// The rule every secret jada reads is held to: its directory open to its owner only
+/// (0700) and the file readable by its owner only (0600), both owned by the user jada
+/// runs as.
+pub fn check_secret(path: &Path) -> Result<(), LoosePermissions> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        check_private_dir(dir)?;
+    }
+    check_private_file(path)
 }
 
 /// Checks that a directory holding secrets is open to its owner only.
