@@ -3,6 +3,26 @@
 
 use std::path::{Path, PathBuf};
 
+/// Held by the one `jada serve` of a data directory (an exclusive `flock` on
+/// `daemon.lock`, released by the kernel when the process ends, however it ends).
+#[derive(Debug)]
+pub struct DaemonLock {
+    _file: std::fs::File,
+}
+
+/// Another daemon holds the data directory.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("another `jada serve` is already running on the data directory {dir}{pid}: two daemons on one SQLite file would run every job twice; stop it first, or give this one its own --data-dir")]
+    Taken { dir: String, pid: String },
+    #[error("cannot lock {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// The data directory (or a part of it) could not be made.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -46,6 +66,43 @@ impl DataDir {
 
     pub fn statements(&self) -> PathBuf {
         self.root.join("statements")
+    }
+
+    /// Takes the data directory for this daemon, or says which process has it. The
+    /// lock file keeps the holder's pid, for the message.
+    pub fn lock_daemon(&self) -> Result<DaemonLock, LockError> {
+        use std::io::{Read, Seek, Write};
+        use std::os::unix::io::AsRawFd;
+        let path = self.root.join("daemon.lock");
+        let io = |source| LockError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        // SAFETY: flock on a file descriptor we own; it cannot corrupt memory.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let mut held = String::new();
+            let _ = file.read_to_string(&mut held);
+            let pid = held.trim();
+            return Err(LockError::Taken {
+                dir: self.root.display().to_string(),
+                pid: if pid.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {pid})")
+                },
+            });
+        }
+        file.set_len(0).map_err(io)?;
+        file.rewind().map_err(io)?;
+        write!(file, "{}", std::process::id()).map_err(io)?;
+        Ok(DaemonLock { _file: file })
     }
 
     /// Creates the directory and its parts if missing. A new `secrets/` is made 0700;

@@ -34,7 +34,7 @@ use jada_store::{Store, StoreError};
 use tokio::sync::Notify;
 
 pub use config::{Config, ConfigError, Source};
-pub use data_dir::{DataDir, DataDirError};
+pub use data_dir::{DaemonLock, DataDir, DataDirError, LockError};
 use once::Once;
 
 /// Why the application could not be set up. [`AppError::is_usage`] tells the operator's
@@ -121,6 +121,16 @@ impl App {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> App {
         self.clock = clock;
         self
+    }
+
+    /// Who jada's mail is from: the business's name and `[mail] sender`
+    /// (`Blue Water Charters <office@bluewater.example.com>`), quoted as mail requires.
+    pub fn sender(&self) -> String {
+        let name = self.config.business.name.trim();
+        match self.config.mail.sender.parse::<lettre::Address>() {
+            Ok(addr) if !name.is_empty() => lettre::message::Mailbox::new(Some(name.to_string()), addr).to_string(),
+            _ => self.config.mail.sender.clone(),
+        }
     }
 
     /// Today in the business's time zone.
@@ -241,7 +251,7 @@ impl App {
             };
             Ok(Arc::new(StatementsConfig {
                 business: self.config.business.name.clone(),
-                sender: self.config.mail.sender.clone(),
+                sender: self.sender(),
                 audit_cc: (!c.audit_cc.trim().is_empty()).then(|| c.audit_cc.clone()),
                 recipients: c.recipients.clone(),
                 search,
@@ -278,7 +288,7 @@ impl App {
                 links,
                 notifier: Arc::new(MailNotifier {
                     mailer: self.mailer()?,
-                    sender: self.config.mail.sender.clone(),
+                    sender: self.sender(),
                     business: self.config.business.name.clone(),
                     zone: self.config.business.time_zone,
                 }),

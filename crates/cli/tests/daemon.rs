@@ -143,3 +143,75 @@ async fn doctor_names_a_revoked_credential_and_the_fix() {
 }
 
 use predicates::prelude::PredicateBooleanExt;
+
+#[test]
+fn the_root_leads_to_the_office_and_unknown_paths_are_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (child, url) = serve(d);
+    let _serve = Running(child);
+    let http = client();
+    // No office users: `/` and `/office` say how to turn the office pages on.
+    let r = http.get(format!("{url}/")).send().unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let r = http.get(format!("{url}{to}")).send().unwrap();
+    assert_eq!(r.status(), 404);
+    let text = r.text().unwrap();
+    assert!(text.contains("[office]") && text.contains("users = "), "{text}");
+    let r = http.get(format!("{url}/office")).send().unwrap();
+    assert!(r.text().unwrap().contains("The office pages are off"));
+    // An unknown path is a 404, not the booking API's key error; the API keeps its 401.
+    let r = http.get(format!("{url}/nope")).send().unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<serde_json::Value>().unwrap()["code"], "not_found");
+    assert_eq!(
+        http.get(format!("{url}/api/charters?month=2031-07"))
+            .send()
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+#[test]
+fn the_root_opens_the_office_pages_when_they_are_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("jada.toml"), "[office]\nusers = [\"office@example.com\"]\n").unwrap();
+    let (child, url) = serve(d);
+    let _serve = Running(child);
+    let r = client().get(format!("{url}/")).send().unwrap();
+    assert!(r.status().is_redirection());
+    assert_eq!(r.headers()["location"], "/office");
+}
+
+#[test]
+fn a_second_daemon_on_one_data_directory_refuses_and_a_taken_port_fails_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (child, url) = serve(d);
+    let first = Running(child);
+    let pid = first.0.id();
+    // The same data directory: refused, naming the holder, on any port.
+    jada(d)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stderr(contains("another `jada serve` is already running").and(contains(format!("pid {pid}"))));
+    // A taken port: refused before anything is loaded (no data directory is made).
+    let other = tempfile::tempdir().unwrap();
+    let port = url.rsplit(':').next().unwrap().to_string();
+    jada(other.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stderr(contains(format!("cannot listen on 127.0.0.1:{port}")));
+    assert!(!other.path().join("jada-data").exists(), "nothing was made");
+    drop(first);
+    // Once the first daemon is gone, the directory is free again.
+    let (child, _) = serve(d);
+    drop(Running(child));
+}

@@ -289,3 +289,106 @@ fn sign_in_tokens_never_reach_a_debug_log() {
     );
     assert!(!text.contains(&token), "a sign-in token reached the log");
 }
+
+#[test]
+fn a_finished_charter_offers_no_dispatch_or_cancel_and_refuses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    charter_business(d, port, OFFICE);
+    let done = "7b2e1d4c-5a6f-4b8e-9d0c-1e2f3a4b5c6d";
+    std::fs::write(
+        d.join("done.csv"),
+        format!("charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue,status,captain\n{done},2024-07-12,10:00,13:00,Marlin,Past Guest,4,900,completed,cap\n"),
+    )
+    .unwrap();
+    jada(d).args(["charters", "import", "done.csv"]).assert().success();
+    let _serve = start(d, port);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = client();
+    let session = sign_in(&http, &base, d);
+    let get = |path: &str| {
+        http.get(format!("{base}{path}"))
+            .header("cookie", &session)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+
+    let page = get(&format!("/office/charters/{done}"));
+    for gone in ["Assign captain and dispatch", "Restart dispatch", "Cancel charter"] {
+        assert!(!page.contains(gone), "`{gone}` on a completed charter");
+    }
+    assert!(page.contains("Edit booking"));
+    let open = get(&format!("/office/charters/{CHARTER}"));
+    assert!(open.contains("Cancel charter") && open.contains("Assign captain and dispatch"));
+
+    // Posted anyway (a stale page, a hand-made request): refused, nothing changes.
+    let csrf = hidden_csrf(&open);
+    for action in ["cancel", "dispatch", "captain"] {
+        let r = http
+            .post(format!("{base}/office/charters/{done}/{action}"))
+            .header("cookie", &session)
+            .form(&[("csrf", csrf.as_str()), ("crew", "cap")])
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 303, "{action}");
+        let back = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(back.contains("error="), "{action}: {back}");
+        assert!(get(&back).contains("This charter is completed"), "{action}");
+    }
+    let out = jada(d).args(["charters", "show", done, "--json"]).output().unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["charter"]["status"], "completed");
+    assert_eq!(shown["charter"]["version"], 1, "untouched");
+}
+
+#[test]
+fn a_stale_booking_form_is_refused_with_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    charter_business(d, port, OFFICE);
+    let _serve = start(d, port);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = client();
+    let session = sign_in(&http, &base, d);
+    let form = http
+        .get(format!("{base}/office/charters/{CHARTER}/edit"))
+        .header("cookie", &session)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(form.contains("name=\"version\" value=\"1\""), "{form}");
+    // Someone else changes the booking meanwhile (an import: version 2).
+    std::fs::write(
+        d.join("change.csv"),
+        format!("charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue\n{CHARTER},2031-07-12,10:00,13:00,Marlin,Ada Changed,4,900\n"),
+    )
+    .unwrap();
+    jada(d).args(["charters", "import", "change.csv"]).assert().success();
+    let r = http
+        .post(format!("{base}/office/charters/{CHARTER}"))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", hidden_csrf(&form).as_str()),
+            ("version", "1"),
+            ("guest_name", "Ada From The Form"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let page = r.text().unwrap();
+    assert!(
+        page.contains("was changed by someone else (your copy is version 1, the store has version 2)"),
+        "{page}"
+    );
+    let out = jada(d).args(["charters", "show", CHARTER, "--json"]).output().unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        shown["charter"]["guest_name"], "Ada Changed",
+        "the other change is kept"
+    );
+}

@@ -121,6 +121,13 @@ print(json.dumps({"active": ws.title, "head": head, "statuses": [r[head.index("S
     let after = footer.split("revenue ").nth(1).unwrap();
     let (r, t) = after.split_once(", tips ").unwrap();
     seen.push(("charters list", Some(dollars_to_cents(r)), dollars_to_cents(t)));
+    // `2024-7` is the same month.
+    let short = jada(d)
+        .args(["charters", "list", "--month", "2024-7"])
+        .output()
+        .unwrap();
+    assert!(short.status.success(), "{}", String::from_utf8_lossy(&short.stderr));
+    assert_eq!(String::from_utf8(short.stdout).unwrap().lines().last(), Some(footer));
 
     // 3. The crew statements (a dry run: nothing is sent).
     let out = jada(d)

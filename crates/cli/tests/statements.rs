@@ -27,7 +27,8 @@ out = []
 for p in sys.argv[1:]:
     m = email.message_from_bytes(open(p, "rb").read(), policy=email.policy.default)
     out.append({"to": [a.addr_spec for a in m["To"].addresses], "cc": [a.addr_spec for a in m["Cc"].addresses] if m["Cc"] else [],
-                "subject": m["Subject"], "attachments": [[a.get_filename(), a.get_content_type()] for a in m.iter_attachments()]})
+                "subject": m["Subject"], "from_name": m["From"].addresses[0].display_name, "message_id": m["Message-ID"],
+                "attachments": [[a.get_filename(), a.get_content_type()] for a in m.iter_attachments()]})
 print(json.dumps(out))
 "#;
     let out = Command::new("python3")
@@ -88,6 +89,13 @@ fn statements_go_to_the_outbox_once_and_a_dry_run_sends_nothing() {
         .collect();
     assert_eq!(summaries.len(), 1);
     assert_eq!(summaries[0]["to"], serde_json::json!(["owner@example.com"]));
+    let mut ids = std::collections::BTreeSet::new();
+    for m in &parsed {
+        assert_eq!(m["from_name"], "Blue Water", "From carries the business's name: {m}");
+        let id = m["message_id"].as_str().unwrap_or_default();
+        assert!(id.starts_with('<') && id.ends_with('>') && id.contains('@'), "{m}");
+        assert!(ids.insert(id.to_string()), "each message has its own Message-ID");
+    }
     for m in parsed
         .iter()
         .filter(|m| m["subject"] == "Your July 2024 statement from Blue Water")

@@ -29,7 +29,8 @@ impl Month {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let bad = || ParseError::new(format!("`{s}` is not a month: expected YYYY-MM, e.g. 2024-05"));
         let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
-        if y.len() != 4 || m.len() != 2 {
+        // `2026-7` is as clear as `2026-07` (dates take `7/4/2026` too).
+        if y.len() != 4 || !(1..=2).contains(&m.len()) || !m.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
         }
         let year = y.parse().map_err(|_| bad())?;
@@ -259,6 +260,17 @@ impl From<BusinessZone> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_take_one_or_two_digits() {
+        for (input, want) in [("2026-07", (2026, 7)), ("2026-7", (2026, 7)), (" 2026-12 ", (2026, 12))] {
+            let m = Month::parse(input).unwrap();
+            assert_eq!((m.year(), m.month()), want, "{input}");
+        }
+        for bad in ["2026-13", "2026-0", "2026-007", "26-07", "2026/07", "2026-+7", "July"] {
+            assert!(Month::parse(bad).is_err(), "{bad}");
+        }
+    }
     use proptest::prelude::*;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -273,7 +285,7 @@ mod tests {
         assert_eq!(m.long_name(), "February 2024");
         assert_eq!(Month::parse("2024-12").unwrap().next().to_string(), "2025-01");
         assert_eq!(Month::parse("2024-01").unwrap().prev().to_string(), "2023-12");
-        for bad in ["2024-13", "2024-5", "24-05", "may", "2024-00", ""] {
+        for bad in ["2024-13", "24-05", "may", "2024-00", ""] {
             assert!(Month::parse(bad).is_err(), "{bad}");
         }
     }

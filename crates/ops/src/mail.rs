@@ -92,7 +92,13 @@ pub fn build(mail: &Mail) -> Result<Message, MailError> {
             mail.subject
         )));
     }
-    let mut b = Message::builder().from(parse(&mail.from)?).subject(&mail.subject);
+    let from = parse(&mail.from)?;
+    // Our own id, on the sender's domain: replies and threads find the message by it.
+    let id = format!("<{}@{}>", uuid::Uuid::new_v4().simple(), from.email.domain());
+    let mut b = Message::builder()
+        .from(from)
+        .message_id(Some(id))
+        .subject(&mail.subject);
     for to in &mail.to {
         b = b.to(parse(to)?);
     }

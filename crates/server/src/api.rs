@@ -426,8 +426,8 @@ async fn get_one(State(state): State<Arc<ApiState>>, _caller: Caller, Path(id): 
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct MonthQuery {
-    /// YYYY-MM
-    #[param(pattern = r"^\d{4}-\d{2}$", example = "2025-07")]
+    /// YYYY-MM (or YYYY-M)
+    #[param(pattern = r"^\d{4}-\d{1,2}$", example = "2025-07")]
     pub month: Option<String>,
 }
 

@@ -83,7 +83,7 @@ impl Shared {
             metrics: Arc::clone(&self.metrics),
             clock: Arc::clone(&self.clock),
         };
-        crate::http::router(Arc::new(ops), areas)
+        crate::http::router(Arc::new(ops), areas, self.office.is_some())
     }
 }
 

@@ -32,18 +32,27 @@ pub struct OpsState {
 }
 
 /// The operator endpoints, with the other areas' routers (`areas`) merged in, under the
-/// request counter and the redacting access log.
-pub fn router(shared: Arc<OpsState>, areas: Vec<Router>) -> Router {
+/// request counter and the redacting access log. `/` sends a person to the office pages
+/// (or says how to turn them on); any other unknown path is a plain 404.
+pub fn router(shared: Arc<OpsState>, areas: Vec<Router>, office: bool) -> Router {
+    let home = if office { "/office" } else { "/office-setup" };
     let mut app = Router::new()
+        .route("/", get(move || async move { axum::response::Redirect::to(home) }))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/status", get(status))
         .with_state(Arc::clone(&shared));
+    if !office {
+        app = app
+            .route("/office", get(office_off))
+            .route("/office-setup", get(office_off));
+    }
     for area in areas {
         app = app.merge(area);
     }
-    app.layer(middleware::from_fn_with_state(Arc::clone(&shared), count_requests))
+    app.fallback(not_found)
+        .layer(middleware::from_fn_with_state(Arc::clone(&shared), count_requests))
         .layer(middleware::from_fn(access_log))
 }
 
@@ -55,6 +64,20 @@ async fn access_log(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     tracing::debug!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "http");
     resp
+}
+
+/// The office pages are not turned on: say how, instead of a bare 404.
+async fn office_off() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "The office pages are off. To turn them on, list who may sign in in jada.toml and restart jada:\n\n[office]\nusers = [\"you@example.com\"]\n\nSign-in links are mailed to those addresses (to the data directory's outbox/ folder unless [mail] mode = \"gmail\").\n",
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "not_found", "no such page")
 }
 
 /// `{code, detail}` for 4xx; 5xx hide details from the client and log them.

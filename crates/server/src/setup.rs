@@ -54,7 +54,7 @@ pub fn registry(app: &App, worker: &Arc<OutboxWorker>) -> Result<Registry, AppEr
     let config_error = |e: String| AppError::Config(ConfigError::new(e));
     let (tokens, dispatcher) = (app.tokens()?, app.dispatcher()?);
     let mut reg = Registry::default();
-    let parse = |s: &str| Schedule::parse(s).map_err(config_error);
+    let parse = |s: &str| Schedule::parse(s).map_err(|e| config_error(e.to_string()));
     let mut health = JobSpec::new("token-health", parse("0 0 */6 * * *")?);
     health.run_at_start = true;
     health.timeout = Duration::from_secs(120);
@@ -191,7 +191,7 @@ fn tune(mut spec: JobSpec, table: Option<&toml::Table>) -> Result<JobSpec, Strin
     };
     for (key, v) in table {
         match key.as_str() {
-            "schedule" => spec.schedule = Schedule::parse(v.as_str().ok_or_else(|| bad(key, "expected a string"))?).map_err(|e| bad(key, &e))?,
+            "schedule" => spec.schedule = Schedule::parse(v.as_str().ok_or_else(|| bad(key, "expected a string"))?).map_err(|e| bad(key, &e.to_string()))?,
             "enabled" => spec.enabled = v.as_bool().ok_or_else(|| bad(key, "expected true or false"))?,
             "run_at_start" => spec.run_at_start = v.as_bool().ok_or_else(|| bad(key, "expected true or false"))?,
             "timeout" => spec.timeout = dur(key, v)?,
@@ -230,7 +230,7 @@ pub fn alert_engine(app: &App) -> Result<AlertEngine, AppError> {
     if !app.config.alerts.email.is_empty() {
         sinks.push(Arc::new(MailSink {
             mailer: app.mailer()?,
-            from: app.config.mail.sender.clone(),
+            from: app.sender(),
             to: app.config.alerts.email.clone(),
         }));
     }
@@ -272,7 +272,7 @@ pub fn office(app: &App) -> Result<Option<crate::office::Office>, AppError> {
     Ok(Some(crate::office::Office {
         users: users.clone(),
         mailer: app.mailer()?,
-        sender: app.config.mail.sender.clone(),
+        sender: app.sender(),
         dispatcher: app.dispatcher()?,
         business: app.config.business.name.clone(),
         reports_dir: app.data.reports(),

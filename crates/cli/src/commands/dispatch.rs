@@ -26,11 +26,8 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
             if json {
                 return Ok(print_json(&step)?);
             }
-            println!(
-                "captain {crew} assigned to {charter}; dispatch {}: {}",
-                step.status.as_str(),
-                step.detail
-            );
+            // The detail is a whole sentence ("crewed: 2 crew aboard").
+            println!("captain {crew} assigned to {charter}; dispatch: {}", step.detail);
             if !step.offered.is_empty() {
                 let who: Vec<String> = step.offered.iter().map(|c| c.to_string()).collect();
                 println!("offers sent to: {}", who.join(", "));

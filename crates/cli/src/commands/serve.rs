@@ -16,7 +16,17 @@ use crate::Failure;
 use jada_app::config::parse_duration;
 
 pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
-    let mut ctx = crate::commands::load_app(g)?;
+    let config = crate::commands::load_config(g)?;
+    // The port first: a taken one is said before anything is loaded or written.
+    let addr = args.listen.unwrap_or(config.server.listen);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        Failure::op(anyhow::anyhow!(
+            "cannot listen on {addr}: {e}; set [server] listen in jada.toml or pass --listen"
+        ))
+    })?;
+    let mut ctx = Context::open(config)?;
+    // Then the data directory: one daemon per SQLite file.
+    let _lock = ctx.data.lock_daemon().map_err(Failure::op)?;
     if args.demo {
         load_demo_if_empty(&ctx).await?;
         // The demo is for clicking through everything: with no office users configured,
@@ -69,12 +79,6 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         },
         abort,
     };
-    let addr = args.listen.unwrap_or(ctx.config.server.listen);
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        Failure::op(anyhow::anyhow!(
-            "cannot listen on {addr}: {e}; set [server] listen in jada.toml or pass --listen"
-        ))
-    })?;
     let stop = CancellationToken::new();
     tokio::spawn(on_signal(stop.clone()));
     let db = ctx.data.db();

@@ -43,14 +43,23 @@ fn human(d: Duration) -> String {
     }
 }
 
+/// A schedule that cannot be read: always the operator's configuration to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("`{0}` is not an interval: use e.g. \"every 30m\", \"every 6h\"")]
+    Interval(String),
+    #[error("`{text}` is not a cron expression ({why}): use e.g. \"0 */30 * * * *\" or \"every 30m\"")]
+    Cron { text: String, why: String },
+}
+
 impl Schedule {
     /// `every 30m` / `every 6h` / `every 10s`, or a cron expression of 5 or 6 fields.
-    pub fn parse(s: &str) -> Result<Schedule, String> {
+    pub fn parse(s: &str) -> Result<Schedule, ScheduleError> {
         let s = s.trim();
         if let Some(rest) = s.strip_prefix("every ") {
             return parse_interval(rest.trim())
                 .map(Schedule::Every)
-                .ok_or_else(|| format!("`{s}` is not an interval: use e.g. \"every 30m\", \"every 6h\""));
+                .ok_or_else(|| ScheduleError::Interval(s.to_string()));
         }
         Cron::new(s)
             .with_seconds_optional()
@@ -59,7 +68,10 @@ impl Schedule {
                 expr: s.to_string(),
                 cron: Box::new(cron),
             })
-            .map_err(|e| format!("`{s}` is not a cron expression ({e}): use e.g. \"0 */30 * * * *\" or \"every 30m\""))
+            .map_err(|e| ScheduleError::Cron {
+                text: s.to_string(),
+                why: e.to_string(),
+            })
     }
 
     /// The first fire time strictly after `after`, with cron fields read in `zone`.
@@ -165,9 +177,12 @@ mod tests {
             s.next_after(t("2024-01-01T00:00:00Z"), LA).unwrap(),
             t("2024-01-01T06:00:00Z")
         );
-        assert!(Schedule::parse("every often").unwrap_err().contains("not an interval"));
-        assert!(Schedule::parse("61 * * * *")
-            .unwrap_err()
-            .contains("not a cron expression"));
+        assert!(matches!(
+            Schedule::parse("every often").unwrap_err(),
+            ScheduleError::Interval(_)
+        ));
+        let err = Schedule::parse("61 * * * *").unwrap_err();
+        assert!(matches!(err, ScheduleError::Cron { .. }), "{err}");
+        assert!(err.to_string().contains("not a cron expression"));
     }
 }

@@ -103,11 +103,18 @@ pub async fn update_charter(
     }
 }
 
-/// The check every charter button starts with (after [`Checked`]): the charter exists.
+/// The check every dispatch and cancel button starts with (after [`Checked`]): the
+/// charter exists and is still open — a completed or cancelled charter has nothing to
+/// dispatch or cancel, whatever a stale page or a hand-made POST asks.
 async fn checked_charter(shared: &OfficeState, id: &str) -> Result<jada_core::Charter, Response> {
     let no = || (StatusCode::NOT_FOUND, "no such charter").into_response();
     let id = CharterId::parse(id).map_err(|_| no())?;
     match shared.store.get_charter(id).await {
+        Ok(Some(c)) if c.status.is_final() => Err(back(
+            &charter_path(id),
+            "error",
+            &format!("This charter is {}: there is nothing to dispatch or cancel.", c.status),
+        )),
         Ok(Some(c)) => Ok(c),
         Ok(None) => Err(no()),
         Err(e) => Err(unavailable(e)),
@@ -123,11 +130,12 @@ pub async fn assign_captain(
     Path(id): Path<String>,
     Checked { who, form }: Checked,
 ) -> Response {
-    let (Ok(id), Ok(crew)) = (
-        CharterId::parse(&id),
-        CrewId::parse(form.get("crew").map(String::as_str).unwrap_or("")),
-    ) else {
-        return (StatusCode::UNPROCESSABLE_ENTITY, "choose a charter and a captain").into_response();
+    let id = match checked_charter(&shared, &id).await {
+        Ok(c) => c.charter_id,
+        Err(r) => return r,
+    };
+    let Ok(crew) = CrewId::parse(form.get("crew").map(String::as_str).unwrap_or("")) else {
+        return (StatusCode::UNPROCESSABLE_ENTITY, "choose a captain").into_response();
     };
     let o = office(&shared);
     match o
@@ -138,11 +146,8 @@ pub async fn assign_captain(
         Ok(step) => back(
             &charter_path(id),
             "done",
-            &format!(
-                "Captain {crew} assigned; dispatch {}: {}",
-                step.status.as_str(),
-                step.detail
-            ),
+            // The detail is a whole sentence ("crewed: 2 crew aboard").
+            &format!("Captain {crew} assigned; dispatch: {}", step.detail),
         ),
         Err(e) => back(&charter_path(id), "error", &e.to_string()),
     }

@@ -196,10 +196,12 @@ pub async fn charter(
             dt { "Captain" } dd { (c.captain_assigned.as_ref().map_or("none", |x| x.as_str())) }
             dt { "Crew" } dd { (c.crew_assigned.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")) " (" (c.crew_assigned.len()) "/" (seats) ")" }
             dt { "Revenue" } dd { (money(c.reportable_revenue)) ", tips " (money(c.tips)) }
-            dt { "Dispatch" } dd { (dispatch.as_ref().map_or("not started".to_string(), |d| format!("{}: {}", d.status.as_str(), d.detail))) }
+            dt { "Dispatch" } dd { (dispatch.as_ref().map_or("not started", |d| d.detail.as_str())) }
             dt { "Version" } dd { (c.version) }
         }
-        @if c.status != CharterStatus::Cancelled {
+        @if c.status.is_final() {
+            section.actions { a.button href=(format!("/office/charters/{id}/edit")) { "Edit booking" } }
+        } @else {
             section.actions {
                 form.inline method="post" action=(format!("/office/charters/{id}/captain")) {
                     (csrf_field(&who))
