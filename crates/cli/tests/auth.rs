@@ -227,3 +227,70 @@ async fn login_recovers_a_credential() {
     let d = dir.path().to_path_buf();
     blocking(move || jada(&d).args(["auth", "token", "office"]).assert().success()).await;
 }
+
+/// What a webhook received: each POST's body, with the time it arrived.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(std::time::Instant, Value)>>>;
+
+/// A webhook receiver on 127.0.0.1 (plain HTTP/1.1 on a thread).
+fn webhook() -> (String, Received) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let got: Received = Default::default();
+    let keep = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = r.read_exact(&mut body);
+            if let Ok(v) = serde_json::from_slice(&body) {
+                keep.lock().unwrap().push((std::time::Instant::now(), v));
+            }
+            let mut s = stream;
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+    });
+    (url, got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_revoked_before_start_is_alerted_within_seconds() {
+    let emu = google_emulator::spawn().await.unwrap();
+    let client = emu.create_oauth_client();
+    let user = emu.create_authorized_user(&client, &[SHEETS]);
+    emu.revoke_refresh_token(user["refresh_token"].as_str().unwrap());
+    let dir = setup(&emu, &[("workspace", &user)]);
+    let (url, got) = webhook();
+    let toml = std::fs::read_to_string(dir.path().join("jada.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("jada.toml"),
+        format!("{toml}[[alerts.webhook]]\nurl = \"{url}\"\n"),
+    )
+    .unwrap();
+    let d = dir.path().to_path_buf();
+    let started = std::time::Instant::now();
+    let (child, _) = blocking(move || serve(&d)).await;
+    let _serve = Running(child);
+    let deadline = started + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline && got.lock().unwrap().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // A moment more: a second (duplicate) alert would arrive now if there were one.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one webhook, within 5 s of the start: {got:?}");
+    let (at, body) = &got[0];
+    assert!(*at <= deadline, "it came after {:?}", *at - started);
+    assert_eq!(body["alert"], "credential-reauth:workspace", "{body}");
+    assert_eq!(body["status"], "firing");
+}

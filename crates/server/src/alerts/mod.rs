@@ -57,10 +57,17 @@ pub async fn conditions(
                     Some(jada_core::Recovery::Operator) => " (retrying will not help: it needs you)",
                     _ => "",
                 };
+                // The run's typed cause, unless that credential has refreshed since
+                // (then the job only needs another run).
+                let because_of = last.needs_reauth.filter(|cred| {
+                    !credentials
+                        .iter()
+                        .any(|c| &c.name == cred && !c.needs_reauth && c.last_refresh > last.finished_at)
+                });
                 out.push(Condition {
                     key: format!("job-failing:{name}"),
                     summary: format!("job `{name}` is failing: {why}{fix}"),
-                    because_of: last.needs_reauth,
+                    because_of,
                 });
             }
         }
@@ -143,10 +150,20 @@ pub async fn conditions(
 /// One cause, one alert: a job failing only because a credential needs re-auth is
 /// reported inside that credential's alert (which names the job), not beside it.
 fn fold_into_credentials(out: &mut Vec<Condition>) {
-    let reauth: Vec<String> = out
-        .iter()
-        .filter_map(|c| c.key.strip_prefix("credential-reauth:").map(str::to_string))
-        .collect();
+    // A run that met the refusal may be recorded a moment before the credential's own
+    // state says so: the run's typed cause is enough for the credential's alert.
+    let mut reauth: Vec<String> = out.iter().filter_map(|c| c.because_of.clone()).collect();
+    reauth.sort();
+    reauth.dedup();
+    for cred in &reauth {
+        let key = format!("credential-reauth:{cred}");
+        if !out.iter().any(|c| c.key == key) {
+            out.push(Condition::new(
+                key,
+                format!("credential `{cred}` needs re-auth: run `jada auth login {cred}`"),
+            ));
+        }
+    }
     for cred in reauth {
         let caused = |c: &Condition| c.because_of.as_deref() == Some(cred.as_str());
         let jobs: Vec<String> = out

@@ -26,9 +26,14 @@ impl Job for TokenHealth {
             match self.0.probe(n).await {
                 Ok(p) if p.ok => {}
                 // Google answered that the token cannot do its work: a person must look.
-                Ok(p) => problems.push(JobError::operator(
-                    p.problem.unwrap_or_else(|| format!("credential `{n}` is unhealthy")),
-                )),
+                Ok(p) => {
+                    let mut e =
+                        JobError::operator(p.problem.unwrap_or_else(|| format!("credential `{n}` is unhealthy")));
+                    // Refused by Google: the credential's own alert covers this run.
+                    let refused = self.0.states().iter().any(|s| &s.name == n && s.needs_reauth);
+                    e.needs_reauth = refused.then(|| n.clone());
+                    problems.push(e)
+                }
                 Err(e) => problems.push(e.into()),
             }
         }
