@@ -384,6 +384,7 @@ impl Config {
                 );
             }
         }
+        crate::jobs::check(self)?;
         Ok(())
     }
 

@@ -160,3 +160,120 @@ fn report_drive_settings(config: &Config) -> Result<Option<ReportDrive>, String>
         share,
     }))
 }
+
+/// Settings every job takes in `[jobs.NAME]`.
+pub const COMMON_KEYS: &[&str] = &[
+    "schedule",
+    "enabled",
+    "run_at_start",
+    "timeout",
+    "attempts",
+    "stale_after",
+    "credentials",
+];
+
+/// The built-in jobs, each with the settings of its own (read above, or by the job).
+pub const BUILT_IN: &[(&str, &[&str])] = &[
+    ("token-health", &[]),
+    ("outbox", &[]),
+    ("dispatch", &[]),
+    (
+        "port-sheet",
+        &["spreadsheet_id", "tab", "credential", "columns", "window_days"],
+    ),
+    (
+        "roster-sync",
+        &[
+            "credential",
+            "file_id",
+            "folder_path",
+            "name",
+            "window_days",
+            "unknown_crew",
+            "max_removal_share",
+        ],
+    ),
+    ("monthly-report", &["credential", "folder_id", "share"]),
+    ("crew-statements", &[]),
+];
+
+/// Whether `key` is a setting of the built-in job `job` (beyond [`COMMON_KEYS`]).
+pub fn is_own_key(job: &str, key: &str) -> bool {
+    BUILT_IN.iter().any(|(n, keys)| *n == job && keys.contains(&key))
+}
+
+/// Every `[jobs.NAME]` names a built-in job or has a `command`, and has only the
+/// settings that job takes; a near miss is named (`port-shet` -> `port-sheet`).
+pub fn check(config: &Config) -> Result<(), ConfigError> {
+    for (name, table) in &config.jobs {
+        let own: Option<&[&str]> = BUILT_IN.iter().find(|(n, _)| n == name).map(|(_, k)| *k);
+        let allowed: Vec<&str> = match own {
+            Some(keys) => COMMON_KEYS.iter().chain(keys.iter()).copied().collect(),
+            None if table.contains_key("command") => COMMON_KEYS.iter().copied().chain(["command"]).collect(),
+            None => {
+                let names: Vec<&str> = BUILT_IN.iter().map(|(n, _)| *n).collect();
+                let hint = match nearest(name, &names) {
+                    Some(n) => format!("did you mean `{n}`?"),
+                    None => format!("the built-in jobs are {}", names.join(", ")),
+                };
+                return Err(ConfigError::new(format!(
+                    "`[jobs.{name}]`: no such job; {hint} (a job of your own needs `command = [\"program\", \"arg\"]`)"
+                )));
+            }
+        };
+        for key in table.keys() {
+            if !allowed.contains(&key.as_str()) {
+                let hint = match nearest(key, &allowed) {
+                    Some(k) => format!("did you mean `{k}`?"),
+                    None => format!("it takes {}", allowed.join(", ")),
+                };
+                return Err(ConfigError::new(format!(
+                    "invalid configuration key `jobs.{name}.{key}`: job `{name}` has no such setting; {hint}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The candidate closest to `word` by edit distance, when it is a plausible typo.
+fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (distance(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min()
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_are_named() {
+        assert_eq!(nearest("port-shet", &["port-sheet", "outbox"]), Some("port-sheet"));
+        assert_eq!(
+            nearest("spreadshet_id", &["spreadsheet_id", "tab"]),
+            Some("spreadsheet_id")
+        );
+        assert_eq!(nearest("backup", &["port-sheet", "outbox"]), None);
+        assert_eq!(distance("kitten", "sitting"), 3);
+    }
+}

@@ -367,3 +367,35 @@ fn config_show_redacts_webhook_secrets() {
         .success()
         .stdout(contains("https://hooks.slack.com/<redacted>").and(contains("s3cr3tT0k3n").not()));
 }
+
+#[test]
+fn a_misspelt_job_or_job_setting_is_refused_naming_the_nearest() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("jada.toml"), "[jobs.port-shet]\nspreadsheet_id = \"1abc\"\n").unwrap();
+    jada(d)
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(contains("`[jobs.port-shet]`: no such job; did you mean `port-sheet`?"));
+    jada(d)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .assert()
+        .code(2)
+        .stderr(contains("did you mean `port-sheet`?"));
+    std::fs::write(
+        d.join("jada.toml"),
+        "[[credentials]]\nname = \"w\"\nfile = \"w.json\"\nscopes = [\"x\"]\n[jobs.port-sheet]\nspreadshet_id = \"1abc\"\ncredential = \"w\"\n",
+    )
+    .unwrap();
+    jada(d).args(["config", "check"]).assert().code(2).stderr(contains(
+        "invalid configuration key `jobs.port-sheet.spreadshet_id`: job `port-sheet` has no such setting; did you mean `spreadsheet_id`?",
+    ));
+    // A job of your own has a command, and then only the common settings.
+    std::fs::write(
+        d.join("jada.toml"),
+        "[jobs.backup]\ncommand = [\"true\"]\nschedule = \"every 1h\"\n",
+    )
+    .unwrap();
+    jada(d).args(["config", "check"]).assert().success();
+}

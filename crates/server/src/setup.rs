@@ -201,13 +201,8 @@ fn tune(mut spec: JobSpec, table: Option<&toml::Table>) -> Result<JobSpec, Strin
                 spec.credentials = v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).ok_or_else(|| bad(key, "expected a list of credential names"))?
             }
             "command" => {}
-            // The port sheet's own settings, read by `port_sheet_config`.
-            "spreadsheet_id" | "tab" | "credential" | "columns" | "window_days" if name == "port-sheet" => {}
-            // The roster sync's own settings, read by `roster_config`.
-            "credential" | "file_id" | "folder_path" | "name" | "window_days" | "unknown_crew" | "max_removal_share"
-                if name == "roster-sync" => {}
-            // The monthly report's Drive settings, read by `report_publish`.
-            "credential" | "folder_id" | "share" if name == "monthly-report" => {}
+            // A built-in job's own settings, read by `jada_app::jobs`.
+            k if jada_app::jobs::is_own_key(&name, k) => {}
             _ => return Err(bad(key, "unknown key (known: schedule, enabled, run_at_start, timeout, attempts, stale_after, credentials, command)")),
         }
     }

@@ -260,6 +260,10 @@ async fn the_daemon_parts_come_from_one_app() {
             "token-health"
         ]
     );
+    // The configuration check knows every built-in job the registry makes.
+    for n in names.iter().filter(|n| **n != "backup") {
+        assert!(jada_app::jobs::BUILT_IN.iter().any(|(b, _)| b == n), "{n}");
+    }
     let (spec, _) = registry.get("port-sheet").unwrap();
     assert_eq!(
         (spec.attempts, spec.credentials.clone()),
