@@ -307,14 +307,7 @@ fn a_finished_charter_offers_no_dispatch_or_cancel_and_refuses_them() {
     let base = format!("http://127.0.0.1:{port}");
     let http = client();
     let session = sign_in(&http, &base, d);
-    let get = |path: &str| {
-        http.get(format!("{base}{path}"))
-            .header("cookie", &session)
-            .send()
-            .unwrap()
-            .text()
-            .unwrap()
-    };
+    let get = |path: &str| office_page(&http, &format!("{base}{path}"), &session);
 
     let page = get(&format!("/office/charters/{done}"));
     for gone in ["Assign captain and dispatch", "Restart dispatch", "Cancel charter"] {
@@ -354,13 +347,7 @@ fn a_stale_booking_form_is_refused_with_both_versions() {
     let base = format!("http://127.0.0.1:{port}");
     let http = client();
     let session = sign_in(&http, &base, d);
-    let form = http
-        .get(format!("{base}/office/charters/{CHARTER}/edit"))
-        .header("cookie", &session)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let form = office_page(&http, &format!("{base}/office/charters/{CHARTER}/edit"), &session);
     assert!(form.contains("name=\"version\" value=\"1\""), "{form}");
     // Someone else changes the booking meanwhile (an import: version 2).
     std::fs::write(

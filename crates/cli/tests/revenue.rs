@@ -146,13 +146,7 @@ print(json.dumps({"active": ws.title, "head": head, "statuses": [r[head.index("S
     let _serve = Running(child);
     let http = client();
     let session = sign_in(&http, &base, d);
-    let page = http
-        .get(format!("{base}/office/revenue?year=2024"))
-        .header("cookie", &session)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let page = office_page(&http, &format!("{base}/office/revenue?year=2024"), &session);
     let row = page.split("<td>July 2024</td>").nth(1).expect("a July row");
     let cells: Vec<&str> = row
         .split("<td>")

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -315,13 +315,7 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<ApiState>) -> Result<Self, Response> {
-        let key = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .unwrap_or("");
+        let key = crate::web::bearer(&parts.headers).unwrap_or("");
         match jada_ops::office::check_api_key(state.store.as_ref(), key).await {
             Ok(Some(k)) => Ok(Caller { key_name: k.name }),
             Ok(None) => Err(fail(

@@ -120,12 +120,7 @@ impl FromRequestParts<Arc<OpsState>> for Admin {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, shared: &Arc<OpsState>) -> Result<Self, Response> {
-        let given = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if given.is_some_and(|g| same_secret(g, &shared.admin_token)) {
+        if crate::web::bearer(&parts.headers).is_some_and(|g| same_secret(g, &shared.admin_token)) {
             return Ok(Admin);
         }
         Err(error(

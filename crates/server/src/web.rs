@@ -13,6 +13,16 @@ use subtle::ConstantTimeEq;
 /// test greps a debug-level run for every token issued.
 pub const SECRET_PATHS: &[&str] = &["/c/", "/office/auth/"];
 
+/// The token of an `Authorization: Bearer <token>` header (the API's keys, the admin
+/// token), trimmed.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
 /// The path as the access log may show it: the secret segment of a [`SECRET_PATHS`]
 /// route replaced by `[token]`.
 pub fn redact(path: &str) -> String {

@@ -263,3 +263,8 @@ pub fn sign_in(http: &reqwest::blocking::Client, base: &str, d: &Path) -> String
     assert!(r.text().unwrap().contains("used already"));
     session
 }
+
+/// An office page's HTML, as the signed-in `session` (a cookie from [`sign_in`]) sees it.
+pub fn office_page(http: &reqwest::blocking::Client, url: &str, session: &str) -> String {
+    http.get(url).header("cookie", session).send().unwrap().text().unwrap()
+}
