@@ -51,12 +51,15 @@ pub enum AppError {
     Auth(#[from] AuthError),
     #[error(transparent)]
     LinkKeys(#[from] KeyFileError),
+    /// A command that reads the business found no store where it looked.
+    #[error("no jada data directory at {dir} (there is no jada.db): run `jada init` (or `jada demo` for a sample business), or point --data-dir, JADA_DATA_DIR or `data_dir` in jada.toml at yours")]
+    NoDataDir { dir: String },
 }
 
 impl AppError {
     /// Whether the configuration is at fault (the operator must change it).
     pub fn is_usage(&self) -> bool {
-        matches!(self, AppError::Config(_))
+        matches!(self, AppError::Config(_) | AppError::NoDataDir { .. })
     }
 }
 
@@ -83,6 +86,18 @@ impl App {
     /// Loads the configuration (`source`, then `JADA_*`; `data_dir` wins) and opens it.
     pub fn load(source: &Source, data_dir: Option<&Path>) -> Result<App, AppError> {
         App::open(Config::load(source, data_dir)?)
+    }
+
+    /// Opens the data directory only if it holds a store: for commands that read the
+    /// business, which must not answer "0 charters" from a directory made by mistake.
+    pub fn open_existing(config: Config) -> Result<App, AppError> {
+        let data = DataDir::new(&config.data_dir);
+        if !data.db().exists() {
+            return Err(AppError::NoDataDir {
+                dir: data.root().display().to_string(),
+            });
+        }
+        App::open(config)
     }
 
     /// Makes the data directory if needed and opens the configured store: the one

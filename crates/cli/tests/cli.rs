@@ -399,3 +399,25 @@ fn a_misspelt_job_or_job_setting_is_refused_naming_the_nearest() {
     .unwrap();
     jada(d).args(["config", "check"]).assert().success();
 }
+
+#[test]
+fn a_reading_command_without_a_data_directory_says_so_and_makes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for args in [
+        vec!["charters", "list"],
+        vec!["crew", "list"],
+        vec!["jobs", "list"],
+        vec!["report", "monthly", "--month", "2024-07"],
+    ] {
+        jada(d)
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(contains("no jada data directory at ./jada-data").and(contains("jada init")));
+    }
+    assert!(!d.join("jada-data").exists(), "nothing was made");
+    // `init` makes one; then the same commands answer.
+    jada(d).args(["init"]).assert().success();
+    jada(d).args(["charters", "list"]).assert().success();
+}

@@ -67,6 +67,7 @@ async fn pending_changes_dry_run_then_write_then_reconcile() {
 #[test]
 fn an_unconfigured_or_misconfigured_port_sheet_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
+    jada(dir.path()).args(["init"]).assert().success();
     jada(dir.path())
         .args(["sync", "port-sheet"])
         .assert()

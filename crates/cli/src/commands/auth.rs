@@ -21,7 +21,9 @@ use crate::output::{print_json, table};
 use crate::Failure;
 
 pub async fn run(g: &Global, cmd: AuthCommand) -> Result<(), Failure> {
-    let ctx = crate::commands::load_app(g)?;
+    // Credentials are set up before there is a business (and legacy scripts ask for
+    // tokens): the auth commands may make the data directory.
+    let ctx = crate::commands::create_app(g)?;
     match cmd {
         AuthCommand::Status { json } => show_status(&ctx, json).await,
         AuthCommand::Check { name, json } => check(&ctx, name.as_deref(), json).await,

@@ -10,7 +10,10 @@ use crate::output::{print_json, print_report, table, ProgressReporter};
 use crate::Failure;
 
 pub async fn run(g: &Global, cmd: ChartersCommand) -> Result<(), Failure> {
-    let ctx = crate::commands::load_app(g)?;
+    let ctx = match cmd {
+        ChartersCommand::Import(_) => crate::commands::create_app(g)?,
+        _ => crate::commands::load_app(g)?,
+    };
     match cmd {
         ChartersCommand::Import(args) => import(&ctx, &args).await,
         ChartersCommand::List(args) => list(&ctx, &args).await,

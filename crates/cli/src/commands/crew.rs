@@ -10,7 +10,10 @@ use crate::output::{print_json, table, ProgressReporter};
 use crate::Failure;
 
 pub async fn run(g: &Global, cmd: CrewCommand) -> Result<(), Failure> {
-    let ctx = crate::commands::load_app(g)?;
+    let ctx = match cmd {
+        CrewCommand::Import(_) => crate::commands::create_app(g)?,
+        _ => crate::commands::load_app(g)?,
+    };
     match cmd {
         CrewCommand::Import(args) => import(&ctx, &args).await,
         CrewCommand::List(args) => list(&ctx, &args).await,

@@ -9,7 +9,7 @@ use crate::output::ProgressReporter;
 use crate::Failure;
 
 pub async fn run(g: &Global, args: &DemoArgs) -> Result<(), Failure> {
-    let ctx = crate::commands::load_app(g)?;
+    let ctx = crate::commands::create_app(g)?;
     let today = ctx.today();
     let season = args.season.unwrap_or(today.year());
     let business = generate(DemoOptions {

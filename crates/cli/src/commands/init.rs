@@ -29,6 +29,8 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<(), Failure> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     let data = DataDir::new(&data_dir);
     data.ensure().map_err(Failure::op)?;
+    // The database too, so every command finds the business from now on.
+    jada_store::sqlite::SqliteStore::open(data.db()).map_err(Failure::op)?;
     println!("wrote {}", path.display());
     println!(
         "created {} (database, secrets/ with mode 0700, outbox/, reports/)",

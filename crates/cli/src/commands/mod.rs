@@ -34,8 +34,15 @@ use crate::Failure;
 /// the services made from them.
 pub use jada_app::App as Context;
 
-/// Loads the configuration and opens the app (the data directory and the store).
+/// Loads the configuration and opens the app on an existing data directory: commands
+/// that read the business say where they looked instead of making an empty store.
 pub fn load_app(g: &Global) -> Result<Context, Failure> {
+    Ok(Context::open_existing(load_config(g)?)?)
+}
+
+/// Loads the configuration and opens the app, making the data directory if needed: for
+/// the commands that bring a business in (`demo`, imports, `auth login`).
+pub fn create_app(g: &Global) -> Result<Context, Failure> {
     Ok(Context::open(load_config(g)?)?)
 }
 
