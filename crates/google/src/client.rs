@@ -95,25 +95,6 @@ pub enum GoogleError {
     },
 }
 
-impl GoogleError {
-    /// Whether the failure needs an operator (re-auth, sharing, configuration) rather
-    /// than time.
-    pub fn needs_operator(&self) -> bool {
-        self.recovery() == Recovery::Operator
-    }
-
-    /// The API the call went to (`None` when the token itself could not be had).
-    pub fn api(&self) -> Option<Api> {
-        match self {
-            GoogleError::Auth(_) => None,
-            GoogleError::Permission { api, .. }
-            | GoogleError::NotFound { api, .. }
-            | GoogleError::Rejected { api, .. }
-            | GoogleError::Transient { api, .. } => Some(*api),
-        }
-    }
-}
-
 impl Fault for GoogleError {
     fn recovery(&self) -> Recovery {
         match self {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use google_emulator::EmulatorHandle;
-use jada_core::{Cents, Charter, CharterId, CharterStatus, Event};
+use jada_core::{Cents, Charter, CharterId, CharterStatus, Event, Fault};
 use jada_ops::events::{EventHandler, HandlerError};
 use jada_ops::port_sheet::{Columns, PortSheet, PortSheetConfig, PortSheetHandler, SyncError};
 use jada_store::sqlite::SqliteStore;
@@ -202,7 +202,7 @@ async fn a_missing_mapped_column_is_a_clear_error_and_writes_nothing() {
         err.to_string(),
         "the port sheet's tab `Port Sheet` has no column `Guests` (for guest_count): add that header to row 1, or change [jobs.port-sheet.columns] in jada.toml"
     );
-    assert!(err.needs_operator());
+    assert!(!err.is_retryable(), "{err}");
     assert_eq!(env.emu.cells(&env.id, TAB).len(), 1);
 }
 

@@ -18,7 +18,7 @@ use tokio_util::task::TaskTracker;
 use crate::alerts::{self, AlertEngine};
 use crate::jobs::runner::{JobRunner, RunError};
 use crate::metrics::Metrics;
-use crate::status::{StatusReport, StatusSource};
+use crate::status::StatusSource;
 
 /// What the HTTP handlers and loops share.
 pub struct Shared {
@@ -51,10 +51,6 @@ impl Shared {
             started_at: self.started_at,
             data_dir: self.data_dir.clone(),
         }
-    }
-
-    pub async fn report(&self) -> Result<StatusReport, StoreError> {
-        self.status().report().await
     }
 
     /// Every web area's router, each with its own state, under the operator endpoints.

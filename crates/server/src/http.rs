@@ -33,20 +33,18 @@ pub struct OpsState {
 
 /// The operator endpoints, with the other areas' routers (`areas`) merged in, under the
 /// request counter and the redacting access log. `/` sends a person to the office pages
-/// (or says how to turn them on); any other unknown path is a plain 404.
+/// (which, when `office` is off, say how to turn them on); any other unknown path is a
+/// plain 404.
 pub fn router(shared: Arc<OpsState>, areas: Vec<Router>, office: bool) -> Router {
-    let home = if office { "/office" } else { "/office-setup" };
     let mut app = Router::new()
-        .route("/", get(move || async move { axum::response::Redirect::to(home) }))
+        .route("/", get(|| async { axum::response::Redirect::to("/office") }))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/status", get(status))
         .with_state(Arc::clone(&shared));
     if !office {
-        app = app
-            .route("/office", get(office_off))
-            .route("/office-setup", get(office_off));
+        app = app.route("/office", get(office_off));
     }
     for area in areas {
         app = app.merge(area);

@@ -93,16 +93,4 @@ impl AuthError {
     pub fn is_transient(&self) -> bool {
         matches!(self, AuthError::Transient { .. })
     }
-
-    /// Whether an operator must act before this credential works again.
-    pub fn needs_operator(&self) -> bool {
-        matches!(
-            self,
-            AuthError::NeedsReauth { .. }
-                | AuthError::ClockSkew { .. }
-                | AuthError::Refused { .. }
-                | AuthError::File { .. }
-                | AuthError::Permissions { .. }
-        )
-    }
 }

@@ -103,21 +103,22 @@ impl Conflict {
     }
 }
 
+/// Said as the store says it: one wording for a conflict, wherever it is found.
 impl fmt::Display for Conflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        let e = match *self {
             Conflict::Stale {
                 charter_id,
                 your_version,
                 current_version,
-            } => write!(
-                f,
-                "charter {charter_id} was changed by someone else (your copy is version {your_version}, the store has version {current_version}): reload it and apply your change again"
-            ),
-            Conflict::Exists { charter_id } => {
-                write!(f, "charter {charter_id} already exists: update it instead of creating it")
-            }
-        }
+            } => jada_store::StoreError::StaleVersion {
+                id: charter_id,
+                expected: your_version,
+                actual: current_version,
+            },
+            Conflict::Exists { charter_id } => jada_store::StoreError::CharterExists(charter_id),
+        };
+        e.fmt(f)
     }
 }
 

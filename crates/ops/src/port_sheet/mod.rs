@@ -69,13 +69,6 @@ impl Fault for SyncError {
     }
 }
 
-impl SyncError {
-    /// Whether an operator must act before a retry can work.
-    pub fn needs_operator(&self) -> bool {
-        self.recovery() == Recovery::Operator
-    }
-}
-
 /// What a sync or reconcile did (or, dry, would do).
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct SyncReport {
@@ -182,7 +175,7 @@ impl EventHandler for PortSheetHandler {
                 tracing::info!(changes = ids.len(), summary = %r.summary(), "port sheet synced");
                 Ok(())
             }
-            Err(e) if e.needs_operator() => Err(HandlerError::Blocked(e.to_string())),
+            Err(e) if !e.is_retryable() => Err(HandlerError::Blocked(e.to_string())),
             Err(e) => Err(HandlerError::Retry(e.to_string())),
         }
     }
