@@ -14,6 +14,7 @@
 //! this crate does I/O, spawns tasks or reads the clock: callers pass "now" in. Every
 //! other crate of ours may import this one; it imports none of ours.
 
+pub mod agent;
 pub mod calendar;
 pub mod charter;
 pub mod chat;
@@ -28,6 +29,8 @@ pub mod link;
 pub mod money;
 pub mod offer;
 pub mod revenue;
+pub mod task;
+pub mod text;
 pub mod tips;
 pub mod vessel;
 
@@ -41,6 +44,7 @@ pub use event::Event;
 pub use fault::{Backoff, Fault, Recovery};
 pub use ids::{CharterId, CrewId, Email};
 pub use money::Cents;
+pub use task::{NewTask, Task, TaskNote, TaskSource, TaskStatus};
 pub use offer::{Offer, OfferStatus, SeatKind};
 pub use vessel::{CrewTier, Fleet, SeatError, SeatRules, Seats, Vessel};
 

@@ -19,11 +19,11 @@ pub mod conformance;
 pub use error::StoreError;
 pub use records::{
     Acceptance, AlertRecord, AlertStatus, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun,
-    OutboxEvent, RunEnd, RunOutcome, SentStatement, Session, Trigger,
+    NewSession, OutboxEvent, RunEnd, RunOutcome, SentStatement, Session, SessionEnd, Started, Trigger,
 };
 pub use traits::{
     AccessStore, AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore, LeaseStore,
-    OfferStore, OutboxStore, StatementStore, Store,
+    OfferStore, OutboxStore, StatementStore, Store, TaskStore, AgentStore,
 };
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

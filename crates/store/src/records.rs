@@ -306,3 +306,31 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// An agent session to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub playbook: String,
+    pub input: String,
+    /// One session per key (e.g. `gmail:MESSAGE_ID`); manual runs use a fresh key.
+    pub input_key: String,
+    pub max_turns: u32,
+    /// The process that will run it (`host:pid`).
+    pub owner: String,
+}
+
+/// What [`crate::AgentStore::start_session`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Started {
+    New(jada_core::agent::Session),
+    /// A session for the same input key exists already; nothing was written.
+    Existing(jada_core::agent::Session),
+}
+
+/// How an agent session ended (or paused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionEnd {
+    pub outcome: jada_core::agent::Outcome,
+    pub handoff: Option<String>,
+    pub error: Option<String>,
+}

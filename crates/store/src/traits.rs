@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use jada_core::agent::{Message, Session as AgentSession, ToolCall, Usage};
 use jada_core::{
-    Charter, CharterId, ChatMessage, CredentialState, CrewId, CrewMember, Email, Event, Month, Offer, OfferStatus,
+    Charter, CharterId, ChatMessage, CredentialState, CrewId, CrewMember, Email, Event, Month, NewTask, Offer,
+    OfferStatus, Task, TaskNote, TaskStatus,
 };
 use uuid::Uuid;
 
 use crate::records::{
-    Acceptance, AlertRecord, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun, OutboxEvent,
-    RunEnd, SentStatement, Session, Trigger,
+    Acceptance, AlertRecord, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun, NewSession,
+    OutboxEvent, RunEnd, SentStatement, Session, SessionEnd, Started, Trigger,
 };
 use crate::{Result, StoreError};
 
@@ -273,6 +275,79 @@ pub trait AccessStore: Send + Sync {
     async fn revoke_api_key(&self, name: &str, now: DateTime<Utc>) -> Result<bool>;
 }
 
+/// Tasks and their notes. Tasks are numbered by the store, 1, 2, 3...
+#[async_trait]
+pub trait TaskStore: Send + Sync {
+    async fn create_task(&self, task: &NewTask, now: DateTime<Utc>) -> Result<Task>;
+
+    async fn get_task(&self, id: u64) -> Result<Option<Task>>;
+
+    /// Tasks in any of `statuses` (all tasks when empty), newest first, at most `limit`.
+    async fn list_tasks(&self, statuses: &[TaskStatus], limit: usize) -> Result<Vec<Task>>;
+
+    /// Moves a task to `status`, with a note saying why. A done or cancelled task is
+    /// refused with [`StoreError::NoSuchRecord`] and nothing is written.
+    async fn set_task_status(&self, id: u64, status: TaskStatus, note: &TaskNote) -> Result<Task>;
+
+    /// Appends a note to a task's history.
+    async fn add_task_note(&self, id: u64, note: &TaskNote) -> Result<Task>;
+}
+
+/// Agent sessions: each turn is committed before the next request, so a crash loses at
+/// most the request in flight.
+#[async_trait]
+pub trait AgentStore: Send + Sync {
+    /// Starts a session with its first message, unless one exists for the same input key
+    /// (one session per input): then that one is returned and nothing is written.
+    async fn start_agent_session(&self, new: &NewSession, first: &Message, now: DateTime<Utc>) -> Result<Started>;
+
+    async fn get_agent_session(&self, id: u64) -> Result<Option<AgentSession>>;
+
+    /// The latest sessions, newest first.
+    async fn list_agent_sessions(&self, limit: usize) -> Result<Vec<AgentSession>>;
+
+    /// Sessions still running (no outcome), oldest first.
+    async fn list_running_agent_sessions(&self) -> Result<Vec<AgentSession>>;
+
+    /// A session's transcript, in order.
+    async fn session_messages(&self, id: u64) -> Result<Vec<Message>>;
+
+    /// Appends messages to a running session's transcript; when `usage` is given, they
+    /// answer one model request: the turn count goes up by one and tokens and cost add up.
+    /// Refused ([`StoreError::NoSuchRecord`]) unless the session is running as `owner`.
+    async fn append_messages(
+        &self,
+        id: u64,
+        owner: &str,
+        messages: &[Message],
+        usage: Option<(Usage, u64)>,
+        now: DateTime<Utc>,
+    ) -> Result<AgentSession>;
+
+    /// Records that a tool call is starting. `false` (nothing written) when this call was
+    /// started before: it must not run twice.
+    async fn start_tool_call(&self, call: &ToolCall) -> Result<bool>;
+
+    /// Records a started tool call's answer.
+    async fn finish_tool_call(&self, session: u64, tool_use_id: &str, result: &str, is_error: bool) -> Result<()>;
+
+    /// Every tool call of a session, in the order they started.
+    async fn list_tool_calls(&self, session: u64) -> Result<Vec<ToolCall>>;
+
+    /// Ends a running session. `false` when it was not running (someone else ended it).
+    async fn finish_agent_session(&self, id: u64, end: &SessionEnd, now: DateTime<Utc>) -> Result<bool>;
+
+    /// Takes a resumable ended session up again as `owner`, with a new turn limit.
+    /// `None` when the session is missing, running, or ended for good.
+    async fn reopen_agent_session(
+        &self,
+        id: u64,
+        owner: &str,
+        max_turns: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AgentSession>>;
+}
+
 /// Everything the rest of jada needs from persistence.
 pub trait Store:
     CharterStore
@@ -286,6 +361,8 @@ pub trait Store:
     + StatementStore
     + OfferStore
     + AccessStore
+    + TaskStore
+    + AgentStore
 {
 }
 
@@ -301,5 +378,7 @@ impl<T> Store for T where
         + StatementStore
         + OfferStore
         + AccessStore
+        + TaskStore
+        + AgentStore
 {
 }

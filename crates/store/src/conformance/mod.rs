@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::{EventStatus, Store};
 
 mod access;
+mod agents;
 mod charters;
 mod crew;
 mod offers;
@@ -24,6 +25,7 @@ mod outbox;
 mod statements;
 
 pub use access::*;
+pub use agents::*;
 pub use charters::*;
 pub use crew::*;
 pub use offers::*;
@@ -41,7 +43,8 @@ macro_rules! conformance_tests {
             outbox_claim_lease_and_ack, outbox_failure_dead_letter_retry_and_drop, job_runs, credential_states, leases, alerts, released_events_keep_their_attempts,
             statements_sent_once_per_month_and_key,
             offers_are_answered_once, accepting_assigns_and_queues_the_change, concurrent_accepts_have_one_winner, dispatch_records,
-            sessions_links_and_api_keys);
+            sessions_links_and_api_keys, tasks_are_numbered_noted_and_closed_once,
+            agent_sessions_commit_turns_and_run_tools_once);
     };
     (@cases $factory:path; $($case:ident),*) => {
         $(

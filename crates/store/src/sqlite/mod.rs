@@ -13,6 +13,8 @@ mod outbox;
 mod runs;
 mod schema;
 mod statements;
+mod tasks;
+mod agents;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

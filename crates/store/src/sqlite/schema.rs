@@ -171,6 +171,69 @@ ALTER TABLE job_runs ADD COLUMN recovery TEXT;
 ALTER TABLE job_runs ADD COLUMN needs_reauth TEXT;
 "#,
     ),
+    // Tasks, and agent sessions with their transcripts and tool calls.
+    M::up(
+        r#"
+CREATE TABLE tasks (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    title       TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    source_ref  TEXT,
+    charter_id  TEXT,
+    assignee    TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX tasks_by_status ON tasks (status, id);
+CREATE TABLE task_notes (
+    task_id  INTEGER NOT NULL REFERENCES tasks (id),
+    seq      INTEGER NOT NULL,
+    at       TEXT NOT NULL,
+    author   TEXT NOT NULL,
+    body     TEXT NOT NULL,
+    PRIMARY KEY (task_id, seq)
+);
+CREATE TABLE agent_sessions (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    playbook        TEXT NOT NULL,
+    input           TEXT NOT NULL,
+    input_key       TEXT NOT NULL UNIQUE,
+    outcome         TEXT,            -- NULL while running
+    turns           INTEGER NOT NULL DEFAULT 0,
+    max_turns       INTEGER NOT NULL,
+    input_tokens    INTEGER NOT NULL DEFAULT 0,
+    output_tokens   INTEGER NOT NULL DEFAULT 0,
+    cost_micro_usd  INTEGER NOT NULL DEFAULT 0,
+    handoff         TEXT,
+    error           TEXT,
+    owner           TEXT,
+    started_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+CREATE INDEX agent_sessions_running ON agent_sessions (outcome) WHERE outcome IS NULL;
+CREATE TABLE agent_messages (
+    session_id  INTEGER NOT NULL REFERENCES agent_sessions (id),
+    seq         INTEGER NOT NULL,
+    message     TEXT NOT NULL,      -- JSON: jada_core::agent::Message
+    at          TEXT NOT NULL,
+    PRIMARY KEY (session_id, seq)
+);
+CREATE TABLE agent_tool_calls (
+    session_id   INTEGER NOT NULL REFERENCES agent_sessions (id),
+    tool_use_id  TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    input        TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    result       TEXT,
+    is_error     INTEGER NOT NULL DEFAULT 0,
+    started_at   TEXT NOT NULL,
+    PRIMARY KEY (session_id, tool_use_id)
+);
+"#,
+    ),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {

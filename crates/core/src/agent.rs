@@ -1,0 +1,255 @@
+//! Agent sessions: the provider-neutral transcript (what the `llm` crate translates to
+//! each wire format), how a session ended, and what it cost.
+//!
+//! A session's outcome is typed so that every ending other than `completed` can be
+//! counted, listed and alerted on: the turn limit is a handoff, never a silent stop.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ParseError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+/// One piece of a message. Tool results answer the tool uses of the assistant message
+/// just before, by id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Block {
+    Text {
+        text: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    ToolResult {
+        tool_use_id: String,
+        content: String,
+        #[serde(default)]
+        is_error: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: Vec<Block>,
+}
+
+impl Message {
+    pub fn user_text(text: impl Into<String>) -> Self {
+        Message {
+            role: Role::User,
+            content: vec![Block::Text { text: text.into() }],
+        }
+    }
+
+    /// The text blocks, joined.
+    pub fn text(&self) -> String {
+        let parts: Vec<&str> = self
+            .content
+            .iter()
+            .filter_map(|b| match b {
+                Block::Text { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        parts.join("\n")
+    }
+
+    /// The tool calls this (assistant) message asks for: (id, name, input).
+    pub fn tool_uses(&self) -> impl Iterator<Item = (&str, &str, &Value)> {
+        self.content.iter().filter_map(|b| match b {
+            Block::ToolUse { id, name, input } => Some((id.as_str(), name.as_str(), input)),
+            _ => None,
+        })
+    }
+}
+
+/// Why the model stopped answering, in the Anthropic vocabulary (OpenAI's
+/// `finish_reason` maps onto it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    EndTurn,
+    ToolUse,
+    MaxTokens,
+    StopSequence,
+    PauseTurn,
+    Refusal,
+    ModelContextWindowExceeded,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// How a session ended (or why it is paused). Everything but `completed` is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Completed,
+    TurnLimit,
+    BudgetExhausted,
+    Truncated,
+    Refused,
+    ProviderError,
+    Cancelled,
+    Abandoned,
+    WaitingApproval,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 9] = [
+        Outcome::Completed,
+        Outcome::TurnLimit,
+        Outcome::BudgetExhausted,
+        Outcome::Truncated,
+        Outcome::Refused,
+        Outcome::ProviderError,
+        Outcome::Cancelled,
+        Outcome::Abandoned,
+        Outcome::WaitingApproval,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::TurnLimit => "turn_limit",
+            Outcome::BudgetExhausted => "budget_exhausted",
+            Outcome::Truncated => "truncated",
+            Outcome::Refused => "refused",
+            Outcome::ProviderError => "provider_error",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Abandoned => "abandoned",
+            Outcome::WaitingApproval => "waiting_approval",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        Self::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| ParseError::new(format!("`{s}` is not a session outcome")))
+    }
+
+    /// Whether `jada agent resume` can carry the session on from its transcript.
+    pub fn is_resumable(&self) -> bool {
+        !matches!(self, Outcome::Completed | Outcome::Cancelled)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One run of a playbook on one input. `outcome` is `None` while it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: u64,
+    pub playbook: String,
+    pub input: String,
+    /// What makes two triggers the same input (a mail's id, a chat message's id): one
+    /// session per key.
+    pub input_key: String,
+    pub outcome: Option<Outcome>,
+    /// Model requests answered so far.
+    pub turns: u32,
+    pub max_turns: u32,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Estimated cost in millionths of a US dollar, from the configured price table.
+    pub cost_micro_usd: u64,
+    /// The model's note of what was done and what remains, when it stopped at its limit.
+    pub handoff: Option<String>,
+    /// Why it stopped, when that was a fault.
+    pub error: Option<String>,
+    /// The process running it (`host:pid`), while it runs.
+    pub owner: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Session {
+    pub fn cost_usd(&self) -> f64 {
+        self.cost_micro_usd as f64 / 1_000_000.0
+    }
+}
+
+/// A tool call the session has started or finished. Marked `running` before the tool
+/// runs, so a process killed mid-tool never runs it again on resume: the model is told
+/// it was interrupted instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub session_id: u64,
+    pub tool_use_id: String,
+    pub name: String,
+    pub input: Value,
+    pub state: ToolCallState,
+    pub result: Option<String>,
+    pub is_error: bool,
+    pub started_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolCallState {
+    Running,
+    Done,
+}
+
+/// USD per million tokens, for one model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Price {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+}
+
+impl Price {
+    /// The estimated cost of `usage`, in millionths of a dollar (USD per million tokens
+    /// times tokens is exactly micro-dollars).
+    pub fn cost_micro_usd(&self, usage: Usage) -> u64 {
+        let micros = usage.input_tokens as f64 * self.input_per_mtok + usage.output_tokens as f64 * self.output_per_mtok;
+        micros.round().max(0.0) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_read_back_by_name() {
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::parse(o.as_str()).unwrap(), o);
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
+    }
+
+    #[test]
+    fn prices_give_micro_dollars() {
+        let p = Price {
+            input_per_mtok: 3.0,
+            output_per_mtok: 15.0,
+        };
+        let u = Usage {
+            input_tokens: 1_000,
+            output_tokens: 200,
+        };
+        assert_eq!(p.cost_micro_usd(u), 3_000 + 3_000);
+    }
+}

@@ -1,0 +1,88 @@
+//! Free text people type: a length limit per field and no control characters, checked
+//! once here so every entry point (CLI, API, office form, agent tool) refuses the same
+//! input with the same words.
+
+use crate::ParseError;
+
+/// Whether a text may span lines (a note's body) or must be one line (a title).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    One,
+    Many,
+}
+
+/// Trims `value` and checks it: not empty, at most `max` characters, and no control
+/// characters (terminal escapes, NUL, bidirectional overrides); `Lines::Many` allows
+/// newlines and tabs.
+pub fn checked(field: &str, value: &str, max: usize, lines: Lines) -> Result<String, ParseError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ParseError::new(format!("{field} is empty: give it a value")));
+    }
+    let len = value.chars().count();
+    if len > max {
+        return Err(ParseError::new(format!(
+            "{field} is {len} characters long; the limit is {max}: shorten it"
+        )));
+    }
+    if let Some((at, c)) = value
+        .chars()
+        .enumerate()
+        .find(|(_, c)| forbidden(*c, lines))
+    {
+        return Err(ParseError::new(format!(
+            "{field} holds the control character U+{:04X} at character {}: remove it",
+            c as u32,
+            at + 1
+        )));
+    }
+    Ok(value.to_string())
+}
+
+/// Like [`checked`], but blank means "none".
+pub fn optional(field: &str, value: Option<&str>, max: usize, lines: Lines) -> Result<Option<String>, ParseError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => checked(field, v, max, lines).map(Some),
+    }
+}
+
+fn forbidden(c: char, lines: Lines) -> bool {
+    let allowed_space = lines == Lines::Many && matches!(c, '\n' | '\t' | '\r');
+    (c.is_control() && !allowed_space) || is_bidi_control(c)
+}
+
+/// The Unicode bidirectional controls that can reorder what a terminal or page shows.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Shortens `s` to at most `max` characters, on a character boundary, saying so.
+pub fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((cut, _)) => format!("{}… [truncated: {} more characters]", &s[..cut], s[cut..].chars().count()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_escapes_and_bidi_but_keeps_newlines_in_bodies() {
+        assert!(checked("title", "Pump \u{1b}[2J", 50, Lines::One).unwrap_err().0.contains("U+001B"));
+        assert!(checked("title", "abc\u{202E}def", 50, Lines::One).is_err());
+        assert!(checked("title", "a\nb", 50, Lines::One).is_err());
+        assert_eq!(checked("body", " a\nb ", 50, Lines::Many).unwrap(), "a\nb");
+        assert!(checked("title", "   ", 50, Lines::One).unwrap_err().0.contains("empty"));
+        assert!(checked("title", &"x".repeat(51), 50, Lines::One).unwrap_err().0.contains("limit is 50"));
+        assert_eq!(optional("x", Some("  "), 5, Lines::One).unwrap(), None);
+    }
+
+    #[test]
+    fn truncates_on_a_character_boundary() {
+        assert_eq!(truncate("héllo", 10), "héllo");
+        assert_eq!(truncate("héllo", 2), "hé… [truncated: 3 more characters]");
+    }
+}

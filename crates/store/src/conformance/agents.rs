@@ -1,0 +1,161 @@
+//! Tasks and agent sessions.
+
+use jada_core::agent::{Block, Message, Outcome, Role, ToolCall, ToolCallState, Usage};
+use jada_core::{NewTask, TaskNote, TaskSource, TaskStatus};
+use serde_json::json;
+
+use super::t;
+use crate::{NewSession, SessionEnd, Started, Store, StoreError};
+
+pub async fn tasks_are_numbered_noted_and_closed_once(store: &impl Store) {
+    let now = t("2026-07-01T09:00:00Z");
+    let new = NewTask::new("Call the Nakamura party", "About the\nlate arrival", TaskSource::Manual).unwrap();
+    let first = store.create_task(&new, now).await.unwrap();
+    let mut second = NewTask::new("Continue session 4", "", TaskSource::Agent).unwrap();
+    second.source_ref = Some("session 4".into());
+    let second = store.create_task(&second, now).await.unwrap();
+    assert!(second.id > first.id, "tasks are numbered in order");
+    assert_eq!(first.status, TaskStatus::Open);
+    assert_eq!(first.body, "About the\nlate arrival");
+    assert_eq!(second.source_ref.as_deref(), Some("session 4"));
+
+    let note = |body: &str, at| TaskNote {
+        at: t(at),
+        author: "office@example.com".into(),
+        body: body.into(),
+    };
+    let noted = store
+        .add_task_note(first.id, &note("left a voicemail", "2026-07-01T10:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(noted.notes.len(), 1);
+    assert_eq!(noted.updated_at, t("2026-07-01T10:00:00Z"));
+    let done = store
+        .set_task_status(first.id, TaskStatus::Done, &note("they called back", "2026-07-01T11:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(done.status, TaskStatus::Done);
+    assert_eq!(done.notes.iter().map(|n| n.body.as_str()).collect::<Vec<_>>(), ["left a voicemail", "they called back"]);
+    let again = store
+        .set_task_status(first.id, TaskStatus::Cancelled, &note("oops", "2026-07-01T12:00:00Z"))
+        .await;
+    assert!(matches!(again, Err(StoreError::NoSuchRecord { .. })), "a done task stays done");
+    assert_eq!(store.get_task(first.id).await.unwrap().unwrap(), done, "nothing written");
+    assert!(matches!(
+        store.add_task_note(9_999, &note("x", "2026-07-01T12:00:00Z")).await,
+        Err(StoreError::NoSuchRecord { .. })
+    ));
+
+    let open: Vec<u64> = store
+        .list_tasks(&[TaskStatus::Open], 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(open, [second.id]);
+    let all: Vec<u64> = store.list_tasks(&[], 10).await.unwrap().iter().map(|t| t.id).collect();
+    assert_eq!(all, [second.id, first.id], "newest first");
+}
+
+pub async fn agent_sessions_commit_turns_and_run_tools_once(store: &impl Store) {
+    let now = t("2026-07-01T09:00:00Z");
+    let new = NewSession {
+        playbook: "inbox-triage".into(),
+        input: "mail 17".into(),
+        input_key: "gmail:17".into(),
+        max_turns: 5,
+        owner: "host:1".into(),
+    };
+    let Started::New(session) = store
+        .start_agent_session(&new, &Message::user_text("mail 17"), now)
+        .await
+        .unwrap()
+    else {
+        panic!("a new input key starts a session");
+    };
+    assert_eq!(session.outcome, None);
+    assert_eq!((session.turns, session.max_turns), (0, 5));
+    let Started::Existing(same) = store
+        .start_agent_session(&new, &Message::user_text("mail 17 again"), now)
+        .await
+        .unwrap()
+    else {
+        panic!("one session per input key");
+    };
+    assert_eq!(same.id, session.id);
+
+    let answer = Message {
+        role: Role::Assistant,
+        content: vec![Block::ToolUse {
+            id: "toolu_1".into(),
+            name: "list_tasks".into(),
+            input: json!({}),
+        }],
+    };
+    let usage = Usage {
+        input_tokens: 100,
+        output_tokens: 20,
+    };
+    let after = store
+        .append_messages(session.id, "host:1", std::slice::from_ref(&answer), Some((usage, 600)), now)
+        .await
+        .unwrap();
+    assert_eq!((after.turns, after.input_tokens, after.output_tokens, after.cost_micro_usd), (1, 100, 20, 600));
+    assert!(
+        matches!(
+            store
+                .append_messages(session.id, "host:2", std::slice::from_ref(&answer), None, now)
+                .await,
+            Err(StoreError::NoSuchRecord { .. })
+        ),
+        "only the owner appends"
+    );
+
+    let call = ToolCall {
+        session_id: session.id,
+        tool_use_id: "toolu_1".into(),
+        name: "list_tasks".into(),
+        input: json!({}),
+        state: ToolCallState::Running,
+        result: None,
+        is_error: false,
+        started_at: now,
+    };
+    assert!(store.start_tool_call(&call).await.unwrap());
+    assert!(!store.start_tool_call(&call).await.unwrap(), "a tool call starts once");
+    store.finish_tool_call(session.id, "toolu_1", "[]", false).await.unwrap();
+    assert!(store.finish_tool_call(session.id, "toolu_1", "[]", false).await.is_err());
+    let calls = store.list_tool_calls(session.id).await.unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!((calls[0].state, calls[0].result.as_deref()), (ToolCallState::Done, Some("[]")));
+
+    let messages = store.session_messages(session.id).await.unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1], answer);
+    assert_eq!(store.list_running_agent_sessions().await.unwrap().len(), 1);
+
+    let end = SessionEnd {
+        outcome: Outcome::TurnLimit,
+        handoff: Some("did 1 of 2".into()),
+        error: None,
+    };
+    assert!(store.finish_agent_session(session.id, &end, now).await.unwrap());
+    assert!(!store.finish_agent_session(session.id, &end, now).await.unwrap(), "ends once");
+    assert!(store.list_running_agent_sessions().await.unwrap().is_empty());
+    let ended = store.get_agent_session(session.id).await.unwrap().unwrap();
+    assert_eq!(ended.outcome, Some(Outcome::TurnLimit));
+    assert_eq!(ended.handoff.as_deref(), Some("did 1 of 2"));
+
+    let reopened = store.reopen_agent_session(session.id, "host:3", 9, now).await.unwrap().unwrap();
+    assert_eq!((reopened.outcome, reopened.max_turns, reopened.owner.as_deref()), (None, 9, Some("host:3")));
+    assert!(store.reopen_agent_session(session.id, "host:4", 9, now).await.unwrap().is_none(), "running: not reopened");
+    let done = SessionEnd {
+        outcome: Outcome::Completed,
+        handoff: None,
+        error: None,
+    };
+    store.finish_agent_session(session.id, &done, now).await.unwrap();
+    assert!(store.reopen_agent_session(session.id, "host:4", 9, now).await.unwrap().is_none(), "completed is final");
+    assert_eq!(store.list_agent_sessions(10).await.unwrap()[0].turns, 1);
+}

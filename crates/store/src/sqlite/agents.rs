@@ -1,0 +1,285 @@
+//! Agent sessions in SQLite: `agent_sessions` (one row per session, its counters and
+//! outcome), `agent_messages` (the transcript, one JSON message per row) and
+//! `agent_tool_calls` (each call marked running before it runs, then its answer).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use jada_core::agent::{Message, Outcome, Session, ToolCall, ToolCallState, Usage};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::{corrupt, parse_ts, ts, write_tx, SqliteStore};
+use crate::{AgentStore, NewSession, Result, SessionEnd, Started, StoreError};
+
+const COLUMNS: &str = "id, playbook, input, input_key, outcome, turns, max_turns, input_tokens, output_tokens,
+    cost_micro_usd, handoff, error, owner, started_at, updated_at";
+
+#[async_trait]
+impl AgentStore for SqliteStore {
+    async fn start_agent_session(&self, new: &NewSession, first: &Message, now: DateTime<Utc>) -> Result<Started> {
+        let new = new.clone();
+        let first = json(first)?;
+        self.call(move |conn| {
+            let tx = write_tx(conn)?;
+            let existing: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM agent_sessions WHERE input_key = ?1",
+                    [&new.input_key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(id) = existing {
+                return Ok(Started::Existing(read(&tx, id as u64)?.ok_or_else(|| missing(id as u64))?));
+            }
+            tx.execute(
+                "INSERT INTO agent_sessions (playbook, input, input_key, max_turns, owner, started_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                params![new.playbook, new.input, new.input_key, new.max_turns, new.owner, ts(now)],
+            )?;
+            let id = tx.last_insert_rowid() as u64;
+            insert_message(&tx, id, &first, now)?;
+            let session = read(&tx, id)?.ok_or_else(|| missing(id))?;
+            tx.commit()?;
+            Ok(Started::New(session))
+        })
+        .await
+    }
+
+    async fn get_agent_session(&self, id: u64) -> Result<Option<Session>> {
+        self.call(move |conn| read(conn, id)).await
+    }
+
+    async fn list_agent_sessions(&self, limit: usize) -> Result<Vec<Session>> {
+        self.call(move |conn| {
+            let sql = format!("SELECT {COLUMNS} FROM agent_sessions ORDER BY id DESC LIMIT {limit}");
+            collect(conn, &sql)
+        })
+        .await
+    }
+
+    async fn list_running_agent_sessions(&self) -> Result<Vec<Session>> {
+        self.call(move |conn| {
+            let sql = format!("SELECT {COLUMNS} FROM agent_sessions WHERE outcome IS NULL ORDER BY id");
+            collect(conn, &sql)
+        })
+        .await
+    }
+
+    async fn session_messages(&self, id: u64) -> Result<Vec<Message>> {
+        self.call(move |conn| {
+            let mut stmt = conn.prepare("SELECT message FROM agent_messages WHERE session_id = ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([id as i64], |r| r.get::<_, String>(0))?;
+            rows.map(|m| serde_json::from_str(&m?).map_err(|e| corrupt("agent message", e.to_string())))
+                .collect()
+        })
+        .await
+    }
+
+    async fn append_messages(
+        &self,
+        id: u64,
+        owner: &str,
+        messages: &[Message],
+        usage: Option<(Usage, u64)>,
+        now: DateTime<Utc>,
+    ) -> Result<Session> {
+        let messages = messages.iter().map(json).collect::<Result<Vec<_>>>()?;
+        let owner = owner.to_string();
+        self.call(move |conn| {
+            let tx = write_tx(conn)?;
+            let (turns, input, output, cost) = match usage {
+                Some((u, cost)) => (1, u.input_tokens, u.output_tokens, cost),
+                None => (0, 0, 0, 0),
+            };
+            let n = tx.execute(
+                "UPDATE agent_sessions SET turns = turns + ?3, input_tokens = input_tokens + ?4,
+                    output_tokens = output_tokens + ?5, cost_micro_usd = cost_micro_usd + ?6, updated_at = ?7
+                 WHERE id = ?1 AND owner = ?2 AND outcome IS NULL",
+                params![id as i64, owner, turns, input as i64, output as i64, cost as i64, ts(now)],
+            )?;
+            if n == 0 {
+                return Err(not_running(id));
+            }
+            for m in &messages {
+                insert_message(&tx, id, m, now)?;
+            }
+            let session = read(&tx, id)?.ok_or_else(|| missing(id))?;
+            tx.commit()?;
+            Ok(session)
+        })
+        .await
+    }
+
+    async fn start_tool_call(&self, call: &ToolCall) -> Result<bool> {
+        let c = call.clone();
+        let input = serde_json::to_string(&c.input).map_err(|e| corrupt("tool input", e.to_string()))?;
+        self.call(move |conn| {
+            let n = conn.execute(
+                "INSERT INTO agent_tool_calls (session_id, tool_use_id, seq, name, input, state, started_at)
+                 SELECT ?1, ?2, (SELECT COUNT(*) FROM agent_tool_calls WHERE session_id = ?1), ?3, ?4, 'running', ?5
+                 WHERE NOT EXISTS (SELECT 1 FROM agent_tool_calls WHERE session_id = ?1 AND tool_use_id = ?2)",
+                params![c.session_id as i64, c.tool_use_id, c.name, input, ts(c.started_at)],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn finish_tool_call(&self, session: u64, tool_use_id: &str, result: &str, is_error: bool) -> Result<()> {
+        let (tool_use_id, result) = (tool_use_id.to_string(), result.to_string());
+        self.call(move |conn| {
+            let n = conn.execute(
+                "UPDATE agent_tool_calls SET state = 'done', result = ?3, is_error = ?4
+                 WHERE session_id = ?1 AND tool_use_id = ?2 AND state = 'running'",
+                params![session as i64, tool_use_id, result, is_error],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NoSuchRecord {
+                    what: "tool call",
+                    id: format!("{session}/{tool_use_id}"),
+                    why: "is not running",
+                });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_tool_calls(&self, session: u64) -> Result<Vec<ToolCall>> {
+        self.call(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT tool_use_id, name, input, state, result, is_error, started_at
+                 FROM agent_tool_calls WHERE session_id = ?1 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([session as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, bool>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (tool_use_id, name, input, state, result, is_error, at) = row?;
+                Ok(ToolCall {
+                    session_id: session,
+                    tool_use_id,
+                    name,
+                    input: serde_json::from_str(&input).map_err(|e| corrupt("tool input", e.to_string()))?,
+                    state: match state.as_str() {
+                        "running" => ToolCallState::Running,
+                        "done" => ToolCallState::Done,
+                        other => return Err(corrupt("tool call state", other.to_string())),
+                    },
+                    result,
+                    is_error,
+                    started_at: parse_ts("tool call started_at", &at)?,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn finish_agent_session(&self, id: u64, end: &SessionEnd, now: DateTime<Utc>) -> Result<bool> {
+        let end = end.clone();
+        self.call(move |conn| {
+            let n = conn.execute(
+                "UPDATE agent_sessions SET outcome = ?2, handoff = ?3, error = ?4, owner = NULL, updated_at = ?5
+                 WHERE id = ?1 AND outcome IS NULL",
+                params![id as i64, end.outcome.as_str(), end.handoff, end.error, ts(now)],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn reopen_agent_session(&self, id: u64, owner: &str, max_turns: u32, now: DateTime<Utc>) -> Result<Option<Session>> {
+        let owner = owner.to_string();
+        self.call(move |conn| {
+            let tx = write_tx(conn)?;
+            let Some(session) = read(&tx, id)? else {
+                return Ok(None);
+            };
+            if !session.outcome.is_some_and(|o| o.is_resumable()) {
+                return Ok(None);
+            }
+            tx.execute(
+                "UPDATE agent_sessions SET outcome = NULL, error = NULL, owner = ?2, max_turns = ?3, updated_at = ?4
+                 WHERE id = ?1",
+                params![id as i64, owner, max_turns, ts(now)],
+            )?;
+            let session = read(&tx, id)?;
+            tx.commit()?;
+            Ok(session)
+        })
+        .await
+    }
+}
+
+fn json(m: &Message) -> Result<String> {
+    serde_json::to_string(m).map_err(|e| corrupt("agent message", e.to_string()))
+}
+
+fn insert_message(conn: &Connection, id: u64, message: &str, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+    conn.execute(
+        "INSERT INTO agent_messages (session_id, seq, message, at)
+         VALUES (?1, (SELECT COUNT(*) FROM agent_messages WHERE session_id = ?1), ?2, ?3)",
+        params![id as i64, message, ts(now)],
+    )
+}
+
+fn missing(id: u64) -> StoreError {
+    StoreError::NoSuchRecord {
+        what: "agent session",
+        id: id.to_string(),
+        why: "does not exist: `jada agent sessions` lists them",
+    }
+}
+
+fn not_running(id: u64) -> StoreError {
+    StoreError::NoSuchRecord {
+        what: "agent session",
+        id: id.to_string(),
+        why: "is not running here any more (it ended, or another process took it up)",
+    }
+}
+
+fn read(conn: &Connection, id: u64) -> Result<Option<Session>> {
+    let sql = format!("SELECT {COLUMNS} FROM agent_sessions WHERE id = ?1");
+    conn.query_row(&sql, [id as i64], |r| Ok(row(r)))
+        .optional()?
+        .transpose()
+}
+
+fn collect(conn: &Connection, sql: &str) -> Result<Vec<Session>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| Ok(row(r)))?;
+    rows.map(|r| r?).collect()
+}
+
+fn row(r: &Row<'_>) -> Result<Session> {
+    let outcome: Option<String> = r.get(4)?;
+    Ok(Session {
+        id: r.get::<_, i64>(0)? as u64,
+        playbook: r.get(1)?,
+        input: r.get(2)?,
+        input_key: r.get(3)?,
+        outcome: outcome
+            .map(|o| Outcome::parse(&o))
+            .transpose()
+            .map_err(|e| corrupt("session outcome", e.0))?,
+        turns: r.get(5)?,
+        max_turns: r.get(6)?,
+        input_tokens: r.get::<_, i64>(7)? as u64,
+        output_tokens: r.get::<_, i64>(8)? as u64,
+        cost_micro_usd: r.get::<_, i64>(9)? as u64,
+        handoff: r.get(10)?,
+        error: r.get(11)?,
+        owner: r.get(12)?,
+        started_at: parse_ts("session started_at", &r.get::<_, String>(13)?)?,
+        updated_at: parse_ts("session updated_at", &r.get::<_, String>(14)?)?,
+    })
+}
