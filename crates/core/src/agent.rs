@@ -223,7 +223,8 @@ impl Price {
     /// The estimated cost of `usage`, in millionths of a dollar (USD per million tokens
     /// times tokens is exactly micro-dollars).
     pub fn cost_micro_usd(&self, usage: Usage) -> u64 {
-        let micros = usage.input_tokens as f64 * self.input_per_mtok + usage.output_tokens as f64 * self.output_per_mtok;
+        let micros =
+            usage.input_tokens as f64 * self.input_per_mtok + usage.output_tokens as f64 * self.output_per_mtok;
         micros.round().max(0.0) as u64
     }
 }

@@ -44,8 +44,8 @@ pub use event::Event;
 pub use fault::{Backoff, Fault, Recovery};
 pub use ids::{CharterId, CrewId, Email};
 pub use money::Cents;
-pub use task::{NewTask, Task, TaskNote, TaskSource, TaskStatus};
 pub use offer::{Offer, OfferStatus, SeatKind};
+pub use task::{NewTask, Task, TaskNote, TaskSource, TaskStatus};
 pub use vessel::{CrewTier, Fleet, SeatError, SeatRules, Seats, Vessel};
 
 /// A value could not be parsed. The message names what was expected, so an import can

@@ -44,14 +44,11 @@ impl TaskStatus {
     }
 
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s.trim())
-            .ok_or_else(|| {
-                ParseError::new(format!(
-                    "`{s}` is not a task status: use open, in_progress, waiting, done or cancelled"
-                ))
-            })
+        Self::ALL.into_iter().find(|t| t.as_str() == s.trim()).ok_or_else(|| {
+            ParseError::new(format!(
+                "`{s}` is not a task status: use open, in_progress, waiting, done or cancelled"
+            ))
+        })
     }
 
     /// Done and cancelled tasks take no more changes of status.
@@ -87,10 +84,15 @@ impl TaskSource {
     }
 
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        [TaskSource::Manual, TaskSource::Email, TaskSource::Chat, TaskSource::Agent]
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| ParseError::new(format!("`{s}` is not a task source")))
+        [
+            TaskSource::Manual,
+            TaskSource::Email,
+            TaskSource::Chat,
+            TaskSource::Agent,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+        .ok_or_else(|| ParseError::new(format!("`{s}` is not a task source")))
     }
 }
 

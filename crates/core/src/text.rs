@@ -25,11 +25,7 @@ pub fn checked(field: &str, value: &str, max: usize, lines: Lines) -> Result<Str
             "{field} is {len} characters long; the limit is {max}: shorten it"
         )));
     }
-    if let Some((at, c)) = value
-        .chars()
-        .enumerate()
-        .find(|(_, c)| forbidden(*c, lines))
-    {
+    if let Some((at, c)) = value.chars().enumerate().find(|(_, c)| forbidden(*c, lines)) {
         return Err(ParseError::new(format!(
             "{field} holds the control character U+{:04X} at character {}: remove it",
             c as u32,
@@ -61,7 +57,11 @@ fn is_bidi_control(c: char) -> bool {
 pub fn truncate(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         None => s.to_string(),
-        Some((cut, _)) => format!("{}… [truncated: {} more characters]", &s[..cut], s[cut..].chars().count()),
+        Some((cut, _)) => format!(
+            "{}… [truncated: {} more characters]",
+            &s[..cut],
+            s[cut..].chars().count()
+        ),
     }
 }
 
@@ -71,12 +71,18 @@ mod tests {
 
     #[test]
     fn refuses_escapes_and_bidi_but_keeps_newlines_in_bodies() {
-        assert!(checked("title", "Pump \u{1b}[2J", 50, Lines::One).unwrap_err().0.contains("U+001B"));
+        assert!(checked("title", "Pump \u{1b}[2J", 50, Lines::One)
+            .unwrap_err()
+            .0
+            .contains("U+001B"));
         assert!(checked("title", "abc\u{202E}def", 50, Lines::One).is_err());
         assert!(checked("title", "a\nb", 50, Lines::One).is_err());
         assert_eq!(checked("body", " a\nb ", 50, Lines::Many).unwrap(), "a\nb");
         assert!(checked("title", "   ", 50, Lines::One).unwrap_err().0.contains("empty"));
-        assert!(checked("title", &"x".repeat(51), 50, Lines::One).unwrap_err().0.contains("limit is 50"));
+        assert!(checked("title", &"x".repeat(51), 50, Lines::One)
+            .unwrap_err()
+            .0
+            .contains("limit is 50"));
         assert_eq!(optional("x", Some("  "), 5, Lines::One).unwrap(), None);
     }
 

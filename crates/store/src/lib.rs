@@ -22,8 +22,8 @@ pub use records::{
     NewSession, OutboxEvent, RunEnd, RunOutcome, SentStatement, Session, SessionEnd, Started, Trigger,
 };
 pub use traits::{
-    AccessStore, AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore, LeaseStore,
-    OfferStore, OutboxStore, StatementStore, Store, TaskStore, AgentStore,
+    AccessStore, AgentStore, AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore,
+    LeaseStore, OfferStore, OutboxStore, StatementStore, Store, TaskStore,
 };
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -31,16 +31,30 @@ pub async fn tasks_are_numbered_noted_and_closed_once(store: &impl Store) {
     assert_eq!(noted.notes.len(), 1);
     assert_eq!(noted.updated_at, t("2026-07-01T10:00:00Z"));
     let done = store
-        .set_task_status(first.id, TaskStatus::Done, &note("they called back", "2026-07-01T11:00:00Z"))
+        .set_task_status(
+            first.id,
+            TaskStatus::Done,
+            &note("they called back", "2026-07-01T11:00:00Z"),
+        )
         .await
         .unwrap();
     assert_eq!(done.status, TaskStatus::Done);
-    assert_eq!(done.notes.iter().map(|n| n.body.as_str()).collect::<Vec<_>>(), ["left a voicemail", "they called back"]);
+    assert_eq!(
+        done.notes.iter().map(|n| n.body.as_str()).collect::<Vec<_>>(),
+        ["left a voicemail", "they called back"]
+    );
     let again = store
         .set_task_status(first.id, TaskStatus::Cancelled, &note("oops", "2026-07-01T12:00:00Z"))
         .await;
-    assert!(matches!(again, Err(StoreError::NoSuchRecord { .. })), "a done task stays done");
-    assert_eq!(store.get_task(first.id).await.unwrap().unwrap(), done, "nothing written");
+    assert!(
+        matches!(again, Err(StoreError::NoSuchRecord { .. })),
+        "a done task stays done"
+    );
+    assert_eq!(
+        store.get_task(first.id).await.unwrap().unwrap(),
+        done,
+        "nothing written"
+    );
     assert!(matches!(
         store.add_task_note(9_999, &note("x", "2026-07-01T12:00:00Z")).await,
         Err(StoreError::NoSuchRecord { .. })
@@ -98,10 +112,24 @@ pub async fn agent_sessions_commit_turns_and_run_tools_once(store: &impl Store) 
         output_tokens: 20,
     };
     let after = store
-        .append_messages(session.id, "host:1", std::slice::from_ref(&answer), Some((usage, 600)), now)
+        .append_messages(
+            session.id,
+            "host:1",
+            std::slice::from_ref(&answer),
+            Some((usage, 600)),
+            now,
+        )
         .await
         .unwrap();
-    assert_eq!((after.turns, after.input_tokens, after.output_tokens, after.cost_micro_usd), (1, 100, 20, 600));
+    assert_eq!(
+        (
+            after.turns,
+            after.input_tokens,
+            after.output_tokens,
+            after.cost_micro_usd
+        ),
+        (1, 100, 20, 600)
+    );
     assert!(
         matches!(
             store
@@ -124,11 +152,20 @@ pub async fn agent_sessions_commit_turns_and_run_tools_once(store: &impl Store) 
     };
     assert!(store.start_tool_call(&call).await.unwrap());
     assert!(!store.start_tool_call(&call).await.unwrap(), "a tool call starts once");
-    store.finish_tool_call(session.id, "toolu_1", "[]", false).await.unwrap();
-    assert!(store.finish_tool_call(session.id, "toolu_1", "[]", false).await.is_err());
+    store
+        .finish_tool_call(session.id, "toolu_1", "[]", false)
+        .await
+        .unwrap();
+    assert!(store
+        .finish_tool_call(session.id, "toolu_1", "[]", false)
+        .await
+        .is_err());
     let calls = store.list_tool_calls(session.id).await.unwrap();
     assert_eq!(calls.len(), 1);
-    assert_eq!((calls[0].state, calls[0].result.as_deref()), (ToolCallState::Done, Some("[]")));
+    assert_eq!(
+        (calls[0].state, calls[0].result.as_deref()),
+        (ToolCallState::Done, Some("[]"))
+    );
 
     let messages = store.session_messages(session.id).await.unwrap();
     assert_eq!(messages.len(), 2);
@@ -141,21 +178,45 @@ pub async fn agent_sessions_commit_turns_and_run_tools_once(store: &impl Store) 
         error: None,
     };
     assert!(store.finish_agent_session(session.id, &end, now).await.unwrap());
-    assert!(!store.finish_agent_session(session.id, &end, now).await.unwrap(), "ends once");
+    assert!(
+        !store.finish_agent_session(session.id, &end, now).await.unwrap(),
+        "ends once"
+    );
     assert!(store.list_running_agent_sessions().await.unwrap().is_empty());
     let ended = store.get_agent_session(session.id).await.unwrap().unwrap();
     assert_eq!(ended.outcome, Some(Outcome::TurnLimit));
     assert_eq!(ended.handoff.as_deref(), Some("did 1 of 2"));
 
-    let reopened = store.reopen_agent_session(session.id, "host:3", 9, now).await.unwrap().unwrap();
-    assert_eq!((reopened.outcome, reopened.max_turns, reopened.owner.as_deref()), (None, 9, Some("host:3")));
-    assert!(store.reopen_agent_session(session.id, "host:4", 9, now).await.unwrap().is_none(), "running: not reopened");
+    let reopened = store
+        .reopen_agent_session(session.id, "host:3", 9, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (reopened.outcome, reopened.max_turns, reopened.owner.as_deref()),
+        (None, 9, Some("host:3"))
+    );
+    assert!(
+        store
+            .reopen_agent_session(session.id, "host:4", 9, now)
+            .await
+            .unwrap()
+            .is_none(),
+        "running: not reopened"
+    );
     let done = SessionEnd {
         outcome: Outcome::Completed,
         handoff: None,
         error: None,
     };
     store.finish_agent_session(session.id, &done, now).await.unwrap();
-    assert!(store.reopen_agent_session(session.id, "host:4", 9, now).await.unwrap().is_none(), "completed is final");
+    assert!(
+        store
+            .reopen_agent_session(session.id, "host:4", 9, now)
+            .await
+            .unwrap()
+            .is_none(),
+        "completed is final"
+    );
     assert_eq!(store.list_agent_sessions(10).await.unwrap()[0].turns, 1);
 }

@@ -28,12 +28,21 @@ impl AgentStore for SqliteStore {
                 )
                 .optional()?;
             if let Some(id) = existing {
-                return Ok(Started::Existing(read(&tx, id as u64)?.ok_or_else(|| missing(id as u64))?));
+                return Ok(Started::Existing(
+                    read(&tx, id as u64)?.ok_or_else(|| missing(id as u64))?,
+                ));
             }
             tx.execute(
                 "INSERT INTO agent_sessions (playbook, input, input_key, max_turns, owner, started_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                params![new.playbook, new.input, new.input_key, new.max_turns, new.owner, ts(now)],
+                params![
+                    new.playbook,
+                    new.input,
+                    new.input_key,
+                    new.max_turns,
+                    new.owner,
+                    ts(now)
+                ],
             )?;
             let id = tx.last_insert_rowid() as u64;
             insert_message(&tx, id, &first, now)?;
@@ -94,7 +103,15 @@ impl AgentStore for SqliteStore {
                 "UPDATE agent_sessions SET turns = turns + ?3, input_tokens = input_tokens + ?4,
                     output_tokens = output_tokens + ?5, cost_micro_usd = cost_micro_usd + ?6, updated_at = ?7
                  WHERE id = ?1 AND owner = ?2 AND outcome IS NULL",
-                params![id as i64, owner, turns, input as i64, output as i64, cost as i64, ts(now)],
+                params![
+                    id as i64,
+                    owner,
+                    turns,
+                    input as i64,
+                    output as i64,
+                    cost as i64,
+                    ts(now)
+                ],
             )?;
             if n == 0 {
                 return Err(not_running(id));
@@ -196,7 +213,13 @@ impl AgentStore for SqliteStore {
         .await
     }
 
-    async fn reopen_agent_session(&self, id: u64, owner: &str, max_turns: u32, now: DateTime<Utc>) -> Result<Option<Session>> {
+    async fn reopen_agent_session(
+        &self,
+        id: u64,
+        owner: &str,
+        max_turns: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>> {
         let owner = owner.to_string();
         self.call(move |conn| {
             let tx = write_tx(conn)?;

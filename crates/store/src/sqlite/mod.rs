@@ -3,6 +3,7 @@
 //! behind one connection; each trait method is one transaction.
 
 mod access;
+mod agents;
 mod alerts;
 mod charters;
 mod chats;
@@ -14,7 +15,6 @@ mod runs;
 mod schema;
 mod statements;
 mod tasks;
-mod agents;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -65,7 +65,10 @@ impl TaskStore for SqliteStore {
                 .query_row("SELECT status FROM tasks WHERE id = ?1", [id as i64], |r| r.get(0))
                 .optional()?;
             let current = current.ok_or_else(|| missing(id))?;
-            if TaskStatus::parse(&current).map_err(|e| corrupt("task status", e.0))?.is_final() {
+            if TaskStatus::parse(&current)
+                .map_err(|e| corrupt("task status", e.0))?
+                .is_final()
+            {
                 return Err(StoreError::NoSuchRecord {
                     what: "task",
                     id: id.to_string(),

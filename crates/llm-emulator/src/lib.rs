@@ -1,0 +1,301 @@
+//! A local LLM provider for jada's tests and demo. It answers both wire formats jada
+//! speaks, from [`script`]s, exactly as the providers document them, and refuses what
+//! they refuse (400 with the provider's own error body): a `tool_use` not answered by a
+//! `tool_result`, a result that is not first in the next message or names an unknown
+//! id, a missing `max_tokens` or `anthropic-version`, a wrong key (401).
+//!
+//! - `POST /v1/messages`: the Anthropic Messages API ([`anthropic`]).
+//! - `POST /v1/chat/completions`: OpenAI-compatible chat completions ([`openai`]).
+//! - `/_emulator/...`: load scripts, read the requests received ([`Emulator`] methods).
+
+// Handlers return `Result<_, Response>`: the refusal is the HTTP answer.
+#![allow(clippy::result_large_err)]
+
+pub mod anthropic;
+pub mod openai;
+pub mod script;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State as AxumState;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::Value;
+
+pub use script::Script;
+use script::{Answer, Fault, Turn};
+
+/// The key the emulator accepts unless told otherwise.
+pub const DEFAULT_KEY: &str = "emulator-key";
+
+/// One request the emulator received, for tests to inspect.
+#[derive(Debug, Clone, Serialize)]
+pub struct Received {
+    pub provider: &'static str,
+    /// The script and turn it was answered from (`None` when it was refused).
+    pub script: Option<String>,
+    pub turn: Option<usize>,
+    /// The HTTP status answered.
+    pub status: u16,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct Inner {
+    scripts: Vec<Script>,
+    /// Faults already fired, by (script, turn, fault index).
+    fired: HashMap<(String, usize, usize), usize>,
+    received: Vec<Received>,
+}
+
+/// The emulator's control surface; cheap to clone.
+#[derive(Clone)]
+pub struct Emulator {
+    inner: Arc<Mutex<Inner>>,
+    key: Arc<Mutex<String>>,
+    base_url: String,
+}
+
+impl Emulator {
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The base URL for an OpenAI-compatible client (with `/v1`).
+    pub fn openai_base_url(&self) -> String {
+        format!("{}/v1", self.base_url)
+    }
+
+    /// Adds a script, replacing one of the same name.
+    pub fn add_script(&self, script: Script) {
+        let mut inner = self.lock();
+        inner.scripts.retain(|s| s.name != script.name);
+        inner.scripts.push(script);
+    }
+
+    /// Adds a script from its JSON form (panics on a malformed script: tests only).
+    pub fn script(&self, json: Value) {
+        self.add_script(serde_json::from_value(json).expect("a valid emulator script"));
+    }
+
+    /// Every request received, oldest first.
+    pub fn received(&self) -> Vec<Received> {
+        self.lock().received.clone()
+    }
+
+    /// Changes the key the emulator accepts (revoking the old one).
+    pub fn set_key(&self, key: &str) {
+        *self.key.lock().unwrap_or_else(|p| p.into_inner()) = key.to_string();
+    }
+
+    fn key(&self) -> String {
+        self.key.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Picks the script and what it answers for a conversation at `turn`.
+    fn answer(&self, first_user_text: &str, turn: usize) -> (Option<String>, Answer) {
+        let mut inner = self.lock();
+        let Some(script) = inner
+            .scripts
+            .iter()
+            .find(|s| s.matches.as_deref().is_some_and(|m| first_user_text.contains(m)))
+            .or_else(|| inner.scripts.iter().find(|s| s.matches.is_none()))
+            .cloned()
+        else {
+            return (None, Answer::Done);
+        };
+        let name = script.name.clone();
+        let Some(t) = script.turn(turn).cloned() else {
+            return (Some(name), Answer::Done);
+        };
+        for (i, fault) in t.faults.iter().enumerate() {
+            let fired = inner.fired.entry((name.clone(), turn, i)).or_insert(0);
+            if *fired < fault.times {
+                *fired += 1;
+                return (Some(name), Answer::Fault(fault.clone()));
+            }
+        }
+        let mut t = t;
+        t.summary = script.summary.clone();
+        (Some(name), Answer::Turn(t))
+    }
+
+    fn record(&self, r: Received) {
+        self.lock().received.push(r);
+    }
+}
+
+/// A running emulator.
+pub struct EmulatorHandle {
+    pub emulator: Emulator,
+    pub addr: SocketAddr,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl std::ops::Deref for EmulatorHandle {
+    type Target = Emulator;
+    fn deref(&self) -> &Emulator {
+        &self.emulator
+    }
+}
+
+/// Starts an emulator on an ephemeral port of 127.0.0.1.
+pub async fn spawn() -> EmulatorHandle {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    serve(listener).await.expect("listener is bound")
+}
+
+/// Serves on a bound listener.
+pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<EmulatorHandle> {
+    let addr = listener.local_addr()?;
+    let emulator = Emulator {
+        inner: Arc::default(),
+        key: Arc::new(Mutex::new(DEFAULT_KEY.to_string())),
+        base_url: format!("http://{addr}"),
+    };
+    let app = Router::new()
+        .route("/v1/messages", post(anthropic::messages))
+        .route("/v1/chat/completions", post(openai::chat))
+        .route("/_emulator/scripts", post(add_script))
+        .route("/_emulator/requests", get(requests))
+        .with_state(emulator.clone());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(EmulatorHandle {
+        emulator,
+        addr,
+        _task: task,
+    })
+}
+
+async fn add_script(AxumState(emu): AxumState<Emulator>, Json(v): Json<Value>) -> Response {
+    match serde_json::from_value::<Script>(v) {
+        Ok(s) => {
+            emu.add_script(s);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, format!("not a script: {e}")).into_response(),
+    }
+}
+
+async fn requests(AxumState(emu): AxumState<Emulator>) -> Json<Vec<Received>> {
+    Json(emu.received())
+}
+
+/// What a validated request tells the emulator.
+pub(crate) struct Conversation {
+    pub first_user_text: String,
+    /// Assistant messages in the transcript: the script turn to answer.
+    pub turn: usize,
+    /// Whether the request lets the model call tools.
+    pub tools_allowed: bool,
+    pub input_chars: usize,
+}
+
+/// The provider-specific halves of a request's handling.
+pub(crate) trait Wire {
+    const NAME: &'static str;
+    fn check_key(headers: &HeaderMap, key: &str) -> Result<(), Response>;
+    fn validate(headers: &HeaderMap, body: &Value) -> Result<Conversation, Response>;
+    fn error(status: u16, message: &str, retry_after: Option<u64>) -> Response;
+    fn turn_body(turn: &Turn, conv: &Conversation, model: &str) -> Value;
+    fn done_body(text: &str, conv: &Conversation, model: &str) -> Value;
+}
+
+/// The shared request path: key, validation, script, faults, answer.
+pub(crate) async fn handle<W: Wire>(emu: Emulator, headers: HeaderMap, raw: String) -> Response {
+    let mut received = Received {
+        provider: W::NAME,
+        script: None,
+        turn: None,
+        status: 200,
+        body: serde_json::from_str(&raw).unwrap_or(Value::String(raw.clone())),
+    };
+    let outcome = respond::<W>(&emu, &headers, &raw, &mut received).await;
+    received.status = outcome.status().as_u16();
+    emu.record(received);
+    outcome
+}
+
+async fn respond<W: Wire>(emu: &Emulator, headers: &HeaderMap, raw: &str, rec: &mut Received) -> Response {
+    if let Err(r) = W::check_key(headers, &emu.key()) {
+        return r;
+    }
+    let body: Value = match serde_json::from_str(raw) {
+        Ok(v) => v,
+        Err(e) => return W::error(400, &format!("There was an error parsing the body: {e}"), None),
+    };
+    let conv = match W::validate(headers, &body) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let model = body["model"].as_str().unwrap_or_default().to_string();
+    let (script, answer) = emu.answer(&conv.first_user_text, conv.turn);
+    rec.script = script;
+    rec.turn = Some(conv.turn);
+    match answer {
+        Answer::Fault(Fault {
+            status, retry_after, ..
+        }) => W::error(status, fault_message(status), retry_after),
+        Answer::Done => Json(W::done_body("Done.", &conv, &model)).into_response(),
+        Answer::Turn(turn) => {
+            if turn.delay_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(turn.delay_ms)).await;
+            }
+            let body = if !turn.tool_calls.is_empty() && !conv.tools_allowed {
+                let summary = turn
+                    .summary
+                    .clone()
+                    .unwrap_or_else(|| "Summary: work stopped before it was finished.".into());
+                W::done_body(&summary, &conv, &model)
+            } else {
+                W::turn_body(&turn, &conv, &model)
+            };
+            if turn.truncate {
+                let text = body.to_string();
+                let half = text.len() / 2;
+                return (
+                    StatusCode::OK,
+                    [("content-type", "application/json")],
+                    text[..half].to_string(),
+                )
+                    .into_response();
+            }
+            Json(body).into_response()
+        }
+    }
+}
+
+fn fault_message(status: u16) -> &'static str {
+    match status {
+        401 => "invalid x-api-key",
+        403 => "Your API key does not have permission to use the specified resource.",
+        429 => "Number of request tokens has exceeded your per-minute rate limit",
+        529 => "Overloaded",
+        503 => "The server is overloaded or not ready yet.",
+        _ => "Internal server error",
+    }
+}
+
+/// Rough token counts: about four characters a token.
+pub(crate) fn tokens(chars: usize) -> u64 {
+    (chars as u64).div_ceil(4).max(1)
+}
+
+pub(crate) fn random_id(prefix: &str) -> String {
+    let n: u128 = rand::random();
+    format!("{prefix}{:024x}", n & ((1u128 << 96) - 1))
+}
