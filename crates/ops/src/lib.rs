@@ -20,6 +20,7 @@
 //! This crate talks to persistence only through `jada_store`'s traits and to Google only
 //! through `jada_google`; it never knows SQL or a wire format.
 
+pub mod agent;
 pub mod auth;
 pub mod booking;
 pub mod charters;

@@ -1,0 +1,455 @@
+//! Agent sessions: one run of a [`Playbook`] on one input, a thin loop around one step —
+//! send the transcript, get one model turn, run its tool calls, commit.
+//!
+//! - Every turn is committed to the store before the next request, and every tool call
+//!   is recorded as started before it runs: a process killed at any moment loses at most
+//!   the request in flight, and a resumed session never runs a tool call twice (a call
+//!   that was running when the process died is answered "interrupted, check first").
+//! - The turn limit is a handoff: the last allowed request forbids tools and asks for a
+//!   note of what was done and what remains; the session ends `turn_limit` with that
+//!   note and a follow-up task, and [`Agent::resume`] carries on from the transcript.
+//! - Every ending is a typed [`Outcome`]; provider faults are retried by `jada_llm` and
+//!   then end the session `provider_error`, never a crash.
+
+pub mod playbook;
+pub mod tools;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use jada_core::agent::{Block, Message, Outcome, Price, Role, Session, StopReason, ToolCall, ToolCallState};
+use jada_core::{Clock, Fault, NewTask, Recovery, TaskSource};
+use jada_llm::{Client, Request};
+use jada_store::{NewSession, SessionEnd, Started, Store, StoreError};
+use serde::Serialize;
+
+pub use playbook::Playbook;
+pub use tools::{ToolOutput, Toolbox};
+
+/// What the last allowed request asks of the model.
+pub const HANDOFF_PROMPT: &str = "You have reached the turn limit of this session. Do not call any tools. \
+Write a short handoff note for whoever continues this work: what you have done, what remains to do, and \
+anything a person should check first.";
+
+/// What a resumed session is told when its transcript ends with the model's own words.
+pub const CONTINUE_PROMPT: &str = "This session has been resumed. Carry on from where you stopped (your \
+note above says what remains); tools are available again.";
+
+/// How many sessions a daily budget looks back over.
+const BUDGET_LOOKBACK: usize = 1_000;
+
+/// Why a session could not be started or resumed (how it *ended* is an [`Outcome`]).
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("there is no agent session {0}: `jada agent sessions` lists them")]
+    NoSession(u64),
+    #[error("agent session {id} cannot be resumed: it is {state}")]
+    NotResumable { id: u64, state: String },
+    #[error("agent session {id} belongs to playbook `{playbook}`, which is not configured")]
+    NoPlaybook { id: u64, playbook: String },
+}
+
+impl Fault for AgentError {
+    fn recovery(&self) -> Recovery {
+        match self {
+            AgentError::Store(e) => e.recovery(),
+            _ => Recovery::Operator,
+        }
+    }
+}
+
+/// A session as a script or a screen reads it (the `--json` contract of `jada agent run`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub session_id: u64,
+    pub playbook: String,
+    pub outcome: Option<Outcome>,
+    pub turns: u32,
+    pub max_turns: u32,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+    pub handoff: Option<String>,
+    pub error: Option<String>,
+    /// The task created to continue the work, when the session handed off.
+    pub follow_up_task: Option<u64>,
+    /// True when a session for the same input existed already and was not run again.
+    pub existing: bool,
+}
+
+impl Report {
+    pub fn of(s: &Session, follow_up_task: Option<u64>, existing: bool) -> Report {
+        Report {
+            session_id: s.id,
+            playbook: s.playbook.clone(),
+            outcome: s.outcome,
+            turns: s.turns,
+            max_turns: s.max_turns,
+            input_tokens: s.input_tokens,
+            output_tokens: s.output_tokens,
+            cost_usd: s.cost_usd(),
+            handoff: s.handoff.clone(),
+            error: s.error.clone(),
+            follow_up_task,
+            existing,
+        }
+    }
+}
+
+/// Runs sessions: the store, the model, the tools, and who is running them.
+#[derive(Clone)]
+pub struct Agent {
+    store: Arc<dyn Store>,
+    llm: Client,
+    price: Option<Price>,
+    toolbox: Toolbox,
+    clock: Arc<dyn Clock>,
+    /// This process (`host:pid`): only the owner of a running session appends to it.
+    owner: String,
+    /// What every system prompt says about the business and the rules of the work.
+    context: String,
+}
+
+impl Agent {
+    pub fn new(
+        store: Arc<dyn Store>,
+        llm: Client,
+        price: Option<Price>,
+        toolbox: Toolbox,
+        clock: Arc<dyn Clock>,
+        owner: String,
+        context: String,
+    ) -> Agent {
+        Agent {
+            store,
+            llm,
+            price,
+            toolbox,
+            clock,
+            owner,
+            context,
+        }
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Starts a session of `pb` on `input` and runs it to an outcome. With an
+    /// `input_key` that already has a session, returns that one without running anything.
+    pub async fn run(
+        &self,
+        pb: &Playbook,
+        input: &str,
+        input_key: Option<String>,
+        max_turns: Option<u32>,
+    ) -> Result<Report, AgentError> {
+        let new = NewSession {
+            playbook: pb.name.clone(),
+            input: input.to_string(),
+            input_key: input_key.unwrap_or_else(|| format!("manual:{}", uuid::Uuid::new_v4())),
+            max_turns: max_turns.unwrap_or(pb.max_turns).max(1),
+            owner: self.owner.clone(),
+        };
+        let first = Message::user_text(if input.trim().is_empty() {
+            "Begin.".to_string()
+        } else {
+            input.to_string()
+        });
+        match self.store.start_agent_session(&new, &first, self.now()).await? {
+            Started::Existing(s) => Ok(Report::of(&s, None, true)),
+            Started::New(s) => self.drive(pb, s).await,
+        }
+    }
+
+    /// Takes up a session that stopped short (turn limit, abandoned, a provider error...)
+    /// with `turns` more requests (default: the playbook's limit), from its transcript.
+    pub async fn resume(&self, pb: &Playbook, id: u64, turns: Option<u32>) -> Result<Report, AgentError> {
+        let s = self
+            .store
+            .get_agent_session(id)
+            .await?
+            .ok_or(AgentError::NoSession(id))?;
+        let more = turns.unwrap_or(pb.max_turns).max(1);
+        let Some(s) = self
+            .store
+            .reopen_agent_session(id, &self.owner, s.turns + more, self.now())
+            .await?
+        else {
+            let state = match s.outcome {
+                None => format!("still running (in {})", s.owner.as_deref().unwrap_or("another process")),
+                Some(o) => format!("{o}, which is final"),
+            };
+            return Err(AgentError::NotResumable { id, state });
+        };
+        let transcript = self.store.session_messages(id).await?;
+        let ends_with_words = transcript
+            .last()
+            .is_some_and(|m| m.role == Role::Assistant && m.tool_uses().next().is_none());
+        if ends_with_words {
+            self.store
+                .append_messages(
+                    id,
+                    &self.owner,
+                    &[Message::user_text(CONTINUE_PROMPT)],
+                    None,
+                    self.now(),
+                )
+                .await?;
+        }
+        self.drive(pb, s).await
+    }
+
+    /// Marks running sessions whose process is gone as `abandoned` (resumable), so none
+    /// stays "running" forever. `is_alive` says whether an owner (`host:pid`) still runs.
+    pub async fn abandon_orphans(&self, is_alive: &(dyn Fn(&str) -> bool + Sync)) -> Result<Vec<u64>, AgentError> {
+        let mut abandoned = Vec::new();
+        for s in self.store.list_running_agent_sessions().await? {
+            let owner = s.owner.clone().unwrap_or_default();
+            if owner == self.owner || is_alive(&owner) {
+                continue;
+            }
+            let end = SessionEnd {
+                outcome: Outcome::Abandoned,
+                handoff: None,
+                error: Some(format!(
+                    "the process running it ({owner}) stopped after {} turns; `jada agent resume {}` carries on from the saved transcript",
+                    s.turns, s.id
+                )),
+            };
+            if self.store.finish_agent_session(s.id, &end, self.now()).await? {
+                tracing::warn!(session = s.id, %owner, "agent session abandoned by a process that stopped");
+                abandoned.push(s.id);
+            }
+        }
+        Ok(abandoned)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The loop: until an outcome, run the tools the last turn asked for, then ask for
+    /// the next turn. The transcript is read once and kept in step with the store.
+    async fn drive(&self, pb: &Playbook, mut session: Session) -> Result<Report, AgentError> {
+        let id = session.id;
+        let mut transcript = self.store.session_messages(id).await?;
+        let tools = self.toolbox.specs(&pb.tools);
+        let system = format!("{}\n\n{}", pb.instructions.trim(), self.context);
+        loop {
+            if let Some(results) = self.answer_tool_calls(pb, &session, transcript.last()).await? {
+                session = self
+                    .store
+                    .append_messages(id, &self.owner, std::slice::from_ref(&results), None, self.now())
+                    .await?;
+                transcript.push(results);
+            }
+            if let Some(why) = self.over_budget(pb, &session).await? {
+                return self
+                    .end(&session, Outcome::BudgetExhausted, None, Some(why), None)
+                    .await;
+            }
+            let last_turn = session.turns + 1 >= session.max_turns;
+            let mut new_messages = Vec::new();
+            if last_turn {
+                new_messages.push(Message::user_text(HANDOFF_PROMPT));
+            }
+            let request = Request {
+                system: system.clone(),
+                messages: transcript.iter().chain(&new_messages).cloned().collect(),
+                tools: tools.clone(),
+                max_tokens: pb.max_output_tokens,
+                allow_tools: !last_turn,
+            };
+            let on_retry = |attempt: u32, e: &jada_llm::LlmError| {
+                tracing::warn!(session = id, attempt, error = %e, "model request failed; retrying");
+            };
+            let reply = match self.llm.complete(&request, &on_retry).await {
+                Ok(r) => r,
+                Err(e) => {
+                    return self
+                        .end(&session, Outcome::ProviderError, None, Some(e.to_string()), None)
+                        .await
+                }
+            };
+            let cost = self.price.map_or(0, |p| p.cost_micro_usd(reply.usage));
+            new_messages.push(reply.message.clone());
+            session = self
+                .store
+                .append_messages(id, &self.owner, &new_messages, Some((reply.usage, cost)), self.now())
+                .await?;
+            transcript.extend(new_messages);
+
+            let wants_tools = reply.message.tool_uses().next().is_some();
+            match reply.stop {
+                StopReason::MaxTokens | StopReason::ModelContextWindowExceeded => {
+                    let why = format!(
+                        "the model's answer was cut off ({:?}; max_output_tokens is {}): raise it, or shorten the task",
+                        reply.stop, pb.max_output_tokens
+                    );
+                    return self.end(&session, Outcome::Truncated, None, Some(why), None).await;
+                }
+                StopReason::Refusal => {
+                    let why = "the model refused to continue".to_string();
+                    return self.end(&session, Outcome::Refused, None, Some(why), None).await;
+                }
+                _ if last_turn => return self.hand_off(pb, &session, reply.message.text()).await,
+                StopReason::PauseTurn => continue,
+                _ if wants_tools => continue,
+                _ => return self.end(&session, Outcome::Completed, None, None, None).await,
+            }
+        }
+    }
+
+    /// Answers the tool calls of `last` (when it is an assistant turn that made some),
+    /// running each call at most once across crashes and resumes.
+    async fn answer_tool_calls(
+        &self,
+        pb: &Playbook,
+        session: &Session,
+        last: Option<&Message>,
+    ) -> Result<Option<Message>, AgentError> {
+        let Some(last) = last.filter(|m| m.role == Role::Assistant && m.tool_uses().next().is_some()) else {
+            return Ok(None);
+        };
+        let known = self.store.list_tool_calls(session.id).await?;
+        let author = format!("agent:{} (session {})", pb.name, session.id);
+        let mut content = Vec::new();
+        for (tool_use_id, name, input) in last.tool_uses() {
+            let out = match known.iter().find(|c| c.tool_use_id == tool_use_id) {
+                Some(c) if c.state == ToolCallState::Done => ToolOutput {
+                    content: c.result.clone().unwrap_or_default(),
+                    is_error: c.is_error,
+                },
+                Some(_) => self.interrupted(session.id, tool_use_id, name).await?,
+                None => {
+                    let call = ToolCall {
+                        session_id: session.id,
+                        tool_use_id: tool_use_id.to_string(),
+                        name: name.to_string(),
+                        input: input.clone(),
+                        state: ToolCallState::Running,
+                        result: None,
+                        is_error: false,
+                        started_at: self.now(),
+                    };
+                    if self.store.start_tool_call(&call).await? {
+                        let out = self.toolbox.run(name, input, &pb.tools, &author, self.now()).await;
+                        self.store
+                            .finish_tool_call(session.id, tool_use_id, &out.content, out.is_error)
+                            .await?;
+                        out
+                    } else {
+                        self.interrupted(session.id, tool_use_id, name).await?
+                    }
+                }
+            };
+            content.push(Block::ToolResult {
+                tool_use_id: tool_use_id.to_string(),
+                content: out.content,
+                is_error: out.is_error,
+            });
+        }
+        Ok(Some(Message {
+            role: Role::User,
+            content,
+        }))
+    }
+
+    /// A call that was running when its process died: it may or may not have taken
+    /// effect, so it is not run again and the model is told to check.
+    async fn interrupted(&self, session: u64, tool_use_id: &str, name: &str) -> Result<ToolOutput, AgentError> {
+        let out = ToolOutput::error(format!(
+            "`{name}` was interrupted by a restart and may or may not have taken effect; check (e.g. list_tasks) before trying it again"
+        ));
+        match self
+            .store
+            .finish_tool_call(session, tool_use_id, &out.content, true)
+            .await
+        {
+            Ok(()) | Err(StoreError::NoSuchRecord { .. }) => Ok(out),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Why no further request may be made, if a budget is spent.
+    async fn over_budget(&self, pb: &Playbook, s: &Session) -> Result<Option<String>, AgentError> {
+        if let Some(limit) = pb.session_budget_usd {
+            if s.cost_usd() >= limit {
+                return Ok(Some(format!(
+                    "the session has cost ${:.4}, its budget is ${limit:.2} (session_budget_usd)",
+                    s.cost_usd()
+                )));
+            }
+        }
+        if let Some(limit) = pb.daily_budget_usd {
+            let today = self.now().date_naive();
+            let spent: f64 = self
+                .store
+                .list_agent_sessions(BUDGET_LOOKBACK)
+                .await?
+                .iter()
+                .filter(|o| o.playbook == pb.name && o.updated_at.date_naive() == today)
+                .map(Session::cost_usd)
+                .sum();
+            if spent >= limit {
+                return Ok(Some(format!(
+                    "playbook `{}` has spent ${spent:.4} today (UTC), its daily budget is ${limit:.2} (daily_budget_usd)",
+                    pb.name
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Ends a session at its turn limit with the model's note and a task to continue.
+    async fn hand_off(&self, pb: &Playbook, s: &Session, note: String) -> Result<Report, AgentError> {
+        let note = if note.trim().is_empty() {
+            "(the model wrote no handoff note; read the transcript with `jada agent show`)".to_string()
+        } else {
+            note
+        };
+        let title = format!("Continue agent session {} ({})", s.id, pb.name);
+        let body = format!(
+            "Session {} stopped at its limit of {} turns. Its note:\n\n{}\n\nTo continue: jada agent resume {}",
+            s.id,
+            s.max_turns,
+            jada_core::text::truncate(&note, jada_core::task::BODY_MAX - 500),
+            s.id
+        );
+        let mut task = NewTask::new(&title, &body, TaskSource::Agent).map_err(|e| StoreError::Corrupt {
+            what: "handoff task",
+            detail: e.0,
+        })?;
+        task.source_ref = Some(format!("session {}", s.id));
+        let task = self.store.create_task(&task, self.now()).await?;
+        self.end(s, Outcome::TurnLimit, Some(note), None, Some(task.id)).await
+    }
+
+    async fn end(
+        &self,
+        s: &Session,
+        outcome: Outcome,
+        handoff: Option<String>,
+        error: Option<String>,
+        follow_up: Option<u64>,
+    ) -> Result<Report, AgentError> {
+        let end = SessionEnd {
+            outcome,
+            handoff,
+            error,
+        };
+        self.store.finish_agent_session(s.id, &end, self.now()).await?;
+        if outcome != Outcome::Completed {
+            tracing::warn!(session = s.id, playbook = %s.playbook, %outcome, error = ?end.error, "agent session did not complete");
+        }
+        let s = self
+            .store
+            .get_agent_session(s.id)
+            .await?
+            .ok_or(AgentError::NoSession(s.id))?;
+        Ok(Report::of(&s, follow_up, false))
+    }
+}

@@ -1,0 +1,62 @@
+//! Playbooks: what an agent does, with which tools, within which limits. Built from
+//! `[agent.playbooks.NAME]` by the application core; two ship built in, off until enabled.
+
+/// One playbook, resolved from configuration (instructions read, defaults applied).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Playbook {
+    pub name: String,
+    pub instructions: String,
+    /// The tools it may call (names from [`super::tools::NAMES`]).
+    pub tools: Vec<String>,
+    pub max_turns: u32,
+    pub max_output_tokens: u32,
+    /// Stop a session once it has cost this much (USD), when set.
+    pub session_budget_usd: Option<f64>,
+    /// Start no request once the playbook's sessions cost this much today (USD), when set.
+    pub daily_budget_usd: Option<f64>,
+    /// Whether its triggers start sessions; a person may always run it by hand.
+    pub enabled: bool,
+}
+
+/// The default turn limit of a session.
+pub const DEFAULT_MAX_TURNS: u32 = 30;
+pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 4_096;
+
+/// The playbooks jada ships: (name, instructions, tools).
+pub const BUILT_IN: &[(&str, &str, &[&str])] = &[
+    (
+        "inbox-triage",
+        "You triage the office's booking mail. For each message: find the charter it is about \
+         (list_charters for the month, get_charter), check crew availability when it asks about \
+         dates (available_crew), and create one task per thing a person must do (create_task), \
+         naming the charter. When a reply is needed, draft it with draft_reply. Do not promise \
+         anything the charter data does not show. End with a one-paragraph summary.",
+        &[
+            "search_mail",
+            "list_charters",
+            "get_charter",
+            "available_crew",
+            "read_chat",
+            "list_tasks",
+            "create_task",
+            "add_task_note",
+            "draft_reply",
+        ],
+    ),
+    (
+        "morning-check",
+        "You do the office's morning health check. Read jada's status (jada_status) and the open \
+         tasks (list_tasks). For each finding that needs a person — a failing job, a credential \
+         that needs re-authorising, dead outbox events, a charter in the next 7 days without a \
+         captain — create one task (create_task) unless an open task already covers it. End \
+         with a short summary of what you found.",
+        &[
+            "jada_status",
+            "list_tasks",
+            "create_task",
+            "add_task_note",
+            "list_charters",
+            "explain_dispatch",
+        ],
+    ),
+];

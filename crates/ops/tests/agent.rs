@@ -1,0 +1,298 @@
+//! Agent sessions against the LLM emulator over HTTP, on a real SQLite store: each test
+//! asserts what the store holds afterwards.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jada_core::agent::{Block, Outcome, Price, Role, ToolCallState};
+use jada_core::{Backoff, ManualClock, TaskStatus};
+use jada_llm::{Client, Provider, Retry, Settings};
+use jada_ops::agent::{Agent, Playbook, Toolbox, HANDOFF_PROMPT};
+use jada_store::sqlite::SqliteStore;
+use jada_store::Store;
+use serde_json::json;
+
+struct Fixture {
+    agent: Agent,
+    store: Arc<dyn Store>,
+    emu: llm_emulator::EmulatorHandle,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture(provider: Provider) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("jada.db")).unwrap());
+    let emu = llm_emulator::spawn().await;
+    let agent = agent_on(&store, &emu, provider, "proc:1");
+    Fixture {
+        agent,
+        store,
+        emu,
+        _dir: dir,
+    }
+}
+
+fn agent_on(store: &Arc<dyn Store>, emu: &llm_emulator::Emulator, provider: Provider, owner: &str) -> Agent {
+    let llm = Client::new(Settings {
+        provider,
+        base_url: match provider {
+            Provider::Anthropic => emu.base_url().to_string(),
+            Provider::OpenAi => emu.openai_base_url(),
+        },
+        model: "test-model".into(),
+        api_key: llm_emulator::DEFAULT_KEY.to_string().into(),
+        timeout: Duration::from_secs(5),
+        retry: Retry {
+            attempts: 3,
+            backoff: Backoff::new(Duration::from_millis(10), Duration::from_secs(2)),
+        },
+    })
+    .unwrap();
+    let price = Price {
+        input_per_mtok: 3.0,
+        output_per_mtok: 15.0,
+    };
+    let clock = Arc::new(ManualClock::new("2026-07-01T09:00:00Z".parse().unwrap()));
+    Agent::new(
+        store.clone(),
+        llm,
+        Some(price),
+        Toolbox::new(store.clone(), None),
+        clock,
+        owner.into(),
+        "The business is Harbour Charters.".into(),
+    )
+}
+
+fn playbook(max_turns: u32) -> Playbook {
+    Playbook {
+        name: "triage".into(),
+        instructions: "Triage the office's work.".into(),
+        tools: ["list_tasks", "create_task", "add_task_note"]
+            .map(String::from)
+            .to_vec(),
+        max_turns,
+        max_output_tokens: 1024,
+        session_budget_usd: None,
+        daily_budget_usd: None,
+        enabled: true,
+    }
+}
+
+#[tokio::test]
+async fn a_tool_round_trip_creates_the_task_in_both_wire_formats() {
+    for provider in [Provider::Anthropic, Provider::OpenAi] {
+        let f = fixture(provider).await;
+        f.emu.script(json!({"name": "triage", "turns": [
+            {"text": "Creating a task.", "tool_calls": [{"name": "create_task", "input": {"title": "Call the Nakamura party", "body": "late arrival"}}],
+             "usage": {"input_tokens": 1000, "output_tokens": 100}},
+            {"text": "Created one task.", "usage": {"input_tokens": 1200, "output_tokens": 50}}
+        ]}));
+        let report = f
+            .agent
+            .run(&playbook(30), "Mail from Nakamura", None, None)
+            .await
+            .unwrap();
+        assert_eq!(report.outcome, Some(Outcome::Completed), "{provider:?}: {report:?}");
+        assert_eq!(
+            (report.turns, report.input_tokens, report.output_tokens),
+            (2, 2200, 150)
+        );
+        assert!((report.cost_usd - (2200.0 * 3.0 + 150.0 * 15.0) / 1e6).abs() < 1e-9);
+
+        let tasks = f.store.list_tasks(&[], 10).await.unwrap();
+        assert_eq!(tasks.len(), 1);
+        assert_eq!(tasks[0].title, "Call the Nakamura party");
+        assert_eq!(
+            tasks[0].source_ref.as_deref(),
+            Some(format!("agent:triage (session {})", report.session_id).as_str())
+        );
+        let transcript = f.store.session_messages(report.session_id).await.unwrap();
+        assert_eq!(transcript.len(), 4, "input, tool use, tool result, answer");
+        let Block::ToolResult { content, is_error, .. } = &transcript[2].content[0] else {
+            panic!("the third message answers the tool call")
+        };
+        assert!(!is_error && content.contains("created_task"), "{content}");
+        let calls = f.store.list_tool_calls(report.session_id).await.unwrap();
+        assert_eq!((calls.len(), calls[0].state), (1, ToolCallState::Done));
+        let session = f.store.get_agent_session(report.session_id).await.unwrap().unwrap();
+        assert_eq!((session.outcome, session.owner), (Some(Outcome::Completed), None));
+    }
+}
+
+#[tokio::test]
+async fn a_session_that_would_go_on_forever_hands_off_at_exactly_max_turns_and_resumes() {
+    let f = fixture(Provider::Anthropic).await;
+    f.emu.script(json!({"name": "forever", "repeat_last": true,
+        "summary": "Listed tasks 4 times; still to do: the Nakamura call.",
+        "turns": [{"tool_calls": [{"name": "create_task", "input": {"title": "Look again"}}]}]}));
+    let report = f.agent.run(&playbook(5), "Keep going", None, None).await.unwrap();
+    assert_eq!(report.outcome, Some(Outcome::TurnLimit));
+    assert_eq!(report.turns, 5);
+    assert_eq!(f.emu.received().len(), 5, "exactly max_turns requests");
+    let last = &f.emu.received()[4].body;
+    assert_eq!(last["tool_choice"]["type"], "none", "the last request forbids tools");
+    let asked = last["messages"].as_array().unwrap().last().unwrap()["content"][0]["text"].clone();
+    assert_eq!(asked, HANDOFF_PROMPT);
+    assert_eq!(
+        report.handoff.as_deref(),
+        Some("Listed tasks 4 times; still to do: the Nakamura call.")
+    );
+
+    let follow_up = f.store.get_task(report.follow_up_task.unwrap()).await.unwrap().unwrap();
+    assert_eq!(
+        follow_up.title,
+        format!("Continue agent session {} (triage)", report.session_id)
+    );
+    assert!(follow_up.body.contains("still to do: the Nakamura call"));
+    assert!(follow_up
+        .body
+        .contains(&format!("jada agent resume {}", report.session_id)));
+    let created = |tasks: &[jada_core::Task]| tasks.iter().filter(|t| t.title == "Look again").count();
+    assert_eq!(
+        created(&f.store.list_tasks(&[], 100).await.unwrap()),
+        4,
+        "four turns ran a tool each"
+    );
+
+    // Resume for 3 more turns: no earlier tool call runs again; the session hands off again.
+    let resumed = f.agent.resume(&playbook(5), report.session_id, Some(3)).await.unwrap();
+    assert_eq!(resumed.session_id, report.session_id);
+    assert_eq!(
+        (resumed.outcome, resumed.turns, resumed.max_turns),
+        (Some(Outcome::TurnLimit), 8, 8)
+    );
+    assert_eq!(
+        created(&f.store.list_tasks(&[], 100).await.unwrap()),
+        6,
+        "only the two new turns' calls ran"
+    );
+    assert_eq!(f.store.list_tool_calls(report.session_id).await.unwrap().len(), 6);
+    // The model was told it was resumed, after its own note.
+    let transcript = f.store.session_messages(report.session_id).await.unwrap();
+    assert!(transcript
+        .iter()
+        .any(|m| m.role == Role::User && m.text().contains("has been resumed")));
+    let open = f.store.list_tasks(&[TaskStatus::Open], 100).await.unwrap();
+    assert_eq!(
+        open.iter()
+            .filter(|t| t.title.starts_with("Continue agent session"))
+            .count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_tool_argument_goes_back_to_the_model_as_an_error() {
+    let f = fixture(Provider::OpenAi).await;
+    f.emu.script(json!({"name": "sloppy", "turns": [
+        {"tool_calls": [{"name": "create_task", "raw_arguments": "{\"title\": "}]},
+        {"tool_calls": [{"name": "create_task", "input": {"titel": "typo"}}]},
+        {"tool_calls": [{"name": "send_everything", "input": {}}]},
+        {"tool_calls": [{"name": "create_task", "input": {"title": "Fixed \u{1b}[2J"}}]},
+        {"tool_calls": [{"name": "create_task", "input": {"title": "Fixed"}}]},
+        {"text": "Done after corrections."}
+    ]}));
+    let report = f.agent.run(&playbook(30), "Go", None, None).await.unwrap();
+    assert_eq!(report.outcome, Some(Outcome::Completed));
+    let calls = f.store.list_tool_calls(report.session_id).await.unwrap();
+    let errors: Vec<(bool, &str)> = calls
+        .iter()
+        .map(|c| (c.is_error, c.result.as_deref().unwrap()))
+        .collect();
+    assert!(
+        errors[0].0 && errors[0].1.contains("not a JSON object"),
+        "{:?}",
+        errors[0]
+    );
+    assert!(errors[1].0 && errors[1].1.contains("titel"), "{:?}", errors[1]);
+    assert!(
+        errors[2].0 && errors[2].1.contains("no tool `send_everything`"),
+        "{:?}",
+        errors[2]
+    );
+    assert!(
+        errors[3].0 && errors[3].1.contains("control character"),
+        "{:?}",
+        errors[3]
+    );
+    assert!(!errors[4].0);
+    let tasks = f.store.list_tasks(&[], 10).await.unwrap();
+    assert_eq!(tasks.iter().map(|t| t.title.as_str()).collect::<Vec<_>>(), ["Fixed"]);
+}
+
+#[tokio::test]
+async fn provider_faults_end_in_typed_outcomes() {
+    // 429 with retry-after, then an answer: completed.
+    let f = fixture(Provider::Anthropic).await;
+    f.emu
+        .script(json!({"name": "busy", "turns": [{"text": "ok", "faults": [{"status": 429, "retry_after": 1}]}]}));
+    let r = f.agent.run(&playbook(30), "hi", None, None).await.unwrap();
+    assert_eq!((r.outcome, r.turns), (Some(Outcome::Completed), 1));
+
+    // A 529 storm: provider_error after the bounded attempts, nothing half-written.
+    let f = fixture(Provider::Anthropic).await;
+    f.emu
+        .script(json!({"name": "storm", "turns": [{"text": "ok", "faults": [{"status": 529, "times": 50}]}]}));
+    let r = f.agent.run(&playbook(30), "hi", None, None).await.unwrap();
+    assert_eq!((r.outcome, r.turns), (Some(Outcome::ProviderError), 0));
+    assert!(r.error.as_deref().unwrap().contains("overloaded"), "{r:?}");
+    assert_eq!(f.emu.received().len(), 3);
+
+    // A refused key: stops at the first request.
+    let f = fixture(Provider::OpenAi).await;
+    f.emu.script(json!({"name": "any", "turns": [{"text": "ok"}]}));
+    f.emu.set_key("rotated");
+    let r = f.agent.run(&playbook(30), "hi", None, None).await.unwrap();
+    assert_eq!(r.outcome, Some(Outcome::ProviderError));
+    assert!(r.error.as_deref().unwrap().contains("refused the key"), "{r:?}");
+    assert_eq!(f.emu.received().len(), 1);
+    // A provider error is resumable once fixed.
+    f.emu.set_key(llm_emulator::DEFAULT_KEY);
+    let again = f.agent.resume(&playbook(30), r.session_id, None).await.unwrap();
+    assert_eq!(again.outcome, Some(Outcome::Completed));
+
+    // A cut-off answer (max_tokens) ends `truncated`, saying what to raise.
+    let f = fixture(Provider::Anthropic).await;
+    f.emu
+        .script(json!({"name": "long", "turns": [{"text": "and so on", "stop": "max_tokens"}]}));
+    let r = f.agent.run(&playbook(30), "hi", None, None).await.unwrap();
+    assert_eq!(r.outcome, Some(Outcome::Truncated));
+    assert!(r.error.unwrap().contains("max_output_tokens"));
+}
+
+#[tokio::test]
+async fn one_session_per_input_and_orphans_are_abandoned_not_left_running() {
+    let f = fixture(Provider::Anthropic).await;
+    f.emu.script(json!({"name": "quick", "turns": [{"text": "done"}]}));
+    let a = f
+        .agent
+        .run(&playbook(30), "mail 7", Some("gmail:7".into()), None)
+        .await
+        .unwrap();
+    let b = f
+        .agent
+        .run(&playbook(30), "mail 7", Some("gmail:7".into()), None)
+        .await
+        .unwrap();
+    assert_eq!(a.session_id, b.session_id);
+    assert!(b.existing && !a.existing);
+    assert_eq!(f.emu.received().len(), 1, "the second trigger ran nothing");
+
+    // A session left running by a process that died is abandoned by the next one; a live
+    // owner's session is left alone.
+    let dead = agent_on(&f.store, &f.emu, Provider::Anthropic, "proc:dead");
+    f.emu
+        .script(json!({"name": "slow", "match": "slow one", "turns": [{"text": "late", "delay_ms": 3000}]}));
+    let running = tokio::spawn(async move { dead.run(&playbook(30), "slow one", None, None).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(f.store.list_running_agent_sessions().await.unwrap().len(), 1);
+    assert!(f.agent.abandon_orphans(&|o| o == "proc:dead").await.unwrap().is_empty());
+    let abandoned = f.agent.abandon_orphans(&|_| false).await.unwrap();
+    assert_eq!(abandoned.len(), 1);
+    let s = f.store.get_agent_session(abandoned[0]).await.unwrap().unwrap();
+    assert_eq!(s.outcome, Some(Outcome::Abandoned));
+    assert!(s.error.unwrap().contains("jada agent resume"));
+    // The "dead" process's late answer cannot be committed over the abandoned session.
+    assert!(running.await.unwrap().is_err());
+}
