@@ -32,6 +32,7 @@ pub struct Config {
     pub statements: Statements,
     pub dispatch: Dispatch,
     pub office: OfficeConfig,
+    pub agent: AgentConfig,
     #[serde(default)]
     pub jobs: BTreeMap<String, toml::Table>,
     #[serde(default)]
@@ -153,6 +154,61 @@ pub struct Dispatch {
     /// Higher goes first among crew who sailed equally often: { "ana-m" = 5 }.
     #[serde(default)]
     pub priority: BTreeMap<String, i32>,
+}
+
+/// `[agent]`: the LLM provider and the playbooks of agent sessions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// "anthropic" or "openai"; unset, agent sessions are off.
+    #[serde(default)]
+    pub provider: Option<jada_llm::Provider>,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The name of an environment variable holding the API key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// A 0600 file holding the API key (relative paths are in the data directory).
+    #[serde(default)]
+    pub api_key_file: Option<PathBuf>,
+    pub max_turns: u32,
+    pub max_output_tokens: u32,
+    pub timeout: String,
+    pub attempts: u32,
+    #[serde(default)]
+    pub prices: BTreeMap<String, jada_core::agent::Price>,
+    #[serde(default)]
+    pub playbooks: BTreeMap<String, PlaybookConfig>,
+}
+
+/// `[agent.playbooks.NAME]`: every key optional; a built-in playbook keeps what is not set.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaybookConfig {
+    #[serde(default)]
+    pub instructions: Option<String>,
+    #[serde(default)]
+    pub instructions_file: Option<PathBuf>,
+    /// When it runs by itself (cron, in the business time zone).
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// What else starts it: "gmail:QUERY", "chat", "task".
+    #[serde(default)]
+    pub trigger: Option<String>,
+    #[serde(default)]
+    pub tools: Option<Vec<String>>,
+    #[serde(default)]
+    pub max_turns: Option<u32>,
+    #[serde(default)]
+    pub max_output_tokens: Option<u32>,
+    #[serde(default)]
+    pub session_budget_usd: Option<f64>,
+    #[serde(default)]
+    pub daily_budget_usd: Option<f64>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
 }
 
 /// `[statements]`: monthly crew statements.
@@ -328,6 +384,7 @@ impl Config {
                 );
             }
         }
+        crate::agent::check(&self.agent)?;
         if !(1..=720).contains(&self.office.session_hours) {
             return bad(
                 "office.session_hours",

@@ -237,7 +237,7 @@ pub fn check(config: &Config) -> Result<(), ConfigError> {
 }
 
 /// The candidate closest to `word` by edit distance, when it is a plausible typo.
-fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (distance(word, c), *c))

@@ -9,6 +9,7 @@
 //! service. Choosing the store backend happens here and nowhere else ([`App::open`]).
 //! `[jobs.NAME]` settings are typed where they are read ([`jobs`]).
 
+pub mod agent;
 pub mod config;
 pub mod data_dir;
 pub mod jobs;
@@ -52,6 +53,9 @@ pub enum AppError {
     #[error(transparent)]
     LinkKeys(#[from] KeyFileError),
     /// A command that reads the business found no store where it looked.
+    /// Agent sessions cannot run as configured (no provider, no key...).
+    #[error("{0}")]
+    Agent(String),
     #[error("no jada data directory at {dir} (there is no jada.db): run `jada init` (or `jada demo` for a sample business), or point --data-dir, JADA_DATA_DIR or `data_dir` in jada.toml at yours")]
     NoDataDir { dir: String },
 }
@@ -59,7 +63,10 @@ pub enum AppError {
 impl AppError {
     /// Whether the configuration is at fault (the operator must change it).
     pub fn is_usage(&self) -> bool {
-        matches!(self, AppError::Config(_) | AppError::NoDataDir { .. })
+        matches!(
+            self,
+            AppError::Config(_) | AppError::NoDataDir { .. } | AppError::Agent(_)
+        )
     }
 }
 
@@ -146,6 +153,12 @@ impl App {
             Ok(addr) if !name.is_empty() => lettre::message::Mailbox::new(Some(name.to_string()), addr).to_string(),
             _ => self.config.mail.sender.clone(),
         }
+    }
+
+    /// An instant as people read it: business-local time with the zone ("Jul 4, 18:49 PDT").
+    pub fn show_time(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        use chrono::Datelike;
+        self.config.business.time_zone.show(at, self.today().year())
     }
 
     /// Today in the business's time zone.

@@ -83,6 +83,123 @@ pub enum Command {
     /// Show or check the effective configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// LLM agent sessions ([agent]): run a playbook, list sessions, read a transcript,
+    /// resume one that stopped at its turn limit.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// The office's tasks: things a person (or an agent) must do, with their notes.
+    #[command(subcommand)]
+    Tasks(TasksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Run a playbook once, now, and wait for its outcome.
+    ///
+    /// Every turn is saved as it happens. Exits 0 only when the session completed; any
+    /// other outcome (turn_limit, provider_error, budget_exhausted, truncated, refused...)
+    /// exits 1 and says what to do. At the turn limit the model leaves a handoff note, a
+    /// task "Continue agent session N" is created, and `jada agent resume N` carries on.
+    Run {
+        /// The playbook (`jada agent playbooks` lists them)
+        playbook: String,
+        /// What the session is about (a mail, a question); the first user message
+        #[arg(long, default_value = "")]
+        input: String,
+        /// Run only if no session exists for this key (e.g. gmail:MESSAGE_ID): one session per input
+        #[arg(long)]
+        input_key: Option<String>,
+        /// Stop after this many model requests [default: the playbook's max_turns]
+        #[arg(long)]
+        max_turns: Option<u32>,
+        /// Print one JSON object: session_id, outcome, turns, tokens, cost_usd, handoff
+        #[arg(long)]
+        json: bool,
+    },
+    /// The latest sessions, newest first, with their outcome, turns, tokens and cost.
+    Sessions {
+        /// How many
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One session: its transcript, tool calls and results, tokens, cost and outcome.
+    Show {
+        id: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Carry a session on from its saved transcript (after turn_limit, abandoned,
+    /// provider_error...). Tool calls that already ran are not run again.
+    Resume {
+        id: u64,
+        /// How many more model requests [default: the playbook's max_turns]
+        #[arg(long)]
+        turns: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The playbooks: built in and configured, enabled or not, with their tools and limits.
+    Playbooks {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TasksCommand {
+    /// Add a task.
+    Add {
+        /// One line saying what must be done
+        title: String,
+        /// The details
+        #[arg(long, default_value = "")]
+        body: String,
+        /// The charter it is about (its id)
+        #[arg(long)]
+        charter: Option<String>,
+        /// Who should do it
+        #[arg(long)]
+        assignee: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tasks, newest first: those still to do, or --status, or --all.
+    List {
+        /// open, in_progress, waiting, done or cancelled
+        #[arg(long, conflicts_with = "all")]
+        status: Option<String>,
+        /// Every task, done and cancelled included
+        #[arg(long)]
+        all: bool,
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One task with its notes.
+    Show {
+        id: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a note to a task.
+    Note { id: u64, note: String },
+    /// Mark a task done.
+    Done {
+        id: u64,
+        /// Why, or what was done
+        #[arg(long, default_value = "done")]
+        note: String,
+    },
+    /// Cancel a task.
+    Cancel {
+        id: u64,
+        /// Why
+        #[arg(long, default_value = "cancelled")]
+        note: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -108,5 +108,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::ApiKey(cmd) => runtime.block_on(commands::api_key::run(g, cmd)),
         Command::Dispatch(cmd) => runtime.block_on(commands::dispatch::run(g, cmd)),
         Command::Statements(cmd) => runtime.block_on(commands::statements::run(g, cmd)),
+        Command::Agent(cmd) => runtime.block_on(commands::agent::run(g, cmd)),
+        Command::Tasks(cmd) => runtime.block_on(commands::tasks::run(g, cmd)),
     }
 }

@@ -232,6 +232,18 @@ impl BusinessZone {
         }
     }
 
+    /// An instant as a person reads it: local time with the zone's abbreviation
+    /// ("Jul 4, 18:49 PDT"; the year too when it is not `this_year`). The one way jada
+    /// shows a time to people.
+    pub fn show(&self, at: DateTime<Utc>, this_year: i32) -> String {
+        let local = at.with_timezone(&self.0);
+        if local.year() == this_year {
+            local.format("%b %-d, %H:%M %Z").to_string()
+        } else {
+            local.format("%b %-d %Y, %H:%M %Z").to_string()
+        }
+    }
+
     /// Today's date in the business's zone, for a given instant.
     pub fn date_of(&self, at: DateTime<Utc>) -> NaiveDate {
         at.with_timezone(&self.0).date_naive()

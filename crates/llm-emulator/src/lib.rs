@@ -41,7 +41,7 @@ pub struct Received {
     /// The script and turn it was answered from (`None` when it was refused).
     pub script: Option<String>,
     pub turn: Option<usize>,
-    /// The HTTP status answered.
+    /// The HTTP status answered (0 while the answer is in flight).
     pub status: u16,
     pub body: Value,
 }
@@ -130,8 +130,10 @@ impl Emulator {
         (Some(name), Answer::Turn(t))
     }
 
-    fn record(&self, r: Received) {
-        self.lock().received.push(r);
+    fn record(&self, r: Received) -> usize {
+        let mut inner = self.lock();
+        inner.received.push(r);
+        inner.received.len() - 1
     }
 }
 
@@ -217,20 +219,31 @@ pub(crate) trait Wire {
 
 /// The shared request path: key, validation, script, faults, answer.
 pub(crate) async fn handle<W: Wire>(emu: Emulator, headers: HeaderMap, raw: String) -> Response {
-    let mut received = Received {
+    // Recorded on arrival (status 0 until answered), so a test can act while a slow
+    // answer is still in flight.
+    let index = emu.record(Received {
         provider: W::NAME,
         script: None,
         turn: None,
-        status: 200,
+        status: 0,
         body: serde_json::from_str(&raw).unwrap_or(Value::String(raw.clone())),
-    };
-    let outcome = respond::<W>(&emu, &headers, &raw, &mut received).await;
-    received.status = outcome.status().as_u16();
-    emu.record(received);
+    });
+    let mut picked = (None, None);
+    let outcome = respond::<W>(&emu, &headers, &raw, &mut picked).await;
+    let mut inner = emu.lock();
+    if let Some(r) = inner.received.get_mut(index) {
+        r.status = outcome.status().as_u16();
+        (r.script, r.turn) = picked;
+    }
     outcome
 }
 
-async fn respond<W: Wire>(emu: &Emulator, headers: &HeaderMap, raw: &str, rec: &mut Received) -> Response {
+async fn respond<W: Wire>(
+    emu: &Emulator,
+    headers: &HeaderMap,
+    raw: &str,
+    picked: &mut (Option<String>, Option<usize>),
+) -> Response {
     if let Err(r) = W::check_key(headers, &emu.key()) {
         return r;
     }
@@ -244,8 +257,7 @@ async fn respond<W: Wire>(emu: &Emulator, headers: &HeaderMap, raw: &str, rec: &
     };
     let model = body["model"].as_str().unwrap_or_default().to_string();
     let (script, answer) = emu.answer(&conv.first_user_text, conv.turn);
-    rec.script = script;
-    rec.turn = Some(conv.turn);
+    *picked = (script, Some(conv.turn));
     match answer {
         Answer::Fault(Fault {
             status, retry_after, ..

@@ -1,6 +1,7 @@
 //! One module per command group. Each loads what it needs through [`Context`] and calls
 //! the use case in `jada_ops`.
 
+pub mod agent;
 pub mod api_key;
 pub mod auth;
 pub mod charters;
@@ -16,6 +17,7 @@ pub mod roster;
 pub mod serve;
 pub mod statements;
 pub mod sync;
+pub mod tasks;
 
 use std::path::PathBuf;
 

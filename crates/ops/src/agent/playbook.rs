@@ -18,10 +18,6 @@ pub struct Playbook {
     pub enabled: bool,
 }
 
-/// The default turn limit of a session.
-pub const DEFAULT_MAX_TURNS: u32 = 30;
-pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 4_096;
-
 /// The playbooks jada ships: (name, instructions, tools).
 pub const BUILT_IN: &[(&str, &str, &[&str])] = &[
     (

@@ -1,0 +1,238 @@
+//! `jada agent run|sessions|show|resume|playbooks`.
+
+use jada_app::agent::{owner_alive, playbooks};
+use jada_core::agent::{Block, Outcome, Role, Session};
+use jada_core::text::truncate;
+use jada_ops::agent::{Agent, Report};
+use serde_json::json;
+
+use crate::cli::{AgentCommand, Global};
+use crate::commands::{load_app, Context};
+use crate::output::{print_json, table};
+use crate::Failure;
+
+pub async fn run(g: &Global, cmd: AgentCommand) -> Result<(), Failure> {
+    let app = load_app(g)?;
+    match cmd {
+        AgentCommand::Run {
+            playbook,
+            input,
+            input_key,
+            max_turns,
+            json,
+        } => {
+            let pb = app.playbook(&playbook)?;
+            let agent = ready_agent(&app).await?;
+            let report = agent
+                .run(&pb, &input, input_key, max_turns)
+                .await
+                .map_err(Failure::op)?;
+            finish(&app, &report, json)
+        }
+        AgentCommand::Resume { id, turns, json } => {
+            let session = find(&app, id).await?;
+            let pb = app.playbook(&session.playbook)?;
+            let agent = ready_agent(&app).await?;
+            let report = agent.resume(&pb, id, turns).await.map_err(Failure::op)?;
+            finish(&app, &report, json)
+        }
+        AgentCommand::Sessions { limit, json } => sessions(&app, limit, json).await,
+        AgentCommand::Show { id, json } => show(&app, id, json).await,
+        AgentCommand::Playbooks { json } => list_playbooks(&app, json),
+    }
+}
+
+/// The agent, after marking sessions left running by a process that is gone as
+/// abandoned: nothing stays "running" forever.
+async fn ready_agent(app: &Context) -> Result<Agent, Failure> {
+    let agent = app.agent()?;
+    let abandoned = agent.abandon_orphans(&owner_alive).await.map_err(Failure::op)?;
+    for id in abandoned {
+        eprintln!("session {id} was left running by a process that stopped: marked abandoned (`jada agent resume {id}` carries on)");
+    }
+    Ok(agent)
+}
+
+async fn find(app: &Context, id: u64) -> Result<Session, Failure> {
+    app.store
+        .get_agent_session(id)
+        .await
+        .map_err(Failure::op)?
+        .ok_or_else(|| {
+            Failure::Usage(anyhow::anyhow!(
+                "there is no agent session {id}: `jada agent sessions` lists them"
+            ))
+        })
+}
+
+/// Prints the outcome; anything but `completed` exits 1.
+fn finish(app: &Context, r: &Report, json: bool) -> Result<(), Failure> {
+    if json {
+        print_json(r)?;
+    } else {
+        print_report(app, r);
+    }
+    match r.outcome {
+        Some(Outcome::Completed) => Ok(()),
+        _ => Err(Failure::Operation {
+            error: anyhow::anyhow!("session {} ended {}", r.session_id, outcome_name(r.outcome)),
+            reported: json,
+        }),
+    }
+}
+
+fn outcome_name(o: Option<Outcome>) -> &'static str {
+    o.map_or("running", |o| o.as_str())
+}
+
+fn print_report(_app: &Context, r: &Report) {
+    if r.existing {
+        println!(
+            "a session for this input exists already: session {} ({}), not run again",
+            r.session_id,
+            outcome_name(r.outcome)
+        );
+    }
+    println!(
+        "session {} ({}): {} after {} of {} turns, {} input / {} output tokens, ${:.4}",
+        r.session_id,
+        r.playbook,
+        outcome_name(r.outcome),
+        r.turns,
+        r.max_turns,
+        r.input_tokens,
+        r.output_tokens,
+        r.cost_usd
+    );
+    if let Some(e) = &r.error {
+        println!("why: {e}");
+    }
+    if let Some(h) = &r.handoff {
+        println!("handoff note:\n{}", indent(h));
+    }
+    if let Some(t) = r.follow_up_task {
+        println!(
+            "task {t} created to continue it; `jada agent resume {}` carries on",
+            r.session_id
+        );
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+}
+
+async fn sessions(app: &Context, limit: usize, json: bool) -> Result<(), Failure> {
+    let list = app.store.list_agent_sessions(limit).await.map_err(Failure::op)?;
+    if json {
+        let reports: Vec<serde_json::Value> = list
+            .iter()
+            .map(|s| {
+                let mut v = serde_json::to_value(Report::of(s, None, false)).unwrap_or_default();
+                v["started_at"] = json!(s.started_at);
+                v["input"] = json!(s.input);
+                v
+            })
+            .collect();
+        return Ok(print_json(&reports)?);
+    }
+    let mut t = table(&[
+        "id",
+        "playbook",
+        "started",
+        "outcome",
+        "turns",
+        "tokens in/out",
+        "cost",
+        "note",
+    ]);
+    for s in &list {
+        let note = s.error.as_deref().or(s.handoff.as_deref()).unwrap_or("");
+        t.add_row(vec![
+            s.id.to_string(),
+            s.playbook.clone(),
+            app.show_time(s.started_at),
+            outcome_name(s.outcome).into(),
+            format!("{}/{}", s.turns, s.max_turns),
+            format!("{}/{}", s.input_tokens, s.output_tokens),
+            format!("${:.4}", s.cost_usd()),
+            truncate(&note.replace('\n', " "), 60),
+        ]);
+    }
+    if !list.is_empty() {
+        println!("{t}");
+    }
+    let not_completed = list.iter().filter(|s| s.outcome != Some(Outcome::Completed)).count();
+    println!("{} sessions, {not_completed} not completed", list.len());
+    Ok(())
+}
+
+async fn show(app: &Context, id: u64, json: bool) -> Result<(), Failure> {
+    let s = find(app, id).await?;
+    let messages = app.store.session_messages(id).await.map_err(Failure::op)?;
+    let calls = app.store.list_tool_calls(id).await.map_err(Failure::op)?;
+    if json {
+        return Ok(print_json(&json!({
+            "session": Report::of(&s, None, false),
+            "input": s.input,
+            "started_at": s.started_at,
+            "messages": messages,
+            "tool_calls": calls,
+        }))?);
+    }
+    let r = Report::of(&s, None, false);
+    print_report(app, &r);
+    println!("input: {}", truncate(&s.input, 500));
+    let mut turn = 0;
+    for m in &messages {
+        match m.role {
+            Role::User => println!("\n── user"),
+            Role::Assistant => {
+                turn += 1;
+                println!("\n── assistant, turn {turn}");
+            }
+        }
+        for b in &m.content {
+            match b {
+                Block::Text { text } => println!("{}", indent(text)),
+                Block::ToolUse { name, input, .. } => println!("  → {name} {}", truncate(&input.to_string(), 300)),
+                Block::ToolResult { content, is_error, .. } => {
+                    let tag = if *is_error { "error" } else { "result" };
+                    println!("  ← {tag}: {}", truncate(content, 300))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn list_playbooks(app: &Context, json: bool) -> Result<(), Failure> {
+    let all = playbooks(&app.config.agent, &app.data)?;
+    if json {
+        let list: Vec<serde_json::Value> = all
+            .values()
+            .map(|p| {
+                json!({"name": p.name, "enabled": p.enabled, "tools": p.tools, "max_turns": p.max_turns,
+                       "session_budget_usd": p.session_budget_usd, "daily_budget_usd": p.daily_budget_usd,
+                       "unavailable_tools": jada_ops::agent::Toolbox::unavailable(&p.tools)})
+            })
+            .collect();
+        return Ok(print_json(&list)?);
+    }
+    let mut t = table(&["playbook", "enabled", "max turns", "tools"]);
+    for p in all.values() {
+        let missing = jada_ops::agent::Toolbox::unavailable(&p.tools);
+        let mut tools = p.tools.join(", ");
+        if !missing.is_empty() {
+            tools.push_str(&format!(" (not yet available: {})", missing.join(", ")));
+        }
+        t.add_row(vec![
+            p.name.clone(),
+            if p.enabled { "yes" } else { "no" }.into(),
+            p.max_turns.to_string(),
+            tools,
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! `jada tasks add|list|show|note|done|cancel`.
+
+use jada_core::text::truncate;
+use jada_core::{CharterId, NewTask, Task, TaskNote, TaskSource, TaskStatus};
+
+use crate::cli::{Global, TasksCommand};
+use crate::commands::{load_app, Context};
+use crate::output::{print_json, table};
+use crate::Failure;
+
+fn usage(e: impl std::fmt::Display) -> Failure {
+    Failure::Usage(anyhow::anyhow!("{e}"))
+}
+
+pub async fn run(g: &Global, cmd: TasksCommand) -> Result<(), Failure> {
+    let app = load_app(g)?;
+    match cmd {
+        TasksCommand::Add {
+            title,
+            body,
+            charter,
+            assignee,
+            json,
+        } => {
+            let mut task = NewTask::new(&title, &body, TaskSource::Manual)
+                .and_then(|t| t.assigned_to(assignee.as_deref()))
+                .map_err(usage)?;
+            if let Some(c) = charter {
+                let id = CharterId::parse(&c).map_err(|e| usage(format!("--charter: {e}")))?;
+                if app.store.get_charter(id).await.map_err(Failure::op)?.is_none() {
+                    return Err(usage(format!("--charter: there is no charter {id}")));
+                }
+                task.charter_id = Some(id);
+            }
+            let t = app
+                .store
+                .create_task(&task, app.clock.now())
+                .await
+                .map_err(Failure::op)?;
+            if json {
+                return Ok(print_json(&t)?);
+            }
+            println!("task {} added: {}", t.id, t.title);
+            Ok(())
+        }
+        TasksCommand::List {
+            status,
+            all,
+            limit,
+            json,
+        } => {
+            let statuses = match (status, all) {
+                (Some(s), _) => vec![TaskStatus::parse(&s).map_err(|e| usage(format!("--status: {e}")))?],
+                (None, true) => vec![],
+                (None, false) => vec![TaskStatus::Open, TaskStatus::InProgress, TaskStatus::Waiting],
+            };
+            let tasks = app.store.list_tasks(&statuses, limit).await.map_err(Failure::op)?;
+            if json {
+                return Ok(print_json(&tasks)?);
+            }
+            list(&app, &tasks);
+            Ok(())
+        }
+        TasksCommand::Show { id, json } => {
+            let t = find(&app, id).await?;
+            if json {
+                return Ok(print_json(&t)?);
+            }
+            show(&app, &t);
+            Ok(())
+        }
+        TasksCommand::Note { id, note } => {
+            let note = note_of(&app, &note)?;
+            let t = app.store.add_task_note(id, &note).await.map_err(not_found)?;
+            println!("task {}: note added ({} notes)", t.id, t.notes.len());
+            Ok(())
+        }
+        TasksCommand::Done { id, note } => set(&app, id, TaskStatus::Done, &note).await,
+        TasksCommand::Cancel { id, note } => set(&app, id, TaskStatus::Cancelled, &note).await,
+    }
+}
+
+/// A missing or closed task is the caller's mistake (exit 2), named with the fix.
+fn not_found(e: jada_store::StoreError) -> Failure {
+    match e {
+        jada_store::StoreError::NoSuchRecord { .. } => usage(e),
+        other => Failure::op(other),
+    }
+}
+
+fn note_of(app: &Context, body: &str) -> Result<TaskNote, Failure> {
+    Ok(TaskNote {
+        at: app.clock.now(),
+        author: std::env::var("USER").unwrap_or_else(|_| "cli".into()),
+        body: jada_core::task::note_body(body).map_err(usage)?,
+    })
+}
+
+async fn set(app: &Context, id: u64, status: TaskStatus, note: &str) -> Result<(), Failure> {
+    let note = note_of(app, note)?;
+    let t = app.store.set_task_status(id, status, &note).await.map_err(not_found)?;
+    println!("task {} is {}: {}", t.id, t.status, t.title);
+    Ok(())
+}
+
+async fn find(app: &Context, id: u64) -> Result<Task, Failure> {
+    app.store
+        .get_task(id)
+        .await
+        .map_err(Failure::op)?
+        .ok_or_else(|| usage(format!("there is no task {id}: `jada tasks list --all` lists them")))
+}
+
+fn list(app: &Context, tasks: &[Task]) {
+    let mut t = table(&["id", "status", "title", "source", "assignee", "updated"]);
+    for task in tasks {
+        t.add_row(vec![
+            task.id.to_string(),
+            task.status.to_string(),
+            truncate(&task.title, 70),
+            task.source_ref.clone().unwrap_or_else(|| task.source.as_str().into()),
+            task.assignee.clone().unwrap_or_default(),
+            app.show_time(task.updated_at),
+        ]);
+    }
+    if !tasks.is_empty() {
+        println!("{t}");
+    }
+    println!("{} tasks", tasks.len());
+}
+
+fn show(app: &Context, t: &Task) {
+    println!("task {}: {}", t.id, t.title);
+    println!(
+        "status: {}   source: {}",
+        t.status,
+        t.source_ref.as_deref().unwrap_or(t.source.as_str())
+    );
+    if let Some(c) = t.charter_id {
+        println!("charter: {c}");
+    }
+    if let Some(a) = &t.assignee {
+        println!("assignee: {a}");
+    }
+    println!(
+        "created {}, updated {}",
+        app.show_time(t.created_at),
+        app.show_time(t.updated_at)
+    );
+    if !t.body.is_empty() {
+        println!("\n{}", t.body);
+    }
+    for n in &t.notes {
+        println!(
+            "\n{} — {}:\n  {}",
+            app.show_time(n.at),
+            n.author,
+            n.body.replace('\n', "\n  ")
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! `jada agent` and `jada tasks` as an operator's script uses them: the JSON contract,
+//! exit codes, the turn-limit handoff and resume, a SIGKILL mid-request, a loose key
+//! file — against the LLM emulator over HTTP, reading back what the store holds.
+
+mod common;
+use common::*;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+struct Emulator {
+    handle: llm_emulator::EmulatorHandle,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn emulator() -> Emulator {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let handle = rt.block_on(llm_emulator::spawn());
+    Emulator { handle, _rt: rt }
+}
+
+/// A business with an [agent] on the emulator and a playbook `triage`.
+fn business(d: &Path, emu: &Emulator) {
+    jada(d).arg("init").assert().success();
+    std::fs::write(
+        d.join("jada.toml"),
+        format!(
+            r#"[business]
+name = "Blue Water"
+[agent]
+provider = "anthropic"
+base_url = "{}"
+model = "test-model"
+api_key_file = "secrets/llm-key"
+attempts = 2
+[agent.prices.test-model]
+input_per_mtok = 3.0
+output_per_mtok = 15.0
+[agent.playbooks.triage]
+instructions = "Triage the office's work."
+tools = ["list_tasks", "create_task", "add_task_note"]
+max_turns = 10
+"#,
+            emu.handle.base_url()
+        ),
+    )
+    .unwrap();
+    write_private(&secrets_dir(d).join("llm-key"), llm_emulator::DEFAULT_KEY);
+}
+
+fn json_of(out: &[u8]) -> Value {
+    serde_json::from_slice(out).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
+}
+
+fn tasks(d: &Path) -> Vec<Value> {
+    let out = jada(d).args(["tasks", "list", "--all", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    json_of(&out.stdout).as_array().unwrap().clone()
+}
+
+#[test]
+fn agent_run_prints_the_contract_and_exits_0_only_when_completed() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    business(d, &emu);
+    emu.handle.script(json!({"name": "one", "match": "Nakamura", "turns": [
+        {"tool_calls": [{"name": "create_task", "input": {"title": "Call the Nakamura party"}}],
+         "usage": {"input_tokens": 1000, "output_tokens": 100}},
+        {"text": "Created a task.", "usage": {"input_tokens": 1000, "output_tokens": 100}}
+    ]}));
+    let out = jada(d)
+        .args(["agent", "run", "triage", "--input", "Mail from Nakamura", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = json_of(&out.stdout);
+    assert_eq!(r["outcome"], "completed");
+    assert_eq!(
+        (
+            r["turns"].as_u64(),
+            r["input_tokens"].as_u64(),
+            r["output_tokens"].as_u64()
+        ),
+        (Some(2), Some(2000), Some(200))
+    );
+    assert!((r["cost_usd"].as_f64().unwrap() - 0.009).abs() < 1e-9, "{r}");
+    assert!(r["handoff"].is_null());
+    let listed = tasks(d);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (
+            listed[0]["title"].as_str(),
+            listed[0]["status"].as_str(),
+            listed[0]["source"].as_str()
+        ),
+        (Some("Call the Nakamura party"), Some("open"), Some("agent"))
+    );
+
+    // A session that would go on forever: turn_limit, exit 1, the note and a task.
+    emu.handle
+        .script(json!({"name": "forever", "match": "forever", "repeat_last": true,
+        "summary": "Checked 2 things; the deposit question remains.",
+        "turns": [{"tool_calls": [{"name": "list_tasks", "input": {}}]}]}));
+    let out = jada(d)
+        .args([
+            "agent",
+            "run",
+            "triage",
+            "--input",
+            "forever",
+            "--max-turns",
+            "3",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r = json_of(&out.stdout);
+    assert_eq!(
+        (r["outcome"].as_str(), r["turns"].as_u64()),
+        (Some("turn_limit"), Some(3))
+    );
+    assert_eq!(r["handoff"], "Checked 2 things; the deposit question remains.");
+    let id = r["session_id"].as_u64().unwrap();
+    let follow_up = tasks(d).into_iter().find(|t| t["id"] == r["follow_up_task"]).unwrap();
+    assert_eq!(follow_up["title"], format!("Continue agent session {id} (triage)"));
+
+    // Resume it for two more turns; the sessions list and the transcript show it all.
+    let out = jada(d)
+        .args(["agent", "resume", &id.to_string(), "--turns", "2", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r = json_of(&out.stdout);
+    assert_eq!((r["session_id"].as_u64(), r["turns"].as_u64()), (Some(id), Some(5)));
+    let out = jada(d).args(["agent", "sessions", "--json"]).output().unwrap();
+    let sessions = json_of(&out.stdout);
+    let outcomes: Vec<&str> = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["turn_limit", "completed"]);
+    let out = jada(d).args(["agent", "show", &id.to_string()]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("→ list_tasks") && text.contains("handoff note") && text.contains("has been resumed"),
+        "{text}"
+    );
+    let human = jada(d).args(["agent", "sessions"]).output().unwrap();
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(human.contains("2 sessions, 1 not completed"), "{human}");
+    assert!(
+        human.contains(" PST") || human.contains(" PDT"),
+        "times carry their zone: {human}"
+    );
+}
+
+#[test]
+fn a_sigkill_mid_request_loses_nothing_and_runs_no_tool_twice() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    business(d, &emu);
+    emu.handle.script(json!({"name": "slow", "turns": [
+        {"tool_calls": [{"name": "create_task", "input": {"title": "Only once"}}]},
+        {"text": "Thinking slowly.", "delay_ms": 3000},
+    ]}));
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jada"))
+        .current_dir(d)
+        .args(["agent", "run", "triage", "--input", "go"])
+        .env_remove("JADA_CONFIG")
+        .env_remove("JADA_DATA_DIR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it while the second request is in flight (after the tool ran and was saved).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while emu.handle.received().len() < 2 {
+        assert!(Instant::now() < deadline, "the second request never came");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(tasks(d).len(), 1);
+
+    // The next command finds the session orphaned; resume finishes it without re-running the tool.
+    let out = jada(d).args(["agent", "resume", "1", "--json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("session 1 was left running by a process that stopped"),
+        "{stderr}"
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(json_of(&out.stdout)["outcome"], "completed");
+    let listed = tasks(d);
+    assert_eq!(
+        listed.len(),
+        1,
+        "the tool call that ran before the kill did not run again"
+    );
+    let out = jada(d).args(["agent", "show", "1", "--json"]).output().unwrap();
+    let shown = json_of(&out.stdout);
+    assert_eq!(shown["tool_calls"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        shown["messages"].as_array().unwrap().len(),
+        4,
+        "input, tool use, tool result, answer"
+    );
+}
+
+#[test]
+fn a_loose_key_file_or_a_missing_provider_is_refused_with_the_fix() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    business(d, &emu);
+    let key = secrets_dir(d).join("llm-key");
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let out = jada(d).args(["agent", "run", "triage"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+    assert!(!stderr.contains(llm_emulator::DEFAULT_KEY));
+    assert!(emu.handle.received().is_empty());
+
+    std::fs::write(d.join("jada.toml"), "[business]\nname = \"Blue Water\"\n").unwrap();
+    let out = jada(d).args(["agent", "run", "morning-check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("agent sessions are off"));
+    let out = jada(d).args(["agent", "run", "nope"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inbox-triage, morning-check"));
+    std::fs::write(
+        d.join("jada.toml"),
+        "[agent.playbooks.mine]\ninstructions = \"x\"\ntools = [\"list_task\"]\n",
+    )
+    .unwrap();
+    let out = jada(d).args(["config", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `list_tasks`?"));
+}
+
+#[test]
+fn tasks_are_added_listed_noted_and_closed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d).arg("init").assert().success();
+    let out = jada(d)
+        .args([
+            "tasks",
+            "add",
+            "Refill the first-aid kit",
+            "--body",
+            "Marlin's kit",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let t = json_of(&out.stdout);
+    assert_eq!(
+        (t["id"].as_u64(), t["status"].as_str(), t["source"].as_str()),
+        (Some(1), Some("open"), Some("manual"))
+    );
+    jada(d).args(["tasks", "note", "1", "ordered"]).assert().success();
+    jada(d)
+        .args(["tasks", "done", "1", "--note", "refilled"])
+        .assert()
+        .success();
+    let out = jada(d).args(["tasks", "cancel", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("closed"));
+    let out = jada(d).args(["tasks", "show", "1", "--json"]).output().unwrap();
+    let t = json_of(&out.stdout);
+    assert_eq!(t["status"], "done");
+    assert_eq!(t["notes"].as_array().unwrap().len(), 2);
+    assert!(
+        json_of(&jada(d).args(["tasks", "list", "--json"]).output().unwrap().stdout)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let out = jada(d).args(["tasks", "add", "Bad \u{1b}[2J title"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("control character"));
+    let out = jada(d)
+        .args(["tasks", "add", "x", "--charter", "10000000-0000-4000-8000-000000000001"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
