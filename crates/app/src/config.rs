@@ -177,6 +177,8 @@ pub struct AgentConfig {
     pub max_output_tokens: u32,
     pub timeout: String,
     pub attempts: u32,
+    /// An approval request expires after this many hours unanswered.
+    pub approval_hours: i64,
     #[serde(default)]
     pub prices: BTreeMap<String, jada_core::agent::Price>,
     #[serde(default)]

@@ -140,6 +140,31 @@ pub enum AgentCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Tool calls waiting for a person (mail to send, a captain to assign), with their
+    /// exact arguments. Pending ones by default; --all for every decision.
+    Approvals {
+        #[arg(long)]
+        all: bool,
+        /// Print a list of objects: id, session_id, tool, arguments, state
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve one tool call: it runs once, with exactly the arguments shown, and its
+    /// session carries on.
+    Approve {
+        id: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deny one tool call: nothing is sent; the session is told why and carries on.
+    Deny {
+        id: u64,
+        /// Why (the model reads it)
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// The playbooks: built in and configured, enabled or not, with their tools and limits.
     Playbooks {
         #[arg(long)]

@@ -42,6 +42,9 @@ output_per_mtok = 15.0
 instructions = "Triage the office's work."
 tools = ["list_tasks", "create_task", "add_task_note"]
 max_turns = 10
+[agent.playbooks.replies]
+instructions = "Answer guests."
+tools = ["draft_reply"]
 "#,
             emu.handle.base_url()
         ),
@@ -293,4 +296,58 @@ fn tasks_are_added_listed_noted_and_closed_once() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn approvals_are_listed_with_their_arguments_and_decided_from_the_command_line() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    business(d, &emu);
+    let reply = json!({"to": ["guest@example.com"], "subject": "Saturday", "body": "See you at 10."});
+    emu.handle.script(json!({"name": "reply", "turns": [
+        {"tool_calls": [{"name": "draft_reply", "input": reply}]},
+        {"text": "Sent."}
+    ]}));
+    let out = jada(d)
+        .args(["agent", "run", "replies", "--input", "guest mail", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out.stdout)["outcome"], "waiting_approval");
+    let out = jada(d).args(["agent", "approvals", "--json"]).output().unwrap();
+    let list = json_of(&out.stdout);
+    let a = &list[0];
+    assert_eq!(
+        (
+            a["id"].as_u64(),
+            a["session_id"].as_u64(),
+            a["tool"].as_str(),
+            a["state"].as_str()
+        ),
+        (Some(1), Some(1), Some("draft_reply"), Some("pending"))
+    );
+    assert_eq!(a["arguments"], reply);
+    let outbox = d.join("jada-data/outbox");
+    assert!(!outbox.exists() || std::fs::read_dir(&outbox).unwrap().count() == 0);
+
+    let out = jada(d).args(["agent", "approve", "1", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let decided = json_of(&out.stdout);
+    assert_eq!(
+        (
+            decided["approval"]["state"].as_str(),
+            decided["session"]["outcome"].as_str()
+        ),
+        (Some("approved"), Some("completed"))
+    );
+    let sent: Vec<_> = std::fs::read_dir(&outbox).unwrap().collect();
+    assert_eq!(sent.len(), 1);
+    let out = jada(d)
+        .args(["agent", "deny", "1", "--reason", "late"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "decided once");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("decided already"));
+    assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 1);
 }

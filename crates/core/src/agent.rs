@@ -212,6 +212,115 @@ pub enum ToolCallState {
     Done,
 }
 
+/// Where an approval request stands. A pending request past its expiry counts as
+/// expired ([`Approval::state_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalState {
+    Pending,
+    Approved,
+    Denied,
+    Expired,
+    /// Approved, and the tool has run (an approval works once).
+    Used,
+}
+
+impl ApprovalState {
+    pub const ALL: [ApprovalState; 5] = [
+        ApprovalState::Pending,
+        ApprovalState::Approved,
+        ApprovalState::Denied,
+        ApprovalState::Expired,
+        ApprovalState::Used,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ApprovalState::Pending => "pending",
+            ApprovalState::Approved => "approved",
+            ApprovalState::Denied => "denied",
+            ApprovalState::Expired => "expired",
+            ApprovalState::Used => "used",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| ParseError::new(format!("`{s}` is not an approval state")))
+    }
+}
+
+/// A person's decision on one tool call a session wants to make (an outbound one: mail
+/// leaving the office, a booking changed). Bound to the exact arguments by their hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    pub id: u64,
+    pub session_id: u64,
+    pub tool_use_id: String,
+    pub tool: String,
+    pub arguments: Value,
+    pub args_hash: String,
+    pub state: ApprovalState,
+    pub reason: Option<String>,
+    pub decided_by: Option<String>,
+    pub requested_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+impl Approval {
+    /// The state as of `now`: a pending request past its expiry is expired.
+    pub fn state_at(&self, now: DateTime<Utc>) -> ApprovalState {
+        match self.state {
+            ApprovalState::Pending if now >= self.expires_at => ApprovalState::Expired,
+            s => s,
+        }
+    }
+}
+
+/// The hash an approval is bound to: the tool's name and its arguments as canonical JSON
+/// (object keys sorted), SHA-256, hex.
+pub fn args_hash(tool: &str, arguments: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let mut canonical = String::new();
+    canonical_json(arguments, &mut canonical);
+    let digest = Sha256::digest(format!("{tool}\n{canonical}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// JSON with object keys sorted at every level, whatever map order serde_json was built with.
+fn canonical_json(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical_json(&map[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
 /// USD per million tokens, for one model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Price {
@@ -239,6 +348,20 @@ mod tests {
             assert_eq!(Outcome::parse(o.as_str()).unwrap(), o);
             assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
         }
+    }
+
+    #[test]
+    fn the_hash_binds_the_tool_and_every_argument() {
+        let a = serde_json::json!({"to": ["a@example.com"], "body": "hi"});
+        let b = serde_json::json!({"body": "hi", "to": ["a@example.com"]});
+        assert_eq!(
+            args_hash("draft_reply", &a),
+            args_hash("draft_reply", &b),
+            "key order does not matter"
+        );
+        assert_ne!(args_hash("draft_reply", &a), args_hash("assign_captain", &a));
+        let c = serde_json::json!({"to": ["x@example.com"], "body": "hi"});
+        assert_ne!(args_hash("draft_reply", &a), args_hash("draft_reply", &c));
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub mod conformance;
 pub use error::StoreError;
 pub use records::{
     Acceptance, AlertRecord, AlertStatus, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun,
-    NewSession, OutboxEvent, RunEnd, RunOutcome, SentStatement, Session, SessionEnd, Started, Trigger,
+    NewApproval, NewSession, OutboxEvent, RunEnd, RunOutcome, SentStatement, Session, SessionEnd, Started, Trigger,
 };
 pub use traits::{
     AccessStore, AgentStore, AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore,

@@ -334,3 +334,14 @@ pub struct SessionEnd {
     pub handoff: Option<String>,
     pub error: Option<String>,
 }
+
+/// A tool call to hold for a person's approval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewApproval {
+    pub session_id: u64,
+    pub tool_use_id: String,
+    pub tool: String,
+    pub arguments: serde_json::Value,
+    pub requested_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}

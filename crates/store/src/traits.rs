@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use jada_core::agent::{Message, Session as AgentSession, ToolCall, Usage};
+use jada_core::agent::{Approval, ApprovalState, Message, Session as AgentSession, ToolCall, Usage};
 use jada_core::{
     Charter, CharterId, ChatMessage, CredentialState, CrewId, CrewMember, Email, Event, Month, NewTask, Offer,
     OfferStatus, Task, TaskNote, TaskStatus,
@@ -14,8 +14,8 @@ use jada_core::{
 use uuid::Uuid;
 
 use crate::records::{
-    Acceptance, AlertRecord, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun, NewSession,
-    OutboxEvent, RunEnd, SentStatement, Session, SessionEnd, Started, Trigger,
+    Acceptance, AlertRecord, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun, NewApproval,
+    NewSession, OutboxEvent, RunEnd, SentStatement, Session, SessionEnd, Started, Trigger,
 };
 use crate::{Result, StoreError};
 
@@ -336,6 +336,35 @@ pub trait AgentStore: Send + Sync {
 
     /// Ends a running session. `false` when it was not running (someone else ended it).
     async fn finish_agent_session(&self, id: u64, end: &SessionEnd, now: DateTime<Utc>) -> Result<bool>;
+
+    /// Records that a tool call waits for a person's approval, until `expires_at`. Asking
+    /// again for the same (session, tool use) returns the existing request unchanged.
+    async fn request_approval(&self, approval: &NewApproval) -> Result<Approval>;
+
+    async fn get_approval(&self, id: u64) -> Result<Option<Approval>>;
+
+    /// The approval request of one tool call, if any.
+    async fn find_approval(&self, session: u64, tool_use_id: &str) -> Result<Option<Approval>>;
+
+    /// Approval requests in any of `states` (all when empty), newest first. The stored
+    /// state is returned: a pending request past its expiry is still `pending` here.
+    async fn list_approvals(&self, states: &[ApprovalState], limit: usize) -> Result<Vec<Approval>>;
+
+    /// Approves or denies a pending request that has not expired at `now`. Anything else
+    /// is refused with [`StoreError::NoSuchRecord`] saying why (decided, expired); an
+    /// expired request is marked expired.
+    async fn decide_approval(
+        &self,
+        id: u64,
+        approve: bool,
+        reason: Option<&str>,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Approval>;
+
+    /// Spends an approved request on a tool call with these arguments: `true` once, when
+    /// the request is approved and `args_hash` is the one approved; `false` otherwise.
+    async fn use_approval(&self, id: u64, args_hash: &str, now: DateTime<Utc>) -> Result<bool>;
 
     /// Takes a resumable ended session up again as `owner`, with a new turn limit.
     /// `None` when the session is missing, running, or ended for good.

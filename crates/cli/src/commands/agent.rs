@@ -1,7 +1,7 @@
 //! `jada agent run|sessions|show|resume|playbooks`.
 
 use jada_app::agent::{owner_alive, playbooks};
-use jada_core::agent::{Block, Outcome, Role, Session};
+use jada_core::agent::{ApprovalState, Block, Outcome, Role, Session};
 use jada_core::text::truncate;
 use jada_ops::agent::{Agent, Report};
 use serde_json::json;
@@ -39,7 +39,67 @@ pub async fn run(g: &Global, cmd: AgentCommand) -> Result<(), Failure> {
         AgentCommand::Sessions { limit, json } => sessions(&app, limit, json).await,
         AgentCommand::Show { id, json } => show(&app, id, json).await,
         AgentCommand::Playbooks { json } => list_playbooks(&app, json),
+        AgentCommand::Approvals { all, json } => approvals(&app, all, json).await,
+        AgentCommand::Approve { id, json } => decide(&app, id, true, None, json).await,
+        AgentCommand::Deny { id, reason, json } => decide(&app, id, false, Some(&reason), json).await,
     }
+}
+
+async fn approvals(app: &Context, all: bool, json: bool) -> Result<(), Failure> {
+    let states = if all { vec![] } else { vec![ApprovalState::Pending] };
+    let list = app.store.list_approvals(&states, 200).await.map_err(Failure::op)?;
+    let now = app.clock.now();
+    if json {
+        let rows: Vec<serde_json::Value> = list
+            .iter()
+            .map(|a| {
+                json!({"id": a.id, "session_id": a.session_id, "tool": a.tool, "arguments": a.arguments,
+                       "state": a.state_at(now), "reason": a.reason, "decided_by": a.decided_by,
+                       "requested_at": a.requested_at, "expires_at": a.expires_at})
+            })
+            .collect();
+        return Ok(print_json(&rows)?);
+    }
+    for a in &list {
+        println!(
+            "approval {} — session {} wants {} (requested {}, expires {}): {}",
+            a.id,
+            a.session_id,
+            a.tool,
+            app.show_time(a.requested_at),
+            app.show_time(a.expires_at),
+            a.state_at(now).as_str()
+        );
+        let args = serde_json::to_string_pretty(&a.arguments).unwrap_or_default();
+        println!("{}\n", indent(&args));
+    }
+    println!("{} approval requests{}", list.len(), if all { "" } else { " waiting" });
+    if !list.is_empty() && !all {
+        println!("decide with `jada agent approve ID` or `jada agent deny ID --reason \"...\"`");
+    }
+    Ok(())
+}
+
+async fn decide(app: &Context, id: u64, approve: bool, reason: Option<&str>, json: bool) -> Result<(), Failure> {
+    let agent = ready_agent(app).await?;
+    let playbooks = playbooks(&app.config.agent, &app.data)?;
+    let pb_of = |name: &str| playbooks.get(name).cloned();
+    let by = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    let (decided, report) = agent
+        .decide(&pb_of, id, approve, reason, &by)
+        .await
+        .map_err(|e| match e {
+            jada_ops::agent::AgentError::Store(jada_store::StoreError::NoSuchRecord { .. }) => {
+                Failure::Usage(anyhow::anyhow!("{e}"))
+            }
+            other => Failure::op(other),
+        })?;
+    if json {
+        return Ok(print_json(&json!({"approval": decided, "session": report}))?);
+    }
+    println!("approval {} {}: {}", decided.id, decided.state.as_str(), decided.tool);
+    print_report(app, &report);
+    Ok(())
 }
 
 /// The agent, after marking sessions left running by a process that is gone as

@@ -220,3 +220,126 @@ pub async fn agent_sessions_commit_turns_and_run_tools_once(store: &impl Store) 
     );
     assert_eq!(store.list_agent_sessions(10).await.unwrap()[0].turns, 1);
 }
+
+pub async fn approvals_are_decided_once_bound_to_their_arguments_and_expire(store: &impl Store) {
+    use jada_core::agent::{args_hash, ApprovalState};
+
+    use crate::NewApproval;
+
+    let now = t("2026-07-01T09:00:00Z");
+    let new = NewSession {
+        playbook: "inbox-triage".into(),
+        input: "mail".into(),
+        input_key: "gmail:approvals".into(),
+        max_turns: 5,
+        owner: "host:1".into(),
+    };
+    let Started::New(session) = store
+        .start_agent_session(&new, &Message::user_text("mail"), now)
+        .await
+        .unwrap()
+    else {
+        panic!("new session")
+    };
+    let args = json!({"to": ["guest@example.com"], "subject": "Your charter", "body": "See you Saturday"});
+    let ask = |tool_use_id: &str, expires: &str| NewApproval {
+        session_id: session.id,
+        tool_use_id: tool_use_id.into(),
+        tool: "draft_reply".into(),
+        arguments: args.clone(),
+        requested_at: now,
+        expires_at: t(expires),
+    };
+    let a = store
+        .request_approval(&ask("toolu_a", "2026-07-02T09:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (a.state, a.args_hash.clone()),
+        (ApprovalState::Pending, args_hash("draft_reply", &args))
+    );
+    let again = store
+        .request_approval(&ask("toolu_a", "2026-07-09T09:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(again, a, "asking twice for one tool call is one request");
+    assert_eq!(
+        store.find_approval(session.id, "toolu_a").await.unwrap(),
+        Some(a.clone())
+    );
+    assert!(
+        !store.use_approval(a.id, &a.args_hash, now).await.unwrap(),
+        "pending is not approved"
+    );
+
+    let approved = store
+        .decide_approval(a.id, true, None, "office@example.com", t("2026-07-01T10:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (approved.state, approved.decided_by.as_deref()),
+        (ApprovalState::Approved, Some("office@example.com"))
+    );
+    assert!(
+        matches!(
+            store.decide_approval(a.id, false, Some("no"), "x", now).await,
+            Err(StoreError::NoSuchRecord { .. })
+        ),
+        "decided once"
+    );
+    let changed = args_hash(
+        "draft_reply",
+        &json!({"to": ["x@evil.example"], "subject": "Roster", "body": "..."}),
+    );
+    assert!(
+        !store.use_approval(a.id, &changed, now).await.unwrap(),
+        "other arguments are not approved"
+    );
+    assert!(store.use_approval(a.id, &a.args_hash, now).await.unwrap());
+    assert!(
+        !store.use_approval(a.id, &a.args_hash, now).await.unwrap(),
+        "an approval works once"
+    );
+    assert_eq!(
+        store.get_approval(a.id).await.unwrap().unwrap().state,
+        ApprovalState::Used
+    );
+
+    let b = store
+        .request_approval(&ask("toolu_b", "2026-07-01T12:00:00Z"))
+        .await
+        .unwrap();
+    let denied = store
+        .decide_approval(b.id, false, Some("not this guest"), "office@example.com", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (denied.state, denied.reason.as_deref()),
+        (ApprovalState::Denied, Some("not this guest"))
+    );
+
+    let c = store
+        .request_approval(&ask("toolu_c", "2026-07-01T12:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(c.state_at(t("2026-07-01T12:00:00Z")), ApprovalState::Expired);
+    assert!(store
+        .decide_approval(c.id, true, None, "late", t("2026-07-01T13:00:00Z"))
+        .await
+        .is_err());
+    assert_eq!(
+        store.get_approval(c.id).await.unwrap().unwrap().state,
+        ApprovalState::Expired
+    );
+
+    let pending = store.list_approvals(&[ApprovalState::Pending], 10).await.unwrap();
+    assert!(pending.is_empty());
+    let all: Vec<u64> = store
+        .list_approvals(&[], 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(all, [c.id, b.id, a.id]);
+}

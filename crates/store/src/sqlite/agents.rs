@@ -4,11 +4,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use jada_core::agent::{Message, Outcome, Session, ToolCall, ToolCallState, Usage};
+use jada_core::agent::{args_hash, Approval, ApprovalState, Message, Outcome, Session, ToolCall, ToolCallState, Usage};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{corrupt, parse_ts, ts, write_tx, SqliteStore};
-use crate::{AgentStore, NewSession, Result, SessionEnd, Started, StoreError};
+use crate::{AgentStore, NewApproval, NewSession, Result, SessionEnd, Started, StoreError};
 
 const COLUMNS: &str = "id, playbook, input, input_key, outcome, turns, max_turns, input_tokens, output_tokens,
     cost_micro_usd, handoff, error, owner, started_at, updated_at";
@@ -213,6 +213,116 @@ impl AgentStore for SqliteStore {
         .await
     }
 
+    async fn request_approval(&self, a: &NewApproval) -> Result<Approval> {
+        let a = a.clone();
+        let arguments =
+            serde_json::to_string(&a.arguments).map_err(|e| corrupt("approval arguments", e.to_string()))?;
+        let hash = args_hash(&a.tool, &a.arguments);
+        self.call(move |conn| {
+            let tx = write_tx(conn)?;
+            tx.execute(
+                "INSERT INTO agent_approvals (session_id, tool_use_id, tool, arguments, args_hash, state, requested_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7)
+                 ON CONFLICT (session_id, tool_use_id) DO NOTHING",
+                params![a.session_id as i64, a.tool_use_id, a.tool, arguments, hash, ts(a.requested_at), ts(a.expires_at)],
+            )?;
+            let approval = read_approval(
+                &tx,
+                "session_id = ?1 AND tool_use_id = ?2",
+                params![a.session_id as i64, a.tool_use_id],
+            )?
+            .ok_or_else(|| corrupt("approval", "vanished after insert"))?;
+            tx.commit()?;
+            Ok(approval)
+        })
+        .await
+    }
+
+    async fn get_approval(&self, id: u64) -> Result<Option<Approval>> {
+        self.call(move |conn| read_approval(conn, "id = ?1", [id as i64])).await
+    }
+
+    async fn find_approval(&self, session: u64, tool_use_id: &str) -> Result<Option<Approval>> {
+        let tool_use_id = tool_use_id.to_string();
+        self.call(move |conn| {
+            read_approval(
+                conn,
+                "session_id = ?1 AND tool_use_id = ?2",
+                params![session as i64, tool_use_id],
+            )
+        })
+        .await
+    }
+
+    async fn list_approvals(&self, states: &[ApprovalState], limit: usize) -> Result<Vec<Approval>> {
+        let states: Vec<&'static str> = states.iter().map(|s| s.as_str()).collect();
+        self.call(move |conn| {
+            let filter = if states.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE state IN ({})", vec!["?"; states.len()].join(", "))
+            };
+            let sql = format!("SELECT {APPROVAL_COLUMNS} FROM agent_approvals {filter} ORDER BY id DESC LIMIT {limit}");
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(states.iter()), |r| Ok(approval_row(r)))?;
+            rows.map(|r| r?).collect()
+        })
+        .await
+    }
+
+    async fn decide_approval(
+        &self,
+        id: u64,
+        approve: bool,
+        reason: Option<&str>,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Approval> {
+        let (reason, by) = (reason.map(str::to_string), by.to_string());
+        self.call(move |conn| {
+            let tx = write_tx(conn)?;
+            let current = read_approval(&tx, "id = ?1", [id as i64])?
+                .ok_or_else(|| no_approval(id, "does not exist: `jada agent approvals` lists them"))?;
+            match current.state_at(now) {
+                ApprovalState::Pending => {}
+                ApprovalState::Expired => {
+                    tx.execute(
+                        "UPDATE agent_approvals SET state = 'expired' WHERE id = ?1 AND state = 'pending'",
+                        [id as i64],
+                    )?;
+                    tx.commit()?;
+                    return Err(no_approval(
+                        id,
+                        "expired before it was decided: the session was told so",
+                    ));
+                }
+                _ => return Err(no_approval(id, "was decided already; an approval is decided once")),
+            }
+            let state = if approve { "approved" } else { "denied" };
+            tx.execute(
+                "UPDATE agent_approvals SET state = ?2, reason = ?3, decided_by = ?4, decided_at = ?5 WHERE id = ?1",
+                params![id as i64, state, reason, by, ts(now)],
+            )?;
+            let approval = read_approval(&tx, "id = ?1", [id as i64])?.ok_or_else(|| no_approval(id, "vanished"))?;
+            tx.commit()?;
+            Ok(approval)
+        })
+        .await
+    }
+
+    async fn use_approval(&self, id: u64, args_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+        let hash = args_hash.to_string();
+        self.call(move |conn| {
+            let n = conn.execute(
+                "UPDATE agent_approvals SET state = 'used', decided_at = COALESCE(decided_at, ?3)
+                 WHERE id = ?1 AND state = 'approved' AND args_hash = ?2",
+                params![id as i64, hash, ts(now)],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn reopen_agent_session(
         &self,
         id: u64,
@@ -305,4 +415,42 @@ fn row(r: &Row<'_>) -> Result<Session> {
         started_at: parse_ts("session started_at", &r.get::<_, String>(13)?)?,
         updated_at: parse_ts("session updated_at", &r.get::<_, String>(14)?)?,
     })
+}
+
+const APPROVAL_COLUMNS: &str = "id, session_id, tool_use_id, tool, arguments, args_hash, state, reason, decided_by,
+    requested_at, expires_at, decided_at";
+
+fn approval_row(r: &Row<'_>) -> Result<Approval> {
+    let arguments: String = r.get(4)?;
+    let state: String = r.get(6)?;
+    let decided_at: Option<String> = r.get(11)?;
+    Ok(Approval {
+        id: r.get::<_, i64>(0)? as u64,
+        session_id: r.get::<_, i64>(1)? as u64,
+        tool_use_id: r.get(2)?,
+        tool: r.get(3)?,
+        arguments: serde_json::from_str(&arguments).map_err(|e| corrupt("approval arguments", e.to_string()))?,
+        args_hash: r.get(5)?,
+        state: ApprovalState::parse(&state).map_err(|e| corrupt("approval state", e.0))?,
+        reason: r.get(7)?,
+        decided_by: r.get(8)?,
+        requested_at: parse_ts("approval requested_at", &r.get::<_, String>(9)?)?,
+        expires_at: parse_ts("approval expires_at", &r.get::<_, String>(10)?)?,
+        decided_at: decided_at.map(|d| parse_ts("approval decided_at", &d)).transpose()?,
+    })
+}
+
+fn read_approval(conn: &Connection, sql_where: &str, params: impl rusqlite::Params) -> Result<Option<Approval>> {
+    let sql = format!("SELECT {APPROVAL_COLUMNS} FROM agent_approvals WHERE {sql_where}");
+    conn.query_row(&sql, params, |r| Ok(approval_row(r)))
+        .optional()?
+        .transpose()
+}
+
+fn no_approval(id: u64, why: &'static str) -> StoreError {
+    StoreError::NoSuchRecord {
+        what: "approval",
+        id: id.to_string(),
+        why,
+    }
 }

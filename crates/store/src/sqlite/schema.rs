@@ -232,6 +232,21 @@ CREATE TABLE agent_tool_calls (
     started_at   TEXT NOT NULL,
     PRIMARY KEY (session_id, tool_use_id)
 );
+CREATE TABLE agent_approvals (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id    INTEGER NOT NULL REFERENCES agent_sessions (id),
+    tool_use_id   TEXT NOT NULL,
+    tool          TEXT NOT NULL,
+    arguments     TEXT NOT NULL,
+    args_hash     TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    reason        TEXT,
+    decided_by    TEXT,
+    requested_at  TEXT NOT NULL,
+    expires_at    TEXT NOT NULL,
+    decided_at    TEXT,
+    UNIQUE (session_id, tool_use_id)
+);
 "#,
     ),
 ];
