@@ -351,3 +351,64 @@ fn approvals_are_listed_with_their_arguments_and_decided_from_the_command_line()
     assert!(String::from_utf8_lossy(&out.stderr).contains("decided already"));
     assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 1);
 }
+
+#[test]
+fn the_daemon_abandons_a_killed_session_and_doctor_and_metrics_show_every_outcome() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    business(d, &emu);
+    // Two sessions stop at their limit: the turn-limit alert's pattern.
+    emu.handle
+        .script(json!({"name": "forever", "match": "forever", "repeat_last": true,
+        "turns": [{"tool_calls": [{"name": "list_tasks", "input": {}}]}]}));
+    for _ in 0..2 {
+        let out = jada(d)
+            .args(["agent", "run", "triage", "--input", "forever", "--max-turns", "2"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+    }
+    // A third is killed mid-request.
+    emu.handle
+        .script(json!({"name": "slow", "match": "slow", "turns": [{"text": "...", "delay_ms": 5000}]}));
+    let before = emu.handle.received().len();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jada"))
+        .current_dir(d)
+        .args(["agent", "run", "triage", "--input", "slow"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while emu.handle.received().len() <= before {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let (child, url) = serve(d);
+    let _daemon = Running(child);
+    let metrics = client().get(format!("{url}/metrics")).send().unwrap().text().unwrap();
+    assert!(
+        metrics.contains("jada_agent_sessions{playbook=\"triage\",outcome=\"abandoned\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("jada_agent_sessions{playbook=\"triage\",outcome=\"turn_limit\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("jada_agent_turns{playbook=\"triage\"} 4"), "{metrics}");
+
+    let out = jada(d).args(["doctor", "--remote", &url]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "not healthy");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("agent session 3 (triage) was abandoned"), "{text}");
+    assert!(text.contains("jada agent resume 3"), "{text}");
+    assert!(
+        text.contains("2 of its last 3 sessions stopped at the turn limit"),
+        "{text}"
+    );
+    assert!(text.contains("agent `triage`: 3 sessions in the last 24 h"), "{text}");
+}

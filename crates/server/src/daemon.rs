@@ -129,6 +129,19 @@ impl Daemon {
                 "marked runs left running by a previous process as abandoned"
             );
         }
+        // Agent sessions whose process died (this daemon's predecessor, a killed `jada
+        // agent run`) become `abandoned`, resumable and alerted, never "running" forever.
+        let orphans = jada_ops::agent::abandon_orphans(
+            shared.store.as_ref(),
+            &jada_app::agent::process_owner(),
+            &jada_app::agent::owner_alive,
+            shared.clock.now(),
+        )
+        .await
+        .map_err(std::io::Error::other)?;
+        if !orphans.is_empty() {
+            tracing::warn!(sessions = ?orphans, "marked agent sessions left running by a stopped process as abandoned");
+        }
         let addr = listener.local_addr()?;
         let tracker = TaskTracker::new();
 

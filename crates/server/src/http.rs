@@ -181,6 +181,59 @@ async fn metrics(State(shared): State<Arc<OpsState>>) -> Response {
             );
         }
     }
+    x.family(
+        "jada_agent_sessions",
+        "gauge",
+        "Agent sessions started in the last 24 hours, by playbook and outcome.",
+    );
+    for p in &report.agent {
+        for (outcome, n) in &p.sessions {
+            x.sample(
+                "jada_agent_sessions",
+                &[("playbook", &p.playbook), ("outcome", outcome)],
+                *n as f64,
+            );
+        }
+    }
+    x.family(
+        "jada_agent_turns",
+        "gauge",
+        "Model requests of the last 24 hours' sessions, by playbook.",
+    );
+    for p in &report.agent {
+        x.sample("jada_agent_turns", &[("playbook", &p.playbook)], p.turns as f64);
+    }
+    x.family(
+        "jada_agent_tokens",
+        "gauge",
+        "Tokens of the last 24 hours' sessions, by playbook and direction.",
+    );
+    for p in &report.agent {
+        x.sample(
+            "jada_agent_tokens",
+            &[("playbook", &p.playbook), ("direction", "input")],
+            p.input_tokens as f64,
+        );
+        x.sample(
+            "jada_agent_tokens",
+            &[("playbook", &p.playbook), ("direction", "output")],
+            p.output_tokens as f64,
+        );
+    }
+    x.family(
+        "jada_agent_cost_usd",
+        "gauge",
+        "Estimated cost of the last 24 hours' sessions, by playbook.",
+    );
+    for p in &report.agent {
+        x.sample("jada_agent_cost_usd", &[("playbook", &p.playbook)], p.cost_usd);
+    }
+    x.family(
+        "jada_agent_approvals_waiting",
+        "gauge",
+        "Agent tool calls waiting for a person's approval.",
+    );
+    x.sample("jada_agent_approvals_waiting", &[], report.approvals_waiting as f64);
     x.family("jada_alerts_firing", "gauge", "Alerts currently firing.");
     x.sample("jada_alerts_firing", &[], report.alerts_firing.len() as f64);
     x.family(

@@ -47,6 +47,12 @@ pub struct StatusReport {
     pub conditions: Vec<ConditionView>,
     pub data_dir: String,
     pub disk_free_bytes: Option<u64>,
+    /// Agent sessions of the last 24 hours, per playbook.
+    #[serde(default)]
+    pub agent: Vec<jada_ops::agent::PlaybookFigures>,
+    /// Tool calls waiting for a person's approval.
+    #[serde(default)]
+    pub approvals_waiting: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -153,6 +159,14 @@ pub async fn collect(i: Inputs<'_>) -> Result<StatusReport, StoreError> {
             .collect(),
         data_dir: i.data_dir.display().to_string(),
         disk_free_bytes: free_disk(i.data_dir),
+        agent: jada_ops::agent::figures(i.store, i.now - chrono::Duration::hours(24)).await?,
+        approvals_waiting: i
+            .store
+            .list_approvals(&[jada_core::agent::ApprovalState::Pending], 1_000)
+            .await?
+            .iter()
+            .filter(|a| a.state_at(i.now) == jada_core::agent::ApprovalState::Pending)
+            .count() as u64,
     })
 }
 
@@ -227,6 +241,28 @@ impl StatusReport {
             ),
             fix: None,
         });
+        for p in &self.agent {
+            let total: u64 = p.sessions.values().sum();
+            let outcomes: Vec<String> = p.sessions.iter().map(|(o, n)| format!("{n} {o}")).collect();
+            f.push(Finding {
+                ok: true,
+                what: format!(
+                    "agent `{}`: {total} sessions in the last 24 h ({}), {} turns, ${:.2}",
+                    p.playbook,
+                    outcomes.join(", "),
+                    p.turns,
+                    p.cost_usd
+                ),
+                fix: None,
+            });
+        }
+        if self.approvals_waiting > 0 {
+            f.push(Finding {
+                ok: true,
+                what: format!("{} agent tool call(s) waiting for approval", self.approvals_waiting),
+                fix: None,
+            });
+        }
         if let Some(free) = self.disk_free_bytes {
             let what = format!("{} free in {}", bytes(free), self.data_dir);
             let low = free < LOW_DISK;
@@ -250,6 +286,13 @@ fn fix_for(key: &str) -> String {
         "credential-reauth" => format!("run `jada auth login {name}`"),
         "credential-expiring" => format!("run `jada auth check {name}` to see why refreshing fails"),
         "dead-letters" => "see `jada dlq list`, fix the cause, then `jada dlq retry --all`".into(),
+        "agent-turn-limit" => format!(
+            "read the handoff notes (`jada agent sessions`) and carry each on with `jada agent resume ID`; raise `max_turns` under [agent.playbooks.{name}] if the work needs more"
+        ),
+        "agent-provider" => "fix what the error says (for a refused key: `api_key_file` or `api_key_env` under [agent]), then `jada agent resume ID`".into(),
+        "agent-budget" => format!("raise `session_budget_usd` or `daily_budget_usd` under [agent.playbooks.{name}], or wait for tomorrow"),
+        "agent-abandoned" => format!("`jada agent resume {name}`"),
+        "agent-approval" => "`jada agent approvals`, then `jada agent approve ID` or `jada agent deny ID --reason ...`".into(),
         // The job's own error (in the summary) names the cause and, usually, the fix.
         "job-failing" => {
             format!("do what the error says (`jada jobs history {name}` has it), then `jada jobs run {name}`")

@@ -24,7 +24,9 @@ use jada_core::agent::{
 use jada_core::{Clock, Fault, NewTask, Recovery, TaskSource};
 use jada_llm::{Client, Request};
 use jada_store::{NewApproval, NewSession, SessionEnd, Started, Store, StoreError};
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 pub use playbook::Playbook;
 pub use tools::{ToolOutput, Toolbox};
@@ -298,26 +300,7 @@ impl Agent {
     /// Marks running sessions whose process is gone as `abandoned` (resumable), so none
     /// stays "running" forever. `is_alive` says whether an owner (`host:pid`) still runs.
     pub async fn abandon_orphans(&self, is_alive: &(dyn Fn(&str) -> bool + Sync)) -> Result<Vec<u64>, AgentError> {
-        let mut abandoned = Vec::new();
-        for s in self.store.list_running_agent_sessions().await? {
-            let owner = s.owner.clone().unwrap_or_default();
-            if owner == self.owner || is_alive(&owner) {
-                continue;
-            }
-            let end = SessionEnd {
-                outcome: Outcome::Abandoned,
-                handoff: None,
-                error: Some(format!(
-                    "the process running it ({owner}) stopped after {} turns; `jada agent resume {}` carries on from the saved transcript",
-                    s.turns, s.id
-                )),
-            };
-            if self.store.finish_agent_session(s.id, &end, self.now()).await? {
-                tracing::warn!(session = s.id, %owner, "agent session abandoned by a process that stopped");
-                abandoned.push(s.id);
-            }
-        }
-        Ok(abandoned)
+        Ok(abandon_orphans(self.store.as_ref(), &self.owner, is_alive, self.now()).await?)
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -675,4 +658,71 @@ impl Agent {
             .ok_or(AgentError::NoSession(s.id))?;
         Ok(Report::of(&s, follow_up, false))
     }
+}
+
+/// One playbook's sessions since some instant: how they ended, turns, tokens, cost. The
+/// one computation behind `/metrics`, `jada doctor` and the office's figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookFigures {
+    pub playbook: String,
+    /// Sessions by outcome (`running` while they run).
+    pub sessions: BTreeMap<String, u64>,
+    pub turns: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+}
+
+/// How many sessions the figures look back over at most.
+const FIGURES_LOOKBACK: usize = 5_000;
+
+/// The figures of every playbook with a session started at or after `since`.
+pub async fn figures(store: &dyn Store, since: DateTime<Utc>) -> Result<Vec<PlaybookFigures>, StoreError> {
+    let mut by: BTreeMap<String, PlaybookFigures> = BTreeMap::new();
+    for s in store.list_agent_sessions(FIGURES_LOOKBACK).await? {
+        if s.started_at < since {
+            continue;
+        }
+        let f = by.entry(s.playbook.clone()).or_insert_with(|| PlaybookFigures {
+            playbook: s.playbook.clone(),
+            ..Default::default()
+        });
+        let outcome = s.outcome.map_or("running", |o| o.as_str());
+        *f.sessions.entry(outcome.to_string()).or_default() += 1;
+        f.turns += u64::from(s.turns);
+        f.input_tokens += s.input_tokens;
+        f.output_tokens += s.output_tokens;
+        f.cost_usd += s.cost_usd();
+    }
+    Ok(by.into_values().collect())
+}
+
+/// Marks running sessions whose owner is gone (`is_alive` says no) as abandoned, with
+/// how to carry each on; sessions of `keep` (this process) are left alone.
+pub async fn abandon_orphans(
+    store: &dyn Store,
+    keep: &str,
+    is_alive: &(dyn Fn(&str) -> bool + Sync),
+    now: DateTime<Utc>,
+) -> Result<Vec<u64>, StoreError> {
+    let mut abandoned = Vec::new();
+    for s in store.list_running_agent_sessions().await? {
+        let owner = s.owner.clone().unwrap_or_default();
+        if owner == keep || is_alive(&owner) {
+            continue;
+        }
+        let end = SessionEnd {
+            outcome: Outcome::Abandoned,
+            handoff: None,
+            error: Some(format!(
+                "the process running it ({owner}) stopped after {} turns; `jada agent resume {}` carries on from the saved transcript",
+                s.turns, s.id
+            )),
+        };
+        if store.finish_agent_session(s.id, &end, now).await? {
+            tracing::warn!(session = s.id, %owner, "agent session abandoned by a process that stopped");
+            abandoned.push(s.id);
+        }
+    }
+    Ok(abandoned)
 }

@@ -4,6 +4,7 @@
 //! `remind_every` while firing. An 18-hour outage of a 30-minute job is one alert, a few
 //! reminders and one recovery, not 36 messages.
 
+pub mod agent;
 pub mod sinks;
 
 use std::sync::Arc;
@@ -137,6 +138,7 @@ pub async fn conditions(
             ));
         }
     }
+    out.extend(agent::conditions(store, now).await?);
     let dead = store.count_events(EventStatus::Dead).await?;
     if dead > 0 {
         out.push(Condition::new(

@@ -207,3 +207,82 @@ async fn a_charter_dispatch_could_not_crew_alerts_until_it_is_crewed_or_past() {
         .unwrap();
     assert!(firing.is_empty(), "{firing:?}");
 }
+
+/// Ends a session of `playbook` with `outcome`, as the agent would have.
+async fn session(env: &Env, playbook: &str, outcome: jada_core::agent::Outcome) -> u64 {
+    use jada_core::agent::Message;
+    use jada_store::{AgentStore, NewSession, SessionEnd, Started};
+    let new = NewSession {
+        playbook: playbook.into(),
+        input: "x".into(),
+        input_key: format!("k:{}", uuid::Uuid::new_v4()),
+        max_turns: 30,
+        owner: "host:1".into(),
+    };
+    let Started::New(s) = env
+        .store
+        .start_agent_session(&new, &Message::user_text("x"), env.clock_now())
+        .await
+        .unwrap()
+    else {
+        panic!("new")
+    };
+    let end = SessionEnd {
+        outcome,
+        handoff: None,
+        error: Some("the anthropic API refused the key (HTTP 401)".into()),
+    };
+    env.store
+        .finish_agent_session(s.id, &end, env.clock_now())
+        .await
+        .unwrap();
+    s.id
+}
+
+#[tokio::test]
+async fn two_of_three_sessions_at_the_turn_limit_is_one_alert_that_resolves() {
+    use jada_core::agent::Outcome::{Completed, ProviderError, TurnLimit};
+    let env = Env::new("2026-07-01T08:00:00Z");
+    let hook = hook().await;
+    let engine = engine(&env, &hook);
+    let started = env.clock_now();
+    let evaluate = || async {
+        let firing = conditions(env.store.as_ref(), &[], &[], started, env.clock_now())
+            .await
+            .unwrap();
+        engine.reconcile(&firing, env.clock_now()).await.unwrap()
+    };
+    session(&env, "inbox-triage", TurnLimit).await;
+    session(&env, "inbox-triage", Completed).await;
+    session(&env, "morning-check", Completed).await;
+    assert!(evaluate().await.is_empty(), "one of the last three is not a pattern");
+    session(&env, "inbox-triage", TurnLimit).await;
+    let sent = evaluate().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].kind, sent[0].key.as_str()),
+        (NoticeKind::Firing, "agent-turn-limit:inbox-triage")
+    );
+    assert!(
+        sent[0].summary.contains("2 of its last 3 sessions"),
+        "{}",
+        sent[0].summary
+    );
+    env.advance(10);
+    assert!(evaluate().await.is_empty(), "once, not every evaluation");
+    session(&env, "inbox-triage", Completed).await;
+    let sent = evaluate().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].kind, NoticeKind::Resolved);
+    assert_eq!(
+        hook.received.lock().unwrap().len(),
+        2,
+        "the webhook got the alert and its recovery"
+    );
+
+    // A refused key at the provider is its own alert, naming the cause.
+    session(&env, "morning-check", ProviderError).await;
+    let sent = evaluate().await;
+    assert_eq!(sent[0].key, "agent-provider:morning-check");
+    assert!(sent[0].summary.contains("refused the key"));
+}
