@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use jada_core::Backoff;
 use jada_llm::{Client, Provider, Retry, Settings};
-use jada_ops::agent::playbook::BUILT_IN;
+use jada_ops::agent::playbook::{Trigger, BUILT_IN};
 use jada_ops::agent::{tools, Agent, Playbook, Toolbox};
 use secrecy::SecretString;
 
@@ -73,6 +73,18 @@ pub fn check(a: &AgentConfig) -> Result<(), ConfigError> {
                 return bad(&key("tools"), format!("`{t}` is not a tool; {hint}"));
             }
         }
+        if let Some(t) = &p.trigger {
+            if let Err(e) = Trigger::parse(t) {
+                return bad(&key("trigger"), e);
+            }
+        }
+        let starts_itself = p.schedule.is_some() || p.trigger.is_some();
+        if p.enabled == Some(true) && starts_itself && a.provider.is_none() {
+            return bad(
+                &key("enabled"),
+                "it starts sessions by itself, but [agent] has no provider: set provider, model and a key".into(),
+            );
+        }
         if let Some(n) = p.max_turns.filter(|n| !(1..=1000).contains(n)) {
             return bad(&key("max_turns"), format!("{n} is out of range: use 1 to 1000"));
         }
@@ -103,6 +115,8 @@ pub fn playbooks(a: &AgentConfig, data: &DataDir) -> Result<BTreeMap<String, Pla
                 session_budget_usd: None,
                 daily_budget_usd: None,
                 enabled: false,
+                schedule: None,
+                trigger: None,
             },
         );
     }
@@ -116,6 +130,8 @@ pub fn playbooks(a: &AgentConfig, data: &DataDir) -> Result<BTreeMap<String, Pla
             session_budget_usd: None,
             daily_budget_usd: None,
             enabled: true,
+            schedule: None,
+            trigger: None,
         });
         if let Some(i) = &p.instructions {
             entry.instructions = i.clone();
@@ -137,6 +153,8 @@ pub fn playbooks(a: &AgentConfig, data: &DataDir) -> Result<BTreeMap<String, Pla
         entry.session_budget_usd = p.session_budget_usd;
         entry.daily_budget_usd = p.daily_budget_usd;
         entry.enabled = p.enabled.unwrap_or(entry.enabled);
+        entry.schedule = p.schedule.clone();
+        entry.trigger = p.trigger.as_deref().and_then(|t| Trigger::parse(t).ok());
     }
     Ok(out)
 }

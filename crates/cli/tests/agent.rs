@@ -412,3 +412,62 @@ fn the_daemon_abandons_a_killed_session_and_doctor_and_metrics_show_every_outcom
     );
     assert!(text.contains("agent `triage`: 3 sessions in the last 24 h"), "{text}");
 }
+
+#[test]
+fn the_daemon_runs_scheduled_playbooks_and_one_session_per_assigned_task() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    business(d, &emu);
+    let toml = std::fs::read_to_string(d.join("jada.toml")).unwrap().replace(
+        "max_turns = 10\n",
+        "max_turns = 10\nschedule = \"every 1h\"\ntrigger = \"task\"\nenabled = true\n",
+    );
+    std::fs::write(d.join("jada.toml"), &toml).unwrap();
+    emu.handle
+        .script(json!({"name": "quick", "turns": [{"text": "Handled."}]}));
+
+    jada(d).args(["jobs", "run", "agent:triage"]).assert().success();
+    let out = jada(d).args(["agent", "sessions", "--json"]).output().unwrap();
+    let sessions = json_of(&out.stdout);
+    assert_eq!(sessions.as_array().unwrap().len(), 1);
+    assert!(sessions[0]["input"]
+        .as_str()
+        .unwrap()
+        .starts_with("Scheduled run of `triage`"));
+
+    jada(d)
+        .args([
+            "tasks",
+            "add",
+            "Check the Marlin's bilge pump",
+            "--assignee",
+            "agent:triage",
+        ])
+        .assert()
+        .success();
+    jada(d)
+        .args(["tasks", "add", "For a person", "--assignee", "ana"])
+        .assert()
+        .success();
+    for _ in 0..2 {
+        jada(d).args(["jobs", "run", "agent"]).assert().success();
+    }
+    let out = jada(d).args(["agent", "sessions", "--json"]).output().unwrap();
+    let sessions = json_of(&out.stdout);
+    assert_eq!(
+        sessions.as_array().unwrap().len(),
+        2,
+        "one session for the one assigned task, however often the job runs"
+    );
+    assert!(sessions[0]["input"]
+        .as_str()
+        .unwrap()
+        .contains("Check the Marlin's bilge pump"));
+    let out = jada(d).args(["tasks", "show", "1", "--json"]).output().unwrap();
+    let task = json_of(&out.stdout);
+    assert_eq!(task["status"], "done", "a completed session closes its task: {task}");
+    assert!(task["notes"][0]["body"].as_str().unwrap().contains("completed"));
+    let out = jada(d).args(["tasks", "show", "2", "--json"]).output().unwrap();
+    assert_eq!(json_of(&out.stdout)["status"], "open");
+}

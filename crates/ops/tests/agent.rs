@@ -98,6 +98,8 @@ fn playbook(max_turns: u32) -> Playbook {
         session_budget_usd: None,
         daily_budget_usd: None,
         enabled: true,
+        schedule: None,
+        trigger: None,
     }
 }
 

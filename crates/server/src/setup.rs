@@ -69,7 +69,7 @@ pub fn registry(app: &App, worker: &Arc<OutboxWorker>) -> Result<Registry, AppEr
     let mut dispatch = JobSpec::new("dispatch", parse("every 30s")?);
     dispatch.run_at_start = true;
     dispatch.quiet_when_idle = true;
-    let mut builtin: Vec<(JobSpec, Arc<dyn Job>)> = vec![
+    let mut builtin: Vec<Entry> = vec![
         (health, Arc::new(TokenHealth(Arc::clone(&tokens)))),
         (outbox, Arc::new(OutboxDrain(Arc::clone(worker)))),
         (
@@ -136,6 +136,7 @@ pub fn registry(app: &App, worker: &Arc<OutboxWorker>) -> Result<Registry, AppEr
         };
         builtin.push((spec, Arc::new(job)));
     }
+    builtin.extend(agent_jobs(app)?);
     for (spec, job) in builtin {
         let table = app.config.jobs.get(spec.name.as_str());
         let spec = tune(spec, table).map_err(config_error)?;
@@ -164,6 +165,62 @@ pub fn registry(app: &App, worker: &Arc<OutboxWorker>) -> Result<Registry, AppEr
         reg.register(spec, Arc::new(Command { argv, env }));
     }
     Ok(reg)
+}
+
+/// With a provider configured: `agent:NAME` for each enabled playbook with a schedule,
+/// and the `agent` job (triggers, expired approvals) when any enabled playbook has a trigger.
+/// A job with its settings, before `[jobs.NAME]` tunes it.
+type Entry = (JobSpec, Arc<dyn Job>);
+
+fn agent_jobs(app: &App) -> Result<Vec<Entry>, AppError> {
+    if app.config.agent.provider.is_none() {
+        return Ok(Vec::new());
+    }
+    let agent = app.agent()?;
+    let playbooks: Vec<_> = jada_app::agent::playbooks(&app.config.agent, &app.data)?
+        .into_values()
+        .filter(|p| p.enabled)
+        .collect();
+    let mut jobs: Vec<Entry> = Vec::new();
+    for pb in playbooks.iter().filter(|p| p.schedule.is_some()) {
+        let schedule = pb.schedule.as_deref().unwrap_or_default();
+        let schedule = Schedule::parse(schedule).map_err(|e| {
+            AppError::Config(ConfigError::new(format!(
+                "invalid configuration key `agent.playbooks.{}.schedule`: {e}",
+                pb.name
+            )))
+        })?;
+        let mut spec = JobSpec::new(&format!("agent:{}", pb.name), schedule);
+        spec.timeout = Duration::from_secs(3600);
+        let job = crate::jobs::agent::PlaybookJob {
+            agent: agent.clone(),
+            playbook: pb.clone(),
+            clock: Arc::clone(&app.clock),
+        };
+        jobs.push((spec, Arc::new(job)));
+    }
+    {
+        // Always, with a provider: it also carries on sessions whose approvals expired.
+        let gmail = match (&app.config.mail.mode, &app.config.mail.credential) {
+            (jada_app::config::MailMode::Gmail, Some(c)) => Some(app.google(c)?),
+            _ => None,
+        };
+        let mut spec = JobSpec::new(
+            "agent",
+            Schedule::parse("every 1m").map_err(|e| AppError::Config(ConfigError::new(e.to_string())))?,
+        );
+        spec.quiet_when_idle = true;
+        spec.timeout = Duration::from_secs(3600);
+        let job = crate::jobs::agent::TriggersJob {
+            agent,
+            playbooks,
+            store: Arc::clone(&app.store),
+            gmail,
+            clock: Arc::clone(&app.clock),
+        };
+        jobs.push((spec, Arc::new(job)));
+    }
+    Ok(jobs)
 }
 
 fn command_of(name: &str, table: &toml::Table) -> Result<Vec<String>, String> {

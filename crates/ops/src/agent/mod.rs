@@ -484,7 +484,11 @@ impl Agent {
             ApprovalState::Pending => return Ok(Gate::Waiting(approval)),
             ApprovalState::Used => return Ok(Gate::Spent),
             ApprovalState::Approved => {
-                if self.store.use_approval(approval.id, &args_hash(name, input), now).await? {
+                if self
+                    .store
+                    .use_approval(approval.id, &args_hash(name, input), now)
+                    .await?
+                {
                     return Ok(Gate::Run);
                 }
                 ToolOutput::error(format!(
@@ -497,10 +501,17 @@ impl Agent {
                 approval.id,
                 approval.reason.as_deref().unwrap_or("no reason given")
             )),
-            ApprovalState::Expired => ToolOutput::error(format!(
+            ApprovalState::Expired => {
+                // Deciding an expired request records its expiry (and refuses, as meant).
+                let _ = self
+                    .store
+                    .decide_approval(approval.id, false, None, "expiry", now)
+                    .await;
+                ToolOutput::error(format!(
                 "nobody approved this {name} in time (approval {} expired); nothing was sent. Leave a task for a person instead",
                 approval.id
-            )),
+            ))
+            }
         };
         self.record(session.id, tool_use_id, name, input, &answer).await?;
         Ok(Gate::Answered(answer))

@@ -14,8 +14,38 @@ pub struct Playbook {
     pub session_budget_usd: Option<f64>,
     /// Start no request once the playbook's sessions cost this much today (USD), when set.
     pub daily_budget_usd: Option<f64>,
-    /// Whether its triggers start sessions; a person may always run it by hand.
+    /// Whether its schedule and trigger start sessions; a person may always run it by hand.
     pub enabled: bool,
+    /// When the daemon runs it by itself (a job schedule: cron or "every 30m").
+    pub schedule: Option<String>,
+    /// What else starts a session: each new input gets one session.
+    pub trigger: Option<Trigger>,
+}
+
+/// What starts a session besides the schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// Each new mail matching a Gmail search (`gmail:QUERY`).
+    Gmail(String),
+    /// Each new chat message from crew or the office (`chat`).
+    Chat,
+    /// Each open task assigned to `agent:NAME` (`task`).
+    Task,
+}
+
+impl Trigger {
+    pub fn parse(s: &str) -> Result<Trigger, String> {
+        match s.trim() {
+            "chat" => Ok(Trigger::Chat),
+            "task" => Ok(Trigger::Task),
+            t => match t.strip_prefix("gmail:") {
+                Some(q) if !q.trim().is_empty() => Ok(Trigger::Gmail(q.trim().to_string())),
+                _ => Err(format!(
+                    "`{s}` is not a trigger: use \"gmail:QUERY\" (e.g. \"gmail:to:bookings@example.com\"), \"chat\" or \"task\""
+                )),
+            },
+        }
+    }
 }
 
 /// The playbooks jada ships: (name, instructions, tools).

@@ -3,6 +3,7 @@
 //! `jada jobs run`, and later the web page's "run now" button all go through
 //! [`runner::JobRunner::run`], so every run is leased and recorded the same way.
 
+pub mod agent;
 pub mod builtin;
 pub mod runner;
 pub mod schedule;
