@@ -471,3 +471,104 @@ fn the_daemon_runs_scheduled_playbooks_and_one_session_per_assigned_task() {
     let out = jada(d).args(["tasks", "show", "2", "--json"]).output().unwrap();
     assert_eq!(json_of(&out.stdout)["status"], "open");
 }
+
+#[test]
+fn the_office_shows_sessions_and_decides_approvals() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    business(d, &emu);
+    let mut toml = std::fs::read_to_string(d.join("jada.toml")).unwrap();
+    let port = free_port();
+    toml.push_str(&format!(
+        "[office]\nusers = [\"office@bluewater.example.com\"]\n[mail]\nsender = \"office@bluewater.example.com\"\n[server]\npublic_url = \"http://127.0.0.1:{port}\"\n"
+    ));
+    std::fs::write(d.join("jada.toml"), toml).unwrap();
+    let reply = json!({"to": ["guest@example.com"], "subject": "Saturday <b>plans</b>", "body": "See you."});
+    emu.handle.script(json!({"name": "reply", "turns": [
+        {"text": "Answering <script>alert(1)</script>", "tool_calls": [{"name": "draft_reply", "input": reply}]},
+        {"text": "Sent."}
+    ]}));
+    let out = jada(d)
+        .args(["agent", "run", "replies", "--input", "guest mail"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+
+    let listen = format!("127.0.0.1:{port}");
+    let (child, url) = serve_with(d, &["--listen", &listen], &[], std::process::Stdio::null());
+    let _daemon = Running(child);
+    let http = client();
+    let session = sign_in(&http, &url, d);
+    let page = office_page(&http, &format!("{url}/office/agent"), &session);
+    assert!(page.contains("Approval 1: draft_reply"), "{page}");
+    assert!(
+        page.contains("guest@example.com") && page.contains("Saturday &lt;b&gt;plans&lt;/b&gt;"),
+        "arguments shown, escaped: {page}"
+    );
+    assert!(page.contains("waiting_approval"));
+    let transcript = office_page(&http, &format!("{url}/office/agent/sessions/1"), &session);
+    assert!(
+        transcript.contains("&lt;script&gt;") && !transcript.contains("<script>"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("PST") || transcript.contains("PDT"),
+        "times carry their zone"
+    );
+
+    let csrf = hidden_csrf(&page);
+    // A denial needs a reason; a POST without the CSRF token is refused.
+    let r = http
+        .post(format!("{url}/office/agent/approvals/1/deny"))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str()), ("reason", "")])
+        .send()
+        .unwrap();
+    assert!(
+        r.headers()["location"].to_str().unwrap().contains("needs%20a%20reason")
+            || r.headers()["location"].to_str().unwrap().contains("needs+a+reason")
+    );
+    let r = http
+        .post(format!("{url}/office/agent/approvals/1/approve"))
+        .header("cookie", &session)
+        .send()
+        .unwrap();
+    assert!(
+        r.status().is_client_error(),
+        "no CSRF token, no decision: {}",
+        r.status()
+    );
+    let r = http
+        .post(format!("{url}/office/agent/approvals/1/approve"))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    // The session carries on in the daemon: completed, one mail to the guest.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = jada(d).args(["agent", "sessions", "--json"]).output().unwrap();
+        if json_of(&out.stdout)[0]["outcome"] == "completed" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the session did not carry on");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = jada(d)
+        .args(["agent", "approvals", "--all", "--json"])
+        .output()
+        .unwrap();
+    let a = &json_of(&out.stdout)[0];
+    assert_eq!(
+        (a["state"].as_str(), a["decided_by"].as_str()),
+        (Some("used"), Some("office@bluewater.example.com"))
+    );
+    let guest_mail = std::fs::read_dir(d.join("jada-data/outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|m| m.contains("To: guest@example.com"))
+        .count();
+    assert_eq!(guest_mail, 1);
+}

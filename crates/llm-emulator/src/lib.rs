@@ -89,6 +89,11 @@ impl Emulator {
         self.lock().received.clone()
     }
 
+    /// Forgets the requests received so far (a long benchmark's memory).
+    pub fn clear_received(&self) {
+        self.lock().received.clear();
+    }
+
     /// Changes the key the emulator accepts (revoking the old one).
     pub fn set_key(&self, key: &str) {
         *self.key.lock().unwrap_or_else(|p| p.into_inner()) = key.to_string();

@@ -330,6 +330,15 @@ pub fn office(app: &App) -> Result<Option<crate::office::Office>, AppError> {
         reports_dir: app.data.reports(),
         session_hours: app.config.office.session_hours,
         secure_cookies: app.config.server.public_url.starts_with("https://"),
+        agent: match app.config.agent.provider {
+            Some(_) => Some((
+                app.agent()?,
+                jada_app::agent::playbooks(&app.config.agent, &app.data)?
+                    .into_values()
+                    .collect(),
+            )),
+            None => None,
+        },
     }))
 }
 

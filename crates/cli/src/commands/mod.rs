@@ -8,6 +8,7 @@ pub mod charters;
 pub mod config;
 pub mod crew;
 pub mod demo;
+pub mod demo_agent;
 pub mod dispatch;
 pub mod doctor;
 pub mod init;

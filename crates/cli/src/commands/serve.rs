@@ -27,8 +27,10 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
     let mut ctx = Context::open(config)?;
     // Then the data directory: one daemon per SQLite file.
     let _lock = ctx.data.lock_daemon().map_err(Failure::op)?;
+    let mut demo_model = None;
     if args.demo {
         load_demo_if_empty(&ctx).await?;
+        demo_model = crate::commands::demo_agent::configure(&mut ctx).await?;
         // The demo is for clicking through everything: with no office users configured,
         // the mail sender may sign in (its link lands in the .eml outbox).
         if ctx.config.office.users.is_empty() {
@@ -45,6 +47,10 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
     // (The configuration may be adjusted until here: the app makes its services on
     // first use, below.)
     let ctx = ctx;
+    if args.demo {
+        crate::commands::demo_agent::sessions(&ctx).await?;
+    }
+    let _demo_model = demo_model;
     let worker = setup::outbox_worker(&ctx)?;
     let registry = setup::registry(&ctx, &worker)?;
     let token = ctx

@@ -5,10 +5,12 @@
 //!
 //! - [`auth`]: sign-in, sign-out, the session check and the CSRF check.
 //! - [`pages`]: Today, Charters (and one charter), Crew, Automation, Revenue.
+//! - [`agent`]: agent sessions, transcripts, and approving or denying a tool call.
 //! - [`actions`]: the buttons and forms (assign a captain, cancel, restart dispatch,
 //!   save a booking, run a job, retry or drop a dead letter).
 
 pub mod actions;
+pub mod agent;
 pub mod auth;
 pub mod chart;
 pub mod pages;
@@ -48,6 +50,9 @@ pub struct Office {
     pub session_hours: i64,
     /// Mark cookies `Secure` (the site is served over HTTPS).
     pub secure_cookies: bool,
+    /// The agent and its playbooks, when a provider is configured: a decision on an
+    /// approval carries its session on.
+    pub agent: Option<(jada_ops::agent::Agent, Vec<jada_ops::agent::Playbook>)>,
 }
 
 impl Office {
@@ -92,6 +97,9 @@ pub fn router(shared: Arc<OfficeState>) -> Router {
         .route("/office/dlq/{id}/retry", post(actions::retry_dead))
         .route("/office/dlq/{id}/drop", post(actions::drop_dead))
         .route("/office/revenue", get(pages::revenue))
+        .route("/office/agent", get(agent::sessions))
+        .route("/office/agent/sessions/{id}", get(agent::session))
+        .route("/office/agent/approvals/{id}/{verb}", post(agent::decide))
         .route("/office/reports/{file}", get(pages::report_file))
         .route("/office/sign-out", post(auth::sign_out));
     Router::new()
@@ -140,6 +148,7 @@ pub(crate) fn layout(title: &str, who: Option<&auth::SignedIn>, body: Markup) ->
                         a href="/office/crew" { "Crew" }
                         a href="/office/automation" { "Automation" }
                         a href="/office/revenue" { "Revenue" }
+                        a href="/office/agent" { "Agent" }
                         form.inline method="post" action="/office/sign-out" {
                             input type="hidden" name="csrf" value=(w.csrf);
                             button.link type="submit" { "Sign out " (w.email) }

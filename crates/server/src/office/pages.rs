@@ -225,8 +225,8 @@ pub async fn charter(
                     @for x in &offers {
                         tr {
                             td { (x.crew_id) } td.status { (format!("{:?}", x.status).to_lowercase()) }
-                            td { (local(o, x.offered_at)) } td { (local(o, x.expires_at)) }
-                            td { (x.answered_at.map(|t| local(o, t)).unwrap_or_default()) }
+                            td { (shared.local(x.offered_at)) } td { (shared.local(x.expires_at)) }
+                            td { (x.answered_at.map(|t| shared.local(t)).unwrap_or_default()) }
                         }
                     }
                 }
@@ -235,7 +235,7 @@ pub async fn charter(
         h2 { "Chat" }
         ol.chat {
             @for m in &chat {
-                li { span.when { (local(o, m.posted_at)) } " " span.who { (author(&m.author)) } ": " (m.body) }
+                li { span.when { (shared.local(m.posted_at)) } " " span.who { (author(&m.author)) } ": " (m.body) }
             }
         }
     };
@@ -250,8 +250,12 @@ fn author(a: &ChatAuthor) -> String {
     }
 }
 
-fn local(o: &Office, t: chrono::DateTime<chrono::Utc>) -> String {
-    t.with_timezone(&o.zone().tz()).format("%Y-%m-%d %H:%M").to_string()
+impl OfficeState {
+    /// An instant as the office reads it: business-local, with the zone ("Jul 4, 18:49 PDT").
+    pub(crate) fn local(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        let this_year = self.office.zone().date_of(self.clock.now()).year();
+        self.office.zone().show(t, this_year)
+    }
 }
 
 /// The add/edit form. `c` is the charter being edited; `errors` field -> reason.
@@ -444,7 +448,6 @@ pub async fn automation(
     who: SignedIn,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let o = office(&shared);
     let report = tryp!(shared.status.report().await);
     let runs = tryp!(shared.store.recent_runs(None, 30).await);
     let alerts = tryp!(shared.store.list_alerts().await);
@@ -460,9 +463,9 @@ pub async fn automation(
                     tr class=(if j.failing || j.stale { "bad" } else { "" }) {
                         td { (j.name) }
                         td { (j.schedule) (if j.enabled { "" } else { " (disabled)" }) }
-                        td { @if let Some(r) = &j.last_run { (local(o, r.started_at)) " " (r.outcome.to_string()) @if let Some(e) = &r.error { br; small.error { (e) } } } }
-                        td { (j.last_success_at.map(|t| local(o, t)).unwrap_or_else(|| "never".into())) }
-                        td { (j.next_run.map(|t| local(o, t)).unwrap_or_default()) }
+                        td { @if let Some(r) = &j.last_run { (shared.local(r.started_at)) " " (r.outcome.to_string()) @if let Some(e) = &r.error { br; small.error { (e) } } } }
+                        td { (j.last_success_at.map(|t| shared.local(t)).unwrap_or_else(|| "never".into())) }
+                        td { (j.next_run.map(|t| shared.local(t)).unwrap_or_default()) }
                         td { (button(&who, &format!("/office/jobs/{}/run", j.name), "Run now", "")) }
                     }
                 }
@@ -473,7 +476,7 @@ pub async fn automation(
             thead { tr { th { "Job" } th { "Started" } th { "Outcome" } th { "Summary or error" } } }
             tbody {
                 @for r in &runs {
-                    tr { td { (r.job) } td { (local(o, r.started_at)) } td { (r.outcome.to_string()) }
+                    tr { td { (r.job) } td { (shared.local(r.started_at)) } td { (r.outcome.to_string()) }
                          td { (r.error.clone().or_else(|| r.summary.clone()).unwrap_or_default()) } }
                 }
             }
@@ -483,7 +486,7 @@ pub async fn automation(
         ul.findings {
             @for a in &alerts {
                 li class=(if a.status == AlertStatus::Firing { "bad" } else { "good" }) {
-                    (if a.status == AlertStatus::Firing { "Firing" } else { "Resolved" }) " since " (local(o, a.since)) ": " (a.summary)
+                    (if a.status == AlertStatus::Firing { "Firing" } else { "Resolved" }) " since " (shared.local(a.since)) ": " (a.summary)
                 }
             }
         }
@@ -511,7 +514,7 @@ pub async fn automation(
                     tr class=(if c.needs_reauth { "bad" } else { "" }) {
                         td { (c.name) }
                         td { (c.health(report.generated_at)) }
-                        td { (c.expires_at.map(|t| local(o, t)).unwrap_or_default()) }
+                        td { (c.expires_at.map(|t| shared.local(t)).unwrap_or_default()) }
                         td { (c.last_error.clone().unwrap_or_default()) }
                         td { @if c.needs_reauth { code { "jada auth login " (c.name) } } }
                     }

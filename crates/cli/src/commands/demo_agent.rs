@@ -1,0 +1,110 @@
+//! The demo's agent sessions: with no `[agent]` provider configured, `serve --demo` runs
+//! the LLM emulator in-process with scripted answers (and says so), and leaves three
+//! sessions to look at — one completed, one that stopped at its turn limit and handed
+//! off, one waiting for a person's approval. Loading twice changes nothing (each demo
+//! session has its own input key).
+
+use jada_app::config::AgentConfig;
+use serde_json::json;
+
+use crate::commands::Context;
+use crate::Failure;
+
+/// The emulator, kept running as long as the daemon.
+pub struct DemoModel(#[allow(dead_code)] llm_emulator::EmulatorHandle);
+
+/// Points `[agent]` at an in-process emulator when no provider is configured.
+pub async fn configure(ctx: &mut Context) -> Result<Option<DemoModel>, Failure> {
+    if ctx.config.agent.provider.is_some() {
+        return Ok(None);
+    }
+    let emu = llm_emulator::spawn().await;
+    for script in scripts() {
+        emu.script(script);
+    }
+    let key = ctx.data.secrets().join("llm-key");
+    jada_google::secret_files::write_private_atomic(&key, llm_emulator::DEFAULT_KEY.as_bytes())
+        .map_err(|e| Failure::op(anyhow::anyhow!("cannot write {}: {e}", key.display())))?;
+    let a: &mut AgentConfig = &mut ctx.config.agent;
+    a.provider = Some(jada_llm::Provider::Anthropic);
+    a.base_url = Some(emu.base_url().to_string());
+    a.model = Some("demo-model".into());
+    a.api_key_env = None;
+    a.api_key_file = Some("secrets/llm-key".into());
+    a.prices.insert(
+        "demo-model".into(),
+        jada_core::agent::Price {
+            input_per_mtok: 3.0,
+            output_per_mtok: 15.0,
+        },
+    );
+    println!(
+        "agent sessions: no [agent] provider is configured, so the demo answers with the built-in LLM emulator at {} (scripted, not a real model)",
+        emu.base_url()
+    );
+    Ok(Some(DemoModel(emu)))
+}
+
+/// Runs the three demo sessions once.
+pub async fn sessions(ctx: &Context) -> Result<(), Failure> {
+    let agent = ctx.agent()?;
+    let runs = [
+        ("morning-check", "Do the morning check.", "demo:completed", None),
+        (
+            "inbox-triage",
+            "Review every charter of the month and note anything unusual.",
+            "demo:handoff",
+            Some(4),
+        ),
+        (
+            "inbox-triage",
+            "A guest asks whether their charter can start an hour later.",
+            "demo:approval",
+            None,
+        ),
+    ];
+    for (playbook, input, key, turns) in runs {
+        let pb = ctx.playbook(playbook)?;
+        let r = agent
+            .run(&pb, input, Some(key.to_string()), turns)
+            .await
+            .map_err(Failure::op)?;
+        if !r.existing {
+            println!(
+                "demo agent session {} ({playbook}): {}",
+                r.session_id,
+                r.outcome.map_or("running", |o| o.as_str())
+            );
+        }
+    }
+    Ok(())
+}
+
+fn scripts() -> Vec<serde_json::Value> {
+    vec![
+        json!({"name": "demo-morning", "match": "morning check", "turns": [
+            {"text": "Reading jada's status.", "tool_calls": [{"name": "jada_status", "input": {}}],
+             "usage": {"input_tokens": 1800, "output_tokens": 60}},
+            {"tool_calls": [{"name": "list_tasks", "input": {}}], "usage": {"input_tokens": 2600, "output_tokens": 40}},
+            {"tool_calls": [{"name": "create_task", "input": {
+                "title": "Assign captains to this week's charters without one",
+                "body": "The morning check found charters in the next 7 days with no captain. `jada dispatch assign-captain CHARTER CREW` starts dispatch."}}],
+             "usage": {"input_tokens": 3100, "output_tokens": 90}},
+            {"text": "Morning check done: one task created (captains for this week's charters).",
+             "usage": {"input_tokens": 3300, "output_tokens": 40}}
+        ]}),
+        json!({"name": "demo-review", "match": "Review every charter", "repeat_last": true,
+            "summary": "Reviewed the month's charters one by one and found nothing unusual so far. Still to do: the second half of the month; resume this session to carry on.",
+            "turns": [{"text": "Looking at the next charter.", "tool_calls": [{"name": "list_tasks", "input": {}}],
+                       "usage": {"input_tokens": 2000, "output_tokens": 50}}]}),
+        json!({"name": "demo-guest", "match": "A guest asks", "turns": [
+            {"text": "I will answer the guest; a person must approve the mail first.",
+             "tool_calls": [{"name": "draft_reply", "input": {
+                "to": ["guest@example.com"],
+                "subject": "Your charter: starting an hour later",
+                "body": "Hello,\n\nThank you for asking. We can start an hour later if the captain agrees; we will confirm by tomorrow.\n\nThe office"}}],
+             "usage": {"input_tokens": 1500, "output_tokens": 120}},
+            {"text": "Replied to the guest.", "usage": {"input_tokens": 1700, "output_tokens": 20}}
+        ]}),
+    ]
+}
