@@ -15,6 +15,9 @@ use secrecy::SecretString;
 use crate::config::{self, parse_duration, AgentConfig, ConfigError};
 use crate::{App, AppError, DataDir};
 
+/// Sessions of one playbook running at once, unless `max_concurrent` says otherwise.
+pub const DEFAULT_MAX_CONCURRENT: u32 = 2;
+
 /// Checks `[agent]` as far as it can without reading files: limits, durations, tool
 /// names (with the nearest known one), playbooks that have instructions.
 pub fn check(a: &AgentConfig) -> Result<(), ConfigError> {
@@ -85,6 +88,9 @@ pub fn check(a: &AgentConfig) -> Result<(), ConfigError> {
                 "it starts sessions by itself, but [agent] has no provider: set provider, model and a key".into(),
             );
         }
+        if let Some(n) = p.max_concurrent.filter(|n| !(1..=50).contains(n)) {
+            return bad(&key("max_concurrent"), format!("{n} is out of range: use 1 to 50"));
+        }
         if let Some(n) = p.max_turns.filter(|n| !(1..=1000).contains(n)) {
             return bad(&key("max_turns"), format!("{n} is out of range: use 1 to 1000"));
         }
@@ -114,6 +120,7 @@ pub fn playbooks(a: &AgentConfig, data: &DataDir) -> Result<BTreeMap<String, Pla
                 max_output_tokens: a.max_output_tokens.max(1),
                 session_budget_usd: None,
                 daily_budget_usd: None,
+                max_concurrent: DEFAULT_MAX_CONCURRENT,
                 enabled: false,
                 schedule: None,
                 trigger: None,
@@ -129,6 +136,7 @@ pub fn playbooks(a: &AgentConfig, data: &DataDir) -> Result<BTreeMap<String, Pla
             max_output_tokens: a.max_output_tokens.max(1),
             session_budget_usd: None,
             daily_budget_usd: None,
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
             enabled: true,
             schedule: None,
             trigger: None,
@@ -153,6 +161,7 @@ pub fn playbooks(a: &AgentConfig, data: &DataDir) -> Result<BTreeMap<String, Pla
         entry.session_budget_usd = p.session_budget_usd;
         entry.daily_budget_usd = p.daily_budget_usd;
         entry.enabled = p.enabled.unwrap_or(entry.enabled);
+        entry.max_concurrent = p.max_concurrent.unwrap_or(entry.max_concurrent);
         entry.schedule = p.schedule.clone();
         entry.trigger = p.trigger.as_deref().and_then(|t| Trigger::parse(t).ok());
     }

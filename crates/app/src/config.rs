@@ -209,6 +209,9 @@ pub struct PlaybookConfig {
     pub session_budget_usd: Option<f64>,
     #[serde(default)]
     pub daily_budget_usd: Option<f64>,
+    /// At most this many of its sessions at once (default 2).
+    #[serde(default)]
+    pub max_concurrent: Option<u32>,
     #[serde(default)]
     pub enabled: Option<bool>,
 }

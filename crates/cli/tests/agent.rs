@@ -572,3 +572,39 @@ fn the_office_shows_sessions_and_decides_approvals() {
         .count();
     assert_eq!(guest_mail, 1);
 }
+
+#[test]
+fn sigterm_ends_the_session_cancelled_and_resumable() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    business(d, &emu);
+    emu.handle.script(json!({"name": "slow", "turns": [
+        {"tool_calls": [{"name": "list_tasks", "input": {}}]},
+        {"text": "Done at last.", "delay_ms": 2000},
+    ]}));
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jada"))
+        .current_dir(d)
+        .args(["agent", "run", "triage", "--input", "go", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while emu.handle.received().len() < 2 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r = json_of(&out.stdout);
+    assert_eq!(
+        (r["outcome"].as_str(), r["turns"].as_u64()),
+        (Some("cancelled"), Some(1))
+    );
+    let out = jada(d).args(["agent", "resume", "1", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_of(&out.stdout)["outcome"], "completed");
+}

@@ -145,9 +145,10 @@ impl Outcome {
             .ok_or_else(|| ParseError::new(format!("`{s}` is not a session outcome")))
     }
 
-    /// Whether `jada agent resume` can carry the session on from its transcript.
+    /// Whether `jada agent resume` can carry the session on from its transcript: every
+    /// ending but `completed` (a cancelled session may be taken up again on purpose).
     pub fn is_resumable(&self) -> bool {
-        !matches!(self, Outcome::Completed | Outcome::Cancelled)
+        !matches!(self, Outcome::Completed)
     }
 }
 

@@ -65,6 +65,7 @@ fn playbook(turns: u32) -> Playbook {
         max_output_tokens: 512,
         session_budget_usd: None,
         daily_budget_usd: None,
+        max_concurrent: 100,
         enabled: true,
         schedule: None,
         trigger: None,

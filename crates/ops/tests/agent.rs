@@ -97,6 +97,7 @@ fn playbook(max_turns: u32) -> Playbook {
         max_output_tokens: 1024,
         session_budget_usd: None,
         daily_budget_usd: None,
+        max_concurrent: 2,
         enabled: true,
         schedule: None,
         trigger: None,
@@ -479,4 +480,61 @@ async fn a_mail_that_says_to_leak_the_roster_leads_at_most_to_an_approval_reques
         .await
         .unwrap();
     assert!(mails(&f.outbox).is_empty());
+}
+
+#[tokio::test]
+async fn budgets_stop_a_session_and_the_day_before_they_are_overrun() {
+    let f = fixture(Provider::Anthropic).await;
+    // Each turn costs 1000 x $3 + 100 x $15 per million tokens = $0.0045.
+    f.emu.script(json!({"name": "spend", "repeat_last": true, "turns": [
+        {"tool_calls": [{"name": "list_tasks", "input": {}}], "usage": {"input_tokens": 1000, "output_tokens": 100}}
+    ]}));
+    let mut pb = playbook(30);
+    pb.session_budget_usd = Some(0.01);
+    let r = f.agent.run(&pb, "spend", None, None).await.unwrap();
+    assert_eq!(r.outcome, Some(Outcome::BudgetExhausted));
+    assert_eq!(r.turns, 3, "stopped after the request that crossed $0.01");
+    assert!(r.error.as_deref().unwrap().contains("session_budget_usd"), "{r:?}");
+
+    // The day's budget counts every session of the playbook today: $0.0135 so far.
+    let mut pb = playbook(30);
+    pb.daily_budget_usd = Some(0.015);
+    let first = f.agent.run(&pb, "spend", None, None).await.unwrap();
+    assert_eq!(
+        (first.outcome, first.turns),
+        (Some(Outcome::BudgetExhausted), 1),
+        "{first:?}"
+    );
+    assert!(first.error.as_deref().unwrap().contains("daily_budget_usd"));
+    // Now over: the next session makes no request at all.
+    let before = f.emu.received().len();
+    let second = f.agent.run(&pb, "spend", None, None).await.unwrap();
+    assert_eq!((second.outcome, second.turns), (Some(Outcome::BudgetExhausted), 0));
+    assert_eq!(f.emu.received().len(), before);
+}
+
+#[tokio::test]
+async fn a_playbook_runs_at_most_max_concurrent_sessions_at_once() {
+    let f = fixture(Provider::Anthropic).await;
+    f.emu
+        .script(json!({"name": "slow", "turns": [{"text": "done", "delay_ms": 1500}]}));
+    let mut pb = playbook(30);
+    pb.max_concurrent = 1;
+    let agent = f.agent.clone();
+    let pb2 = pb.clone();
+    let first = tokio::spawn(async move { agent.run(&pb2, "one", Some("k:1".into()), None).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let busy = f.agent.run(&pb, "two", Some("k:2".into()), None).await;
+    assert!(
+        matches!(busy, Err(jada_ops::agent::AgentError::Busy { running: 1, .. })),
+        "{busy:?}"
+    );
+    let same = f.agent.run(&pb, "one", Some("k:1".into()), None).await.unwrap();
+    assert!(
+        same.existing,
+        "a repeat of a running input is not refused, just not run again"
+    );
+    assert_eq!(first.await.unwrap().unwrap().outcome, Some(Outcome::Completed));
+    let second = f.agent.run(&pb, "two", Some("k:2".into()), None).await.unwrap();
+    assert_eq!(second.outcome, Some(Outcome::Completed));
 }

@@ -82,6 +82,8 @@ pub enum AgentError {
     NoSession(u64),
     #[error("agent session {id} cannot be resumed: it is {state}")]
     NotResumable { id: u64, state: String },
+    #[error("playbook `{playbook}` has {running} sessions running, its max_concurrent: try again when one ends")]
+    Busy { playbook: String, running: usize },
     #[error("agent session {id} belongs to playbook `{playbook}`, which is not configured")]
     NoPlaybook { id: u64, playbook: String },
 }
@@ -90,6 +92,7 @@ impl Fault for AgentError {
     fn recovery(&self) -> Recovery {
         match self {
             AgentError::Store(e) => e.recovery(),
+            AgentError::Busy { .. } => Recovery::Retry,
             _ => Recovery::Operator,
         }
     }
@@ -197,6 +200,23 @@ impl Agent {
             max_turns: max_turns.unwrap_or(pb.max_turns).max(1),
             owner: self.owner.clone(),
         };
+        let running = self
+            .store
+            .list_running_agent_sessions()
+            .await?
+            .iter()
+            .filter(|s| s.playbook == pb.name)
+            .count();
+        if running >= pb.max_concurrent.max(1) as usize {
+            // A repeat of an input that already has its session is not a new session.
+            if let Some(existing) = self.existing(&new.input_key).await? {
+                return Ok(Report::of(&existing, None, true));
+            }
+            return Err(AgentError::Busy {
+                playbook: pb.name.clone(),
+                running,
+            });
+        }
         let first = Message::user_text(if input.trim().is_empty() {
             "Begin.".to_string()
         } else {
@@ -206,6 +226,16 @@ impl Agent {
             Started::Existing(s) => Ok(Report::of(&s, None, true)),
             Started::New(s) => self.drive(pb, s).await,
         }
+    }
+
+    /// The session already started for an input key, if any.
+    async fn existing(&self, input_key: &str) -> Result<Option<Session>, AgentError> {
+        Ok(self
+            .store
+            .list_agent_sessions(BUDGET_LOOKBACK)
+            .await?
+            .into_iter()
+            .find(|s| s.input_key == input_key))
     }
 
     /// Takes up a session that stopped short (turn limit, abandoned, a provider error...)

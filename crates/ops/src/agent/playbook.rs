@@ -14,6 +14,8 @@ pub struct Playbook {
     pub session_budget_usd: Option<f64>,
     /// Start no request once the playbook's sessions cost this much today (USD), when set.
     pub daily_budget_usd: Option<f64>,
+    /// At most this many of its sessions run at once (a new one waits its turn).
+    pub max_concurrent: u32,
     /// Whether its schedule and trigger start sessions; a person may always run it by hand.
     pub enabled: bool,
     /// When the daemon runs it by itself (a job schedule: cron or "every 30m").

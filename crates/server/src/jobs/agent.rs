@@ -77,7 +77,12 @@ impl Job for TriggersJob {
                 if started == MAX_NEW_PER_TICK || cancel.is_cancelled() {
                     break;
                 }
-                let r = self.agent.run(pb, &input.text, Some(input.key.clone()), None).await?;
+                let r = match self.agent.run(pb, &input.text, Some(input.key.clone()), None).await {
+                    Ok(r) => r,
+                    // At its cap: the rest wait for the next minute.
+                    Err(jada_ops::agent::AgentError::Busy { .. }) => break,
+                    Err(e) => return Err(e.into()),
+                };
                 if r.existing {
                     continue;
                 }

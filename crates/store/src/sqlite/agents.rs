@@ -32,18 +32,18 @@ impl AgentStore for SqliteStore {
                     read(&tx, id as u64)?.ok_or_else(|| missing(id as u64))?,
                 ));
             }
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO agent_sessions (playbook, input, input_key, max_turns, owner, started_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                params![
-                    new.playbook,
-                    new.input,
-                    new.input_key,
-                    new.max_turns,
-                    new.owner,
-                    ts(now)
-                ],
-            )?;
+            )?
+            .execute(params![
+                new.playbook,
+                new.input,
+                new.input_key,
+                new.max_turns,
+                new.owner,
+                ts(now)
+            ])?;
             let id = tx.last_insert_rowid() as u64;
             insert_message(&tx, id, &first, now)?;
             let session = read(&tx, id)?.ok_or_else(|| missing(id))?;
@@ -75,7 +75,8 @@ impl AgentStore for SqliteStore {
 
     async fn session_messages(&self, id: u64) -> Result<Vec<Message>> {
         self.call(move |conn| {
-            let mut stmt = conn.prepare("SELECT message FROM agent_messages WHERE session_id = ?1 ORDER BY seq")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT message FROM agent_messages WHERE session_id = ?1 ORDER BY seq")?;
             let rows = stmt.query_map([id as i64], |r| r.get::<_, String>(0))?;
             rows.map(|m| serde_json::from_str(&m?).map_err(|e| corrupt("agent message", e.to_string())))
                 .collect()
@@ -99,11 +100,13 @@ impl AgentStore for SqliteStore {
                 Some((u, cost)) => (1, u.input_tokens, u.output_tokens, cost),
                 None => (0, 0, 0, 0),
             };
-            let n = tx.execute(
-                "UPDATE agent_sessions SET turns = turns + ?3, input_tokens = input_tokens + ?4,
+            let n = tx
+                .prepare_cached(
+                    "UPDATE agent_sessions SET turns = turns + ?3, input_tokens = input_tokens + ?4,
                     output_tokens = output_tokens + ?5, cost_micro_usd = cost_micro_usd + ?6, updated_at = ?7
                  WHERE id = ?1 AND owner = ?2 AND outcome IS NULL",
-                params![
+                )?
+                .execute(params![
                     id as i64,
                     owner,
                     turns,
@@ -111,8 +114,7 @@ impl AgentStore for SqliteStore {
                     output as i64,
                     cost as i64,
                     ts(now)
-                ],
-            )?;
+                ])?;
             if n == 0 {
                 return Err(not_running(id));
             }
@@ -130,12 +132,19 @@ impl AgentStore for SqliteStore {
         let c = call.clone();
         let input = serde_json::to_string(&c.input).map_err(|e| corrupt("tool input", e.to_string()))?;
         self.call(move |conn| {
-            let n = conn.execute(
-                "INSERT INTO agent_tool_calls (session_id, tool_use_id, seq, name, input, state, started_at)
+            let n = conn
+                .prepare_cached(
+                    "INSERT INTO agent_tool_calls (session_id, tool_use_id, seq, name, input, state, started_at)
                  SELECT ?1, ?2, (SELECT COUNT(*) FROM agent_tool_calls WHERE session_id = ?1), ?3, ?4, 'running', ?5
                  WHERE NOT EXISTS (SELECT 1 FROM agent_tool_calls WHERE session_id = ?1 AND tool_use_id = ?2)",
-                params![c.session_id as i64, c.tool_use_id, c.name, input, ts(c.started_at)],
-            )?;
+                )?
+                .execute(params![
+                    c.session_id as i64,
+                    c.tool_use_id,
+                    c.name,
+                    input,
+                    ts(c.started_at)
+                ])?;
             Ok(n == 1)
         })
         .await
@@ -144,11 +153,12 @@ impl AgentStore for SqliteStore {
     async fn finish_tool_call(&self, session: u64, tool_use_id: &str, result: &str, is_error: bool) -> Result<()> {
         let (tool_use_id, result) = (tool_use_id.to_string(), result.to_string());
         self.call(move |conn| {
-            let n = conn.execute(
-                "UPDATE agent_tool_calls SET state = 'done', result = ?3, is_error = ?4
+            let n = conn
+                .prepare_cached(
+                    "UPDATE agent_tool_calls SET state = 'done', result = ?3, is_error = ?4
                  WHERE session_id = ?1 AND tool_use_id = ?2 AND state = 'running'",
-                params![session as i64, tool_use_id, result, is_error],
-            )?;
+                )?
+                .execute(params![session as i64, tool_use_id, result, is_error])?;
             if n == 0 {
                 return Err(StoreError::NoSuchRecord {
                     what: "tool call",
@@ -163,7 +173,7 @@ impl AgentStore for SqliteStore {
 
     async fn list_tool_calls(&self, session: u64) -> Result<Vec<ToolCall>> {
         self.call(move |conn| {
-            let mut stmt = conn.prepare(
+            let mut stmt = conn.prepare_cached(
                 "SELECT tool_use_id, name, input, state, result, is_error, started_at
                  FROM agent_tool_calls WHERE session_id = ?1 ORDER BY seq",
             )?;
@@ -203,11 +213,18 @@ impl AgentStore for SqliteStore {
     async fn finish_agent_session(&self, id: u64, end: &SessionEnd, now: DateTime<Utc>) -> Result<bool> {
         let end = end.clone();
         self.call(move |conn| {
-            let n = conn.execute(
-                "UPDATE agent_sessions SET outcome = ?2, handoff = ?3, error = ?4, owner = NULL, updated_at = ?5
+            let n = conn
+                .prepare_cached(
+                    "UPDATE agent_sessions SET outcome = ?2, handoff = ?3, error = ?4, owner = NULL, updated_at = ?5
                  WHERE id = ?1 AND outcome IS NULL",
-                params![id as i64, end.outcome.as_str(), end.handoff, end.error, ts(now)],
-            )?;
+                )?
+                .execute(params![
+                    id as i64,
+                    end.outcome.as_str(),
+                    end.handoff,
+                    end.error,
+                    ts(now)
+                ])?;
             Ok(n == 1)
         })
         .await
@@ -220,11 +237,9 @@ impl AgentStore for SqliteStore {
         let hash = args_hash(&a.tool, &a.arguments);
         self.call(move |conn| {
             let tx = write_tx(conn)?;
-            tx.execute(
-                "INSERT INTO agent_approvals (session_id, tool_use_id, tool, arguments, args_hash, state, requested_at, expires_at)
+            tx.prepare_cached("INSERT INTO agent_approvals (session_id, tool_use_id, tool, arguments, args_hash, state, requested_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7)
-                 ON CONFLICT (session_id, tool_use_id) DO NOTHING",
-                params![a.session_id as i64, a.tool_use_id, a.tool, arguments, hash, ts(a.requested_at), ts(a.expires_at)],
+                 ON CONFLICT (session_id, tool_use_id) DO NOTHING")?.execute(params![a.session_id as i64, a.tool_use_id, a.tool, arguments, hash, ts(a.requested_at), ts(a.expires_at)],
             )?;
             let approval = read_approval(
                 &tx,
@@ -263,7 +278,7 @@ impl AgentStore for SqliteStore {
                 format!("WHERE state IN ({})", vec!["?"; states.len()].join(", "))
             };
             let sql = format!("SELECT {APPROVAL_COLUMNS} FROM agent_approvals {filter} ORDER BY id DESC LIMIT {limit}");
-            let mut stmt = conn.prepare(&sql)?;
+            let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(states.iter()), |r| Ok(approval_row(r)))?;
             rows.map(|r| r?).collect()
         })
@@ -286,10 +301,10 @@ impl AgentStore for SqliteStore {
             match current.state_at(now) {
                 ApprovalState::Pending => {}
                 ApprovalState::Expired => {
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE agent_approvals SET state = 'expired' WHERE id = ?1 AND state = 'pending'",
-                        [id as i64],
-                    )?;
+                    )?
+                    .execute([id as i64])?;
                     tx.commit()?;
                     return Err(no_approval(
                         id,
@@ -299,10 +314,10 @@ impl AgentStore for SqliteStore {
                 _ => return Err(no_approval(id, "was decided already; an approval is decided once")),
             }
             let state = if approve { "approved" } else { "denied" };
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE agent_approvals SET state = ?2, reason = ?3, decided_by = ?4, decided_at = ?5 WHERE id = ?1",
-                params![id as i64, state, reason, by, ts(now)],
-            )?;
+            )?
+            .execute(params![id as i64, state, reason, by, ts(now)])?;
             let approval = read_approval(&tx, "id = ?1", [id as i64])?.ok_or_else(|| no_approval(id, "vanished"))?;
             tx.commit()?;
             Ok(approval)
@@ -313,11 +328,12 @@ impl AgentStore for SqliteStore {
     async fn use_approval(&self, id: u64, args_hash: &str, now: DateTime<Utc>) -> Result<bool> {
         let hash = args_hash.to_string();
         self.call(move |conn| {
-            let n = conn.execute(
-                "UPDATE agent_approvals SET state = 'used', decided_at = COALESCE(decided_at, ?3)
+            let n = conn
+                .prepare_cached(
+                    "UPDATE agent_approvals SET state = 'used', decided_at = COALESCE(decided_at, ?3)
                  WHERE id = ?1 AND state = 'approved' AND args_hash = ?2",
-                params![id as i64, hash, ts(now)],
-            )?;
+                )?
+                .execute(params![id as i64, hash, ts(now)])?;
             Ok(n == 1)
         })
         .await
@@ -339,11 +355,11 @@ impl AgentStore for SqliteStore {
             if !session.outcome.is_some_and(|o| o.is_resumable()) {
                 return Ok(None);
             }
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE agent_sessions SET outcome = NULL, error = NULL, owner = ?2, max_turns = ?3, updated_at = ?4
                  WHERE id = ?1",
-                params![id as i64, owner, max_turns, ts(now)],
-            )?;
+            )?
+            .execute(params![id as i64, owner, max_turns, ts(now)])?;
             let session = read(&tx, id)?;
             tx.commit()?;
             Ok(session)
@@ -357,11 +373,11 @@ fn json(m: &Message) -> Result<String> {
 }
 
 fn insert_message(conn: &Connection, id: u64, message: &str, now: DateTime<Utc>) -> rusqlite::Result<usize> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO agent_messages (session_id, seq, message, at)
          VALUES (?1, (SELECT COUNT(*) FROM agent_messages WHERE session_id = ?1), ?2, ?3)",
-        params![id as i64, message, ts(now)],
-    )
+    )?
+    .execute(params![id as i64, message, ts(now)])
 }
 
 fn missing(id: u64) -> StoreError {
@@ -382,13 +398,14 @@ fn not_running(id: u64) -> StoreError {
 
 fn read(conn: &Connection, id: u64) -> Result<Option<Session>> {
     let sql = format!("SELECT {COLUMNS} FROM agent_sessions WHERE id = ?1");
-    conn.query_row(&sql, [id as i64], |r| Ok(row(r)))
+    conn.prepare_cached(&sql)?
+        .query_row([id as i64], |r| Ok(row(r)))
         .optional()?
         .transpose()
 }
 
 fn collect(conn: &Connection, sql: &str) -> Result<Vec<Session>> {
-    let mut stmt = conn.prepare(sql)?;
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map([], |r| Ok(row(r)))?;
     rows.map(|r| r?).collect()
 }
@@ -442,7 +459,8 @@ fn approval_row(r: &Row<'_>) -> Result<Approval> {
 
 fn read_approval(conn: &Connection, sql_where: &str, params: impl rusqlite::Params) -> Result<Option<Approval>> {
     let sql = format!("SELECT {APPROVAL_COLUMNS} FROM agent_approvals WHERE {sql_where}");
-    conn.query_row(&sql, params, |r| Ok(approval_row(r)))
+    conn.prepare_cached(&sql)?
+        .query_row(params, |r| Ok(approval_row(r)))
         .optional()?
         .transpose()
 }

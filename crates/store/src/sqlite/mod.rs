@@ -79,6 +79,8 @@ impl SqliteStore {
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
+    // Hot paths (an agent's turn, the outbox) reuse their prepared statements.
+    conn.set_prepared_statement_cache_capacity(128);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

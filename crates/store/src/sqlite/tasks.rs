@@ -14,10 +14,8 @@ impl TaskStore for SqliteStore {
     async fn create_task(&self, task: &NewTask, now: DateTime<Utc>) -> Result<Task> {
         let t = task.clone();
         self.call(move |conn| {
-            conn.execute(
-                "INSERT INTO tasks (title, body, status, source, source_ref, charter_id, assignee, created_at, updated_at)
-                 VALUES (?1, ?2, 'open', ?3, ?4, ?5, ?6, ?7, ?7)",
-                params![
+            conn.prepare_cached("INSERT INTO tasks (title, body, status, source, source_ref, charter_id, assignee, created_at, updated_at)
+                 VALUES (?1, ?2, 'open', ?3, ?4, ?5, ?6, ?7, ?7)")?.execute(params![
                     t.title,
                     t.body,
                     t.source.as_str(),
@@ -75,10 +73,8 @@ impl TaskStore for SqliteStore {
                     why: "is closed (done or cancelled) already: open a new task instead",
                 });
             }
-            tx.execute(
-                "UPDATE tasks SET status = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id as i64, status.as_str(), ts(note.at)],
-            )?;
+            tx.prepare_cached("UPDATE tasks SET status = ?2, updated_at = ?3 WHERE id = ?1")?
+                .execute(params![id as i64, status.as_str(), ts(note.at)])?;
             insert_note(&tx, id, &note)?;
             let task = read_task(&tx, id)?.ok_or_else(|| missing(id))?;
             tx.commit()?;
@@ -91,10 +87,9 @@ impl TaskStore for SqliteStore {
         let note = note.clone();
         self.call(move |conn| {
             let tx = write_tx(conn)?;
-            let n = tx.execute(
-                "UPDATE tasks SET updated_at = ?2 WHERE id = ?1",
-                params![id as i64, ts(note.at)],
-            )?;
+            let n = tx
+                .prepare_cached("UPDATE tasks SET updated_at = ?2 WHERE id = ?1")?
+                .execute(params![id as i64, ts(note.at)])?;
             if n == 0 {
                 return Err(missing(id));
             }
@@ -116,11 +111,11 @@ fn missing(id: u64) -> StoreError {
 }
 
 fn insert_note(conn: &Connection, id: u64, note: &TaskNote) -> rusqlite::Result<usize> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO task_notes (task_id, seq, at, author, body)
          VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM task_notes WHERE task_id = ?1), ?2, ?3, ?4)",
-        params![id as i64, ts(note.at), note.author, note.body],
-    )
+    )?
+    .execute(params![id as i64, ts(note.at), note.author, note.body])
 }
 
 fn read_task(conn: &Connection, id: u64) -> Result<Option<Task>> {
@@ -147,7 +142,7 @@ fn read_task(conn: &Connection, id: u64) -> Result<Option<Task>> {
     let Some((title, body, status, source, source_ref, charter, assignee, created, updated)) = row else {
         return Ok(None);
     };
-    let mut stmt = conn.prepare("SELECT at, author, body FROM task_notes WHERE task_id = ?1 ORDER BY seq")?;
+    let mut stmt = conn.prepare_cached("SELECT at, author, body FROM task_notes WHERE task_id = ?1 ORDER BY seq")?;
     let notes = stmt
         .query_map([id as i64], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?
         .map(|row| {
