@@ -571,6 +571,37 @@ fn the_office_shows_sessions_and_decides_approvals() {
         .filter(|m| m.contains("To: guest@example.com"))
         .count();
     assert_eq!(guest_mail, 1);
+
+    // The Tasks page: add one, mark it done.
+    let r = http
+        .post(format!("{url}/office/tasks"))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "Refill the first-aid kit"),
+            ("body", "Marlin"),
+            ("assignee", ""),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = office_page(&http, &format!("{url}/office/tasks"), &session);
+    assert!(
+        page.contains("Refill the first-aid kit") && page.contains("office@bluewater.example.com"),
+        "{page}"
+    );
+    let r = http
+        .post(format!("{url}/office/tasks/1/done"))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert!(
+        r.headers()["location"].to_str().unwrap().contains("is%20done")
+            || r.headers()["location"].to_str().unwrap().contains("is+done")
+    );
+    let out = jada(d).args(["tasks", "show", "1", "--json"]).output().unwrap();
+    assert_eq!(json_of(&out.stdout)["status"], "done");
 }
 
 #[test]
@@ -607,4 +638,33 @@ fn sigterm_ends_the_session_cancelled_and_resumable() {
     let out = jada(d).args(["agent", "resume", "1", "--json"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(json_of(&out.stdout)["outcome"], "completed");
+}
+
+#[test]
+fn the_demo_shows_a_completed_a_handed_off_and_a_waiting_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (child, url) = serve_with(
+        d,
+        &["--demo", "--listen", "127.0.0.1:0"],
+        &[],
+        std::process::Stdio::null(),
+    );
+    let _daemon = Running(child);
+    let out = jada(d).args(["agent", "sessions", "--json"]).output().unwrap();
+    let sessions = json_of(&out.stdout);
+    let outcomes: Vec<&str> = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["waiting_approval", "turn_limit", "completed"]);
+    assert!(sessions[1]["handoff"].as_str().unwrap().contains("Still to do"));
+    let metrics = client().get(format!("{url}/metrics")).send().unwrap().text().unwrap();
+    assert!(metrics.contains("jada_agent_approvals_waiting 1"), "{metrics}");
+    let tasks = tasks(d);
+    assert!(tasks
+        .iter()
+        .any(|t| t["title"].as_str().unwrap().starts_with("Continue agent session 2")));
 }

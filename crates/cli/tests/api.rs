@@ -276,3 +276,89 @@ fn the_openapi_document_matches_the_handlers_and_fuzzing_finds_no_server_error()
     assert!(out.status.success(), "schemathesis found a problem:\n{text}");
     assert!(text.contains("generated") && !text.contains(" 0 generated"), "{text}");
 }
+
+#[test]
+fn tasks_are_created_noted_and_closed_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_serve, url) = start(d);
+    let key = key(d, "site");
+    let http = Client::new();
+    let auth = format!("Bearer {key}");
+    let r = http
+        .post(format!("{url}/api/tasks"))
+        .header("authorization", &auth)
+        .json(&json!({"title": "Call the Nakamura party", "body": "late arrival"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let t: Value = r.json().unwrap();
+    assert_eq!(
+        (t["id"].as_u64(), t["status"].as_str(), t["source_ref"].as_str()),
+        (Some(1), Some("open"), Some("api key site"))
+    );
+
+    let r = http
+        .post(format!("{url}/api/tasks"))
+        .header("authorization", &auth)
+        .json(&json!({"title": "Bad \u{1b}[2J"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let e: Value = r.json().unwrap();
+    assert_eq!(e["errors"][0]["field"], "title");
+
+    let r = http
+        .post(format!("{url}/api/tasks/1/notes"))
+        .header("authorization", &auth)
+        .json(&json!({"note": "left a voicemail"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http
+        .post(format!("{url}/api/tasks/1/status"))
+        .header("authorization", &auth)
+        .json(&json!({"status": "done", "note": "they called back"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let t: Value = r.json().unwrap();
+    assert_eq!(
+        (t["status"].as_str(), t["notes"].as_array().unwrap().len()),
+        (Some("done"), 2)
+    );
+    let r = http
+        .post(format!("{url}/api/tasks/1/status"))
+        .header("authorization", &auth)
+        .json(&json!({"status": "open"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 409, "a closed task stays closed");
+    let r = http
+        .post(format!("{url}/api/tasks/99/status"))
+        .header("authorization", &auth)
+        .json(&json!({"status": "done"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let open: Value = http
+        .get(format!("{url}/api/tasks"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(open.as_array().unwrap().is_empty());
+    let all: Value = http
+        .get(format!("{url}/api/tasks?status=all"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    // The CLI reads the same tasks.
+    let out = jada(d).args(["tasks", "show", "1", "--json"]).output().unwrap();
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cli["status"], "done");
+}

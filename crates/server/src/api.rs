@@ -1,6 +1,7 @@
 //! The booking API: `POST /api/charters`, `PUT /api/charters/{id}`,
 //! `GET /api/charters/{id}`, `GET /api/charters?month=YYYY-MM`, `GET /api/revenue?month=YYYY-MM`
-//! (the month's figures under `jada_core::revenue`), with a bearer API key
+//! (the month's figures under `jada_core::revenue`), the office's tasks (`/api/tasks`,
+//! [`tasks`]), with a bearer API key
 //! (`jada api-key create NAME`). Writes go through `jada_ops::booking`, the same rules and
 //! writes as an import. Bad bodies answer 422 naming the field; a stale version 409.
 //! The OpenAPI document at `/api/openapi.json` is generated from these handlers.
@@ -8,6 +9,8 @@
 // Handlers' helpers return `Result<_, Response>` so `?`-style early answers read
 // plainly; the response is built once per request, so its size does not matter.
 #![allow(clippy::result_large_err)]
+
+mod tasks;
 
 use std::sync::Arc;
 
@@ -48,8 +51,9 @@ impl ApiState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "jada booking API", description = "Push bookings into jada. Authenticate with `Authorization: Bearer <key>` (keys from `jada api-key create NAME`). Money is in dollars as a string (\"1234.50\"); dates are YYYY-MM-DD, times HH:MM."),
-    paths(create, get_one, update, list, revenue),
-    components(schemas(NewCharter, CharterUpdate, ApiCharter, ApiRevenue, ApiError, ApiFieldError)),
+    paths(create, get_one, update, list, revenue, tasks::list, tasks::create, tasks::get_one, tasks::note, tasks::status),
+    components(schemas(NewCharter, CharterUpdate, ApiCharter, ApiRevenue, ApiError, ApiFieldError,
+        tasks::ApiTask, tasks::ApiTaskNote, tasks::NewApiTask, tasks::ApiNote, tasks::ApiStatusChange)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -298,6 +302,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/charters", get(list).post(create))
         .route("/api/charters/{id}", get(get_one).put(update))
         .route("/api/revenue", get(revenue))
+        .route("/api/tasks", get(tasks::list).post(tasks::create))
+        .route("/api/tasks/{id}", get(tasks::get_one))
+        .route("/api/tasks/{id}/notes", axum::routing::post(tasks::note))
+        .route("/api/tasks/{id}/status", axum::routing::post(tasks::status))
         .with_state(state);
     Router::new()
         .route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))

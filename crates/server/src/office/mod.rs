@@ -5,6 +5,7 @@
 //!
 //! - [`auth`]: sign-in, sign-out, the session check and the CSRF check.
 //! - [`pages`]: Today, Charters (and one charter), Crew, Automation, Revenue.
+//! - [`tasks`]: the tasks people and agents left, add one, mark one done or cancelled.
 //! - [`agent`]: agent sessions, transcripts, and approving or denying a tool call.
 //! - [`actions`]: the buttons and forms (assign a captain, cancel, restart dispatch,
 //!   save a booking, run a job, retry or drop a dead letter).
@@ -14,6 +15,7 @@ pub mod agent;
 pub mod auth;
 pub mod chart;
 pub mod pages;
+pub mod tasks;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -97,6 +99,8 @@ pub fn router(shared: Arc<OfficeState>) -> Router {
         .route("/office/dlq/{id}/retry", post(actions::retry_dead))
         .route("/office/dlq/{id}/drop", post(actions::drop_dead))
         .route("/office/revenue", get(pages::revenue))
+        .route("/office/tasks", get(tasks::page).post(tasks::add))
+        .route("/office/tasks/{id}/{to}", post(tasks::close))
         .route("/office/agent", get(agent::sessions))
         .route("/office/agent/sessions/{id}", get(agent::session))
         .route("/office/agent/approvals/{id}/{verb}", post(agent::decide))
@@ -148,6 +152,7 @@ pub(crate) fn layout(title: &str, who: Option<&auth::SignedIn>, body: Markup) ->
                         a href="/office/crew" { "Crew" }
                         a href="/office/automation" { "Automation" }
                         a href="/office/revenue" { "Revenue" }
+                        a href="/office/tasks" { "Tasks" }
                         a href="/office/agent" { "Agent" }
                         form.inline method="post" action="/office/sign-out" {
                             input type="hidden" name="csrf" value=(w.csrf);
