@@ -39,7 +39,11 @@ pub enum Command {
     /// Import and list the crew roster.
     #[command(subcommand)]
     Crew(CrewCommand),
-    /// Load a sample business: 3 vessels, 15 crew and a season of about 400 charters.
+    /// Load a sample business: 3 vessels, 15 crew and a few hundred charters.
+    ///
+    /// Without --season, the charters span the eight months up to today and the eight
+    /// weeks after it, so there is history to report on and work to dispatch on any day
+    /// of the year; with --season YEAR, that year's March-October season.
     ///
     /// The same --seed and --season always produce the same business; charters before
     /// today are completed, later ones booked. Loading twice changes nothing.
@@ -317,7 +321,7 @@ pub struct DemoArgs {
     /// Seed for the generator
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// The year whose March-October season to generate [default: this year]
+    /// The year whose March-October season to generate [default: the months around today]
     #[arg(long)]
     pub season: Option<i32>,
 }

@@ -1,6 +1,7 @@
 //! A sample business for newcomers, demos and benchmarks: three vessels, fifteen crew
-//! with availability, and a season of charters from March to October. The same seed,
-//! season and "today" always give the same business, down to the ids.
+//! with availability, and charters over a span of days (a March-October season, or the
+//! months around today). The same seed, span and "today" always give the same business,
+//! down to the ids.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -19,10 +20,35 @@ use crate::import::{ImportReport, Location, Progress};
 #[derive(Debug, Clone, Copy)]
 pub struct DemoOptions {
     pub seed: u64,
-    /// The year whose March-October season is generated.
-    pub season: i32,
+    /// The first and last day with charters.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
     /// Charters before this date have sailed (completed); later ones are booked.
     pub today: NaiveDate,
+}
+
+impl DemoOptions {
+    /// The March-October season of `year`.
+    pub fn season(seed: u64, year: i32, today: NaiveDate) -> DemoOptions {
+        DemoOptions {
+            seed,
+            from: NaiveDate::from_ymd_opt(year, 3, 1).expect("March 1 exists"),
+            to: NaiveDate::from_ymd_opt(year, 10, 31).expect("October 31 exists"),
+            today,
+        }
+    }
+
+    /// Live work on any day of the year: the eight months up to `today` (history for
+    /// the reports and statements) and the eight weeks after it (charters to dispatch).
+    pub fn around(seed: u64, today: NaiveDate) -> DemoOptions {
+        let back = today - Duration::days(243);
+        DemoOptions {
+            seed,
+            from: back.with_day(1).unwrap_or(back),
+            to: today + Duration::weeks(8),
+            today,
+        }
+    }
 }
 
 /// A generated business.
@@ -89,9 +115,7 @@ const RATES: [i64; 3] = [250, 450, 700];
 pub fn generate(opts: DemoOptions) -> DemoBusiness {
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let fleet = sample_fleet();
-    let season_start = NaiveDate::from_ymd_opt(opts.season, 3, 1).expect("March 1 exists");
-    let season_end = NaiveDate::from_ymd_opt(opts.season, 10, 31).expect("October 31 exists");
-    let days: Vec<NaiveDate> = season_start.iter_days().take_while(|d| *d <= season_end).collect();
+    let days: Vec<NaiveDate> = opts.from.iter_days().take_while(|d| *d <= opts.to).collect();
     let crew = generate_crew(&mut rng, &days);
     let mut charters = Vec::new();
     for &day in &days {
@@ -109,9 +133,10 @@ pub fn generate(opts: DemoOptions) -> DemoBusiness {
     DemoBusiness { fleet, crew, charters }
 }
 
-/// The chance a given vessel and slot is booked: summer and weekends are busier.
+/// The chance a given vessel and slot is booked: summer and weekends are busier; winter
+/// has a few holiday and whale-watching sails (outside a March-October season only).
 fn demand(day: NaiveDate) -> f64 {
-    let base = [0.0, 0.0, 0.08, 0.11, 0.145, 0.2, 0.23, 0.23, 0.145, 0.09, 0.0, 0.0][day.month0() as usize];
+    let base = [0.05, 0.05, 0.08, 0.11, 0.145, 0.2, 0.23, 0.23, 0.145, 0.09, 0.05, 0.06][day.month0() as usize];
     let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
     if weekend {
         (base * 1.7_f64).min(0.9)
@@ -285,10 +310,31 @@ mod tests {
     use super::*;
 
     fn opts(seed: u64) -> DemoOptions {
-        DemoOptions {
-            seed,
-            season: 2024,
-            today: NaiveDate::from_ymd_opt(2024, 7, 1).unwrap(),
+        DemoOptions::season(seed, 2024, NaiveDate::from_ymd_opt(2024, 7, 1).unwrap())
+    }
+
+    #[test]
+    fn on_any_day_of_the_year_there_is_history_and_work_ahead() {
+        for month in 1..=12 {
+            for day in [1, 15, 28] {
+                let today = NaiveDate::from_ymd_opt(2027, month, day).unwrap();
+                let b = generate(DemoOptions::around(42, today));
+                let ahead = b.charters.iter().filter(|c| c.charter_date >= today).count();
+                let next_week = b
+                    .charters
+                    .iter()
+                    .filter(|c| c.charter_date >= today && c.charter_date < today + Duration::days(7))
+                    .count();
+                let sailed = b
+                    .charters
+                    .iter()
+                    .filter(|c| c.status == CharterStatus::Completed)
+                    .count();
+                assert!(
+                    ahead >= 10 && next_week >= 1 && sailed >= 100,
+                    "{today}: {ahead} ahead, {next_week} next week, {sailed} sailed"
+                );
+            }
         }
     }
 

@@ -11,12 +11,15 @@ use crate::Failure;
 pub async fn run(g: &Global, args: &DemoArgs) -> Result<(), Failure> {
     let ctx = crate::commands::create_app(g)?;
     let today = ctx.today();
-    let season = args.season.unwrap_or(today.year());
-    let business = generate(DemoOptions {
-        seed: args.seed,
-        season,
-        today,
-    });
+    let opts = match args.season {
+        Some(year) => DemoOptions::season(args.seed, year, today),
+        None => DemoOptions::around(args.seed, today),
+    };
+    let business = generate(opts);
+    let span = match args.season {
+        Some(year) => format!("season {year}"),
+        None => format!("{} to {}", opts.from, opts.to),
+    };
     let progress = ProgressReporter::new("loading demo charters");
     let report = load(ctx.store.as_ref(), &business, ctx.clock.now(), &|p| progress.update(p))
         .await
@@ -24,7 +27,7 @@ pub async fn run(g: &Global, args: &DemoArgs) -> Result<(), Failure> {
     progress.finish();
     let c = &report.charters;
     println!(
-        "Demo business (seed {}, season {season}) in {}: {} vessels, {} crew ({} written), {} charters ({} created, {} updated, {} unchanged)",
+        "Demo business (seed {}, {span}) in {}: {} vessels, {} crew ({} written), {} charters ({} created, {} updated, {} unchanged)",
         args.seed,
         ctx.data.db().display(),
         business.fleet.vessels().len(),
@@ -44,7 +47,7 @@ pub async fn run(g: &Global, args: &DemoArgs) -> Result<(), Failure> {
             c.rejected.len()
         )));
     }
-    // Show the next sails if the season is still ahead, else its first week of July.
+    // Show the next sails if there are any ahead, else the season's first week of July.
     let upcoming: Vec<_> = business
         .charters
         .iter()
@@ -59,13 +62,17 @@ pub async fn run(g: &Global, args: &DemoArgs) -> Result<(), Failure> {
             .filter(|c| c.charter_date.month() == 7 && c.charter_date.day() <= 7)
             .cloned()
             .collect();
-        println!("\nThe first week of July {season}:");
+        println!("\nThe first week of July {}:", opts.from.year());
         july
     } else {
         println!("\nThe next charters:");
         upcoming
     };
     print_charters(&shown);
-    println!("\nTry: jada charters list --month {season}-07    jada crew list --available-on {season}-07-04    jada charters show <charter id>");
+    let example = shown.first().map(|c| c.charter_date).unwrap_or(today);
+    println!(
+        "\nTry: jada charters list --month {}    jada crew list --available-on {example}    jada charters show <charter id>",
+        example.format("%Y-%m")
+    );
     Ok(())
 }

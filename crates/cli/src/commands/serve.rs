@@ -141,11 +141,7 @@ async fn load_demo_if_empty(ctx: &Context) -> Result<(), Failure> {
         return Ok(());
     }
     let today = ctx.today();
-    let business = generate(DemoOptions {
-        seed: 42,
-        season: chrono::Datelike::year(&today),
-        today,
-    });
+    let business = generate(DemoOptions::around(42, today));
     let report = load(ctx.store.as_ref(), &business, ctx.clock.now(), &|_| {})
         .await
         .map_err(Failure::op)?;
