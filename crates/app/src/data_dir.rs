@@ -8,6 +8,47 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub struct DaemonLock {
     _file: std::fs::File,
+    /// `daemon.json`, written once the daemon listens, removed when the lock is dropped.
+    announced: std::cell::OnceCell<PathBuf>,
+}
+
+impl DaemonLock {
+    /// Tells the CLI where this daemon listens: `daemon.json` (`pid`, `addr`) in the data
+    /// directory, trusted only while the lock is held.
+    pub fn announce(&self, dir: &DataDir, addr: std::net::SocketAddr) -> std::io::Result<()> {
+        let path = dir.root.join("daemon.json");
+        let body = serde_json::json!({"pid": std::process::id(), "addr": addr.to_string()});
+        std::fs::write(&path, body.to_string())?;
+        let _ = self.announced.set(path);
+        Ok(())
+    }
+}
+
+impl Drop for DaemonLock {
+    fn drop(&mut self) {
+        if let Some(p) = self.announced.get() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// The daemon running on a data directory, as it announced itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningDaemon {
+    pub pid: u32,
+    pub addr: std::net::SocketAddr,
+}
+
+impl RunningDaemon {
+    /// Its URL, reached through loopback when it listens on every address.
+    pub fn url(&self) -> String {
+        let addr = if self.addr.ip().is_unspecified() {
+            std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), self.addr.port())
+        } else {
+            self.addr
+        };
+        format!("http://{addr}")
+    }
 }
 
 /// Another daemon holds the data directory.
@@ -102,7 +143,27 @@ impl DataDir {
         file.set_len(0).map_err(io)?;
         file.rewind().map_err(io)?;
         write!(file, "{}", std::process::id()).map_err(io)?;
-        Ok(DaemonLock { _file: file })
+        Ok(DaemonLock {
+            _file: file,
+            announced: std::cell::OnceCell::new(),
+        })
+    }
+
+    /// The daemon running here, if one holds the lock and said where it listens.
+    pub fn running_daemon(&self) -> Option<RunningDaemon> {
+        use std::os::unix::io::AsRawFd;
+        let lock = std::fs::File::open(self.root.join("daemon.lock")).ok()?;
+        // SAFETY: flock on a file descriptor we own. A shared lock we can take means no
+        // daemon holds the exclusive one (and ours is released when `lock` is dropped).
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
+            return None;
+        }
+        let text = std::fs::read_to_string(self.root.join("daemon.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        Some(RunningDaemon {
+            pid: v["pid"].as_u64()? as u32,
+            addr: v["addr"].as_str()?.parse().ok()?,
+        })
     }
 
     /// Creates the directory and its parts if missing. A new `secrets/` is made 0700;

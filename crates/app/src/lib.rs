@@ -35,7 +35,7 @@ use jada_store::{Store, StoreError};
 use tokio::sync::Notify;
 
 pub use config::{Config, ConfigError, Source};
-pub use data_dir::{DaemonLock, DataDir, DataDirError, LockError};
+pub use data_dir::{DaemonLock, DataDir, DataDirError, LockError, RunningDaemon};
 use once::Once;
 
 /// Why the application could not be set up. [`AppError::is_usage`] tells the operator's

@@ -215,3 +215,43 @@ fn a_second_daemon_on_one_data_directory_refuses_and_a_taken_port_fails_first() 
     let (child, _) = serve(d);
     drop(Running(child));
 }
+
+#[test]
+fn the_cli_finds_a_daemon_started_with_listen() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d).arg("init").assert().success();
+    std::fs::write(
+        d.join("crew.csv"),
+        "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,\n",
+    )
+    .unwrap();
+    jada(d).args(["crew", "import", "crew.csv"]).assert().success();
+    let (child, url) = serve_with(d, &["--listen", "127.0.0.1:0"], &[], std::process::Stdio::null());
+    assert!(!url.ends_with(":8080"));
+    // doctor with no --remote finds it (not the default port); a bare HOST:PORT works too.
+    let out = jada(d).args(["doctor", "--json"]).output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["report"]["daemon"]["pid"].as_u64() == Some(child.id() as u64),
+        "{report}"
+    );
+    let bare = url.trim_start_matches("http://");
+    let out = jada(d).args(["doctor", "--json", "--remote", bare]).output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["report"]["daemon"].is_object(), "{report}");
+    // Links the CLI prints reach that daemon.
+    let out = jada(d).args(["dispatch", "link", "cap"]).output().unwrap();
+    let link = String::from_utf8_lossy(&out.stdout);
+    assert!(link.contains(&format!("{url}/c/")), "{link} should point at {url}");
+    sigterm(&child);
+    let mut child = child;
+    child.wait().unwrap();
+    assert!(
+        !d.join("jada-data/daemon.json").exists(),
+        "a stopped daemon is not announced"
+    );
+    let out = jada(d).args(["doctor", "--json"]).output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["report"]["daemon"].is_null());
+}

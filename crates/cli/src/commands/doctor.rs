@@ -14,10 +14,16 @@ use crate::Failure;
 
 pub async fn run(g: &Global, args: &DoctorArgs) -> Result<(), Failure> {
     let ctx = crate::commands::load_app(g)?;
-    let url = args
-        .remote
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", local_addr(ctx.config.server.listen)));
+    // --remote as given (a bare HOST:PORT is http), else the daemon this data directory
+    // announced (wherever --listen put it), else the configured address.
+    let url = match &args.remote {
+        Some(r) if r.contains("://") => r.clone(),
+        Some(r) => format!("http://{r}"),
+        None => match ctx.data.running_daemon() {
+            Some(d) => d.url(),
+            None => format!("http://{}", local_addr(ctx.config.server.listen)),
+        },
+    };
     let token = std::env::var("JADA_ADMIN_TOKEN")
         .ok()
         .or_else(|| ctx.admin_token(false).ok().flatten());

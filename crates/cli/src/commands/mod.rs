@@ -40,7 +40,15 @@ pub use jada_app::App as Context;
 /// Loads the configuration and opens the app on an existing data directory: commands
 /// that read the business say where they looked instead of making an empty store.
 pub fn load_app(g: &Global) -> Result<Context, Failure> {
-    Ok(Context::open_existing(load_config(g)?)?)
+    let mut app = Context::open_existing(load_config(g)?)?;
+    // Links the CLI mails must reach the daemon: when no public_url is configured, the
+    // address the running daemon announced (e.g. one started with --listen) is used.
+    if app.config.server.public_url == jada_app::config::DEFAULT_PUBLIC_URL {
+        if let Some(d) = app.data.running_daemon() {
+            app.config.server.public_url = d.url();
+        }
+    }
+    Ok(app)
 }
 
 /// Loads the configuration and opens the app, making the data directory if needed: for

@@ -26,7 +26,7 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
     })?;
     let mut ctx = Context::open(config)?;
     // Then the data directory: one daemon per SQLite file.
-    let _lock = ctx.data.lock_daemon().map_err(Failure::op)?;
+    let lock = ctx.data.lock_daemon().map_err(Failure::op)?;
     let mut demo_model = None;
     if args.demo {
         load_demo_if_empty(&ctx).await?;
@@ -88,6 +88,7 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
     let stop = CancellationToken::new();
     tokio::spawn(on_signal(stop.clone()));
     let db = ctx.data.db();
+    let data = ctx.data.clone();
     let office_hint = if ctx.config.office.users.is_empty() {
         "office pages: list your address in [office] users (jada.toml) to sign in at /office".to_string()
     } else {
@@ -103,6 +104,10 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
     };
     daemon
         .run(listener, stop, |addr| {
+            // The CLI's links and `jada doctor` find this daemon through daemon.json.
+            if let Err(e) = lock.announce(&data, addr) {
+                tracing::warn!(error = %e, "cannot write daemon.json; the CLI will not find this daemon's address");
+            }
             println!(
                 "jada is running at http://{addr} (data: {}); health: /healthz, metrics: /metrics",
                 db.display()
