@@ -421,3 +421,30 @@ fn a_reading_command_without_a_data_directory_says_so_and_makes_nothing() {
     jada(d).args(["init"]).assert().success();
     jada(d).args(["charters", "list"]).assert().success();
 }
+
+#[test]
+fn control_characters_huge_names_and_absurd_amounts_are_refused_at_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d).arg("init").assert().success();
+    let long = "x".repeat(1_500_000);
+    let csv = format!(
+        "charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue,status\n\
+         10000000-0000-4000-8000-000000000001,2031-07-12,10:00,13:00,Marlin,\"Ada \u{1b}[2J\",4,900,booked\n\
+         10000000-0000-4000-8000-000000000002,2031-07-12,14:00,16:00,Marlin,{long},4,900,booked\n\
+         10000000-0000-4000-8000-000000000003,2031-07-13,10:00,13:00,Marlin,Grace,4,92233720368547758.07,booked\n\
+         10000000-0000-4000-8000-000000000004,2031-07-13,14:00,16:00,Marlin,Fine Guest,4,900,booked\n"
+    );
+    std::fs::write(d.join("c.csv"), csv).unwrap();
+    let out = jada(d).args(["charters", "import", "c.csv"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 created") && text.contains("3 rejected"), "{text}");
+    assert!(text.contains("control character U+001B"), "{text}");
+    assert!(text.contains("the limit is 200"), "{}", &text[..text.len().min(2000)]);
+    assert!(
+        text.contains("ceiling of $10,000,000.00"),
+        "{}",
+        &text[..text.len().min(2000)]
+    );
+}

@@ -186,6 +186,15 @@ impl Charter {
     }
 }
 
+/// The longest guest name jada keeps (a spreadsheet cell and a page line stay readable).
+pub const GUEST_NAME_MAX: usize = 200;
+
+/// A guest name as typed: trimmed, at most [`GUEST_NAME_MAX`] characters, no control
+/// characters — the one check for the import, the API and the office form.
+pub fn guest_name(s: &str) -> Result<String, crate::ParseError> {
+    crate::text::checked("guest_name", s, GUEST_NAME_MAX, crate::text::Lines::One)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -18,6 +18,17 @@ pub enum ChatAuthor {
     Operator(String),
 }
 
+impl std::fmt::Display for ChatAuthor {
+    /// As people read it: `jada`, the crew id, or the office user.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChatAuthor::System => f.write_str("jada"),
+            ChatAuthor::Crew(id) => write!(f, "{id}"),
+            ChatAuthor::Operator(who) => f.write_str(who),
+        }
+    }
+}
+
 /// What a message is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

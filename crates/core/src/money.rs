@@ -15,6 +15,10 @@ pub struct Cents(pub i64);
 impl Cents {
     pub const ZERO: Cents = Cents(0);
 
+    /// The largest amount jada takes for one charter's revenue or tips: $10,000,000.00.
+    /// Far above any real charter, and low enough that no sum of them can overflow.
+    pub const CEILING: Cents = Cents(1_000_000_000);
+
     /// Parses an amount in dollars: optional `$`, optional thousands separators in
     /// groups of three, at most two decimals. `12.345` is an error, never rounded.
     pub fn parse_dollars(input: &str) -> Result<Cents, ParseError> {
@@ -51,7 +55,8 @@ impl Cents {
             .checked_mul(100)
             .and_then(|c| c.checked_add(frac_cents))
             .map(Cents)
-            .ok_or_else(|| err("the amount is too large"))
+            .filter(|c| *c <= Cents::CEILING)
+            .ok_or_else(|| err("above the ceiling of $10,000,000.00 for one amount; check the decimal point"))
     }
 
     /// Dollars as a number, for spreadsheets and charts (exact for any realistic amount).
@@ -115,6 +120,16 @@ impl std::iter::Sum for Cents {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn amounts_above_the_ceiling_are_refused_so_sums_cannot_wrap() {
+        assert_eq!(Cents::parse_dollars("10,000,000.00").unwrap(), Cents::CEILING);
+        let e = Cents::parse_dollars("10000000.01").unwrap_err();
+        assert!(e.0.contains("ceiling"), "{e}");
+        assert!(Cents::parse_dollars("92233720368547758.07").is_err());
+        // Even a million charters at the ceiling sum without overflow.
+        assert!(Cents::CEILING.0.checked_mul(1_000_000).is_some());
+    }
+
     use super::*;
     use proptest::prelude::*;
 
@@ -158,7 +173,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn display_round_trips(c in 0i64..10_000_000_000) {
+        fn display_round_trips(c in 0i64..=Cents::CEILING.0) {
             prop_assert_eq!(Cents::parse_dollars(&Cents(c).to_string()), Ok(Cents(c)));
             prop_assert_eq!(Cents::parse_dollars(&Cents(c).dollars_string()), Ok(Cents(c)));
         }

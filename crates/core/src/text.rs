@@ -53,6 +53,24 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
+/// `s` safe to print on a terminal: control characters (other than newline and tab)
+/// and bidirectional overrides are shown as `\u{..}` escapes, so stored text can never
+/// move the cursor, clear the screen or reorder what is shown.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| forbidden(c, Lines::Many)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if forbidden(c, Lines::Many) {
+            out.push_str(&format!("\\u{{{:04x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Shortens `s` to at most `max` characters, on a character boundary, saying so.
 pub fn truncate(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
@@ -84,6 +102,12 @@ mod tests {
             .0
             .contains("limit is 50"));
         assert_eq!(optional("x", Some("  "), 5, Lines::One).unwrap(), None);
+    }
+
+    #[test]
+    fn printable_escapes_what_a_terminal_would_obey() {
+        assert_eq!(printable("Ada\u{1b}[2J\u{202e}x\nB"), "Ada\\u{001b}[2J\\u{202e}x\nB");
+        assert!(matches!(printable("plain"), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `jada charters import|list|show`.
 
 use jada_core::revenue::Totals;
+use jada_core::text::printable;
 use jada_core::{Charter, CharterId, Month};
 use jada_ops::import::{import_charters, CharterContext, Format, ImportError};
 
@@ -133,8 +134,8 @@ pub fn print_charters(charters: &[Charter]) {
         t.add_row(vec![
             c.charter_date.to_string(),
             format!("{}-{}", c.start_time.format("%H:%M"), c.end_time.format("%H:%M")),
-            c.vessel_name.clone(),
-            c.guest_name.clone(),
+            printable(&c.vessel_name).into_owned(),
+            printable(&c.guest_name).into_owned(),
             c.guest_count.to_string(),
             c.reportable_revenue.to_string(),
             c.tips.to_string(),
@@ -173,8 +174,8 @@ async fn show(ctx: &Context, args: &ShowArgs) -> Result<(), Failure> {
             "time",
             format!("{} - {}", c.start_time.format("%H:%M"), c.end_time.format("%H:%M")),
         ),
-        ("vessel", c.vessel_name.clone()),
-        ("guest", c.guest_name.clone()),
+        ("vessel", printable(&c.vessel_name).into_owned()),
+        ("guest", printable(&c.guest_name).into_owned()),
         ("guests", c.guest_count.to_string()),
         ("revenue", c.reportable_revenue.to_string()),
         ("tips", c.tips.to_string()),
@@ -207,11 +208,11 @@ async fn show(ctx: &Context, args: &ShowArgs) -> Result<(), Failure> {
         println!("chat:");
         for m in chat {
             println!(
-                "  {} [{}] {:?}: {}",
-                m.posted_at.to_rfc3339(),
+                "  {} — {} ({}): {}",
+                ctx.show_time(m.posted_at),
+                printable(&m.author.to_string()),
                 m.kind.as_str(),
-                m.author,
-                m.body
+                printable(&m.body)
             );
         }
     }

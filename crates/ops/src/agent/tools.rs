@@ -575,9 +575,8 @@ fn draft(a: &DraftReplyArgs) -> Result<Mail, Failure> {
 
 fn author_name(a: &ChatAuthor) -> String {
     match a {
-        ChatAuthor::System => "jada".into(),
         ChatAuthor::Crew(id) => format!("crew {id}"),
-        ChatAuthor::Operator(who) => who.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -182,7 +182,9 @@ fn parse_row(row: &Row, ctx: &CharterContext<'_>, crew: &HashMap<CrewId, bool>) 
     let start = required(e, row, "start_time", |s| parse_time(s).map_err(|x| x.0));
     let end = required(e, row, "end_time", |s| parse_time(s).map_err(|x| x.0));
     let vessel = required(e, row, "vessel_name", |s| vessel_name(ctx.fleet, s));
-    let guest_name = required(e, row, "guest_name", |s| Ok(s.to_string()));
+    let guest_name = required(e, row, "guest_name", |s| {
+        jada_core::charter::guest_name(s).map_err(|x| x.0)
+    });
     let guests = required(e, row, "guest_count", parse_count);
     let revenue = required(e, row, "reportable_revenue", dollars);
     let tips = cell(e, row, "tips", dollars).unwrap_or(Cents::ZERO);

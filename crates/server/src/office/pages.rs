@@ -243,11 +243,7 @@ pub async fn charter(
 }
 
 fn author(a: &ChatAuthor) -> String {
-    match a {
-        ChatAuthor::System => "jada".into(),
-        ChatAuthor::Crew(c) => c.to_string(),
-        ChatAuthor::Operator(o) => o.clone(),
-    }
+    a.to_string()
 }
 
 impl OfficeState {
