@@ -362,3 +362,47 @@ fn tasks_are_created_noted_and_closed_through_the_api() {
     let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(cli["status"], "done");
 }
+
+#[test]
+fn money_may_be_a_json_number_read_exactly_never_through_a_float() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_serve, url) = start(d);
+    let key = key(d, "site");
+    let http = Client::new();
+    // The body is written as text: a JSON library in this test would itself round the
+    // numbers through a float before jada saw them.
+    let post = |revenue: &str, tips: &str| {
+        let mut b = booking();
+        b.as_object_mut().unwrap().remove("captain");
+        b["reportable_revenue"] = json!("REVENUE");
+        b["tips"] = json!("TIPS");
+        let body = b.to_string().replace("\"REVENUE\"", revenue).replace("\"TIPS\"", tips);
+        http.post(format!("{url}/api/charters"))
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .unwrap()
+    };
+    let r = post("1250.5", "12");
+    assert_eq!(r.status(), 201);
+    let c: Value = r.json().unwrap();
+    assert_eq!(
+        (c["reportable_revenue"].as_str(), c["tips"].as_str()),
+        (Some("1250.50"), Some("12.00"))
+    );
+    for (bad, why) in [
+        ("1250.505", "more than two decimals"),
+        ("1234.5000000000001", "more than two decimals"),
+        ("1e3", "expected dollars"),
+        ("true", "expected dollars"),
+        ("99999999999", "ceiling"),
+    ] {
+        let r = post(bad, "\"0\"");
+        assert_eq!(r.status(), 422, "{bad}");
+        let e: Value = r.json().unwrap();
+        assert_eq!(e["errors"][0]["field"], "reportable_revenue", "{bad}: {e}");
+        assert!(e["errors"][0]["reason"].as_str().unwrap().contains(why), "{bad}: {e}");
+    }
+}

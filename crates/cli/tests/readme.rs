@@ -17,21 +17,33 @@ fn csv_blocks() -> Vec<String> {
 #[test]
 fn the_readme_examples_import_together_into_the_future() {
     let blocks = csv_blocks();
-    let crew = blocks.iter().find(|b| b.starts_with("crew_id,")).expect("a crew example");
-    let charters = blocks.iter().find(|b| b.starts_with("charter_id,")).expect("a charters example");
+    let crew = blocks
+        .iter()
+        .find(|b| b.starts_with("crew_id,"))
+        .expect("a crew example");
+    let charters = blocks
+        .iter()
+        .find(|b| b.starts_with("charter_id,"))
+        .expect("a charters example");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     jada(d).arg("init").assert().success();
     std::fs::write(d.join("crew.csv"), crew).unwrap();
     std::fs::write(d.join("charters.csv"), charters).unwrap();
     jada(d).args(["crew", "import", "crew.csv"]).assert().success();
-    let out = jada(d).args(["charters", "import", "charters.csv", "--json"]).output().unwrap();
+    let out = jada(d)
+        .args(["charters", "import", "charters.csv", "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["created"], charters.lines().count() - 1);
     // Every date is still ahead (the examples stay usable for years).
     let today = chrono::Utc::now().date_naive();
-    let out = jada(d).args(["charters", "list", "--month", "2031-05", "--json"]).output().unwrap();
+    let out = jada(d)
+        .args(["charters", "list", "--month", "2031-05", "--json"])
+        .output()
+        .unwrap();
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for c in listed.as_array().unwrap() {
         let date: chrono::NaiveDate = c["charter_date"].as_str().unwrap().parse().unwrap();

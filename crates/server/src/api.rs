@@ -50,7 +50,7 @@ impl ApiState {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "jada booking API", description = "Push bookings into jada. Authenticate with `Authorization: Bearer <key>` (keys from `jada api-key create NAME`). Money is in dollars as a string (\"1234.50\"); dates are YYYY-MM-DD, times HH:MM."),
+    info(title = "jada booking API", description = "Push bookings into jada. Authenticate with `Authorization: Bearer <key>` (keys from `jada api-key create NAME`). Money is in dollars, as a string (\"1234.50\") or a number with at most two decimals (1234.5); dates are YYYY-MM-DD, times HH:MM."),
     paths(create, get_one, update, list, revenue, tasks::list, tasks::create, tasks::get_one, tasks::note, tasks::status),
     components(schemas(NewCharter, CharterUpdate, ApiCharter, ApiRevenue, ApiError, ApiFieldError,
         tasks::ApiTask, tasks::ApiTaskNote, tasks::NewApiTask, tasks::ApiNote, tasks::ApiStatusChange)),
@@ -69,6 +69,32 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// An amount of dollars as the caller wrote it: a JSON string, or a JSON number taken as
+/// its literal text (never through a float, so 1234.5000000000001 is refused for its
+/// decimals rather than rounded). The import's money rule then reads the text.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct Dollars(pub String);
+
+impl<'de> Deserialize<'de> for Dollars {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        let text = raw.get().trim();
+        if text.starts_with('"') {
+            return serde_json::from_str::<String>(text)
+                .map(Dollars)
+                .map_err(serde::de::Error::custom);
+        }
+        let numeric = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
+        if numeric {
+            return Ok(Dollars(text.to_string()));
+        }
+        Err(serde::de::Error::custom(format!(
+            "expected dollars as a string like \"1234.50\" or a number like 1234.5, not {text}"
+        )))
     }
 }
 
@@ -92,11 +118,13 @@ pub struct NewCharter {
     pub vessel_name: String,
     pub guest_name: String,
     pub guest_count: u32,
-    /// Dollars, e.g. "1234.50".
-    #[schema(example = "1234.50")]
-    pub reportable_revenue: String,
+    /// Dollars: a string ("1234.50", "$1,234.50") or a number with at most two decimals
+    /// (1234.5), read exactly as written.
+    #[schema(value_type = String, example = "1234.50")]
+    pub reportable_revenue: Dollars,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tips: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub tips: Option<Dollars>,
     /// requested, booked (the default), confirmed, completed or cancelled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -125,9 +153,11 @@ pub struct CharterUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guest_count: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reportable_revenue: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub reportable_revenue: Option<Dollars>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tips: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub tips: Option<Dollars>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -355,8 +385,8 @@ async fn create(State(state): State<Arc<ApiState>>, _caller: Caller, body: Bytes
             vessel_name: Some(input.vessel_name),
             guest_name: Some(input.guest_name),
             guest_count: Some(input.guest_count.to_string()),
-            reportable_revenue: Some(input.reportable_revenue),
-            tips: input.tips,
+            reportable_revenue: Some(input.reportable_revenue.0),
+            tips: input.tips.map(|d| d.0),
             status: input.status,
             captain: input.captain,
             crew: input.crew,
@@ -395,8 +425,8 @@ async fn update(State(state): State<Arc<ApiState>>, _caller: Caller, Path(id): P
             vessel_name: input.vessel_name,
             guest_name: input.guest_name,
             guest_count: input.guest_count.map(|n| n.to_string()),
-            reportable_revenue: input.reportable_revenue,
-            tips: input.tips,
+            reportable_revenue: input.reportable_revenue.map(|d| d.0),
+            tips: input.tips.map(|d| d.0),
             status: input.status,
             captain: input.captain,
             crew: input.crew,
