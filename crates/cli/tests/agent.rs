@@ -602,6 +602,21 @@ fn the_office_shows_sessions_and_decides_approvals() {
     );
     let out = jada(d).args(["tasks", "show", "1", "--json"]).output().unwrap();
     assert_eq!(json_of(&out.stdout)["status"], "done");
+
+    // Report downloads serve regular files inside reports/ only, never a planted link.
+    let reports = d.join("jada-data/reports");
+    std::fs::create_dir_all(&reports).unwrap();
+    std::fs::write(reports.join("revenue-2030-02.xlsx"), b"PK real report").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", reports.join("revenue-2030-01.xlsx")).unwrap();
+    std::os::unix::fs::symlink(d.join("jada-data/secrets/llm-key"), reports.join("revenue-2030-03.xlsx")).unwrap();
+    let get = |f: &str| http.get(format!("{url}/office/reports/{f}")).header("cookie", &session).send().unwrap();
+    assert_eq!(get("revenue-2030-02.xlsx").status(), 200);
+    for planted in ["revenue-2030-01.xlsx", "revenue-2030-03.xlsx"] {
+        let r = get(planted);
+        assert_eq!(r.status(), 404, "{planted}");
+        let body = r.text().unwrap();
+        assert!(!body.contains("root:") && !body.contains(llm_emulator::DEFAULT_KEY));
+    }
 }
 
 #[test]

@@ -577,8 +577,8 @@ pub async fn report_file(State(shared): State<Arc<OfficeState>>, who: SignedIn, 
     if !ok {
         return not_found(&who, "No such report.");
     }
-    match tokio::fs::read(o.reports_dir.join(&file)).await {
-        Ok(bytes) => (
+    match read_report(&o.reports_dir, &file).await {
+        Some(bytes) => (
             [
                 (header::CONTENT_TYPE, jada_google::drive::XLSX.to_string()),
                 (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
@@ -586,6 +586,22 @@ pub async fn report_file(State(shared): State<Arc<OfficeState>>, who: SignedIn, 
             bytes,
         )
             .into_response(),
-        Err(_) => not_found(&who, "No such report."),
+        None => not_found(&who, "No such report."),
     }
+}
+
+/// A report's bytes, only when it is a regular file (not a symlink) that resolves inside
+/// the reports folder: a link planted there cannot serve `/etc/passwd` or a secret.
+async fn read_report(dir: &std::path::Path, file: &str) -> Option<Vec<u8>> {
+    let path = dir.join(file);
+    let meta = tokio::fs::symlink_metadata(&path).await.ok()?;
+    if !meta.file_type().is_file() {
+        tracing::warn!(path = %path.display(), "refused to serve a report that is not a regular file");
+        return None;
+    }
+    let (real, root) = (tokio::fs::canonicalize(&path).await.ok()?, tokio::fs::canonicalize(dir).await.ok()?);
+    if !real.starts_with(&root) {
+        return None;
+    }
+    tokio::fs::read(&real).await.ok()
 }
