@@ -72,6 +72,9 @@ pub struct Server {
     /// X-Forwarded-For entry (for the crew pages' rate limit).
     #[serde(default)]
     pub behind_proxy: bool,
+    /// A request head must arrive within this (and an idle connection closes after it).
+    pub header_timeout: String,
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -352,6 +355,18 @@ impl Config {
                     ),
                 );
             }
+        }
+        if parse_duration(&self.server.header_timeout).is_none() {
+            return bad(
+                "server.header_timeout",
+                format!("`{}` is not a duration: use e.g. \"10s\"", self.server.header_timeout),
+            );
+        }
+        if !(16..=100_000).contains(&self.server.max_connections) {
+            return bad(
+                "server.max_connections",
+                format!("{} is out of range: use 16 to 100000", self.server.max_connections),
+            );
         }
         if parse_duration(&self.server.shutdown_grace).is_none() {
             return bad(

@@ -608,8 +608,17 @@ fn the_office_shows_sessions_and_decides_approvals() {
     std::fs::create_dir_all(&reports).unwrap();
     std::fs::write(reports.join("revenue-2030-02.xlsx"), b"PK real report").unwrap();
     std::os::unix::fs::symlink("/etc/passwd", reports.join("revenue-2030-01.xlsx")).unwrap();
-    std::os::unix::fs::symlink(d.join("jada-data/secrets/llm-key"), reports.join("revenue-2030-03.xlsx")).unwrap();
-    let get = |f: &str| http.get(format!("{url}/office/reports/{f}")).header("cookie", &session).send().unwrap();
+    std::os::unix::fs::symlink(
+        d.join("jada-data/secrets/llm-key"),
+        reports.join("revenue-2030-03.xlsx"),
+    )
+    .unwrap();
+    let get = |f: &str| {
+        http.get(format!("{url}/office/reports/{f}"))
+            .header("cookie", &session)
+            .send()
+            .unwrap()
+    };
     assert_eq!(get("revenue-2030-02.xlsx").status(), 200);
     for planted in ["revenue-2030-01.xlsx", "revenue-2030-03.xlsx"] {
         let r = get(planted);

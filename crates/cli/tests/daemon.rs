@@ -255,3 +255,52 @@ fn the_cli_finds_a_daemon_started_with_listen() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["report"]["daemon"].is_null());
 }
+
+#[test]
+fn slow_and_silent_connections_are_closed_and_healthz_answers_during_300_of_them() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("jada.toml"), "[server]\nheader_timeout = \"2s\"\n").unwrap();
+    let (child, url) = serve(dir.path());
+    let _daemon = Running(child);
+    let addr = url.trim_start_matches("http://").to_string();
+
+    // Half a request line, then nothing: closed within the header timeout.
+    let mut slow = TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"GET /hea").unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 512];
+    let n = slow.read(&mut buf).unwrap_or(0);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(5), "closed after {waited:?}");
+    assert!(
+        n == 0 || String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+
+    // 300 silent connections do not keep /healthz from answering.
+    let silent: Vec<TcpStream> = (0..300).map(|_| TcpStream::connect(&addr).unwrap()).collect();
+    let started = Instant::now();
+    let r = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+        .get(format!("{url}/healthz"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    // And they are all closed by the server soon after.
+    std::thread::sleep(Duration::from_secs(3));
+    let mut closed = 0;
+    for mut s in silent {
+        s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        if matches!(s.read(&mut buf), Ok(0)) {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 300, "every silent connection was closed by the daemon");
+}

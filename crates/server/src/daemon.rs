@@ -90,6 +90,8 @@ pub struct Timing {
     pub grace: Duration,
     /// How often the alert rules are evaluated (default 60 s).
     pub alert_every: Duration,
+    /// The HTTP listener's timeouts and connection cap.
+    pub http: crate::listen::Limits,
 }
 
 impl Default for Timing {
@@ -97,6 +99,7 @@ impl Default for Timing {
         Timing {
             grace: Duration::from_secs(20),
             alert_every: Duration::from_secs(60),
+            http: crate::listen::Limits::default(),
         }
     }
 }
@@ -147,16 +150,8 @@ impl Daemon {
 
         let app = shared.router();
         let http_stop = stop.clone();
-        tracker.spawn(async move {
-            // The client's address reaches the crew pages' rate limiter.
-            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(http_stop.cancelled_owned())
-                .await
-            {
-                tracing::error!(error = %e, "HTTP server stopped");
-            }
-        });
+        let limits = self.timing.http;
+        tracker.spawn(crate::listen::serve(listener, app, limits, http_stop));
         tracker.spawn(Arc::clone(&shared.tokens).run(stop.clone()));
         tracker.spawn(scheduler(Arc::clone(&shared), tracker.clone(), stop.clone()));
         tracker.spawn(alert_loop(

@@ -13,6 +13,8 @@
 //! - [`crew`]: the crew pages behind magic links (offers, schedules).
 //! - [`office`]: the office's pages behind an emailed sign-in link and a session.
 //! - [`api`]: the booking API (bearer keys) and its OpenAPI document.
+//! - [`listen`]: the HTTP listener with header-read (and keep-alive idle) timeouts and a
+//!   connection cap.
 //!
 //! Every use case stays in `jada_ops`; this crate only schedules, records and reports.
 
@@ -22,6 +24,7 @@ pub mod crew;
 pub mod daemon;
 pub mod http;
 pub mod jobs;
+pub mod listen;
 pub mod metrics;
 pub mod office;
 pub mod outbox;

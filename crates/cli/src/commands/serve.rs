@@ -81,6 +81,10 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         alerts,
         timing: Timing {
             grace: Duration::from_secs(grace),
+            http: jada_server::listen::Limits {
+                header_read: Duration::from_secs(parse_duration(&ctx.config.server.header_timeout).unwrap_or(10)),
+                max_connections: ctx.config.server.max_connections,
+            },
             ..Timing::default()
         },
         abort,

@@ -599,7 +599,10 @@ async fn read_report(dir: &std::path::Path, file: &str) -> Option<Vec<u8>> {
         tracing::warn!(path = %path.display(), "refused to serve a report that is not a regular file");
         return None;
     }
-    let (real, root) = (tokio::fs::canonicalize(&path).await.ok()?, tokio::fs::canonicalize(dir).await.ok()?);
+    let (real, root) = (
+        tokio::fs::canonicalize(&path).await.ok()?,
+        tokio::fs::canonicalize(dir).await.ok()?,
+    );
     if !real.starts_with(&root) {
         return None;
     }
