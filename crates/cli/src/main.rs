@@ -79,7 +79,7 @@ fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("JADA_LOG").unwrap_or_else(|_| "warn".into());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| jada_server::metrics::SafeStderr)
         .init();
 }
 

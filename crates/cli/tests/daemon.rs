@@ -304,3 +304,66 @@ fn slow_and_silent_connections_are_closed_and_healthz_answers_during_300_of_them
     }
     assert_eq!(closed, 300, "every silent connection was closed by the daemon");
 }
+
+#[test]
+fn readyz_reports_what_a_write_would_meet() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, url) = serve(dir.path());
+    let _daemon = Running(child);
+    let r = reqwest::blocking::get(format!("{url}/readyz")).unwrap();
+    assert_eq!(r.status(), 200);
+    // A full disk, as the kernel answers it: the probe file now leads to /dev/full.
+    let probe = dir.path().join("jada-data/.readyz-probe");
+    std::fs::remove_file(&probe).unwrap();
+    std::os::unix::fs::symlink("/dev/full", &probe).unwrap();
+    let r = reqwest::blocking::get(format!("{url}/readyz")).unwrap();
+    assert_eq!(r.status(), 503);
+    let body = r.text().unwrap();
+    assert!(
+        body.contains("No space left on device") && body.contains("free disk space"),
+        "{body}"
+    );
+    // /healthz still says the process is alive: liveness and readiness differ.
+    assert_eq!(reqwest::blocking::get(format!("{url}/healthz")).unwrap().status(), 200);
+}
+
+#[test]
+fn a_log_that_cannot_be_written_is_counted_and_the_daemon_serves_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let full = || std::process::Stdio::from(std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jada"))
+        .current_dir(d)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("JADA_LOG", "debug")
+        .env_remove("JADA_CONFIG")
+        .env_remove("JADA_DATA_DIR")
+        .stdout(full())
+        .stderr(full())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    wait_for("the daemon to answer", || {
+        reqwest::blocking::get(format!("{url}/healthz")).is_ok_and(|r| r.status() == 200)
+    });
+    for _ in 0..20 {
+        assert_eq!(reqwest::blocking::get(format!("{url}/healthz")).unwrap().status(), 200);
+    }
+    let metrics = reqwest::blocking::get(format!("{url}/metrics"))
+        .unwrap()
+        .text()
+        .unwrap();
+    let failures: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("jada_log_write_failures_total "))
+        .expect("the counter is exported")
+        .parse()
+        .unwrap();
+    assert!(failures > 0.0, "{metrics}");
+    let out = jada(d).args(["doctor", "--remote", &url]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("log line(s) could not be written"));
+    sigterm(&child);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "a clean stop, not a panic");
+}

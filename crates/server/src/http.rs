@@ -1,4 +1,5 @@
-//! The daemon's HTTP surface: `/healthz` (alive), `/readyz` (store reachable),
+//! The daemon's HTTP surface: `/healthz` (alive), `/readyz` (a write to the disk and the
+//! store would succeed now),
 //! `/metrics` (Prometheus), `/api/status` (the status report, behind the admin token).
 //! The other areas (crew pages, office pages, booking API) are merged in by the daemon.
 
@@ -103,10 +104,36 @@ async fn count_requests(State(shared): State<Arc<OpsState>>, req: Request, next:
     resp
 }
 
+/// Ready means a write would succeed now: a small file written and synced in the data
+/// directory (a full or read-only disk fails here) and a write to the store.
 async fn readyz(State(shared): State<Arc<OpsState>>) -> Response {
-    match shared.store.count_events(jada_store::EventStatus::Pending).await {
+    let unavailable = |why: String| (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response();
+    let probe = shared.status.data_dir.join(".readyz-probe");
+    let written = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&probe)?;
+        f.write_all(&[0u8; 4096])?;
+        f.sync_data()
+    })
+    .await;
+    match written {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            return unavailable(format!(
+                "writes to the data directory {} fail: {e}; free disk space (or fix the mount) and check again",
+                shared.status.data_dir.display()
+            ))
+        }
+        Err(e) => return unavailable(format!("the write probe did not finish: {e}")),
+    }
+    let now = shared.clock.now();
+    match shared
+        .store
+        .try_acquire_lease("readyz-probe", "readyz", now, std::time::Duration::from_secs(1))
+        .await
+    {
         Ok(_) => "ready\n".into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store unreachable: {e}\n")).into_response(),
+        Err(e) => unavailable(format!("the store refuses writes: {e}")),
     }
 }
 
@@ -234,6 +261,16 @@ async fn metrics(State(shared): State<Arc<OpsState>>) -> Response {
         "Agent tool calls waiting for a person's approval.",
     );
     x.sample("jada_agent_approvals_waiting", &[], report.approvals_waiting as f64);
+    x.family(
+        "jada_log_write_failures_total",
+        "counter",
+        "Log lines that could not be written (a full disk, a closed pipe) and were dropped.",
+    );
+    x.sample(
+        "jada_log_write_failures_total",
+        &[],
+        crate::metrics::LOG_WRITE_FAILURES.load(std::sync::atomic::Ordering::Relaxed) as f64,
+    );
     x.family("jada_alerts_firing", "gauge", "Alerts currently firing.");
     x.sample("jada_alerts_firing", &[], report.alerts_firing.len() as f64);
     x.family(

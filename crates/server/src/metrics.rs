@@ -5,6 +5,30 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
+/// Log lines that could not be written (stderr on a full disk, a closed pipe): counted,
+/// never fatal, shown on `/metrics` and by `jada doctor`.
+pub static LOG_WRITE_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A log destination that never fails its caller: a write that cannot be made is
+/// counted in [`LOG_WRITE_FAILURES`] and dropped, so logging can neither panic a request
+/// nor stop the daemon.
+#[derive(Clone, Copy, Default)]
+pub struct SafeStderr;
+
+impl std::io::Write for SafeStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if std::io::stderr().write_all(buf).is_err() {
+            LOG_WRITE_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
     job_runs: Mutex<BTreeMap<(String, String), u64>>,

@@ -53,6 +53,9 @@ pub struct StatusReport {
     /// Tool calls waiting for a person's approval.
     #[serde(default)]
     pub approvals_waiting: u64,
+    /// Log lines this process could not write since it started.
+    #[serde(default)]
+    pub log_write_failures: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -167,6 +170,7 @@ pub async fn collect(i: Inputs<'_>) -> Result<StatusReport, StoreError> {
             .iter()
             .filter(|a| a.state_at(i.now) == jada_core::agent::ApprovalState::Pending)
             .count() as u64,
+        log_write_failures: crate::metrics::LOG_WRITE_FAILURES.load(std::sync::atomic::Ordering::Relaxed),
     })
 }
 
@@ -254,6 +258,19 @@ impl StatusReport {
                     p.cost_usd
                 ),
                 fix: None,
+            });
+        }
+        if self.log_write_failures > 0 {
+            f.push(Finding {
+                ok: false,
+                what: format!(
+                    "{} log line(s) could not be written and were dropped",
+                    self.log_write_failures
+                ),
+                fix: Some(
+                    "check where the daemon's stderr goes: a full disk or a stalled journald (`journalctl --disk-usage`, `df`)"
+                        .into(),
+                ),
             });
         }
         if self.approvals_waiting > 0 {

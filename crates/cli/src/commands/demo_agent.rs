@@ -38,10 +38,10 @@ pub async fn configure(ctx: &mut Context) -> Result<Option<DemoModel>, Failure> 
             output_per_mtok: 15.0,
         },
     );
-    println!(
+    crate::commands::serve::say(&format!(
         "agent sessions: no [agent] provider is configured, so the demo answers with the built-in LLM emulator at {} (scripted, not a real model)",
         emu.base_url()
-    );
+    ));
     Ok(Some(DemoModel(emu)))
 }
 
@@ -70,11 +70,11 @@ pub async fn sessions(ctx: &Context) -> Result<(), Failure> {
             .await
             .map_err(Failure::op)?;
         if !r.existing {
-            println!(
+            crate::commands::serve::say(&format!(
                 "demo agent session {} ({playbook}): {}",
                 r.session_id,
                 r.outcome.map_or("running", |o| o.as_str())
-            );
+            ));
         }
     }
     Ok(())

@@ -112,15 +112,24 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
             if let Err(e) = lock.announce(&data, addr) {
                 tracing::warn!(error = %e, "cannot write daemon.json; the CLI will not find this daemon's address");
             }
-            println!(
+            // Said, not required: a full or closed stdout must not stop the daemon.
+            say(&format!(
                 "jada is running at http://{addr} (data: {}); health: /healthz, metrics: /metrics",
                 db.display()
-            );
-            println!("{office_hint}; booking API: /api/openapi.json");
-            println!("`jada doctor` checks everything; Ctrl-C or SIGTERM stops it cleanly");
+            ));
+            say(&format!("{office_hint}; booking API: /api/openapi.json"));
+            say("`jada doctor` checks everything; Ctrl-C or SIGTERM stops it cleanly");
         })
         .await
         .map_err(Failure::op)
+}
+
+/// Prints a line to stdout, ignoring a stdout that cannot be written (`println!` would
+/// panic).
+pub(crate) fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|_| out.flush());
 }
 
 /// Cancels on SIGTERM (systemd's stop) or Ctrl-C.
@@ -154,11 +163,11 @@ async fn load_demo_if_empty(ctx: &Context) -> Result<(), Failure> {
     let report = load(ctx.store.as_ref(), &business, ctx.clock.now(), &|_| {})
         .await
         .map_err(Failure::op)?;
-    println!(
+    say(&format!(
         "loaded the demo business: {} crew, {} charters",
         business.crew.len(),
         report.charters.created
-    );
+    ));
     Ok(())
 }
 
