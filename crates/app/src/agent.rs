@@ -233,13 +233,14 @@ pub fn process_owner() -> String {
     format!("{host}:{}", std::process::id())
 }
 
-/// Whether an owner (`host:pid`) may still be running: a process of this host is asked
-/// the kernel; one of another host is assumed alive (its lease or session times out).
+/// Whether an owner (`host:pid`, or `cli:pid` for a command of this host) may still be
+/// running: a process of this host is asked the kernel; one of another host is assumed
+/// alive (its lease or session times out).
 pub fn owner_alive(owner: &str) -> bool {
     let this = process_owner();
     let (host, _) = this.rsplit_once(':').unwrap_or((this.as_str(), ""));
     match owner.rsplit_once(':') {
-        Some((h, pid)) if h == host => match pid.parse::<i32>() {
+        Some((h, pid)) if h == host || h == "cli" => match pid.parse::<i32>() {
             // SAFETY: kill with signal 0 only checks that the process exists.
             Ok(pid) if pid > 0 => unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM },
             _ => false,

@@ -367,3 +367,86 @@ fn a_log_that_cannot_be_written_is_counted_and_the_daemon_serves_and_stops_clean
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "a clean stop, not a panic");
 }
+
+#[test]
+fn after_a_kill_9_the_restarted_daemon_takes_the_dead_ones_outbox_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d).arg("init").assert().success();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let (mut child, url) = serve_with(d, &["--listen", &listen], &[], std::process::Stdio::null());
+    let out = jada(d).args(["api-key", "create", "burst"]).output().unwrap();
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    // A burst of API writes, and SIGKILL in the middle of it.
+    let burst = {
+        let (url, key) = (url.clone(), key.clone());
+        std::thread::spawn(move || {
+            let http = reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()
+                .unwrap();
+            for i in 0..60 {
+                let body = serde_json::json!({"charter_date": "2031-09-01", "start_time": format!("{:02}:00", 6 + i % 12),
+                    "end_time": format!("{:02}:30", 6 + i % 12), "vessel_name": "Marlin", "guest_name": format!("Guest {i}"),
+                    "guest_count": 2, "reportable_revenue": "100"});
+                let _ = http
+                    .post(format!("{url}/api/charters"))
+                    .bearer_auth(&key)
+                    .json(&body)
+                    .send();
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(150));
+    let dead = child.id();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    burst.join().unwrap();
+    // Changes made while it is down wait in the outbox...
+    let mut csv = String::from(
+        "charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue\n",
+    );
+    for i in 0..10 {
+        csv.push_str(&format!(
+            "20000000-0000-4000-8000-0000000000{i:02},2031-09-02,10:00,12:00,Marlin,Late {i},2,100\n"
+        ));
+    }
+    std::fs::write(d.join("late.csv"), csv).unwrap();
+    jada(d).args(["charters", "import", "late.csv"]).assert().success();
+    // ... and what a daemon killed mid-drain leaves behind is made certain: its outbox
+    // job lease and claims on every pending event, for ten minutes.
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    let script = format!(
+        "import sqlite3, datetime, sys\n\
+         db = sqlite3.connect(sys.argv[1])\n\
+         later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=10)).strftime('%Y-%m-%dT%H:%M:%S.000000Z')\n\
+         db.execute(\"INSERT OR REPLACE INTO leases (name, owner, expires_at) VALUES ('job:outbox', '{host}:{dead}', ?)\", (later,))\n\
+         db.execute(\"UPDATE outbox SET claimed_until = ? WHERE status = 'pending'\", (later,))\n\
+         db.commit()\n"
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script, d.join("jada-data/jada.db").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let (restarted, _) = serve_with(d, &["--listen", &listen], &[], std::process::Stdio::null());
+    let _daemon = Running(restarted);
+    let started = Instant::now();
+    loop {
+        let out = jada(d).args(["doctor", "--json"]).output().unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        if report["report"]["outbox_pending"] == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "events still pending after 5 s: {}",
+            report["report"]["outbox_pending"]
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

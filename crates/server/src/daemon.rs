@@ -112,6 +112,28 @@ pub struct Daemon {
     pub abort: CancellationToken,
 }
 
+/// Releases the leases of dead processes of this host and, unless a live process is
+/// draining the outbox, every outbox claim.
+async fn recover_leases(shared: &Shared) -> Result<(), jada_store::StoreError> {
+    let me = jada_app::agent::process_owner();
+    let mut outbox_held = false;
+    for (name, owner, _) in shared.store.list_leases().await? {
+        if owner != me && !jada_app::agent::owner_alive(&owner) {
+            shared.store.release_lease(&name, &owner).await?;
+            tracing::warn!(lease = %name, %owner, "released a lease held by a process that is gone");
+        } else if name == "job:outbox" {
+            outbox_held = true;
+        }
+    }
+    if !outbox_held {
+        let n = shared.store.release_claims(shared.clock.now()).await?;
+        if n > 0 {
+            tracing::warn!(events = n, "took over outbox events claimed by a process that is gone");
+        }
+    }
+    Ok(())
+}
+
 impl Daemon {
     /// Runs until `stop` is cancelled, then drains and returns.
     pub async fn run(
@@ -132,6 +154,11 @@ impl Daemon {
                 "marked runs left running by a previous process as abandoned"
             );
         }
+        // A predecessor killed without a chance to clean up (kill -9, a power cut) may
+        // hold job leases and outbox claims for minutes: this daemon holds the data
+        // directory's lock, so a lease owner of this host that no longer runs is gone
+        // for certain, and its work is taken up at once.
+        recover_leases(&shared).await.map_err(std::io::Error::other)?;
         // Agent sessions whose process died (this daemon's predecessor, a killed `jada
         // agent run`) become `abandoned`, resumable and alerted, never "running" forever.
         let orphans = jada_ops::agent::abandon_orphans(

@@ -146,6 +146,10 @@ pub trait OutboxStore: Send + Sync {
 
     /// How many events are in one status.
     async fn count_events(&self, status: EventStatus) -> Result<u64>;
+
+    /// Lets go of every claim on pending events (a restarted daemon whose predecessor
+    /// died mid-batch): they are due again at once. Returns how many were claimed.
+    async fn release_claims(&self, now: DateTime<Utc>) -> Result<u64>;
 }
 
 /// The history of job runs.
@@ -189,6 +193,9 @@ pub trait LeaseStore: Send + Sync {
 
     /// Gives the lease up, if `owner` holds it.
     async fn release_lease(&self, name: &str, owner: &str) -> Result<()>;
+
+    /// Every lease held (expired or not): (name, owner, expires_at), by name.
+    async fn list_leases(&self) -> Result<Vec<(String, String, DateTime<Utc>)>>;
 }
 
 /// Alert states, one record per alert key.

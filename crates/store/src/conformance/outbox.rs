@@ -402,3 +402,44 @@ pub async fn alerts(s: &impl Store) {
         3
     );
 }
+
+pub async fn leases_are_listed_and_claims_released_after_a_crash(s: &impl Store) {
+    let now = t("2024-04-01T10:00:00Z");
+    let ttl = Duration::from_secs(600);
+    assert!(s.try_acquire_lease("outbox", "host:111", now, ttl).await.unwrap());
+    assert!(s.try_acquire_lease("port-sheet", "host:222", now, ttl).await.unwrap());
+    let leases = s.list_leases().await.unwrap();
+    assert_eq!(
+        leases,
+        vec![
+            (
+                "outbox".to_string(),
+                "host:111".to_string(),
+                now + chrono::Duration::seconds(600)
+            ),
+            (
+                "port-sheet".to_string(),
+                "host:222".to_string(),
+                now + chrono::Duration::seconds(600)
+            ),
+        ]
+    );
+    s.enqueue_event(
+        &Event::CrewChanged {
+            crew_id: crew_id("ana"),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let claimed = s.claim_due_events(now, ttl, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(
+        s.claim_due_events(now, ttl, 10).await.unwrap().is_empty(),
+        "claimed for 10 minutes"
+    );
+    assert_eq!(s.release_claims(now).await.unwrap(), 1);
+    let again = s.claim_due_events(now, ttl, 10).await.unwrap();
+    assert_eq!(again.len(), 1, "due again at once");
+    assert_eq!(again[0].attempts, 2, "the interrupted attempt still counts");
+}

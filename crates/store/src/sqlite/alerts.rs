@@ -38,6 +38,21 @@ impl LeaseStore for SqliteStore {
         })
         .await
     }
+
+    async fn list_leases(&self) -> Result<Vec<(String, String, DateTime<Utc>)>> {
+        self.call(move |conn| {
+            let mut stmt = conn.prepare("SELECT name, owner, expires_at FROM leases ORDER BY name")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })?;
+            rows.map(|row| {
+                let (name, owner, at) = row?;
+                Ok((name, owner, super::parse_ts("lease expires_at", &at)?))
+            })
+            .collect()
+        })
+        .await
+    }
 }
 
 #[async_trait]

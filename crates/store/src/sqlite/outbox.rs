@@ -26,6 +26,17 @@ impl OutboxStore for SqliteStore {
         .await
     }
 
+    async fn release_claims(&self, now: DateTime<Utc>) -> Result<u64> {
+        self.call(move |conn| {
+            let n = conn.execute(
+                "UPDATE outbox SET claimed_until = NULL WHERE status = 'pending' AND claimed_until > ?1",
+                params![ts(now)],
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn claim_due_events(&self, now: DateTime<Utc>, lease: Duration, limit: usize) -> Result<Vec<OutboxEvent>> {
         let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         self.call(move |conn| {
