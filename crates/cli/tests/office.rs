@@ -379,3 +379,51 @@ fn a_stale_booking_form_is_refused_with_both_versions() {
         "the other change is kept"
     );
 }
+
+#[test]
+fn sign_in_answers_the_same_to_everyone_is_rate_limited_and_queues_its_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    charter_business(d, port, OFFICE);
+    let listen = format!("127.0.0.1:{port}");
+    let (child, base) = serve_with(d, &["--listen", &listen], &[], Stdio::null());
+    let _serve = Running(child);
+    let http = client();
+    let ask = |email: &str| {
+        let r = http.get(format!("{base}/office/sign-in")).send().unwrap();
+        let pre = cookie_of(&r, "jada_pre").unwrap();
+        let csrf = hidden_csrf(&r.text().unwrap());
+        let r = http
+            .post(format!("{base}/office/sign-in"))
+            .header("cookie", &pre)
+            .form(&[("csrf", csrf.as_str()), ("email", email)])
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    // Mail is broken (the outbox folder is a file): the visitor is not told.
+    let outbox = d.join("jada-data/outbox");
+    let _ = std::fs::remove_dir_all(&outbox);
+    std::fs::write(&outbox, "not a folder").unwrap();
+    let user = ask("office@bluewater.example.com");
+    let stranger = ask("stranger@example.com");
+    assert_eq!(user, stranger, "the same answer whoever asks, whatever mail does");
+    assert_eq!(user.0, 200);
+    // Mail works again: the queued link goes out.
+    std::fs::remove_file(&outbox).unwrap();
+    std::fs::create_dir(&outbox).unwrap();
+    let link = mailed_link(d, "office@", "/office/auth/");
+    assert!(link.contains("/office/auth/"));
+
+    // A flood from one client: 10 a minute, then 429; one address gets at most 3 links.
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        statuses.push(ask("office@bluewater.example.com").0);
+    }
+    assert!(statuses[..8].iter().all(|s| *s == 200), "{statuses:?}");
+    assert!(statuses.iter().filter(|s| **s == 429).count() >= 20, "{statuses:?}");
+    std::thread::sleep(Duration::from_secs(3));
+    let links = count_links(d, "office@", "/office/auth/");
+    assert!(links <= 3, "{links} links mailed to one address");
+}

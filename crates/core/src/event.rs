@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CharterId, CrewId};
+use crate::{CharterId, CrewId, Email};
 
 /// Something happened that other parts (sheet sync, dispatch) must act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,6 +13,10 @@ pub enum Event {
     CharterChanged { charter_id: CharterId, version: u64 },
     /// A crew member's record or availability changed.
     CrewChanged { crew_id: CrewId },
+    /// An office user asked for a sign-in link: the mail goes out from the outbox, with
+    /// its retries, so the page answers the same whoever asks and whatever mail does.
+    /// (The link is made when the mail is sent; no secret waits in the outbox.)
+    SignInRequested { email: Email },
 }
 
 impl Event {
@@ -21,6 +25,7 @@ impl Event {
         match self {
             Event::CharterChanged { .. } => "charter.changed",
             Event::CrewChanged { .. } => "crew.changed",
+            Event::SignInRequested { .. } => "office.sign_in",
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use jada_core::link::Purpose;
+use jada_core::{Email, Event};
 use jada_store::{ApiKey, Session, Store, StoreError};
 use sha2::{Digest, Sha256};
 
@@ -26,33 +27,83 @@ fn is_user(users: &[String], email: &str) -> bool {
     users.iter().any(|u| u.eq_ignore_ascii_case(email.trim()))
 }
 
-/// Mails a sign-in link if `email` is an office user; says nothing either way, so the
-/// form cannot be used to learn who is one. Returns whether a link was sent (for logs).
+/// Queues a sign-in link for `email` if it is an office user (the outbox mails it, see
+/// [`SignInMailer`]); says nothing either way, so the form cannot be used to learn who is
+/// one. Returns whether a link was queued (for logs).
 pub async fn request_link(
-    links: &Links,
-    mailer: &dyn Mailer,
-    sender: &str,
+    store: &dyn Store,
     users: &[String],
     email: &str,
     now: DateTime<Utc>,
-) -> Result<bool, MailError> {
+) -> Result<bool, StoreError> {
     if !is_user(users, email) {
         tracing::info!("a sign-in link was asked for an address that is not an office user");
         return Ok(false);
     }
-    let email = email.trim().to_lowercase();
-    let token = links.token(&email, Purpose::Admin, now);
+    let Ok(email) = Email::parse(email) else {
+        return Ok(false);
+    };
+    store.enqueue_event(&Event::SignInRequested { email }, now).await?;
+    Ok(true)
+}
+
+/// Mails a sign-in link (made now, valid for [`LINK_LIFETIME`] minutes) to `email`.
+pub async fn send_link(
+    links: &Links,
+    mailer: &dyn Mailer,
+    sender: &str,
+    email: &Email,
+    now: DateTime<Utc>,
+) -> Result<String, MailError> {
+    let token = links.token(email.as_str(), Purpose::Admin, now);
     let url = format!("{}/office/auth/{token}", links.public_url);
     let mail = Mail {
         from: sender.to_string(),
-        to: vec![email],
+        to: vec![email.to_string()],
         subject: "Your jada sign-in link".into(),
         body: format!(
             "Open this link to sign in to jada (it works once, for {LINK_LIFETIME} minutes):\n{url}\n\nIf you did not ask to sign in, ignore this message.\n"
         ),
         ..Mail::default()
     };
-    mailer.send(&mail).await.map(|_| true)
+    mailer.send(&mail).await
+}
+
+/// The outbox consumer of `office.sign_in`: sends each requested link. A mail that
+/// fails is retried with backoff and then parked as a dead letter, which alerts the
+/// operator; the visitor has long been told "check your mail".
+pub struct SignInMailer {
+    pub dispatcher: std::sync::Arc<crate::dispatch::Dispatcher>,
+    pub mailer: std::sync::Arc<dyn Mailer>,
+    pub sender: String,
+    pub clock: std::sync::Arc<dyn jada_core::Clock>,
+}
+
+#[async_trait::async_trait]
+impl crate::events::EventHandler for SignInMailer {
+    async fn handle_batch(&self, events: &[Event]) -> Result<(), crate::events::HandlerError> {
+        for e in events {
+            if let Event::SignInRequested { email } = e {
+                send_link(
+                    &self.dispatcher.links,
+                    self.mailer.as_ref(),
+                    &self.sender,
+                    email,
+                    self.clock.now(),
+                )
+                .await
+                .map_err(|e| {
+                    let why = format!("cannot mail a sign-in link: {e}");
+                    if jada_core::Fault::needs_reauth(&e).is_some() {
+                        crate::events::HandlerError::Blocked(why)
+                    } else {
+                        crate::events::HandlerError::Retry(why)
+                    }
+                })?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Why a sign-in link was refused.
@@ -162,16 +213,15 @@ mod tests {
         let outbox = crate::mail::EmlOutbox {
             dir: dir.path().join("outbox"),
         };
-        assert!(
-            !request_link(&links, &outbox, "jada@example.com", &users, "stranger@example.com", now)
-                .await
-                .unwrap()
-        );
-        assert!(
-            request_link(&links, &outbox, "jada@example.com", &users, "office@example.com", now)
-                .await
-                .unwrap()
-        );
+        use jada_store::OutboxStore;
+        assert!(!request_link(&store, &users, "stranger@example.com", now).await.unwrap());
+        assert!(request_link(&store, &users, "office@example.com", now).await.unwrap());
+        let queued = store.list_events(jada_store::EventStatus::Pending, 10).await.unwrap();
+        assert_eq!(queued.len(), 1, "only the user's link is queued");
+        let email = Email::parse("office@example.com").unwrap();
+        send_link(&links, &outbox, "jada@example.com", &email, now)
+            .await
+            .unwrap();
         assert_eq!(std::fs::read_dir(dir.path().join("outbox")).unwrap().count(), 1);
 
         let token = links.token("office@example.com", Purpose::Admin, now);

@@ -8,11 +8,11 @@
 //! and never reveals whether a crew id exists.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -83,18 +83,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
 }
 
 async fn limit(State(pages): State<Arc<CrewPages>>, req: Request, next: Next) -> Response {
-    let forwarded = pages
-        .behind_proxy
-        .then(|| req.headers().get("x-forwarded-for"))
-        .flatten()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .and_then(|v| v.trim().parse::<IpAddr>().ok());
-    let ip = forwarded.unwrap_or_else(|| {
-        req.extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
-    });
+    let ip = crate::web::client_ip(req.headers(), req.extensions(), pages.behind_proxy);
     if pages.limiter.check_key(&ip).is_err() {
         let page = message(&pages, "Too many requests", "Please wait a minute and try again.");
         return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "60")], page).into_response();

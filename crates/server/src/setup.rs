@@ -27,6 +27,15 @@ pub fn outbox_worker(app: &App) -> Result<Arc<OutboxWorker>, AppError> {
     if let Some(sheet) = app.port_sheet()? {
         worker = worker.handle("charter.changed", Arc::new(PortSheetHandler(sheet)));
     }
+    if !app.config.office.users.is_empty() {
+        let mailer = jada_ops::office::SignInMailer {
+            dispatcher: app.dispatcher()?,
+            mailer: app.mailer()?,
+            sender: app.sender(),
+            clock: Arc::clone(&app.clock),
+        };
+        worker = worker.handle("office.sign_in", Arc::new(mailer));
+    }
     Ok(Arc::new(worker))
 }
 
@@ -330,6 +339,8 @@ pub fn office(app: &App) -> Result<Option<crate::office::Office>, AppError> {
         reports_dir: app.data.reports(),
         session_hours: app.config.office.session_hours,
         secure_cookies: app.config.server.public_url.starts_with("https://"),
+        behind_proxy: app.config.server.behind_proxy,
+        sign_in_limits: crate::office::auth::SignInLimits::default(),
         agent: match app.config.agent.provider {
             Some(_) => Some((
                 app.agent()?,

@@ -113,9 +113,9 @@ pub fn charter_business(d: &Path, port: u16, extra: &str) {
     jada(d).args(["charters", "import", "charters.csv"]).assert().success();
 }
 
-/// The newest link containing `part` mailed to an address starting with `who`, from the
-/// .eml outbox (bodies decoded by Python's `email`).
-pub fn mailed_link(d: &Path, who: &str, part: &str) -> String {
+/// Every (recipient, link) in the .eml outbox, oldest first (bodies decoded by Python's
+/// `email`).
+pub fn mailed_links(d: &Path) -> Vec<(String, String)> {
     let script = r#"
 import email, email.policy, glob, json, re, sys
 out = []
@@ -133,13 +133,42 @@ print(json.dumps(out))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let links: Vec<(String, String)> = serde_json::from_slice(&out.stdout).unwrap();
-    links
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// How many links containing `part` went to an address starting with `who`.
+pub fn count_links(d: &Path, who: &str, part: &str) -> usize {
+    mailed_links(d)
         .iter()
-        .rev()
-        .find(|(to, l)| to.starts_with(who) && l.contains(part))
-        .map(|(_, l)| l.clone())
-        .unwrap_or_else(|| panic!("no link with {part} mailed to {who}: {links:?}"))
+        .filter(|(to, l)| to.starts_with(who) && l.contains(part))
+        .count()
+}
+
+/// The newest link containing `part` mailed to an address starting with `who`, waiting
+/// (up to 10 s) until more than `after` such links were mailed: mail queued through the
+/// outbox arrives a moment after the request.
+pub fn mailed_link_after(d: &Path, who: &str, part: &str, after: usize) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let links = mailed_links(d);
+        let matching: Vec<&(String, String)> = links
+            .iter()
+            .filter(|(to, l)| to.starts_with(who) && l.contains(part))
+            .collect();
+        if matching.len() > after {
+            return matching.last().unwrap().1.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no new link with {part} mailed to {who}: {links:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The newest link containing `part` mailed to an address starting with `who`.
+pub fn mailed_link(d: &Path, who: &str, part: &str) -> String {
+    mailed_link_after(d, who, part, 0)
 }
 
 /// A child process killed when dropped.
@@ -226,6 +255,7 @@ pub fn hidden_csrf(page: &str) -> String {
 /// Signs in to the office pages over plain HTTP as `office@bluewater.example.com` (who
 /// must be in `[office] users`), as a browser would; returns the session cookie.
 pub fn sign_in(http: &reqwest::blocking::Client, base: &str, d: &Path) -> String {
+    let before = count_links(d, "office@", "/office/auth/");
     let r = http.get(format!("{base}/office/sign-in")).send().unwrap();
     let pre = cookie_of(&r, "jada_pre").unwrap();
     let csrf = hidden_csrf(&r.text().unwrap());
@@ -236,7 +266,7 @@ pub fn sign_in(http: &reqwest::blocking::Client, base: &str, d: &Path) -> String
         .send()
         .unwrap();
     assert!(r.text().unwrap().contains("Check your mail"));
-    let link = mailed_link(d, "office@", "/office/auth/");
+    let link = mailed_link_after(d, "office@", "/office/auth/", before);
     // Opening the link only shows a button.
     let r = http.get(&link).send().unwrap();
     assert_eq!(r.status(), 200);

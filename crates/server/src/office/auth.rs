@@ -130,8 +130,35 @@ pub async fn sign_in_page(State(shared): State<Arc<OfficeState>>, headers: Heade
     ([(header::SET_COOKIE, set)], layout("Sign in", None, body)).into_response()
 }
 
+/// Sign-in requests allowed per client address and per email address. Past the
+/// client's limit the page says to wait (429); past the address's, the same "check your
+/// mail" page as always, and no mail: the form never tells who may sign in.
+pub struct SignInLimits {
+    pub per_client: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    pub per_address: governor::DefaultKeyedRateLimiter<String>,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        use governor::{Quota, RateLimiter};
+        use std::num::NonZeroU32;
+        let n = |v: u32| NonZeroU32::new(v).expect("non-zero");
+        SignInLimits {
+            // 10 a minute from one client, in bursts of up to 10.
+            per_client: RateLimiter::keyed(Quota::per_minute(n(10))),
+            // 3 links per address, then one every 5 minutes.
+            per_address: RateLimiter::keyed(
+                Quota::with_period(std::time::Duration::from_secs(300))
+                    .expect("a non-zero period")
+                    .allow_burst(n(3)),
+            ),
+        }
+    }
+}
+
 pub async fn request_link(
     State(shared): State<Arc<OfficeState>>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
@@ -139,18 +166,31 @@ pub async fn request_link(
         return refused_post();
     }
     let o = office(&shared);
-    let email = form.get("email").cloned().unwrap_or_default();
-    let now = shared.clock.now();
-    if let Err(e) =
-        jada_ops::office::request_link(&o.dispatcher.links, o.mailer.as_ref(), &o.sender, &o.users, &email, now).await
-    {
-        tracing::error!(error = %e, "cannot send a sign-in link");
+    let client = crate::web::client_ip(&headers, &extensions, o.behind_proxy);
+    if o.sign_in_limits.per_client.check_key(&client).is_err() {
         let page = layout(
-            "Not sent",
+            "Too many requests",
             None,
-            html! { h1 { "The link could not be sent" } p { "Mail is not working right now; the daemon's log says why. Try again later." } },
+            html! { h1 { "Too many sign-in requests" } p { "Please wait a minute and try again." } },
         );
-        return (StatusCode::SERVICE_UNAVAILABLE, page).into_response();
+        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "60")], page).into_response();
+    }
+    let email = form.get("email").cloned().unwrap_or_default();
+    let address = email.trim().to_lowercase();
+    if o.sign_in_limits.per_address.check_key(&address).is_ok() {
+        if let Err(e) =
+            jada_ops::office::request_link(shared.store.as_ref(), &o.users, &email, shared.clock.now()).await
+        {
+            // The store, not mail: the same for every address.
+            tracing::error!(error = %e, "cannot queue a sign-in link");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store is unavailable; see the daemon's log",
+            )
+                .into_response();
+        }
+    } else {
+        tracing::warn!("sign-in links asked too often for one address; no mail sent");
     }
     layout(
         "Check your mail",

@@ -52,6 +52,10 @@ pub struct Office {
     pub session_hours: i64,
     /// Mark cookies `Secure` (the site is served over HTTPS).
     pub secure_cookies: bool,
+    /// The client's address is the last X-Forwarded-For entry (a reverse proxy in front).
+    pub behind_proxy: bool,
+    /// How often sign-in may be asked, per client and per address.
+    pub sign_in_limits: auth::SignInLimits,
     /// The agent and its playbooks, when a provider is configured: a decision on an
     /// approval carries its session on.
     pub agent: Option<(jada_ops::agent::Agent, Vec<jada_ops::agent::Playbook>)>,
