@@ -447,4 +447,60 @@ fn control_characters_huge_names_and_absurd_amounts_are_refused_at_import() {
         "{}",
         &text[..text.len().min(2000)]
     );
+    std::fs::write(
+        d.join("crew.csv"),
+        "crew_id,name,email,phone,captain_certified,available_dates\nana,\"Ana \u{202e}evil\",ana@example.com,,yes,\nbo,Bo,bo@example.com,\"555\u{7}\",no,\ncy,Cy,cy@example.com,,no,\n",
+    )
+    .unwrap();
+    let out = jada(d).args(["crew", "import", "crew.csv"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 created") && text.contains("2 rejected"), "{text}");
+    assert!(text.contains("U+202E") && text.contains("U+0007"), "{text}");
+}
+
+#[test]
+fn a_loose_secrets_folder_is_refused_by_every_command_that_would_use_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d).arg("init").assert().success();
+    std::fs::write(
+        d.join("crew.csv"),
+        "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,\n",
+    )
+    .unwrap();
+    jada(d).args(["crew", "import", "crew.csv"]).assert().success();
+    jada(d).args(["dispatch", "link", "cap"]).assert().success();
+    let secrets = d.join("jada-data/secrets");
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(secrets.join("link-keys.json"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let chmod_dir = "chmod 700";
+    for args in [
+        vec!["config", "check"],
+        vec!["dispatch", "link", "cap"],
+        vec!["doctor"],
+        vec!["serve", "--listen", "127.0.0.1:0"],
+    ] {
+        let out = jada(d)
+            .args(&args)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} went on with a loose secrets folder");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(chmod_dir), "{args:?}: {stderr}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !stdout.contains("/c/"),
+            "{args:?} printed a link signed with a loose key"
+        );
+    }
+    let out = jada(d).args(["config", "check"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("link-keys.json"),
+        "each loose file is named"
+    );
+    jada(d).args(["auth", "harden"]).assert().success();
+    jada(d).args(["config", "check"]).assert().success();
+    jada(d).args(["dispatch", "link", "cap"]).assert().success();
 }

@@ -32,6 +32,20 @@ pub fn normalise_name(name: &str) -> String {
     name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
+/// The longest crew name and phone number jada keeps.
+pub const NAME_MAX: usize = 100;
+pub const PHONE_MAX: usize = 40;
+
+/// A crew member's name: at most [`NAME_MAX`] characters, no control characters.
+pub fn name(s: &str) -> Result<String, crate::ParseError> {
+    crate::text::checked("name", s, NAME_MAX, crate::text::Lines::One)
+}
+
+/// A phone number as written: at most [`PHONE_MAX`] characters, no control characters.
+pub fn phone(s: &str) -> Result<String, crate::ParseError> {
+    crate::text::checked("phone", s, PHONE_MAX, crate::text::Lines::One)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

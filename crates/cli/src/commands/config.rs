@@ -27,7 +27,39 @@ pub fn run(g: &Global, cmd: &ConfigCommand) -> Result<(), Failure> {
             for w in config.warnings() {
                 println!("warning: {w}");
             }
+            let loose = loose_secrets(&jada_app::DataDir::new(&config.data_dir));
+            if !loose.is_empty() {
+                for l in &loose {
+                    eprintln!("error: {l}");
+                }
+                return Err(Failure::Usage(anyhow::anyhow!(
+                    "{} secret(s) are open to other users; jada refuses to use them until fixed (`jada auth harden` fixes them all)",
+                    loose.len()
+                )));
+            }
         }
     }
     Ok(())
+}
+
+/// The secrets directory and every file in it, held to 0700 / 0600: what each would
+/// refuse at use, said up front.
+fn loose_secrets(data: &jada_app::DataDir) -> Vec<String> {
+    use jada_google::secret_files::{check_private_dir, check_private_file};
+    let dir = data.secrets();
+    if !dir.exists() {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = check_private_dir(&dir)
+        .err()
+        .map(|e| e.to_string())
+        .into_iter()
+        .collect();
+    let files = std::fs::read_dir(&dir).into_iter().flatten().flatten();
+    for f in files.filter(|f| f.file_type().is_ok_and(|t| t.is_file())) {
+        if let Err(e) = check_private_file(&f.path()) {
+            out.push(e.to_string());
+        }
+    }
+    out
 }

@@ -111,8 +111,9 @@ fn parse_row(row: &Row, old: Option<&CrewMember>) -> Result<CrewMember, Vec<Reje
     let e = &mut errs;
     let id = required(e, row, "crew_id", |s| CrewId::parse(s).map_err(|x| x.0));
     let name = required(e, row, "name", |s| {
-        Ok(s.split_whitespace().collect::<Vec<_>>().join(" "))
+        jada_core::crew::name(&s.split_whitespace().collect::<Vec<_>>().join(" ")).map_err(|x| x.0)
     });
+    let phone = cell(e, row, "phone", |s| jada_core::crew::phone(s).map_err(|x| x.0));
     let email = required(e, row, "email", |s| Email::parse(s).map_err(|x| x.0));
     let captain = cell(e, row, "captain_certified", parse_bool);
     let dates = cell(e, row, "available_dates", parse_dates);
@@ -129,7 +130,7 @@ fn parse_row(row: &Row, old: Option<&CrewMember>) -> Result<CrewMember, Vec<Reje
         phone: if keep("phone") {
             old.and_then(|o| o.phone.clone())
         } else {
-            row.get("phone").map(str::to_string)
+            phone
         },
         captain_certified: if keep("captain_certified") {
             old.is_some_and(|o| o.captain_certified)
