@@ -450,3 +450,28 @@ fn after_a_kill_9_the_restarted_daemon_takes_the_dead_ones_outbox_at_once() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn a_quiet_job_says_when_it_last_checked_not_never_succeeded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (child, url) = serve(d);
+    let _daemon = Running(child);
+    wait_for("the outbox job's first check", || {
+        let out = jada(d).args(["jobs", "list"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.contains("outbox") && l.contains("nothing to do"))
+    });
+    let out = jada(d).args(["jobs", "list"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let outbox = text.lines().find(|l| l.contains("outbox")).unwrap();
+    assert!(
+        outbox.contains("checked") && outbox.contains("nothing to do") && outbox.contains("ok"),
+        "{outbox}"
+    );
+    let out = jada(d).args(["doctor", "--remote", &url]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("job `outbox`: last checked"), "{text}");
+    assert!(!text.contains("job `outbox`: never succeeded"), "{text}");
+}

@@ -55,6 +55,7 @@ pub fn runner(
         owner,
         shutdown,
         alerts_due: Arc::clone(&app.alerts_due),
+        checks: Default::default(),
     })
 }
 

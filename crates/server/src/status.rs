@@ -28,6 +28,9 @@ pub struct JobStatus {
     pub enabled: bool,
     pub last_run: Option<JobRun>,
     pub last_success_at: Option<DateTime<Utc>>,
+    /// The last time the job ran at all, quiet checks that found nothing included.
+    #[serde(default)]
+    pub last_checked: Option<DateTime<Utc>>,
     pub next_run: Option<DateTime<Utc>>,
     pub failing: bool,
     pub stale: bool,
@@ -119,16 +122,20 @@ pub async fn collect(i: Inputs<'_>) -> Result<StatusReport, StoreError> {
     let started_at = i.daemon.as_ref().map(|d| d.started_at).unwrap_or(i.now);
     let specs: Vec<_> = i.registry.specs().collect();
     let conditions: Vec<Condition> = alerts::conditions(i.store, &specs, &i.credentials, started_at, i.now).await?;
+    let checks = i.store.last_checks().await?;
     let mut jobs = Vec::new();
     for spec in &specs {
         let last_run = i.store.recent_runs(Some(&spec.name), 1).await?.into_iter().next();
         let last_success_at = i.store.last_success(&spec.name).await?.and_then(|r| r.finished_at);
+        let checked = checks.iter().find(|(j, _)| j == &spec.name).map(|(_, t)| *t);
+        let last_checked = checked.max(last_run.as_ref().and_then(|r| r.finished_at.or(Some(r.started_at))));
         jobs.push(JobStatus {
             name: spec.name.clone(),
             schedule: spec.schedule.to_string(),
             enabled: spec.enabled,
             last_run,
             last_success_at,
+            last_checked,
             next_run: if spec.enabled {
                 spec.schedule.next_after(i.now, i.zone)
             } else {
@@ -177,6 +184,21 @@ pub async fn collect(i: Inputs<'_>) -> Result<StatusReport, StoreError> {
 /// Below this, the database and reports may soon fail to write.
 const LOW_DISK: u64 = 512 * 1024 * 1024;
 
+impl JobStatus {
+    /// How the job last went, as people read it: "last success 12:04 UTC", "last checked
+    /// 12:04 UTC, nothing to do" for a quiet job with nothing to do, or "never ran".
+    pub fn last_said(&self) -> String {
+        let at = |t: &DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+        match (&self.last_success_at, &self.last_checked) {
+            (Some(s), Some(c)) if c > s => format!("last success {}, last checked {}", at(s), at(c)),
+            (Some(s), _) => format!("last success {}", at(s)),
+            (None, Some(c)) if self.last_run.is_none() => format!("last checked {}, nothing to do", at(c)),
+            (None, Some(c)) => format!("never succeeded (last ran {})", at(c)),
+            (None, None) => "never ran".into(),
+        }
+    }
+}
+
 impl StatusReport {
     /// What is healthy and what is not, each with what to do.
     pub fn findings(&self) -> Vec<Finding> {
@@ -202,10 +224,7 @@ impl StatusReport {
             }),
         }
         for j in &self.jobs {
-            let last = match &j.last_success_at {
-                Some(t) => format!("last success {}", t.format("%Y-%m-%d %H:%M UTC")),
-                None => "never succeeded".into(),
-            };
+            let last = j.last_said();
             if !j.failing && !j.stale {
                 f.push(Finding {
                     ok: true,

@@ -170,6 +170,13 @@ pub trait JobRunStore: Send + Sync {
 
     /// The latest runs, newest first: of one job, or of all jobs.
     async fn recent_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>>;
+
+    /// Notes that a quiet job looked and found nothing to do (such runs are not
+    /// recorded as runs): `jobs list`, doctor and the Automation page say "last checked".
+    async fn record_check(&self, job: &str, at: DateTime<Utc>) -> Result<()>;
+
+    /// When each job last checked, by job name.
+    async fn last_checks(&self) -> Result<Vec<(String, DateTime<Utc>)>>;
 }
 
 /// The health of Google credentials, written by the token service.

@@ -52,16 +52,16 @@ async fn list(ctx: &Context, p: &Jobs, json: bool) -> Result<(), Failure> {
     }
     let mut t = table(&["job", "schedule", "last run", "last success", "next run", "state"]);
     for j in &report.jobs {
-        let last = j
-            .last_run
-            .as_ref()
-            .map(|r| format!("{} {}", when(Some(r.started_at)), r.outcome))
-            .unwrap_or_else(|| "never".into());
-        let state = match (j.enabled, j.failing, j.stale, &j.last_run) {
+        let last = match (&j.last_run, j.last_checked) {
+            (Some(r), _) => format!("{} {}", when(Some(r.started_at)), r.outcome),
+            (None, Some(c)) => format!("checked {}, nothing to do", when(Some(c))),
+            (None, None) => "never".into(),
+        };
+        let state = match (j.enabled, j.failing, j.stale, &j.last_run, j.last_checked) {
             (false, ..) => "disabled",
-            (_, true, _, _) => "FAILING",
-            (_, _, true, _) => "STALE",
-            (_, _, _, None) => "not run yet",
+            (_, true, ..) => "FAILING",
+            (_, _, true, ..) => "STALE",
+            (_, _, _, None, None) => "not run yet",
             _ => "ok",
         };
         t.add_row(vec![

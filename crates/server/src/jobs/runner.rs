@@ -37,6 +37,8 @@ pub struct JobRunner {
     pub shutdown: CancellationToken,
     /// Told of every failed run, so the alert loop evaluates at once (see `daemon`).
     pub alerts_due: Arc<Notify>,
+    /// When each quiet job's check was last written (see `note_check`).
+    pub checks: Arc<std::sync::Mutex<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>>>,
 }
 
 impl JobRunner {
@@ -80,7 +82,10 @@ impl JobRunner {
             }
         };
         let end = match &outcome {
-            Ok(out) if !out.record && early.is_none() => return Ok(None),
+            Ok(out) if !out.record && early.is_none() => {
+                self.note_check(name).await;
+                return Ok(None);
+            }
             Ok(out) => RunEnd::succeeded(out.summary.clone(), attempts),
             Err(e) => RunEnd {
                 outcome: RunOutcome::Failed,
@@ -105,6 +110,24 @@ impl JobRunner {
             }
         }
         Ok(Some(run))
+    }
+
+    /// Records that a quiet job checked and found nothing, at most once a minute per job
+    /// (the outbox checks every second; a write a second would be noise).
+    async fn note_check(&self, name: &str) {
+        let now = self.clock.now();
+        {
+            let mut last = self.checks.lock().unwrap_or_else(|p| p.into_inner());
+            match last.get(name) {
+                Some(t) if now - *t < chrono::Duration::seconds(60) => return,
+                _ => {
+                    last.insert(name.to_string(), now);
+                }
+            }
+        }
+        if let Err(e) = self.store.record_check(name, now).await {
+            tracing::warn!(job = %name, error = %e, "cannot record a quiet check");
+        }
     }
 
     /// A job that needs a refused credential fails at once with the credential's own

@@ -460,7 +460,11 @@ pub async fn automation(
                         td { (j.name) }
                         td { (j.schedule) (if j.enabled { "" } else { " (disabled)" }) }
                         td { @if let Some(r) = &j.last_run { (shared.local(r.started_at)) " " (r.outcome.to_string()) @if let Some(e) = &r.error { br; small.error { (e) } } } }
-                        td { (j.last_success_at.map(|t| shared.local(t)).unwrap_or_else(|| "never".into())) }
+                        td { (match (j.last_success_at, j.last_checked) {
+                            (Some(t), _) => shared.local(t),
+                            (None, Some(c)) if j.last_run.is_none() => format!("checked {}, nothing to do", shared.local(c)),
+                            _ => "never".into(),
+                        }) }
                         td { (j.next_run.map(|t| shared.local(t)).unwrap_or_default()) }
                         td { (button(&who, &format!("/office/jobs/{}/run", j.name), "Run now", "")) }
                     }

@@ -125,6 +125,7 @@ async fn a_revoked_token_is_loud_loses_nothing_and_recovers() {
         owner: "d".into(),
         shutdown: CancellationToken::new(),
         alerts_due: Arc::default(),
+        checks: Default::default(),
     };
     let engine = engine(&env, &hook);
     let started = Utc::now();

@@ -83,6 +83,7 @@ impl Env {
             owner: "test-daemon".into(),
             shutdown: CancellationToken::new(),
             alerts_due: Arc::default(),
+            checks: Default::default(),
         }
     }
 }

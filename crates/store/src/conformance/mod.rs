@@ -45,7 +45,7 @@ macro_rules! conformance_tests {
             offers_are_answered_once, accepting_assigns_and_queues_the_change, concurrent_accepts_have_one_winner, dispatch_records,
             sessions_links_and_api_keys, tasks_are_numbered_noted_and_closed_once,
             agent_sessions_commit_turns_and_run_tools_once, approvals_are_decided_once_bound_to_their_arguments_and_expire,
-            leases_are_listed_and_claims_released_after_a_crash);
+            leases_are_listed_and_claims_released_after_a_crash, quiet_job_checks_are_kept_per_job);
     };
     (@cases $factory:path; $($case:ident),*) => {
         $(

@@ -443,3 +443,17 @@ pub async fn leases_are_listed_and_claims_released_after_a_crash(s: &impl Store)
     assert_eq!(again.len(), 1, "due again at once");
     assert_eq!(again[0].attempts, 2, "the interrupted attempt still counts");
 }
+
+pub async fn quiet_job_checks_are_kept_per_job(s: &impl Store) {
+    assert!(s.last_checks().await.unwrap().is_empty());
+    s.record_check("outbox", t("2024-04-01T10:00:00Z")).await.unwrap();
+    s.record_check("dispatch", t("2024-04-01T10:00:05Z")).await.unwrap();
+    s.record_check("outbox", t("2024-04-01T10:01:00Z")).await.unwrap();
+    assert_eq!(
+        s.last_checks().await.unwrap(),
+        vec![
+            ("dispatch".to_string(), t("2024-04-01T10:00:05Z")),
+            ("outbox".to_string(), t("2024-04-01T10:01:00Z")),
+        ]
+    );
+}

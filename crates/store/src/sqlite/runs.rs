@@ -93,6 +93,31 @@ impl JobRunStore for SqliteStore {
         .await
     }
 
+    async fn record_check(&self, job: &str, at: DateTime<Utc>) -> Result<()> {
+        let job = job.to_string();
+        self.call(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO job_checks (job, at) VALUES (?1, ?2) ON CONFLICT(job) DO UPDATE SET at = excluded.at",
+            )?
+            .execute(params![job, ts(at)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn last_checks(&self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        self.call(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT job, at FROM job_checks ORDER BY job")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            rows.map(|row| {
+                let (job, at) = row?;
+                Ok((job, parse_ts("job check at", &at)?))
+            })
+            .collect()
+        })
+        .await
+    }
+
     async fn recent_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>> {
         let job = job.map(str::to_string);
         self.call(move |conn| match job {

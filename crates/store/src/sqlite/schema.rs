@@ -247,6 +247,10 @@ CREATE TABLE agent_approvals (
     decided_at    TEXT,
     UNIQUE (session_id, tool_use_id)
 );
+CREATE TABLE job_checks (
+    job  TEXT PRIMARY KEY,
+    at   TEXT NOT NULL
+);
 "#,
     ),
 ];
