@@ -248,6 +248,34 @@ async fn the_office_signs_in_assigns_a_captain_and_retries_a_dead_letter_in_a_br
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     std::fs::write(artefact("office-automation-retried.png"), c.screenshot().await.unwrap()).unwrap();
+
+    // A 390 px phone: no page scrolls sideways (wide tables scroll in their own box).
+    c.set_window_size(390, 844).await.unwrap();
+    for page in [
+        "/office",
+        "/office/charters",
+        &format!("/office/charters/{CHARTER}"),
+        "/office/crew",
+        "/office/automation",
+        "/office/revenue",
+        "/office/tasks",
+        "/office/agent",
+    ] {
+        c.goto(&format!("{base}{page}")).await.unwrap();
+        let widths = c
+            .execute(
+                "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (scroll, client) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+        assert!(
+            scroll <= client,
+            "{page} scrolls sideways on a phone: {scroll} > {client}"
+        );
+    }
+    std::fs::write(artefact("office-revenue-phone.png"), c.screenshot().await.unwrap()).unwrap();
     c.close().await.unwrap();
 
     let d2 = d.clone();

@@ -22,35 +22,39 @@ fn draw(
 ) -> Result<(), Box<dyn std::error::Error>> {
     root.fill(&WHITE)?;
     let top = months.iter().map(|(_, r, t)| r.0.max(t.0)).max().unwrap_or(0).max(100) as f64 / 100.0 * 1.1;
-    let n = months.len().max(1) as u32;
+    // Ten units per month, the month's label at 10 i and its two bars either side: the
+    // axis's key points then fall on every month (a step of 10 is a "nice" step).
+    let n = months.len().max(1) as i32;
     let mut chart = ChartBuilder::on(root)
         .margin(10)
         .x_label_area_size(30)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0u32..n * 3, 0f64..top)?;
+        .y_label_area_size(80)
+        .build_cartesian_2d(-5i32..n * 10 - 5, 0f64..top)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(months.len())
+        .x_labels(months.len() + 1)
         .x_label_formatter(&|x| {
-            months
-                .get((*x / 3) as usize)
-                .filter(|_| x % 3 == 1)
+            (x % 10 == 0)
+                .then(|| months.get((*x / 10) as usize))
+                .flatten()
                 .map(|(m, _, _)| m.first_day().format("%b").to_string())
                 .unwrap_or_default()
         })
-        .y_label_formatter(&|y| format!("${:.0}", y))
+        .x_label_style(("sans-serif", 14))
+        .y_label_style(("sans-serif", 14))
+        .y_label_formatter(&|y| whole_dollars(*y))
         .draw()?;
-    let bar = |i: usize, offset: u32, cents: Cents, color: RGBColor| {
-        let x = i as u32 * 3 + offset;
-        Rectangle::new([(x, 0.0), (x + 1, cents.dollars())], color.filled())
+    let bar = |i: usize, offset: i32, cents: Cents, color: RGBColor| {
+        let x = i as i32 * 10 + offset;
+        Rectangle::new([(x, 0.0), (x + 4, cents.dollars())], color.filled())
     };
     chart
         .draw_series(
             months
                 .iter()
                 .enumerate()
-                .map(|(i, (_, r, _))| bar(i, 0, *r, RGBColor(11, 79, 113))),
+                .map(|(i, (_, r, _))| bar(i, -4, *r, RGBColor(11, 79, 113))),
         )?
         .label("Revenue")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], RGBColor(11, 79, 113).filled()));
@@ -59,7 +63,7 @@ fn draw(
             months
                 .iter()
                 .enumerate()
-                .map(|(i, (_, _, t))| bar(i, 1, *t, RGBColor(23, 114, 69))),
+                .map(|(i, (_, _, t))| bar(i, 0, *t, RGBColor(23, 114, 69))),
         )?
         .label("Tips")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], RGBColor(23, 114, 69).filled()));
@@ -70,4 +74,37 @@ fn draw(
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+/// An axis amount as the office writes money: `$120,000` (no cents on an axis).
+fn whole_dollars(dollars: f64) -> String {
+    let shown = Cents((dollars.round() as i64).max(0) * 100).to_string();
+    shown.trim_end_matches(".00").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_month_is_labelled_and_money_reads_like_money() {
+        assert_eq!(whole_dollars(120_000.0), "$120,000");
+        assert_eq!(whole_dollars(0.0), "$0");
+        let months: Vec<(Month, Cents, Cents)> = (1..=12)
+            .map(|m| {
+                (
+                    Month::parse(&format!("2026-{m:02}")).unwrap(),
+                    Cents(m as i64 * 1_000_000),
+                    Cents(50_000),
+                )
+            })
+            .collect();
+        let svg = revenue_svg(&months);
+        for name in [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ] {
+            assert!(svg.contains(&format!("\n{name}\n")), "{name} is not labelled");
+        }
+        assert!(svg.contains("\n$120,000\n"), "money on the axis reads like money");
+    }
 }
