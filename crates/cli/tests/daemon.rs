@@ -466,6 +466,11 @@ fn a_quiet_job_says_when_it_last_checked_not_never_succeeded() {
     let out = jada(d).args(["jobs", "list"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let outbox = text.lines().find(|l| l.contains("outbox")).unwrap();
+    let zoned = |l: &str| l.contains(" PST") || l.contains(" PDT");
+    assert!(
+        zoned(outbox),
+        "instants in the business zone (America/Los_Angeles by default): {outbox}"
+    );
     assert!(
         outbox.contains("checked") && outbox.contains("nothing to do") && outbox.contains("ok"),
         "{outbox}"
@@ -473,5 +478,7 @@ fn a_quiet_job_says_when_it_last_checked_not_never_succeeded() {
     let out = jada(d).args(["doctor", "--remote", &url]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("job `outbox`: last checked"), "{text}");
+    let since = text.lines().find(|l| l.contains("daemon up since")).unwrap();
+    assert!(zoned(since), "{since}");
     assert!(!text.contains("job `outbox`: never succeeded"), "{text}");
 }

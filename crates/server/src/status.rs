@@ -59,6 +59,9 @@ pub struct StatusReport {
     /// Log lines this process could not write since it started.
     #[serde(default)]
     pub log_write_failures: u64,
+    /// The business time zone (IANA name), in which the findings show instants.
+    #[serde(default)]
+    pub zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -178,6 +181,7 @@ pub async fn collect(i: Inputs<'_>) -> Result<StatusReport, StoreError> {
             .filter(|a| a.state_at(i.now) == jada_core::agent::ApprovalState::Pending)
             .count() as u64,
         log_write_failures: crate::metrics::LOG_WRITE_FAILURES.load(std::sync::atomic::Ordering::Relaxed),
+        zone: Some(i.zone.name().to_string()),
     })
 }
 
@@ -187,8 +191,8 @@ const LOW_DISK: u64 = 512 * 1024 * 1024;
 impl JobStatus {
     /// How the job last went, as people read it: "last success 12:04 UTC", "last checked
     /// 12:04 UTC, nothing to do" for a quiet job with nothing to do, or "never ran".
-    pub fn last_said(&self) -> String {
-        let at = |t: &DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    pub fn last_said(&self, show: &dyn Fn(DateTime<Utc>) -> String) -> String {
+        let at = |t: &DateTime<Utc>| show(*t);
         match (&self.last_success_at, &self.last_checked) {
             (Some(s), Some(c)) if c > s => format!("last success {}, last checked {}", at(s), at(c)),
             (Some(s), _) => format!("last success {}", at(s)),
@@ -200,6 +204,19 @@ impl JobStatus {
 }
 
 impl StatusReport {
+    /// An instant as the findings say it: in the business zone with its abbreviation
+    /// ("Jul 4, 18:49 PDT"), UTC for a report from a daemon that did not say its zone.
+    pub fn show(&self, t: DateTime<Utc>) -> String {
+        match self
+            .zone
+            .as_deref()
+            .and_then(|z| jada_core::BusinessZone::parse(z).ok())
+        {
+            Some(zone) => zone.show(t, chrono::Datelike::year(&zone.date_of(self.generated_at))),
+            None => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        }
+    }
+
     /// What is healthy and what is not, each with what to do.
     pub fn findings(&self) -> Vec<Finding> {
         let mut f = Vec::new();
@@ -208,7 +225,7 @@ impl StatusReport {
                 ok: true,
                 what: format!(
                     "daemon up since {} (pid {}, version {})",
-                    d.started_at.format("%Y-%m-%d %H:%M UTC"),
+                    self.show(d.started_at),
                     d.pid,
                     d.version
                 ),
@@ -224,7 +241,7 @@ impl StatusReport {
             }),
         }
         for j in &self.jobs {
-            let last = j.last_said();
+            let last = j.last_said(&|t| self.show(t));
             if !j.failing && !j.stale {
                 f.push(Finding {
                     ok: true,

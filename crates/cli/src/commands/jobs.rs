@@ -40,9 +40,9 @@ pub async fn local_report(ctx: &Context, p: &Jobs) -> Result<StatusReport, Failu
     .map_err(Failure::op)
 }
 
-fn when(t: Option<chrono::DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| "-".into())
+/// An instant in the business zone, as every screen shows it ("Jul 4, 18:49 PDT").
+fn when(ctx: &Context, t: Option<chrono::DateTime<Utc>>) -> String {
+    t.map(|t| ctx.show_time(t)).unwrap_or_else(|| "-".into())
 }
 
 async fn list(ctx: &Context, p: &Jobs, json: bool) -> Result<(), Failure> {
@@ -53,8 +53,8 @@ async fn list(ctx: &Context, p: &Jobs, json: bool) -> Result<(), Failure> {
     let mut t = table(&["job", "schedule", "last run", "last success", "next run", "state"]);
     for j in &report.jobs {
         let last = match (&j.last_run, j.last_checked) {
-            (Some(r), _) => format!("{} {}", when(Some(r.started_at)), r.outcome),
-            (None, Some(c)) => format!("checked {}, nothing to do", when(Some(c))),
+            (Some(r), _) => format!("{} {}", when(ctx, Some(r.started_at)), r.outcome),
+            (None, Some(c)) => format!("checked {}, nothing to do", when(ctx, Some(c))),
             (None, None) => "never".into(),
         };
         let state = match (j.enabled, j.failing, j.stale, &j.last_run, j.last_checked) {
@@ -68,8 +68,8 @@ async fn list(ctx: &Context, p: &Jobs, json: bool) -> Result<(), Failure> {
             j.name.clone(),
             j.schedule.clone(),
             last,
-            when(j.last_success_at),
-            when(j.next_run),
+            when(ctx, j.last_success_at),
+            when(ctx, j.next_run),
             state.into(),
         ]);
     }
@@ -119,7 +119,7 @@ async fn history(ctx: &Context, p: &Jobs, name: &str, limit: usize, json: bool) 
             .unwrap_or_else(|| "-".into());
         let text = r.error.clone().or_else(|| r.summary.clone()).unwrap_or_default();
         t.add_row(vec![
-            when(Some(r.started_at)),
+            when(ctx, Some(r.started_at)),
             r.trigger.as_str().into(),
             took,
             r.outcome.to_string(),
@@ -154,7 +154,7 @@ pub async fn dlq(g: &Global, cmd: DlqCommand) -> Result<(), Failure> {
                     e.event_id.to_string(),
                     e.event.topic().into(),
                     e.attempts.to_string(),
-                    when(e.finished_at),
+                    when(&ctx, e.finished_at),
                     e.last_error.clone().unwrap_or_default(),
                 ]);
             }
@@ -206,7 +206,7 @@ pub async fn alerts(g: &Global, cmd: AlertsCommand) -> Result<(), Failure> {
         t.add_row(vec![
             a.key.clone(),
             status.into(),
-            when(Some(a.since)),
+            when(&ctx, Some(a.since)),
             a.notifications.to_string(),
             a.summary.clone(),
         ]);
