@@ -53,6 +53,38 @@ tools = ["draft_reply"]
     write_private(&secrets_dir(d).join("llm-key"), llm_emulator::DEFAULT_KEY);
 }
 
+/// A fresh business (see [`business`]) on a fresh emulator.
+fn business_on_emulator() -> (Emulator, tempfile::TempDir) {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    business(dir.path(), &emu);
+    (emu, dir)
+}
+
+/// `jada agent ARGS` as a child process (to be killed), its stdout piped.
+fn spawn_agent(d: &Path, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("jada"))
+        .current_dir(d)
+        .arg("agent")
+        .args(args)
+        .env_remove("JADA_CONFIG")
+        .env_remove("JADA_DATA_DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until the emulator has received more than `n` requests (the last may still be
+/// in flight).
+fn wait_for_requests(emu: &Emulator, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while emu.handle.received().len() <= n {
+        assert!(Instant::now() < deadline, "the request never came");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn json_of(out: &[u8]) -> Value {
     serde_json::from_slice(out).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
 }
@@ -65,10 +97,8 @@ fn tasks(d: &Path) -> Vec<Value> {
 
 #[test]
 fn agent_run_prints_the_contract_and_exits_0_only_when_completed() {
-    let emu = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = business_on_emulator();
     let d = dir.path();
-    business(d, &emu);
     emu.handle.script(json!({"name": "one", "match": "Nakamura", "turns": [
         {"tool_calls": [{"name": "create_task", "input": {"title": "Call the Nakamura party"}}],
          "usage": {"input_tokens": 1000, "output_tokens": 100}},
@@ -165,29 +195,15 @@ fn agent_run_prints_the_contract_and_exits_0_only_when_completed() {
 
 #[test]
 fn a_sigkill_mid_request_loses_nothing_and_runs_no_tool_twice() {
-    let emu = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = business_on_emulator();
     let d = dir.path();
-    business(d, &emu);
     emu.handle.script(json!({"name": "slow", "turns": [
         {"tool_calls": [{"name": "create_task", "input": {"title": "Only once"}}]},
         {"text": "Thinking slowly.", "delay_ms": 3000},
     ]}));
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jada"))
-        .current_dir(d)
-        .args(["agent", "run", "triage", "--input", "go"])
-        .env_remove("JADA_CONFIG")
-        .env_remove("JADA_DATA_DIR")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_agent(d, &["run", "triage", "--input", "go"]);
     // Kill it while the second request is in flight (after the tool ran and was saved).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while emu.handle.received().len() < 2 {
-        assert!(Instant::now() < deadline, "the second request never came");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_requests(&emu, 1);
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(tasks(d).len(), 1);
@@ -219,10 +235,8 @@ fn a_sigkill_mid_request_loses_nothing_and_runs_no_tool_twice() {
 
 #[test]
 fn a_loose_key_file_or_a_missing_provider_is_refused_with_the_fix() {
-    let emu = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = business_on_emulator();
     let d = dir.path();
-    business(d, &emu);
     let key = secrets_dir(d).join("llm-key");
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let out = jada(d).args(["agent", "run", "triage"]).output().unwrap();
@@ -300,10 +314,8 @@ fn tasks_are_added_listed_noted_and_closed_once() {
 
 #[test]
 fn approvals_are_listed_with_their_arguments_and_decided_from_the_command_line() {
-    let emu = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = business_on_emulator();
     let d = dir.path();
-    business(d, &emu);
     let reply = json!({"to": ["guest@example.com"], "subject": "Saturday", "body": "See you at 10."});
     emu.handle.script(json!({"name": "reply", "turns": [
         {"tool_calls": [{"name": "draft_reply", "input": reply}]},
@@ -354,10 +366,8 @@ fn approvals_are_listed_with_their_arguments_and_decided_from_the_command_line()
 
 #[test]
 fn the_daemon_abandons_a_killed_session_and_doctor_and_metrics_show_every_outcome() {
-    let emu = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = business_on_emulator();
     let d = dir.path();
-    business(d, &emu);
     // Two sessions stop at their limit: the turn-limit alert's pattern.
     emu.handle
         .script(json!({"name": "forever", "match": "forever", "repeat_last": true,
@@ -373,18 +383,8 @@ fn the_daemon_abandons_a_killed_session_and_doctor_and_metrics_show_every_outcom
     emu.handle
         .script(json!({"name": "slow", "match": "slow", "turns": [{"text": "...", "delay_ms": 5000}]}));
     let before = emu.handle.received().len();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jada"))
-        .current_dir(d)
-        .args(["agent", "run", "triage", "--input", "slow"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while emu.handle.received().len() <= before {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = spawn_agent(d, &["run", "triage", "--input", "slow"]);
+    wait_for_requests(&emu, before);
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -415,10 +415,8 @@ fn the_daemon_abandons_a_killed_session_and_doctor_and_metrics_show_every_outcom
 
 #[test]
 fn the_daemon_runs_scheduled_playbooks_and_one_session_per_assigned_task() {
-    let emu = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = business_on_emulator();
     let d = dir.path();
-    business(d, &emu);
     let toml = std::fs::read_to_string(d.join("jada.toml")).unwrap().replace(
         "max_turns = 10\n",
         "max_turns = 10\nschedule = \"every 1h\"\ntrigger = \"task\"\nenabled = true\n",
@@ -474,10 +472,8 @@ fn the_daemon_runs_scheduled_playbooks_and_one_session_per_assigned_task() {
 
 #[test]
 fn the_office_shows_sessions_and_decides_approvals() {
-    let emu = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = business_on_emulator();
     let d = dir.path();
-    business(d, &emu);
     let mut toml = std::fs::read_to_string(d.join("jada.toml")).unwrap();
     let port = free_port();
     toml.push_str(&format!(
@@ -630,26 +626,14 @@ fn the_office_shows_sessions_and_decides_approvals() {
 
 #[test]
 fn sigterm_ends_the_session_cancelled_and_resumable() {
-    let emu = emulator();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = business_on_emulator();
     let d = dir.path();
-    business(d, &emu);
     emu.handle.script(json!({"name": "slow", "turns": [
         {"tool_calls": [{"name": "list_tasks", "input": {}}]},
         {"text": "Done at last.", "delay_ms": 2000},
     ]}));
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jada"))
-        .current_dir(d)
-        .args(["agent", "run", "triage", "--input", "go", "--json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while emu.handle.received().len() < 2 {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let child = spawn_agent(d, &["run", "triage", "--input", "go", "--json"]);
+    wait_for_requests(&emu, 1);
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let out = child.wait_with_output().unwrap();

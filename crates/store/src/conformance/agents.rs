@@ -72,22 +72,32 @@ pub async fn tasks_are_numbered_noted_and_closed_once(store: &impl Store) {
     assert_eq!(all, [second.id, first.id], "newest first");
 }
 
-pub async fn agent_sessions_commit_turns_and_run_tools_once(store: &impl Store) {
-    let now = t("2026-07-01T09:00:00Z");
-    let new = NewSession {
+/// A session of `inbox-triage` on `input`, run by `host:1`, keyed `key`.
+fn new_session(input: &str, key: &str) -> NewSession {
+    NewSession {
         playbook: "inbox-triage".into(),
-        input: "mail 17".into(),
-        input_key: "gmail:17".into(),
+        input: input.into(),
+        input_key: key.into(),
         max_turns: 5,
         owner: "host:1".into(),
-    };
-    let Started::New(session) = store
-        .start_agent_session(&new, &Message::user_text("mail 17"), now)
+    }
+}
+
+async fn start(store: &impl Store, new: &NewSession, now: chrono::DateTime<chrono::Utc>) -> jada_core::agent::Session {
+    match store
+        .start_agent_session(new, &Message::user_text(new.input.clone()), now)
         .await
         .unwrap()
-    else {
-        panic!("a new input key starts a session");
-    };
+    {
+        Started::New(s) => s,
+        Started::Existing(_) => panic!("a new input key starts a session"),
+    }
+}
+
+pub async fn agent_sessions_commit_turns_and_run_tools_once(store: &impl Store) {
+    let now = t("2026-07-01T09:00:00Z");
+    let new = new_session("mail 17", "gmail:17");
+    let session = start(store, &new, now).await;
     assert_eq!(session.outcome, None);
     assert_eq!((session.turns, session.max_turns), (0, 5));
     let Started::Existing(same) = store
@@ -227,20 +237,7 @@ pub async fn approvals_are_decided_once_bound_to_their_arguments_and_expire(stor
     use crate::NewApproval;
 
     let now = t("2026-07-01T09:00:00Z");
-    let new = NewSession {
-        playbook: "inbox-triage".into(),
-        input: "mail".into(),
-        input_key: "gmail:approvals".into(),
-        max_turns: 5,
-        owner: "host:1".into(),
-    };
-    let Started::New(session) = store
-        .start_agent_session(&new, &Message::user_text("mail"), now)
-        .await
-        .unwrap()
-    else {
-        panic!("new session")
-    };
+    let session = start(store, &new_session("mail", "gmail:approvals"), now).await;
     let args = json!({"to": ["guest@example.com"], "subject": "Your charter", "body": "See you Saturday"});
     let ask = |tool_use_id: &str, expires: &str| NewApproval {
         session_id: session.id,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use jada_core::agent::{args_hash, Approval, ApprovalState, Message, Outcome, Session, ToolCall, ToolCallState, Usage};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{corrupt, parse_ts, ts, write_tx, SqliteStore};
+use super::{corrupt, parse_ts, ts, where_in, write_tx, SqliteStore};
 use crate::{AgentStore, NewApproval, NewSession, Result, SessionEnd, Started, StoreError};
 
 const COLUMNS: &str = "id, playbook, input, input_key, outcome, turns, max_turns, input_tokens, output_tokens,
@@ -272,11 +272,7 @@ impl AgentStore for SqliteStore {
     async fn list_approvals(&self, states: &[ApprovalState], limit: usize) -> Result<Vec<Approval>> {
         let states: Vec<&'static str> = states.iter().map(|s| s.as_str()).collect();
         self.call(move |conn| {
-            let filter = if states.is_empty() {
-                String::new()
-            } else {
-                format!("WHERE state IN ({})", vec!["?"; states.len()].join(", "))
-            };
+            let filter = where_in("state", states.len());
             let sql = format!("SELECT {APPROVAL_COLUMNS} FROM agent_approvals {filter} ORDER BY id DESC LIMIT {limit}");
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(states.iter()), |r| Ok(approval_row(r)))?;

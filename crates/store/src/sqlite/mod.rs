@@ -106,6 +106,15 @@ fn parse_ts(what: &'static str, s: &str) -> Result<DateTime<Utc>> {
         .map_err(|e| corrupt(what, format!("timestamp `{s}`: {e}")))
 }
 
+/// `WHERE column IN (?, ?, ...)` for `n` values, or nothing when `n` is 0 ("any").
+fn where_in(column: &str, n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!("WHERE {column} IN ({})", vec!["?"; n].join(", "))
+    }
+}
+
 fn corrupt(what: &'static str, detail: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         what,

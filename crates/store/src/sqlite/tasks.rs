@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use jada_core::{CharterId, NewTask, Task, TaskNote, TaskSource, TaskStatus};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
-use super::{corrupt, parse_ts, ts, write_tx, SqliteStore};
+use super::{corrupt, parse_ts, ts, where_in, write_tx, SqliteStore};
 use crate::{Result, StoreError, TaskStore};
 
 #[async_trait]
@@ -38,11 +38,7 @@ impl TaskStore for SqliteStore {
     async fn list_tasks(&self, statuses: &[TaskStatus], limit: usize) -> Result<Vec<Task>> {
         let statuses: Vec<&'static str> = statuses.iter().map(|s| s.as_str()).collect();
         self.call(move |conn| {
-            let filter = if statuses.is_empty() {
-                String::new()
-            } else {
-                format!("WHERE status IN ({})", vec!["?"; statuses.len()].join(", "))
-            };
+            let filter = where_in("status", statuses.len());
             let sql = format!("SELECT id FROM tasks {filter} ORDER BY id DESC LIMIT {limit}");
             let ids: Vec<i64> = conn
                 .prepare(&sql)?
