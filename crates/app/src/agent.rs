@@ -9,7 +9,7 @@ use std::time::Duration;
 use jada_core::Backoff;
 use jada_llm::{Client, Provider, Retry, Settings};
 use jada_ops::agent::playbook::{Trigger, BUILT_IN};
-use jada_ops::agent::{tools, Agent, Playbook, Toolbox};
+use jada_ops::agent::{tools, Agent, Business, Playbook, Toolbox};
 use secrecy::SecretString;
 
 use crate::config::{self, parse_duration, AgentConfig, ConfigError};
@@ -272,13 +272,6 @@ impl App {
         if let (config::MailMode::Gmail, Some(credential)) = (&self.config.mail.mode, &self.config.mail.credential) {
             toolbox = toolbox.with_gmail(self.google(credential)?);
         }
-        let zone = self.config.business.time_zone;
-        let context = format!(
-            "You work for {business} through the tools you are given. Today is {today} (time zone {zone}).",
-            business = self.config.business.name,
-            today = self.today(),
-            zone = zone,
-        );
         Ok(Agent::new(
             self.store.clone(),
             llm,
@@ -286,7 +279,10 @@ impl App {
             toolbox,
             self.clock.clone(),
             process_owner(),
-            context,
+            Business {
+                name: self.config.business.name.clone(),
+                zone: self.config.business.time_zone,
+            },
         )
         .approvals_expire_after(chrono::Duration::hours(a.approval_hours)))
     }

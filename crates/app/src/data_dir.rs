@@ -42,13 +42,19 @@ pub struct RunningDaemon {
 impl RunningDaemon {
     /// Its URL, reached through loopback when it listens on every address.
     pub fn url(&self) -> String {
-        let addr = if self.addr.ip().is_unspecified() {
-            std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), self.addr.port())
-        } else {
-            self.addr
-        };
-        format!("http://{addr}")
+        local_url(self.addr)
     }
+}
+
+/// The URL a local client reaches a listen address at: a wildcard address through
+/// loopback.
+pub fn local_url(listen: std::net::SocketAddr) -> String {
+    let addr = if listen.ip().is_unspecified() {
+        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), listen.port())
+    } else {
+        listen
+    };
+    format!("http://{addr}")
 }
 
 /// Another daemon holds the data directory.

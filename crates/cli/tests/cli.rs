@@ -463,13 +463,7 @@ fn a_loose_secrets_folder_is_refused_by_every_command_that_would_use_it() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    jada(d).arg("init").assert().success();
-    std::fs::write(
-        d.join("crew.csv"),
-        "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,\n",
-    )
-    .unwrap();
-    jada(d).args(["crew", "import", "crew.csv"]).assert().success();
+    init_with_a_captain(d);
     jada(d).args(["dispatch", "link", "cap"]).assert().success();
     let secrets = d.join("jada-data/secrets");
     std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o777)).unwrap();

@@ -220,13 +220,7 @@ fn a_second_daemon_on_one_data_directory_refuses_and_a_taken_port_fails_first() 
 fn the_cli_finds_a_daemon_started_with_listen() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    jada(d).arg("init").assert().success();
-    std::fs::write(
-        d.join("crew.csv"),
-        "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,\n",
-    )
-    .unwrap();
-    jada(d).args(["crew", "import", "crew.csv"]).assert().success();
+    init_with_a_captain(d);
     let (child, url) = serve_with(d, &["--listen", "127.0.0.1:0"], &[], std::process::Stdio::null());
     assert!(!url.ends_with(":8080"));
     // doctor with no --remote finds it (not the default port); a bare HOST:PORT works too.

@@ -145,6 +145,11 @@ impl Outcome {
             .ok_or_else(|| ParseError::new(format!("`{s}` is not a session outcome")))
     }
 
+    /// A session's state by name: its outcome, or `running` while it has none.
+    pub fn label(outcome: Option<Outcome>) -> &'static str {
+        outcome.map_or("running", |o| o.as_str())
+    }
+
     /// Whether `jada agent resume` can carry the session on from its transcript: every
     /// ending but `completed` (a cancelled session may be taken up again on purpose).
     pub fn is_resumable(&self) -> bool {

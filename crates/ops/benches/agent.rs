@@ -13,7 +13,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use jada_core::agent::Outcome;
 use jada_core::{Backoff, ManualClock};
 use jada_llm::{Client, Provider, Retry, Settings};
-use jada_ops::agent::{Agent, Playbook, Toolbox};
+use jada_ops::agent::{Agent, Business, Playbook, Toolbox};
 use jada_store::sqlite::SqliteStore;
 use jada_store::Store;
 use serde_json::json;
@@ -51,7 +51,10 @@ async fn rig() -> Rig {
         Toolbox::new(store, None),
         clock,
         "bench:1".into(),
-        "Bench.".into(),
+        Business {
+            name: "Bench".into(),
+            zone: jada_core::BusinessZone::default(),
+        },
     );
     Rig { agent, emu, _dir: dir }
 }

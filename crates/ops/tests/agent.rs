@@ -7,7 +7,7 @@ use std::time::Duration;
 use jada_core::agent::{ApprovalState, Block, Outcome, Price, Role, ToolCallState};
 use jada_core::{Backoff, Clock, ManualClock, TaskStatus};
 use jada_llm::{Client, Provider, Retry, Settings};
-use jada_ops::agent::{Agent, Playbook, Toolbox, HANDOFF_PROMPT};
+use jada_ops::agent::{Agent, Business, Playbook, Toolbox, HANDOFF_PROMPT};
 use jada_ops::mail::EmlOutbox;
 use jada_store::sqlite::SqliteStore;
 use jada_store::Store;
@@ -82,7 +82,10 @@ fn agent_with(
         toolbox,
         clock,
         owner.into(),
-        "The business is Harbour Charters.".into(),
+        Business {
+            name: "Harbour Charters".into(),
+            zone: jada_core::BusinessZone::default(),
+        },
     )
 }
 
@@ -537,4 +540,25 @@ async fn a_playbook_runs_at_most_max_concurrent_sessions_at_once() {
     assert_eq!(first.await.unwrap().unwrap().outcome, Some(Outcome::Completed));
     let second = f.agent.run(&pb, "two", Some("k:2".into()), None).await.unwrap();
     assert_eq!(second.outcome, Some(Outcome::Completed));
+}
+
+#[tokio::test]
+async fn the_system_prompt_says_today_s_date_as_of_each_session() {
+    let f = fixture(Provider::Anthropic).await;
+    f.emu.script(json!({"name": "quick", "turns": [{"text": "done"}]}));
+    f.agent.run(&playbook(30), "first", None, None).await.unwrap();
+    f.clock.advance(chrono::Duration::days(3));
+    f.agent.run(&playbook(30), "second", None, None).await.unwrap();
+    let systems: Vec<String> = f
+        .emu
+        .received()
+        .iter()
+        .map(|r| r.body["system"].as_str().unwrap().to_string())
+        .collect();
+    assert!(systems[0].contains("Today is 2026-07-01"), "{}", systems[0]);
+    assert!(
+        systems[1].contains("Today is 2026-07-04"),
+        "a long-running daemon's agent knows the date: {}",
+        systems[1]
+    );
 }

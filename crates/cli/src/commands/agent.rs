@@ -180,14 +180,10 @@ fn finish(app: &Context, r: &Report, json: bool) -> Result<(), Failure> {
     match r.outcome {
         Some(Outcome::Completed) => Ok(()),
         _ => Err(Failure::Operation {
-            error: anyhow::anyhow!("session {} ended {}", r.session_id, outcome_name(r.outcome)),
+            error: anyhow::anyhow!("session {} ended {}", r.session_id, Outcome::label(r.outcome)),
             reported: json,
         }),
     }
-}
-
-fn outcome_name(o: Option<Outcome>) -> &'static str {
-    o.map_or("running", |o| o.as_str())
 }
 
 fn print_report(_app: &Context, r: &Report) {
@@ -195,14 +191,14 @@ fn print_report(_app: &Context, r: &Report) {
         println!(
             "a session for this input exists already: session {} ({}), not run again",
             r.session_id,
-            outcome_name(r.outcome)
+            Outcome::label(r.outcome)
         );
     }
     println!(
         "session {} ({}): {} after {} of {} turns, {} input / {} output tokens, ${:.4}",
         r.session_id,
         r.playbook,
-        outcome_name(r.outcome),
+        Outcome::label(r.outcome),
         r.turns,
         r.max_turns,
         r.input_tokens,
@@ -257,7 +253,7 @@ async fn sessions(app: &Context, limit: usize, json: bool) -> Result<(), Failure
             s.id.to_string(),
             s.playbook.clone(),
             app.show_time(s.started_at),
-            outcome_name(s.outcome).into(),
+            Outcome::label(s.outcome).into(),
             format!("{}/{}", s.turns, s.max_turns),
             format!("{}/{}", s.input_tokens, s.output_tokens),
             format!("${:.4}", s.cost_usd()),

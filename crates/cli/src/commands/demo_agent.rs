@@ -73,7 +73,7 @@ pub async fn sessions(ctx: &Context) -> Result<(), Failure> {
             crate::commands::serve::say(&format!(
                 "demo agent session {} ({playbook}): {}",
                 r.session_id,
-                r.outcome.map_or("running", |o| o.as_str())
+                jada_core::agent::Outcome::label(r.outcome)
             ));
         }
     }

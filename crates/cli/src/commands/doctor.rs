@@ -21,7 +21,7 @@ pub async fn run(g: &Global, args: &DoctorArgs) -> Result<(), Failure> {
         Some(r) => format!("http://{r}"),
         None => match ctx.data.running_daemon() {
             Some(d) => d.url(),
-            None => format!("http://{}", local_addr(ctx.config.server.listen)),
+            None => jada_app::data_dir::local_url(ctx.config.server.listen),
         },
     };
     let token = std::env::var("JADA_ADMIN_TOKEN")
@@ -62,15 +62,6 @@ pub async fn run(g: &Global, args: &DoctorArgs) -> Result<(), Failure> {
             error,
             reported: !args.json,
         })
-    }
-}
-
-/// A wildcard listen address is reached through loopback.
-fn local_addr(listen: std::net::SocketAddr) -> std::net::SocketAddr {
-    if listen.ip().is_unspecified() {
-        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), listen.port())
-    } else {
-        listen
     }
 }
 

@@ -58,8 +58,8 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         .context("cannot create the admin token")?
         .unwrap_or_default();
     let abort = CancellationToken::new();
-    let owner = format!("{}:{}", hostname(), std::process::id());
-    let runner = setup::runner(&ctx, registry, owner, abort.clone())?;
+    // The same `host:pid` the daemon's start-up compares lease and session owners with.
+    let runner = setup::runner(&ctx, registry, jada_app::agent::process_owner(), abort.clone())?;
     let shared = Arc::new(Shared {
         store: Arc::clone(&ctx.store),
         tokens: ctx.tokens()?,
@@ -169,10 +169,4 @@ async fn load_demo_if_empty(ctx: &Context) -> Result<(), Failure> {
         report.charters.created
     ));
     Ok(())
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into())
 }

@@ -18,6 +18,17 @@ pub fn jada(dir: &Path) -> Command {
     cmd
 }
 
+/// `jada init` in `d`, and a roster of one captain, `cap`.
+pub fn init_with_a_captain(d: &Path) {
+    jada(d).arg("init").assert().success();
+    std::fs::write(
+        d.join("crew.csv"),
+        "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,\n",
+    )
+    .unwrap();
+    jada(d).args(["crew", "import", "crew.csv"]).assert().success();
+}
+
 /// Creates `<dir>/jada-data/secrets` with mode 0700 and returns it.
 pub fn secrets_dir(dir: &Path) -> PathBuf {
     let secrets = dir.join("jada-data/secrets");

@@ -21,7 +21,7 @@ use jada_core::agent::{
     args_hash, Approval, ApprovalState, Block, Message, Outcome, Price, Role, Session, StopReason, ToolCall,
     ToolCallState,
 };
-use jada_core::{Clock, Fault, NewTask, Recovery, TaskSource};
+use jada_core::{BusinessZone, Clock, Fault, NewTask, Recovery, TaskSource};
 use jada_llm::{Client, Request};
 use jada_store::{NewApproval, NewSession, SessionEnd, Started, Store, StoreError};
 use std::collections::BTreeMap;
@@ -136,6 +136,26 @@ impl Report {
     }
 }
 
+/// The business the sessions work for.
+#[derive(Debug, Clone)]
+pub struct Business {
+    pub name: String,
+    pub zone: BusinessZone,
+}
+
+impl Business {
+    /// What a session is told about the business, with today's date as of `now` (a
+    /// daemon's agent runs for weeks; the date is never the start-up's).
+    pub fn briefing(&self, now: DateTime<Utc>) -> String {
+        format!(
+            "You work for {} through the tools you are given. Today is {} (time zone {}).",
+            self.name,
+            self.zone.date_of(now),
+            self.zone
+        )
+    }
+}
+
 /// Runs sessions: the store, the model, the tools, and who is running them.
 #[derive(Clone)]
 pub struct Agent {
@@ -146,8 +166,8 @@ pub struct Agent {
     clock: Arc<dyn Clock>,
     /// This process (`host:pid`): only the owner of a running session appends to it.
     owner: String,
-    /// What every system prompt says about the business and the rules of the work.
-    context: String,
+    /// Whom the work is for, as every system prompt says it.
+    business: Business,
     /// How long an approval request waits before it expires.
     approval_ttl: chrono::Duration,
 }
@@ -160,7 +180,7 @@ impl Agent {
         toolbox: Toolbox,
         clock: Arc<dyn Clock>,
         owner: String,
-        context: String,
+        business: Business,
     ) -> Agent {
         Agent {
             store,
@@ -169,7 +189,7 @@ impl Agent {
             toolbox,
             clock,
             owner,
-            context,
+            business,
             approval_ttl: chrono::Duration::hours(DEFAULT_APPROVAL_HOURS),
         }
     }
@@ -258,21 +278,6 @@ impl Agent {
             };
             return Err(AgentError::NotResumable { id, state });
         };
-        let transcript = self.store.session_messages(id).await?;
-        let ends_with_words = transcript
-            .last()
-            .is_some_and(|m| m.role == Role::Assistant && m.tool_uses().next().is_none());
-        if ends_with_words {
-            self.store
-                .append_messages(
-                    id,
-                    &self.owner,
-                    &[Message::user_text(CONTINUE_PROMPT)],
-                    None,
-                    self.now(),
-                )
-                .await?;
-        }
         self.drive(pb, s).await
     }
 
@@ -342,8 +347,26 @@ impl Agent {
     async fn drive(&self, pb: &Playbook, mut session: Session) -> Result<Report, AgentError> {
         let id = session.id;
         let mut transcript = self.store.session_messages(id).await?;
+        // Taken up again after the model's own last words (a handoff note, an answer
+        // whose session was not closed before a crash): say so, or the next request
+        // would ask the model to go on with its own message.
+        let ends_with_words = transcript
+            .last()
+            .is_some_and(|m| m.role == Role::Assistant && m.tool_uses().next().is_none());
+        if ends_with_words {
+            let resumed = Message::user_text(CONTINUE_PROMPT);
+            session = self
+                .store
+                .append_messages(id, &self.owner, std::slice::from_ref(&resumed), None, self.now())
+                .await?;
+            transcript.push(resumed);
+        }
         let tools = self.toolbox.specs(&pb.tools);
-        let system = format!("{}\n\n{RULES}\n\n{}", pb.instructions.trim(), self.context);
+        let system = format!(
+            "{}\n\n{RULES}\n\n{}",
+            pb.instructions.trim(),
+            self.business.briefing(self.now())
+        );
         loop {
             match self.answer_tool_calls(pb, &session, transcript.last()).await? {
                 Answered::Nothing => {}
@@ -728,7 +751,7 @@ pub async fn figures(store: &dyn Store, since: DateTime<Utc>) -> Result<Vec<Play
             playbook: s.playbook.clone(),
             ..Default::default()
         });
-        let outcome = s.outcome.map_or("running", |o| o.as_str());
+        let outcome = Outcome::label(s.outcome);
         *f.sessions.entry(outcome.to_string()).or_default() += 1;
         f.turns += u64::from(s.turns);
         f.input_tokens += s.input_tokens;

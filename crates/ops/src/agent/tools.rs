@@ -237,11 +237,7 @@ impl Toolbox {
     }
 
     fn no_such_tool(&self, name: &str, allowed: &[String]) -> ToolOutput {
-        let mut offered: Vec<&str> = allowed
-            .iter()
-            .map(String::as_str)
-            .filter(|n| spec(n).is_some())
-            .collect();
+        let mut offered: Vec<&str> = allowed.iter().map(String::as_str).filter(|n| is_tool(n)).collect();
         offered.sort_unstable();
         ToolOutput::error(format!(
             "there is no tool `{name}` here; the tools are: {}",
@@ -257,7 +253,7 @@ impl Toolbox {
 
     /// The playbook's tool names this build cannot offer.
     pub fn unavailable(names: &[String]) -> Vec<String> {
-        names.iter().filter(|n| spec(n).is_none()).cloned().collect()
+        names.iter().filter(|n| !is_tool(n)).cloned().collect()
     }
 
     /// Runs one tool call. `allowed` is the playbook's list: anything else is refused.
@@ -269,17 +265,8 @@ impl Toolbox {
         author: &str,
         now: DateTime<Utc>,
     ) -> ToolOutput {
-        if !allowed.iter().any(|a| a == name) || spec(name).is_none() {
-            let mut offered: Vec<&str> = allowed
-                .iter()
-                .map(String::as_str)
-                .filter(|n| spec(n).is_some())
-                .collect();
-            offered.sort_unstable();
-            return ToolOutput::error(format!(
-                "there is no tool `{name}` here; the tools are: {}",
-                offered.join(", ")
-            ));
+        if !allowed.iter().any(|a| a == name) || !is_tool(name) {
+            return self.no_such_tool(name, allowed);
         }
         match self.dispatch(name, input, author, now).await {
             Ok(v) => ToolOutput::ok(v),
@@ -605,6 +592,11 @@ fn args<A: DeserializeOwned>(tool: &str, input: &Value) -> Result<A, Failure> {
     }
     serde_json::from_value(input.clone())
         .map_err(|e| Failure(format!("bad arguments for `{tool}`: {e}; see the tool's input schema")))
+}
+
+/// Whether `name` is a tool (without building its schema, as [`spec`] does).
+fn is_tool(name: &str) -> bool {
+    NAMES.contains(&name)
 }
 
 fn spec(name: &str) -> Option<ToolSpec> {

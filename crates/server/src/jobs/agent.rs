@@ -45,7 +45,7 @@ impl Job for PlaybookJob {
 }
 
 fn summary(r: &Report) -> String {
-    let outcome = r.outcome.map_or("running", |o| o.as_str());
+    let outcome = Outcome::label(r.outcome);
     format!("session {}: {outcome} after {} turns", r.session_id, r.turns)
 }
 

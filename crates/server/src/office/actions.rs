@@ -16,7 +16,8 @@ use super::office;
 use super::pages::{charter_form, unavailable};
 use super::OfficeState;
 
-fn back(path: &str, key: &str, msg: &str) -> Response {
+/// Back to `path` with a one-line result in `?key=`.
+pub(crate) fn back(path: &str, key: &str, msg: &str) -> Response {
     let q: String = url::form_urlencoded::byte_serialize(msg.as_bytes()).collect();
     Redirect::to(&format!("{path}?{key}={q}")).into_response()
 }

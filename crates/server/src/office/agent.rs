@@ -8,28 +8,15 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use jada_core::agent::{ApprovalState, Block, Outcome, Role};
 use jada_core::text::truncate;
 use jada_store::StoreError;
 use maud::html;
 
 use super::auth::{Checked, SignedIn};
-use super::pages::unavailable;
+use super::pages::{tryp, unavailable};
 use super::{button, csrf_field, layout, office, OfficeState};
-
-macro_rules! tryp {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => return unavailable(e.into()),
-        }
-    };
-}
-
-fn outcome_name(o: Option<Outcome>) -> &'static str {
-    o.map_or("running", |o| o.as_str())
-}
 
 /// `GET /office/agent`: approvals waiting, then the latest sessions.
 pub async fn sessions(
@@ -79,7 +66,7 @@ pub async fn sessions(
                             td { a href=(format!("/office/agent/sessions/{}", s.id)) { (s.id) } }
                             td { (s.playbook) }
                             td { (shared.local(s.started_at)) }
-                            td { (outcome_name(s.outcome)) }
+                            td { (Outcome::label(s.outcome)) }
                             td { (s.turns) "/" (s.max_turns) }
                             td { (s.input_tokens) " / " (s.output_tokens) }
                             td { (format!("${:.4}", s.cost_usd())) }
@@ -106,7 +93,7 @@ pub async fn session(State(shared): State<Arc<OfficeState>>, who: SignedIn, Path
     let body = html! {
         h1 { "Session " (s.id) ": " (s.playbook) }
         p {
-            strong { (outcome_name(s.outcome)) } " after " (s.turns) " of " (s.max_turns) " turns · "
+            strong { (Outcome::label(s.outcome)) } " after " (s.turns) " of " (s.max_turns) " turns · "
             (s.input_tokens) " input / " (s.output_tokens) " output tokens · " (format!("${:.4}", s.cost_usd()))
             " · started " (shared.local(s.started_at))
         }
@@ -181,6 +168,5 @@ pub async fn decide(
 }
 
 fn back(msg: &str) -> Response {
-    let q: String = url::form_urlencoded::byte_serialize(msg.as_bytes()).collect();
-    Redirect::to(&format!("/office/agent?done={q}")).into_response()
+    super::actions::back("/office/agent", "done", msg)
 }

@@ -27,14 +27,16 @@ pub(crate) fn unavailable(e: StoreError) -> Response {
         .into_response()
 }
 
+/// The value, or the page that says the store is unavailable.
 macro_rules! tryp {
     ($e:expr) => {
         match $e {
             Ok(v) => v,
-            Err(e) => return unavailable(e.into()),
+            Err(e) => return $crate::office::pages::unavailable(e.into()),
         }
     };
 }
+pub(crate) use tryp;
 
 fn not_found(who: &SignedIn, what: &str) -> Response {
     (

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use jada_core::{NewTask, TaskNote, TaskSource, TaskStatus};
 use jada_store::StoreError;
 use maud::html;
@@ -104,6 +104,5 @@ pub async fn close(
 }
 
 fn back(msg: &str) -> Response {
-    let q: String = url::form_urlencoded::byte_serialize(msg.as_bytes()).collect();
-    Redirect::to(&format!("/office/tasks?done={q}")).into_response()
+    super::actions::back("/office/tasks", "done", msg)
 }
