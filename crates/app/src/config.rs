@@ -57,9 +57,62 @@ pub enum Backend {
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     pub backend: Backend,
-    pub dynamodb_endpoint: Option<String>,
-    pub dynamodb_region: Option<String>,
-    pub dynamodb_table_prefix: Option<String>,
+    /// DynamoDB: the AWS region (default: the AWS chain's, e.g. AWS_REGION).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// DynamoDB: a local DynamoDB-compatible server instead of AWS.
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// DynamoDB: this daemon's name among several on the same tables (default: the
+    /// host name). Stable across restarts: a restarted daemon abandons its own runs.
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    /// DynamoDB: read a month through the `charter_month` index (only when every writer
+    /// of charters sets charter_month; the business's old scripts do not).
+    #[serde(default)]
+    pub month_index: bool,
+    #[serde(default)]
+    pub tables: StoreTables,
+}
+
+/// `[store.tables]`: the DynamoDB tables, by role. Defaults: the business's tables.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreTables {
+    pub charters: String,
+    pub crew: String,
+    pub chats: String,
+    pub ops: String,
+}
+
+impl Default for StoreTables {
+    fn default() -> StoreTables {
+        let d = jada_dynamo::Tables::default();
+        StoreTables {
+            charters: d.charters,
+            crew: d.crew,
+            chats: d.chats,
+            ops: d.ops,
+        }
+    }
+}
+
+impl StoreConfig {
+    /// Where the DynamoDB tables are, as the store takes it.
+    pub fn dynamo(&self) -> jada_dynamo::DynamoConfig {
+        jada_dynamo::DynamoConfig {
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            tables: jada_dynamo::Tables {
+                charters: self.tables.charters.clone(),
+                crew: self.tables.crew.clone(),
+                chats: self.tables.chats.clone(),
+                ops: self.tables.ops.clone(),
+            },
+            instance: self.instance_id.clone(),
+            month_index: self.month_index,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -315,11 +368,28 @@ impl Config {
     /// Checks what deserialisation cannot: cross-field rules and value shapes.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, why: String| Err(ConfigError(format!("invalid configuration key `{key}`: {why}")));
-        if self.store.backend == Backend::Dynamodb {
-            return bad(
-                "store.backend",
-                "the dynamodb backend is not available in this build yet; use \"sqlite\"".into(),
-            );
+        if let Some(url) = &self.store.endpoint_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad(
+                    "store.endpoint_url",
+                    format!("`{url}` is not a URL: give one like http://127.0.0.1:8000, or remove it to use AWS"),
+                );
+            }
+        }
+        for (key, name) in [
+            ("charters", &self.store.tables.charters),
+            ("crew", &self.store.tables.crew),
+            ("chats", &self.store.tables.chats),
+            ("ops", &self.store.tables.ops),
+        ] {
+            let ok =
+                (3..=255).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+            if !ok {
+                return bad(
+                    &format!("store.tables.{key}"),
+                    format!("`{name}` is not a DynamoDB table name (3 to 255 of a-z, A-Z, 0-9, _ - .)"),
+                );
+            }
         }
         for v in &self.vessels {
             if let Err(e) = v.validate() {

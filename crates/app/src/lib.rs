@@ -89,6 +89,24 @@ pub struct App {
     statements: Once<Arc<StatementsConfig>>,
 }
 
+/// The DynamoDB store. Loading the AWS configuration (region, credential chain) is
+/// async; `App::open` is not, and may run inside a runtime or outside one, so it runs on
+/// a thread of its own. Nothing is sent: the first request reports a missing table or
+/// permission (`jada store check` asks at once).
+fn open_dynamo(config: &jada_dynamo::DynamoConfig) -> jada_dynamo::DynamoStore {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime to load the AWS configuration")
+                .block_on(jada_dynamo::DynamoStore::connect(config))
+        })
+        .join()
+        .expect("loading the AWS configuration")
+    })
+}
+
 impl App {
     /// Loads the configuration (`source`, then `JADA_*`; `data_dir` wins) and opens it.
     pub fn load(source: &Source, data_dir: Option<&Path>) -> Result<App, AppError> {
@@ -99,7 +117,7 @@ impl App {
     /// business, which must not answer "0 charters" from a directory made by mistake.
     pub fn open_existing(config: Config) -> Result<App, AppError> {
         let data = DataDir::new(&config.data_dir);
-        if !data.db().exists() {
+        if config.store.backend == config::Backend::Sqlite && !data.db().exists() {
             return Err(AppError::NoDataDir {
                 dir: data.root().display().to_string(),
             });
@@ -114,13 +132,7 @@ impl App {
         data.ensure()?;
         let store: Arc<dyn Store> = match config.store.backend {
             config::Backend::Sqlite => Arc::new(SqliteStore::open(data.db())?),
-            // Refused by `Config::validate` until the DynamoDB backend lands.
-            config::Backend::Dynamodb => {
-                return Err(ConfigError::new(
-                    "invalid configuration key `store.backend`: the dynamodb backend is not available in this build yet; use \"sqlite\"",
-                )
-                .into())
-            }
+            config::Backend::Dynamodb => Arc::new(open_dynamo(&config.store.dynamo())),
         };
         Ok(App {
             config,

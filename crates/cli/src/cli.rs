@@ -94,6 +94,26 @@ pub enum Command {
     /// The office's tasks: things a person (or an agent) must do, with their notes.
     #[command(subcommand)]
     Tasks(TasksCommand),
+    /// The DynamoDB tables ([store]): check them against what jada needs, create what
+    /// is missing.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Compare the live DynamoDB tables ([store.tables]) with what jada needs: keys,
+    /// indexes, time to live. Prints what is missing and how to add it; changes nothing.
+    /// Exits 1 when something jada needs is missing.
+    Check {
+        /// Print the findings as JSON (ok, tables[].missing/wrong/notes).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create the DynamoDB tables, indexes and time to live jada needs and does not
+    /// find. Leaves what exists as it is (a table with another key is reported, never
+    /// replaced); adding the month index also sets charter_month on existing charters.
+    CreateTables,
 }
 
 #[derive(Debug, Subcommand)]

@@ -110,5 +110,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Statements(cmd) => runtime.block_on(commands::statements::run(g, cmd)),
         Command::Agent(cmd) => runtime.block_on(commands::agent::run(g, cmd)),
         Command::Tasks(cmd) => runtime.block_on(commands::tasks::run(g, cmd)),
+        Command::Store(cmd) => runtime.block_on(commands::store::run(g, cmd)),
     }
 }

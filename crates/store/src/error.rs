@@ -41,6 +41,10 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The backend refused for a reason only an operator can fix: a table or index that
+    /// does not exist, a permission not granted, no credentials. The text says what to do.
+    #[error("{0}")]
+    Setup(String),
     /// The backend failed (I/O, locked database, network).
     #[error("store backend failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

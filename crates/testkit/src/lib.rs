@@ -6,6 +6,8 @@
 //!
 //! A dev-dependency only: no production crate imports it.
 
+pub mod dynamo;
+
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -17,6 +17,7 @@ pub mod report;
 pub mod roster;
 pub mod serve;
 pub mod statements;
+pub mod store;
 pub mod sync;
 pub mod tasks;
 

@@ -1,0 +1,411 @@
+//! Agent sessions in `jada-ops`. A session's item (`AGENT#<id>/META`) shares its
+//! partition with its transcript (`MSG#<n>`), its tool calls (`CALL#<tool use id>`) and
+//! its approval requests (`APPROVAL#<tool use id>`), so a session reads in one query.
+//! A turn is one transaction: the session's counters (on its write token, only while it
+//! runs as its owner) and the new messages.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use jada_core::agent::{args_hash, Approval, ApprovalState, Message, Session, ToolCall, ToolCallState, Usage};
+use jada_store::{AgentStore, NewApproval, NewSession, Result, SessionEnd, Started, StoreError};
+
+use crate::docs::{contention_pause, Change, Index, Query, Sk, Tx};
+use crate::records::{agent_pk, approval_pk, seq, ApprovalClaimDoc, CallDoc, InputKeyDoc, MessageDoc, SessionDoc};
+use crate::DynamoStore;
+
+const ATTEMPTS: u32 = 20;
+
+fn missing(id: u64) -> StoreError {
+    StoreError::NoSuchRecord {
+        what: "agent session",
+        id: id.to_string(),
+        why: "does not exist: `jada agent sessions` lists them",
+    }
+}
+
+fn not_running(id: u64) -> StoreError {
+    StoreError::NoSuchRecord {
+        what: "agent session",
+        id: id.to_string(),
+        why: "is not running here any more (it ended, or another process took it up)",
+    }
+}
+
+fn no_approval(id: u64, why: &'static str) -> StoreError {
+    StoreError::NoSuchRecord {
+        what: "approval",
+        id: id.to_string(),
+        why,
+    }
+}
+
+impl DynamoStore {
+    async fn session_doc(&self, id: u64) -> Result<Option<crate::docs::Doc<SessionDoc>>> {
+        self.get_doc::<SessionDoc>(&agent_pk(id), "META").await
+    }
+
+    async fn session_by_key(&self, key: &str) -> Result<Option<Session>> {
+        let Some(claim) = self.get_doc::<InputKeyDoc>(&format!("AGENTKEY#{key}"), "KEY").await? else {
+            return Ok(None);
+        };
+        Ok(self.session_doc(claim.value.session_id).await?.map(|d| d.value.session))
+    }
+
+    async fn approval_by_call(&self, session: u64, tool_use_id: &str) -> Result<Option<Approval>> {
+        let claim = self
+            .get_doc::<ApprovalClaimDoc>(&agent_pk(session), &format!("APPROVAL#{tool_use_id}"))
+            .await?;
+        match claim {
+            Some(c) => self.get_approval(c.value.approval_id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// One try at appending a turn: `Ok(None)` when another write came in between.
+    async fn try_append(
+        &self,
+        id: u64,
+        owner: &str,
+        messages: &[Message],
+        usage: Option<(Usage, u64)>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>> {
+        let doc = self.session_doc(id).await?.ok_or_else(|| missing(id))?;
+        let mut d = doc.value;
+        if d.session.outcome.is_some() || d.session.owner.as_deref() != Some(owner) {
+            return Err(not_running(id));
+        }
+        if let Some((u, cost)) = usage {
+            d.session.turns += 1;
+            d.session.input_tokens += u.input_tokens;
+            d.session.output_tokens += u.output_tokens;
+            d.session.cost_micro_usd += cost;
+        }
+        d.session.updated_at = now;
+        let mut tx = Tx::new(self);
+        for m in messages {
+            d.messages += 1;
+            tx.put(
+                &MessageDoc {
+                    session_id: id,
+                    n: d.messages,
+                    message: m.clone(),
+                },
+                Some(""),
+            )?;
+        }
+        tx.put(&d, Some(&doc.tok))?;
+        Ok(tx.commit().await?.is_none().then_some(d.session))
+    }
+
+    async fn change_session<R: Send>(
+        &self,
+        id: u64,
+        f: impl FnMut(Option<SessionDoc>) -> Result<Change<SessionDoc, R>> + Send,
+    ) -> Result<R> {
+        self.change::<SessionDoc, R, _>(&agent_pk(id), "META", f).await
+    }
+}
+
+#[async_trait]
+impl AgentStore for DynamoStore {
+    async fn start_agent_session(&self, new: &NewSession, first: &Message, now: DateTime<Utc>) -> Result<Started> {
+        if let Some(s) = self.session_by_key(&new.input_key).await? {
+            return Ok(Started::Existing(s));
+        }
+        let id = self.next_number("session").await?;
+        let session = Session {
+            id,
+            playbook: new.playbook.clone(),
+            input: new.input.clone(),
+            input_key: new.input_key.clone(),
+            outcome: None,
+            turns: 0,
+            max_turns: new.max_turns,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_micro_usd: 0,
+            handoff: None,
+            error: None,
+            owner: Some(new.owner.clone()),
+            started_at: now,
+            updated_at: now,
+        };
+        let mut tx = Tx::new(self);
+        tx.put(
+            &InputKeyDoc {
+                input_key: new.input_key.clone(),
+                session_id: id,
+            },
+            Some(""),
+        )?;
+        tx.put(
+            &SessionDoc {
+                session: session.clone(),
+                messages: 1,
+            },
+            Some(""),
+        )?;
+        tx.put(
+            &MessageDoc {
+                session_id: id,
+                n: 1,
+                message: first.clone(),
+            },
+            Some(""),
+        )?;
+        if tx.commit().await?.is_none() {
+            return Ok(Started::New(session));
+        }
+        // Another process started a session for this input first: that one stands.
+        match self.session_by_key(&new.input_key).await? {
+            Some(s) => Ok(Started::Existing(s)),
+            None => Err(StoreError::Backend(
+                format!("starting a session for `{}` raced and lost; try again", new.input_key).into(),
+            )),
+        }
+    }
+
+    async fn get_agent_session(&self, id: u64) -> Result<Option<Session>> {
+        Ok(self.session_doc(id).await?.map(|d| d.value.session))
+    }
+
+    async fn list_agent_sessions(&self, limit: usize) -> Result<Vec<Session>> {
+        let q = Query::on(Index::Gsi(1), "AGENTS").newest_first().limit(limit);
+        Ok(self
+            .query_values::<SessionDoc>(&q)
+            .await?
+            .into_iter()
+            .map(|d| d.session)
+            .collect())
+    }
+
+    async fn list_running_agent_sessions(&self) -> Result<Vec<Session>> {
+        let q = Query::on(Index::Gsi(2), "AGENTS#RUNNING");
+        Ok(self
+            .query_values::<SessionDoc>(&q)
+            .await?
+            .into_iter()
+            .map(|d| d.session)
+            .filter(|s| s.outcome.is_none())
+            .collect())
+    }
+
+    async fn session_messages(&self, id: u64) -> Result<Vec<Message>> {
+        let q = Query::on(Index::Table, agent_pk(id)).sk(Sk::Prefix("MSG#".into()));
+        Ok(self
+            .query_values::<MessageDoc>(&q)
+            .await?
+            .into_iter()
+            .map(|m| m.message)
+            .collect())
+    }
+
+    async fn append_messages(
+        &self,
+        id: u64,
+        owner: &str,
+        messages: &[Message],
+        usage: Option<(Usage, u64)>,
+        now: DateTime<Utc>,
+    ) -> Result<Session> {
+        for attempt in 0..ATTEMPTS {
+            if let Some(s) = self.try_append(id, owner, messages, usage, now).await? {
+                return Ok(s);
+            }
+            tokio::time::sleep(contention_pause(attempt)).await;
+        }
+        Err(StoreError::Backend(
+            format!("agent session {id} kept changing while appending to it; try again").into(),
+        ))
+    }
+
+    async fn start_tool_call(&self, call: &ToolCall) -> Result<bool> {
+        let mut call = call.clone();
+        call.state = ToolCallState::Running;
+        self.put_doc(&CallDoc { call, seq: seq() }, Some("")).await
+    }
+
+    async fn finish_tool_call(&self, session: u64, tool_use_id: &str, result: &str, is_error: bool) -> Result<()> {
+        let done = self
+            .change::<CallDoc, bool, _>(&agent_pk(session), &format!("CALL#{tool_use_id}"), |cur| match cur {
+                Some(mut c) if c.call.state == ToolCallState::Running => {
+                    c.call.state = ToolCallState::Done;
+                    c.call.result = Some(result.to_string());
+                    c.call.is_error = is_error;
+                    Ok(Change::Write(c, true))
+                }
+                _ => Ok(Change::Keep(false)),
+            })
+            .await?;
+        done.then_some(()).ok_or_else(|| StoreError::NoSuchRecord {
+            what: "tool call",
+            id: format!("{session}/{tool_use_id}"),
+            why: "is not running",
+        })
+    }
+
+    async fn list_tool_calls(&self, session: u64) -> Result<Vec<ToolCall>> {
+        let q = Query::on(Index::Table, agent_pk(session)).sk(Sk::Prefix("CALL#".into()));
+        let mut calls = self.query_values::<CallDoc>(&q).await?;
+        calls.sort_by(|a, b| a.seq.cmp(&b.seq));
+        Ok(calls.into_iter().map(|c| c.call).collect())
+    }
+
+    async fn finish_agent_session(&self, id: u64, end: &SessionEnd, now: DateTime<Utc>) -> Result<bool> {
+        self.change_session(id, |cur| match cur {
+            Some(mut d) if d.session.outcome.is_none() => {
+                d.session.outcome = Some(end.outcome);
+                d.session.handoff = end.handoff.clone();
+                d.session.error = end.error.clone();
+                d.session.owner = None;
+                d.session.updated_at = now;
+                Ok(Change::Write(d, true))
+            }
+            _ => Ok(Change::Keep(false)),
+        })
+        .await
+    }
+
+    async fn request_approval(&self, a: &NewApproval) -> Result<Approval> {
+        if let Some(existing) = self.approval_by_call(a.session_id, &a.tool_use_id).await? {
+            return Ok(existing);
+        }
+        let approval = Approval {
+            id: self.next_number("approval").await?,
+            session_id: a.session_id,
+            tool_use_id: a.tool_use_id.clone(),
+            tool: a.tool.clone(),
+            arguments: a.arguments.clone(),
+            args_hash: args_hash(&a.tool, &a.arguments),
+            state: ApprovalState::Pending,
+            reason: None,
+            decided_by: None,
+            requested_at: a.requested_at,
+            expires_at: a.expires_at,
+            decided_at: None,
+        };
+        let claim = ApprovalClaimDoc {
+            session_id: a.session_id,
+            tool_use_id: a.tool_use_id.clone(),
+            approval_id: approval.id,
+        };
+        let mut tx = Tx::new(self);
+        tx.put(&claim, Some(""))?;
+        tx.put(&approval, Some(""))?;
+        if tx.commit().await?.is_none() {
+            return Ok(approval);
+        }
+        self.approval_by_call(a.session_id, &a.tool_use_id)
+            .await?
+            .ok_or_else(|| StoreError::Backend("an approval request raced and lost; try again".into()))
+    }
+
+    async fn get_approval(&self, id: u64) -> Result<Option<Approval>> {
+        Ok(self
+            .get_doc::<Approval>(&approval_pk(id), "APPROVAL")
+            .await?
+            .map(|d| d.value))
+    }
+
+    async fn find_approval(&self, session: u64, tool_use_id: &str) -> Result<Option<Approval>> {
+        self.approval_by_call(session, tool_use_id).await
+    }
+
+    async fn list_approvals(&self, states: &[ApprovalState], limit: usize) -> Result<Vec<Approval>> {
+        let mut out: Vec<Approval> = if states.is_empty() {
+            self.query_values(&Query::on(Index::Gsi(1), "APPROVALS").newest_first().limit(limit))
+                .await?
+        } else {
+            let mut all = vec![];
+            for s in states {
+                let q = Query::on(Index::Gsi(2), format!("APPROVALS#{}", s.as_str()))
+                    .newest_first()
+                    .limit(limit);
+                all.extend(self.query_values::<Approval>(&q).await?);
+            }
+            all
+        };
+        out.sort_by_key(|a| std::cmp::Reverse(a.id));
+        out.dedup_by_key(|a| a.id);
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    async fn decide_approval(
+        &self,
+        id: u64,
+        approve: bool,
+        reason: Option<&str>,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Approval> {
+        self.change::<Approval, Result<Approval>, _>(&approval_pk(id), "APPROVAL", |cur| {
+            let mut a = cur.ok_or_else(|| no_approval(id, "does not exist: `jada agent approvals` lists them"))?;
+            match a.state_at(now) {
+                ApprovalState::Pending => {}
+                ApprovalState::Expired if a.state == ApprovalState::Pending => {
+                    a.state = ApprovalState::Expired;
+                    let why = no_approval(id, "expired before it was decided: the session was told so");
+                    return Ok(Change::Write(a, Err(why)));
+                }
+                ApprovalState::Expired => {
+                    return Ok(Change::Keep(Err(no_approval(
+                        id,
+                        "expired before it was decided: the session was told so",
+                    ))))
+                }
+                _ => {
+                    return Ok(Change::Keep(Err(no_approval(
+                        id,
+                        "was decided already; an approval is decided once",
+                    ))))
+                }
+            }
+            a.state = if approve {
+                ApprovalState::Approved
+            } else {
+                ApprovalState::Denied
+            };
+            a.reason = reason.map(str::to_string);
+            a.decided_by = Some(by.to_string());
+            a.decided_at = Some(now);
+            Ok(Change::Write(a.clone(), Ok(a)))
+        })
+        .await?
+    }
+
+    async fn use_approval(&self, id: u64, args_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+        self.change::<Approval, bool, _>(&approval_pk(id), "APPROVAL", |cur| match cur {
+            Some(mut a) if a.state == ApprovalState::Approved && a.args_hash == args_hash => {
+                a.state = ApprovalState::Used;
+                a.decided_at = a.decided_at.or(Some(now));
+                Ok(Change::Write(a, true))
+            }
+            _ => Ok(Change::Keep(false)),
+        })
+        .await
+    }
+
+    async fn reopen_agent_session(
+        &self,
+        id: u64,
+        owner: &str,
+        max_turns: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>> {
+        self.change_session(id, |cur| match cur {
+            Some(mut d) if d.session.outcome.is_some_and(|o| o.is_resumable()) => {
+                d.session.outcome = None;
+                d.session.error = None;
+                d.session.owner = Some(owner.to_string());
+                d.session.max_turns = max_turns;
+                d.session.updated_at = now;
+                let s = d.session.clone();
+                Ok(Change::Write(d, Some(s)))
+            }
+            _ => Ok(Change::Keep(None)),
+        })
+        .await
+    }
+}

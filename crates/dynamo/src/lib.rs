@@ -1,0 +1,170 @@
+//! jada's store on DynamoDB.
+//!
+//! The business's tables are used as its Python scripts left them: `crew-dispatch`
+//! (charters), `crew-roster` (crew) and `charter-chats` (chat threads). jada reads every
+//! attribute they wrote, gives the ones they never wrote documented defaults, and
+//! changes only the attributes it owns (`UpdateItem`, never a `PutItem` over an item),
+//! so their other attributes survive. jada's own records (outbox, runs, leases, offers,
+//! sessions, tasks, agent sessions...) live in one table of its own, `jada-ops`
+//! ([`docs`]: one JSON document per item, optimistic concurrency on a write token).
+//!
+//! Every store method is one atomic operation: a conditional write, or a
+//! `TransactWriteItems` when a change spans items (a charter with its outbox events, an
+//! accepted offer with its charter, event and chat note). `docs/dynamodb.md` maps each
+//! method to its requests.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::Region;
+use aws_smithy_http_client::tls;
+
+mod access;
+mod agents;
+pub mod charters;
+mod chats;
+mod crew;
+mod docs;
+mod offers;
+mod outbox;
+mod records;
+mod runs;
+pub mod tables;
+mod tasks;
+mod wire;
+
+pub use tables::{Check, TableCheck};
+
+/// The tables jada uses, by name. The defaults are the business's existing tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    pub charters: String,
+    pub crew: String,
+    pub chats: String,
+    pub ops: String,
+}
+
+impl Default for Tables {
+    fn default() -> Tables {
+        Tables {
+            charters: "crew-dispatch".into(),
+            crew: "crew-roster".into(),
+            chats: "charter-chats".into(),
+            ops: "jada-ops".into(),
+        }
+    }
+}
+
+/// Where the tables are. Credentials come from the standard AWS chain only
+/// (environment, profile, instance role).
+#[derive(Debug, Clone, Default)]
+pub struct DynamoConfig {
+    /// `None`: the chain's region (AWS_REGION, the profile).
+    pub region: Option<String>,
+    /// A local DynamoDB-compatible server, for tests and development.
+    pub endpoint_url: Option<String>,
+    pub tables: Tables,
+    /// This daemon's name among several sharing the tables; stable across restarts, so
+    /// a restarted daemon finds its own interrupted runs. Default: the host name.
+    pub instance: Option<String>,
+    /// Read a month through the `charter_month` index. Only when every program that
+    /// writes charters sets `charter_month`: the old scripts do not, and their charters
+    /// would be missing from the month. Off: one query per day on `charter_date`.
+    pub month_index: bool,
+}
+
+/// The host's name (or `jada` when it has none to read).
+fn default_instance() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "jada".into())
+}
+
+/// The store on DynamoDB. Cheap to clone (the SDK client is shared).
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    tables: Tables,
+    /// Whether `crew-dispatch` has the `charter_month` index (one query per month);
+    /// without it a month is one query per day on `charter_date`.
+    month_index: std::sync::Arc<tokio::sync::OnceCell<bool>>,
+    month_index_wanted: bool,
+    /// This daemon among several on the same tables (its job runs are its own).
+    instance: String,
+}
+
+/// The GSI on `charter_date` the old scripts use to fetch a day.
+pub const DATE_INDEX: &str = "charter_date";
+/// The GSI jada adds: `charter_month` (YYYY-MM) + `charter_date`, a month in one query.
+pub const MONTH_INDEX: &str = "charter_month";
+
+impl DynamoStore {
+    /// A client for the configured tables. Sends no request: a missing table or a
+    /// missing permission is reported by the first operation that needs it (or at once
+    /// by `jada store check`).
+    pub async fn connect(config: &DynamoConfig) -> DynamoStore {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+            .build_https();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http)
+            // Throttling and 5xx are retried by the SDK (exponential backoff, jitter).
+            .retry_config(RetryConfig::standard().with_max_attempts(5))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(10))
+                    .build(),
+            );
+        if let Some(region) = &config.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(url) = &config.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let sdk = loader.load().await;
+        DynamoStore {
+            client: aws_sdk_dynamodb::Client::new(&sdk),
+            tables: config.tables.clone(),
+            month_index: Default::default(),
+            month_index_wanted: config.month_index,
+            instance: config.instance.clone().unwrap_or_else(default_instance),
+        }
+    }
+
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    /// Whether months are read through the month index: when configured, and the table
+    /// has it (looked up once, `DescribeTable`). Otherwise a month is one query per day
+    /// on the old scripts' `charter_date` index, which sees every writer's charters.
+    pub async fn uses_month_index(&self) -> bool {
+        if !self.month_index_wanted {
+            return false;
+        }
+        *self
+            .month_index
+            .get_or_init(|| async {
+                tables::has_index(self, &self.tables.charters, MONTH_INDEX)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(
+                            "cannot tell whether {} has the month index ({e}); reading months day by day",
+                            self.tables.charters
+                        );
+                        false
+                    })
+            })
+            .await
+    }
+}

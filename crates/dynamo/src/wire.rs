@@ -1,0 +1,195 @@
+//! Talking to DynamoDB: attribute values, timestamps, what a refusal means, and which
+//! failures an operator must fix (a missing table, a permission) versus which may pass
+//! (throttling, after the SDK's own retries with backoff and jitter).
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use jada_store::StoreError;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// What a request was, for the operator's message: `dynamodb:Query` on a table or index.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Op<'a> {
+    pub action: &'static str,
+    pub table: &'a str,
+    pub index: Option<&'a str>,
+}
+
+impl<'a> Op<'a> {
+    pub fn new(action: &'static str, table: &'a str) -> Op<'a> {
+        Op {
+            action,
+            table,
+            index: None,
+        }
+    }
+
+    pub fn on_index(mut self, index: Option<&'a str>) -> Op<'a> {
+        self.index = index;
+        self
+    }
+
+    fn resource(&self) -> String {
+        let table = format!("arn:aws:dynamodb:REGION:ACCOUNT:table/{}", self.table);
+        match self.index {
+            Some(i) => format!("{table}/index/{i}"),
+            None => table,
+        }
+    }
+}
+
+/// Error codes DynamoDB uses for "slow down / try later". The SDK retries these itself
+/// (standard mode: exponential backoff with jitter); reaching us means it gave up.
+const PASSING: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+    "LimitExceededException",
+];
+
+const DENIED: &[&str] = &[
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "MissingAuthenticationTokenException",
+    "InvalidSignatureException",
+    "ExpiredTokenException",
+    "IncompleteSignature",
+];
+
+/// A failed request as a typed store error (conditions are handled by the caller first).
+pub(crate) fn failure<E, R>(op: Op<'_>, err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let code = err.code().unwrap_or_default().to_string();
+    let message = err.message().unwrap_or_default().to_string();
+    let target = match op.index {
+        Some(i) => format!("table `{}` (index `{i}`)", op.table),
+        None => format!("table `{}`", op.table),
+    };
+    if code == "ResourceNotFoundException" {
+        return StoreError::Setup(format!(
+            "DynamoDB has no {target} (dynamodb:{action}: {message}): create it with `jada store create-tables`, \
+             or name the existing table in [store.tables]; `jada store check` lists what is missing",
+            action = op.action
+        ));
+    }
+    if DENIED.contains(&code.as_str()) {
+        return StoreError::Setup(format!(
+            "DynamoDB refused dynamodb:{action} on {target}: {code}: {message}. Grant the IAM action \
+             dynamodb:{action} on {resource} to the credentials jada runs with (README: \"Running on \
+             DynamoDB\" has the least-privilege policy)",
+            action = op.action,
+            resource = op.resource()
+        ));
+    }
+    if code == "ValidationException" {
+        return StoreError::Setup(format!(
+            "DynamoDB refused dynamodb:{action} on {target} as invalid: {message}. The table may not have the \
+             keys jada expects: run `jada store check`",
+            action = op.action
+        ));
+    }
+    if let SdkError::DispatchFailure(d) = &err {
+        if d.is_user() || d.is_other() {
+            return StoreError::Setup(format!(
+                "cannot send dynamodb:{action} to DynamoDB: {e}. Check [store] region and endpoint_url, and \
+                 that AWS credentials are available (environment, profile or instance role)",
+                action = op.action,
+                e = chain(&err)
+            ));
+        }
+    }
+    if matches!(err, SdkError::ConstructionFailure(_)) {
+        return StoreError::Setup(format!(
+            "cannot build dynamodb:{action}: {e}. AWS credentials must come from the environment \
+             (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), a profile (AWS_PROFILE) or an instance role",
+            action = op.action,
+            e = chain(&err)
+        ));
+    }
+    let passing = PASSING.contains(&code.as_str())
+        || matches!(
+            err,
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+        );
+    let what = if passing { "did not answer in time" } else { "failed" };
+    StoreError::Backend(
+        format!(
+            "DynamoDB dynamodb:{action} on {target} {what} ({code}): {e}",
+            action = op.action,
+            e = if message.is_empty() { chain(&err) } else { message }
+        )
+        .into(),
+    )
+}
+
+/// An error and its sources on one line (the SDK's Display alone says "dispatch failure").
+fn chain(err: &(dyn StdError + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut src = err.source();
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}
+
+/// Instants as fixed-width UTC text with microseconds, so they sort as text in keys.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+pub(crate) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|| {
+            // The old scripts wrote naive ISO 8601 (`2024-07-01T12:00:00.123456`), in UTC.
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+}
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub(crate) fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v),
+        _ => None,
+    }
+}
+
+pub(crate) fn get_n<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => Some(v),
+        _ => None,
+    }
+}
+
+/// A fresh random token (write tokens, transaction request tokens).
+pub(crate) fn token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Expression values from (`:name`, value) pairs.
+pub(crate) fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> Item {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}

@@ -1,0 +1,321 @@
+//! jada on the business's tables as its Python scripts write them: items written with
+//! boto3 in the old scripts' shapes are listed, updated and dispatched correctly, their
+//! unknown attributes survive jada's writes, and boto3 reads back what jada wrote.
+//! Also: what an operator sees when a table or a permission is missing, and that
+//! throttling is retried, then reported as retryable.
+
+use chrono::{Duration, NaiveDate, NaiveTime, Utc};
+use jada_core::{
+    Cents, CharterStatus, ChatAuthor, ChatKind, ChatMessage, CrewId, Fault, Month, Offer, OfferStatus, SeatKind,
+};
+use jada_dynamo::DynamoStore;
+use jada_store::{Acceptance, CharterStore, ChatStore, CrewStore, OfferStore, StoreError};
+use jada_testkit::dynamo::{config, fresh_store, inject_fault, server};
+use jada_testkit::run_python;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// Runs boto3 against the test server: `ops` is a list of (operation, kwargs) pairs for
+/// the low-level client; prints the JSON of each answer (Decimals as strings).
+fn boto3(ops: Value) -> Vec<Value> {
+    let script = r#"
+import json, sys, boto3
+from decimal import Decimal
+c = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="us-east-1",
+                 aws_access_key_id="x", aws_secret_access_key="y")
+out = []
+for op, kwargs in json.loads(sys.argv[2]):
+    r = getattr(c, op)(**kwargs)
+    r.pop("ResponseMetadata", None)
+    out.append(r)
+print(json.dumps(out, default=str))
+"#;
+    let out = run_python(script, [server().endpoint.clone(), ops.to_string()]);
+    out.as_array().expect("a list of answers").clone()
+}
+
+/// An item of `crew-dispatch` as the old scripts write it (no status, times, guest
+/// name or version; money as decimal numbers), plus attributes jada does not know.
+fn old_charter(id: Uuid, date: &str) -> Value {
+    json!({
+        "charter_id": {"S": id.to_string()},
+        "created_at": {"S": "2024-06-01T10:00:00.123456"},
+        "charter_date": {"S": date},
+        "vessel_name": {"S": "Marlin"},
+        "captain_assigned": {"S": "cap-1"},
+        "crew_assigned": {"L": []},
+        "guest_count": {"N": "6"},
+        "reportable_revenue": {"N": "1250.5"},
+        "tips": {"N": "100"},
+        "booking_source": {"S": "phone"},
+        "legacy_flags": {"SS": ["vip", "repeat"]}
+    })
+}
+
+fn get_charter_item(store: &DynamoStore, id: Uuid) -> Value {
+    let got = boto3(json!([["query", {
+        "TableName": store.tables().charters,
+        "KeyConditionExpression": "charter_id = :id",
+        "ExpressionAttributeValues": {":id": {"S": id.to_string()}}
+    }]]));
+    got[0]["Items"][0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_scripts_charters_list_with_defaults_and_keep_their_attributes() {
+    let store = fresh_store().await;
+    let t = store.tables().clone();
+    let good = Uuid::new_v4();
+    let mut bad = old_charter(Uuid::new_v4(), "2024-07-3x");
+    bad["charter_id"] = json!({"S": Uuid::new_v4().to_string()});
+    boto3(json!([
+        ["put_item", {"TableName": t.charters, "Item": old_charter(good, "2024-07-05")}],
+        ["put_item", {"TableName": t.charters, "Item": bad}],
+    ]));
+
+    // The bad item is skipped (and named in the log); the rest of the month lists.
+    let month = store
+        .list_charters_in_month(Month::parse("2024-07").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(month.len(), 1, "{month:?}");
+    let c = &month[0];
+    assert_eq!(c.charter_id.as_uuid(), good);
+    assert_eq!(c.reportable_revenue, Cents(125_050), "1250.5 read as a decimal");
+    assert_eq!(c.tips, Cents(10_000));
+    assert_eq!(
+        c.status,
+        CharterStatus::Completed,
+        "an old charter in the past defaults to completed"
+    );
+    assert_eq!(c.start_time, NaiveTime::from_hms_opt(9, 0, 0).unwrap());
+    assert_eq!(c.guest_name, "(not recorded)");
+    assert_eq!(c.version, 1);
+    assert_eq!(c.charter_date, NaiveDate::from_ymd_opt(2024, 7, 5).unwrap());
+
+    // jada's update changes only what it owns: the old scripts' attributes survive.
+    let mut next = c.clone();
+    next.tips = Cents(20_025);
+    next.crew_assigned = vec![CrewId::parse("deck-1").unwrap()];
+    let written = store.update_charter(next, 1, vec![], Utc::now()).await.unwrap();
+    assert_eq!(written.version, 2);
+    let item = get_charter_item(&store, good);
+    assert_eq!(item["booking_source"], json!({"S": "phone"}));
+    assert_eq!(item["legacy_flags"]["SS"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        item["created_at"],
+        json!({"S": "2024-06-01T10:00:00.123456"}),
+        "the key is kept"
+    );
+    assert_eq!(item["tips"], json!({"N": "200.25"}));
+    assert_eq!(item["reportable_revenue"], json!({"N": "1250.50"}));
+    assert_eq!(item["crew_assigned"], json!({"L": [{"S": "deck-1"}]}));
+    assert_eq!(item["charter_month"], json!({"S": "2024-07"}));
+    assert_eq!(item["version"], json!({"N": "2"}));
+
+    // A second writer with the old version is refused, by name.
+    let mut stale = c.clone();
+    stale.tips = Cents(1);
+    let err = store.update_charter(stale, 1, vec![], Utc::now()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::StaleVersion {
+                expected: 1,
+                actual: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_month_index_is_used_only_once_every_charter_has_its_month() {
+    let mut cfg = config(jada_testkit::dynamo::fresh_tables());
+    cfg.month_index = true;
+    let store = DynamoStore::connect(&cfg).await;
+    store.create_tables().await.unwrap();
+    let id = Uuid::new_v4();
+    boto3(json!([["put_item", {"TableName": store.tables().charters, "Item": old_charter(id, "2024-07-05")}]]));
+    // The old script's charter has no charter_month: the check says so, and how to fix it.
+    let check = store.check().await.unwrap();
+    assert!(!check.ok);
+    let charters = &check.tables[0];
+    assert!(
+        charters
+            .missing
+            .iter()
+            .any(|m| m.contains("charter_month on 1 charters")),
+        "{charters:?}"
+    );
+    assert!(store
+        .create_tables()
+        .await
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("set charter_month on 1")));
+    assert!(store.check().await.unwrap().ok);
+    assert!(store.uses_month_index().await);
+    let month = store
+        .list_charters_in_month(Month::parse("2024-07").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(month.iter().map(|c| c.charter_id.as_uuid()).collect::<Vec<_>>(), [id]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_scripts_crew_and_chats_are_read_and_written_back_in_their_shapes() {
+    let store = fresh_store().await;
+    let t = store.tables().clone();
+    let charter = Uuid::new_v4();
+    boto3(json!([
+        ["put_item", {"TableName": t.charters, "Item": old_charter(charter, "2024-07-05")}],
+        ["put_item", {"TableName": t.crew, "Item": {
+            "crew_id": {"S": "deck-7"}, "name": {"S": "Ana Lima"}, "email": {"S": "Ana@Example.com"},
+            "phone": {"S": "+1 619 555 0107"}, "captain_certified": {"BOOL": false},
+            "available_dates": {"SS": ["2024-07-05", "2024-07-06"]}, "shirt_size": {"S": "M"}}}],
+        ["put_item", {"TableName": t.chats, "Item": {
+            "charter_id": {"S": charter.to_string()}, "created_at": {"S": "2024-06-02T08:00:00"},
+            "author": {"S": "Maria"}, "body": {"S": "Guests asked for a late start"}}}],
+    ]));
+
+    let deck7 = CrewId::parse("deck-7").unwrap();
+    let ana = store.get_crew(&deck7).await.unwrap().unwrap();
+    assert_eq!(ana.email.as_str(), "ana@example.com");
+    assert!(ana.active, "active defaults to true");
+    let day = NaiveDate::from_ymd_opt(2024, 7, 5).unwrap();
+    assert_eq!(store.list_crew_available_on(day).await.unwrap(), vec![ana.clone()]);
+    assert_eq!(
+        store.get_crew_by_email(&ana.email).await.unwrap().map(|m| m.crew_id),
+        Some(deck7.clone())
+    );
+
+    // No availability: the attribute goes (DynamoDB has no empty set); the rest stays.
+    store.set_availability(&deck7, &Default::default()).await.unwrap();
+    let item = &boto3(json!([["get_item", {"TableName": t.crew, "Key": {"crew_id": {"S": "deck-7"}}}]]))[0]["Item"];
+    assert!(item.get("available_dates").is_none(), "{item}");
+    assert_eq!(item["shirt_size"], json!({"S": "M"}));
+    let mut renamed = ana.clone();
+    renamed.name = "Ana Lima Souza".into();
+    store.upsert_crew(&renamed).await.unwrap();
+    let item = &boto3(json!([["get_item", {"TableName": t.crew, "Key": {"crew_id": {"S": "deck-7"}}}]]))[0]["Item"];
+    assert_eq!(item["name"], json!({"S": "Ana Lima Souza"}));
+    assert_eq!(item["shirt_size"], json!({"S": "M"}));
+
+    // The old thread reads as an office note; jada's message reads back with boto3.
+    let id = jada_core::CharterId::from_uuid(charter);
+    let mine = ChatMessage {
+        message_id: Uuid::new_v4(),
+        charter_id: id,
+        posted_at: "2024-06-03T09:00:00Z".parse().unwrap(),
+        author: ChatAuthor::Crew(deck7.clone()),
+        kind: ChatKind::Reply,
+        body: "I can take it".into(),
+    };
+    store.append_chat(&mine).await.unwrap();
+    let thread = store.list_chat(id).await.unwrap();
+    assert_eq!(thread.len(), 2);
+    assert_eq!(thread[0].author, ChatAuthor::Operator("Maria".into()));
+    assert_eq!(thread[0].body, "Guests asked for a late start");
+    assert_eq!(thread[1], mine);
+    let items = &boto3(json!([["query", {"TableName": t.chats,
+        "KeyConditionExpression": "charter_id = :id",
+        "ExpressionAttributeValues": {":id": {"S": charter.to_string()}}}]]))[0]["Items"];
+    let last = &items.as_array().unwrap()[1];
+    assert_eq!(last["author"], json!({"S": "deck-7"}));
+    assert_eq!(last["body"], json!({"S": "I can take it"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_scripts_charter_is_dispatched() {
+    let store = fresh_store().await;
+    let t = store.tables().clone();
+    let charter = Uuid::new_v4();
+    let mut item = old_charter(charter, "2031-07-05");
+    item["crew_assigned"] = json!({"L": [{"S": "deck-1"}]});
+    boto3(json!([["put_item", {"TableName": t.charters, "Item": item}]]));
+    let id = jada_core::CharterId::from_uuid(charter);
+    let now = Utc::now();
+    let offer = Offer {
+        offer_id: Uuid::new_v4(),
+        charter_id: id,
+        crew_id: CrewId::parse("deck-2").unwrap(),
+        seat: SeatKind::Crew,
+        status: OfferStatus::Offered,
+        offered_at: now,
+        expires_at: now + Duration::hours(2),
+        answered_at: None,
+    };
+    let note = |body: &str| ChatMessage {
+        message_id: Uuid::new_v4(),
+        charter_id: id,
+        posted_at: now,
+        author: ChatAuthor::System,
+        kind: ChatKind::Offer,
+        body: body.into(),
+    };
+    store.create_offer(&offer, &note("offered to deck-2")).await.unwrap();
+    let Acceptance::Accepted(c) = store
+        .accept_offer(offer.offer_id, now, 2, &note("deck-2 accepted"))
+        .await
+        .unwrap()
+    else {
+        panic!("the seat was free")
+    };
+    assert_eq!(
+        c.status,
+        CharterStatus::Booked,
+        "a future old charter defaults to booked"
+    );
+    assert_eq!(c.version, 2);
+    let item = get_charter_item(&store, charter);
+    assert_eq!(item["crew_assigned"], json!({"L": [{"S": "deck-1"}, {"S": "deck-2"}]}));
+    assert_eq!(item["booking_source"], json!({"S": "phone"}));
+    assert_eq!(store.list_chat(id).await.unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_table_names_itself_and_the_fix() {
+    let mut tables = jada_testkit::dynamo::fresh_tables();
+    tables.charters = "no-such-table".into();
+    let store = DynamoStore::connect(&config(tables)).await;
+    let err = store
+        .list_charters_in_month(Month::parse("2024-07").unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Setup(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("no-such-table") && text.contains("jada store create-tables"),
+        "{text}"
+    );
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_denied_names_the_iam_action_to_grant() {
+    let store = fresh_store().await;
+    inject_fault("DescribeTimeToLive", &store.tables().ops, "AccessDeniedException", 1);
+    let err = store.check().await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Setup(_)), "{err:?}");
+    assert!(text.contains("dynamodb:DescribeTimeToLive"), "{text}");
+    assert!(text.contains(&format!("table/{}", store.tables().ops)), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_retried_then_reported_as_retryable() {
+    let store = fresh_store().await;
+    let id = CrewId::parse("nobody").unwrap();
+    // Twice throttled: the SDK's retries (backoff with jitter) get through.
+    let crew = store.tables().crew.clone();
+    inject_fault("GetItem", &crew, "ProvisionedThroughputExceededException", 2);
+    assert_eq!(store.get_crew(&id).await.unwrap(), None);
+    // Throttled past the five attempts: a typed error that says retrying may help.
+    inject_fault("GetItem", &crew, "ThrottlingException", 5);
+    let err = store.get_crew(&id).await.unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+    assert!(err.is_retryable());
+    assert!(err.to_string().contains("dynamodb:GetItem"), "{err}");
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""A DynamoDB-compatible server for jada's tests: moto's server, made strict.
+
+    .venv/bin/python scripts/dynamodb-test-server.py [--port N]
+
+Prints `listening on PORT` once it accepts connections, and exits when its standard
+input closes (so it dies with the test process that started it).
+
+Why not `moto_server` as it is:
+- moto handles requests on threads with no lock in its DynamoDB backend: two
+  `attribute_not_exists` racers can both win. Real DynamoDB applies each request
+  atomically, so this server serialises requests with one lock around the app.
+- moto accepts requests the real service refuses. This server refuses them as DynamoDB
+  does (HTTP 400, ValidationException): BatchWriteItem over 25 requests, BatchGetItem
+  over 100 keys, TransactWriteItems/TransactGetItems over 100 items, and a transaction
+  naming one item twice.
+- moto never throttles nor leaves UnprocessedItems. A test can ask for faults:
+  POST /_faults {"target": "PutItem", "error": "ProvisionedThroughputExceededException",
+  "count": 2, "table": "t1"} makes the next 2 PutItem requests (on table t1; any table
+  without "table") fail that way; {"target":
+  "BatchWriteItem", "unprocessed": 1} answers the next batch with all its items
+  unprocessed (nothing written). DELETE /_faults clears them.
+"""
+
+import argparse
+import json
+import os
+import sys
+import threading
+
+from werkzeug.serving import make_server
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+
+PREFIX = "DynamoDB_20120810."
+LOCK = threading.Lock()
+FAULTS = []  # dicts: target, error | unprocessed, count
+
+
+def error(kind, message):
+    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{kind}", "message": message})
+    return "400 Bad Request", body
+
+
+def refusal(target, request):
+    """What the real service refuses and moto accepts: (status, body) or None."""
+    if target == "BatchWriteItem":
+        n = sum(len(v) for v in request.get("RequestItems", {}).values())
+        if n > 25:
+            return error(
+                "ValidationException",
+                "1 validation error detected: Value at 'requestItems' failed to satisfy "
+                f"constraint: Member must have length less than or equal to 25 (got {n})",
+            )
+    if target == "BatchGetItem":
+        n = sum(len(v.get("Keys", [])) for v in request.get("RequestItems", {}).values())
+        if n > 100:
+            return error("ValidationException", f"Too many items requested for the BatchGetItem call ({n})")
+    if target in ("TransactWriteItems", "TransactGetItems"):
+        items = request.get("TransactItems", [])
+        if len(items) > 100:
+            return error(
+                "ValidationException",
+                "1 validation error detected: Value at 'transactItems' failed to satisfy "
+                f"constraint: Member must have length less than or equal to 100 (got {len(items)})",
+            )
+        seen = set()
+        for item in items:
+            (op,) = item.values()
+            key = (op.get("TableName"), json.dumps(op.get("Key") or key_of(op), sort_keys=True))
+            if key in seen:
+                return error(
+                    "ValidationException",
+                    "Transaction request cannot include multiple operations on one item",
+                )
+            seen.add(key)
+    return None
+
+
+def key_of(op):
+    # A Put names its item, not a key; the table's key attributes are not known here, so
+    # the whole item stands in (two Puts of different items never compare equal).
+    return op.get("Item")
+
+
+def injected(target, request):
+    for fault in FAULTS:
+        if fault["target"] != target or fault["count"] <= 0:
+            continue
+        if fault.get("table") and fault["table"] != request.get("TableName"):
+            continue
+        fault["count"] -= 1
+        if "unprocessed" in fault:
+            return "200 OK", json.dumps({"UnprocessedItems": request.get("RequestItems", {})})
+        return error(fault["error"], "injected by the test")
+    return None
+
+
+class Strict:
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/_faults":
+            return self.faults(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith(PREFIX):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length)
+            request = json.loads(raw or b"{}")
+            op = target[len(PREFIX):]
+            answer = refusal(op, request)
+            if answer is None:
+                with LOCK:
+                    answer = injected(op, request)
+            if answer is not None:
+                status, body = answer
+                start_response(status, [("Content-Type", "application/x-amz-json-1.0")])
+                return [body.encode()]
+            environ["wsgi.input"] = _Body(raw)
+        with LOCK:
+            return list(self.app(environ, start_response))
+
+    def faults(self, environ, start_response):
+        with LOCK:
+            if environ["REQUEST_METHOD"] == "DELETE":
+                FAULTS.clear()
+            else:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                FAULTS.append(json.loads(environ["wsgi.input"].read(length)))
+        start_response("204 No Content", [])
+        return [b""]
+
+
+class QuietHandler(MotoRequestHandler):
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+class _Body:
+    def __init__(self, raw):
+        import io
+
+        self.buf = io.BytesIO(raw)
+
+    def read(self, *a):
+        return self.buf.read(*a)
+
+    def readline(self, *a):
+        return self.buf.readline(*a)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    app = Strict(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=QuietHandler)
+    os.environ["MOTO_PORT"] = str(server.port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"listening on {server.port}", flush=True)
+    sys.stdin.read()  # until the parent closes it (or dies)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
