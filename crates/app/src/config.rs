@@ -128,6 +128,14 @@ pub struct Server {
     /// A request head must arrive within this (and an idle connection closes after it).
     pub header_timeout: String,
     pub max_connections: usize,
+    /// How long a running job's lease lasts unless renewed (every third of it): when a
+    /// daemon dies, another daemon on the same store takes its jobs within this.
+    #[serde(default = "default_job_lease")]
+    pub job_lease: String,
+}
+
+fn default_job_lease() -> String {
+    "60s".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -350,13 +358,15 @@ impl Config {
             Source::Default(p) if p.exists() => figment = figment.merge(Toml::file_exact(p)),
             Source::Default(_) => {}
         }
-        // JADA_CONFIG, JADA_DATA_DIR (via the flag), JADA_LOG and JADA_ADMIN_TOKEN are read
+        // JADA_CONFIG, JADA_DATA_DIR (via the flag), JADA_LOG, JADA_ADMIN_TOKEN and
+        // JADA_STORE_KEY (app::shared) are read
         // elsewhere; every other JADA_* variable is configuration and must name a key.
-        figment = figment.merge(
-            Env::prefixed("JADA_")
-                .split("__")
-                .ignore(&["config", "log", "admin_token"]),
-        );
+        figment =
+            figment.merge(
+                Env::prefixed("JADA_")
+                    .split("__")
+                    .ignore(&["config", "log", "admin_token", "store_key"]),
+            );
         if let Some(dir) = data_dir {
             figment = figment.merge(Serialized::default("data_dir", dir));
         }
@@ -436,6 +446,15 @@ impl Config {
             return bad(
                 "server.max_connections",
                 format!("{} is out of range: use 16 to 100000", self.server.max_connections),
+            );
+        }
+        if parse_duration(&self.server.job_lease).is_none_or(|s| s < 3) {
+            return bad(
+                "server.job_lease",
+                format!(
+                    "`{}` is not a duration of 3s or more: use e.g. \"60s\"",
+                    self.server.job_lease
+                ),
             );
         }
         if parse_duration(&self.server.shutdown_grace).is_none() {

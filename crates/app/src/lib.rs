@@ -14,6 +14,7 @@ pub mod config;
 pub mod data_dir;
 pub mod jobs;
 mod once;
+pub mod shared;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -52,6 +53,9 @@ pub enum AppError {
     Auth(#[from] AuthError),
     #[error(transparent)]
     LinkKeys(#[from] KeyFileError),
+    /// What daemons share through the store (the sealed link keys) cannot be read.
+    #[error("{0}")]
+    Shared(String),
     /// A command that reads the business found no store where it looked.
     /// Agent sessions cannot run as configured (no provider, no key...).
     #[error("{0}")]
@@ -300,16 +304,51 @@ impl App {
         })
     }
 
+    /// The link keys: secrets/link-keys.json (0600, made on first use) on SQLite; on
+    /// DynamoDB the store's, sealed with the store key, so every daemon signs and
+    /// verifies with the same ring.
+    pub fn links(&self) -> Result<Links, AppError> {
+        let public_url = &self.config.server.public_url;
+        match self.config.store.backend {
+            config::Backend::Sqlite => Ok(Links::load_or_create(
+                &jada_ops::dispatch::links::key_file(&self.data.secrets()),
+                public_url,
+                self.clock.now(),
+            )?),
+            config::Backend::Dynamodb => {
+                let key = shared::StoreKey::load(&self.data.secrets())?;
+                shared::block_on(shared::load_links(
+                    self.store.as_ref(),
+                    &key,
+                    public_url,
+                    self.clock.now(),
+                ))
+            }
+        }
+    }
+
+    /// Rotates the link keys (see [`App::links`]); the old key verifies for `grace`.
+    /// Returns the new key's id.
+    pub fn rotate_links(&self, grace: chrono::Duration) -> Result<String, AppError> {
+        match self.config.store.backend {
+            config::Backend::Sqlite => Ok(Links::rotate(
+                &jada_ops::dispatch::links::key_file(&self.data.secrets()),
+                grace,
+                self.clock.now(),
+            )?),
+            config::Backend::Dynamodb => {
+                let key = shared::StoreKey::load(&self.data.secrets())?;
+                shared::block_on(shared::rotate_links(self.store.as_ref(), &key, grace, self.clock.now()))
+            }
+        }
+    }
+
     /// The dispatcher: `[dispatch]` settings, the fleet, the link keys (made on first use
     /// in secrets/link-keys.json, 0600) and offers by mail.
     pub fn dispatcher(&self) -> Result<Arc<Dispatcher>, AppError> {
         self.dispatcher.get_or_try(|| {
             let d = &self.config.dispatch;
-            let links = Links::load_or_create(
-                &jada_ops::dispatch::links::key_file(&self.data.secrets()),
-                &self.config.server.public_url,
-                self.clock.now(),
-            )?;
+            let links = self.links()?;
             let priority = d
                 .priority
                 .iter()

@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 use jada_store::{AccessStore, ApiKey, Result, Session, StoreError};
 
 use crate::docs::{Change, Index, Query, Tx};
-use crate::records::{KeyNameDoc, NonceDoc};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+
+use crate::records::{KeyNameDoc, NonceDoc, SharedDoc};
 use crate::DynamoStore;
 
 #[async_trait]
@@ -78,4 +81,34 @@ impl AccessStore for DynamoStore {
         })
         .await
     }
+
+    async fn get_shared(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        match self.get_doc::<SharedDoc>("SHARED", name).await? {
+            Some(d) => decode(&d.value.value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn swap_shared(&self, name: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<bool> {
+        let current = self.get_doc::<SharedDoc>("SHARED", name).await?;
+        let (stored, tok) = match &current {
+            Some(d) => (Some(decode(&d.value.value)?), d.tok.as_str()),
+            None => (None, ""),
+        };
+        if stored.as_deref() != expected {
+            return Ok(false);
+        }
+        let doc = SharedDoc {
+            name: name.into(),
+            value: BASE64.encode(value),
+        };
+        self.put_doc(&doc, Some(tok)).await
+    }
+}
+
+fn decode(text: &str) -> Result<Vec<u8>> {
+    BASE64.decode(text).map_err(|e| StoreError::Corrupt {
+        what: "shared document",
+        detail: e.to_string(),
+    })
 }

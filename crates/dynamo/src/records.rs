@@ -340,3 +340,17 @@ impl Record for ApprovalClaimDoc {
         Place::new(agent_pk(self.session_id), format!("APPROVAL#{}", self.tool_use_id))
     }
 }
+
+/// A document every daemon shares (sealed by its writer), as base64 text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SharedDoc {
+    pub name: String,
+    pub value: String,
+}
+
+impl Record for SharedDoc {
+    const WHAT: &'static str = "shared document";
+    fn place(&self) -> Place {
+        Place::new("SHARED", &self.name)
+    }
+}

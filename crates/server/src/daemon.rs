@@ -248,13 +248,54 @@ async fn scheduler(shared: Arc<Shared>, tracker: TaskTracker, stop: Cancellation
             .map(|(n, (_, tr))| (n.clone(), *tr))
             .collect();
         for (name, trigger) in due {
-            let spec = shared.runner.registry.get(&name).map(|(s, _)| s.schedule.clone());
-            match spec.and_then(|s| s.next_after(now, shared.zone)) {
+            let Some((spec, _)) = shared.runner.registry.get(&name) else {
+                continue;
+            };
+            let (schedule, quiet) = (spec.schedule.clone(), spec.quiet_when_idle);
+            let due_at = next.get(&name).map_or(now, |(t, _)| *t);
+            let following = schedule.next_after(now, shared.zone);
+            match following {
                 Some(t) => next.insert(name.clone(), (t, Trigger::Schedule)),
                 None => next.remove(&name),
             };
             let shared = Arc::clone(&shared);
-            tracker.spawn(async move { run_recorded(&shared, &name, trigger).await });
+            tracker.spawn(async move {
+                // Several daemons on one store: one of them takes each due run. Quiet
+                // polling jobs (outbox, dispatch) run on each: their work is claimed item
+                // by item, and they would spend a write a second on claims.
+                if trigger == Trigger::Schedule && !quiet && !claim_due_run(&shared, &name, due_at, following).await {
+                    return;
+                }
+                run_recorded(&shared, &name, trigger).await
+            });
+        }
+    }
+}
+
+/// Takes the due run at `due_at` for this daemon: a lease `due:<job>` held until halfway
+/// to the next due time, so a daemon whose clock is a little behind finds it taken.
+/// `false` when another daemon took it (or the store cannot say: then nobody runs it
+/// from here, and the next due time tries again).
+async fn claim_due_run(shared: &Shared, name: &str, due_at: DateTime<Utc>, next: Option<DateTime<Utc>>) -> bool {
+    let gap = next.map_or(chrono::Duration::hours(1), |n| n - due_at);
+    let hold = (gap / 2)
+        .to_std()
+        .unwrap_or_default()
+        .clamp(Duration::from_secs(1), Duration::from_secs(3600));
+    let lease = format!("due:{name}");
+    match shared
+        .store
+        .try_acquire_lease(&lease, &shared.runner.owner, shared.clock.now(), hold)
+        .await
+    {
+        Ok(true) => true,
+        Ok(false) => {
+            tracing::debug!(job = %name, %due_at, "another daemon took this due run");
+            false
+        }
+        Err(e) => {
+            tracing::error!(job = %name, error = %e, "cannot claim the due run; skipped");
+            false
         }
     }
 }

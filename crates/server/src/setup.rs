@@ -56,6 +56,8 @@ pub fn runner(
         shutdown,
         alerts_due: Arc::clone(&app.alerts_due),
         checks: Default::default(),
+        running: Default::default(),
+        lease: Duration::from_secs(jada_app::config::parse_duration(&app.config.server.job_lease).unwrap_or(60)),
     })
 }
 

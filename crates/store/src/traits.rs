@@ -287,6 +287,14 @@ pub trait AccessStore: Send + Sync {
 
     /// Revokes a key by name; `false` when no live key has that name.
     async fn revoke_api_key(&self, name: &str, now: DateTime<Utc>) -> Result<bool>;
+
+    /// A small document every daemon on this store shares, by name (the link-signing
+    /// keys, sealed by the caller before they get here).
+    async fn get_shared(&self, name: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Writes a shared document if the stored one is still `expected` (`None`: only if
+    /// there is none): `false`, and nothing written, when someone else wrote first.
+    async fn swap_shared(&self, name: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<bool>;
 }
 
 /// Tasks and their notes. Tasks are numbered by the store, 1, 2, 3...

@@ -2,7 +2,7 @@
 
 use jada_core::link::Purpose;
 use jada_core::{CharterId, ChatAuthor, CrewId};
-use jada_ops::dispatch::links::{key_file, Links};
+use jada_ops::dispatch::links::key_file;
 
 use crate::cli::{DispatchCommand, Global};
 use crate::output::{print_json, table};
@@ -117,11 +117,15 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
         }
         DispatchCommand::RotateKey => {
             let grace = parse_duration(&ctx.config.dispatch.key_grace).unwrap_or(14 * 86_400) as i64;
-            let path = key_file(&ctx.data.secrets());
-            let id = Links::rotate(&path, chrono::Duration::seconds(grace), now).map_err(Failure::op)?;
+            let id = ctx.rotate_links(chrono::Duration::seconds(grace))?;
+            let place = match ctx.config.store.backend {
+                jada_app::config::Backend::Sqlite => key_file(&ctx.data.secrets()).display().to_string(),
+                jada_app::config::Backend::Dynamodb => {
+                    "the store (restart every daemon: each reads the keys at start)".into()
+                }
+            };
             println!(
-                "new link key {id} in {}; links signed before keep working for {}",
-                path.display(),
+                "new link key {id} in {place}; links signed before keep working for {}",
                 ctx.config.dispatch.key_grace
             );
             Ok(())

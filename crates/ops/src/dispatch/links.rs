@@ -65,21 +65,32 @@ fn read(path: &Path) -> Result<Option<KeyFile>, KeyFileError> {
     // Anyone who can read the keys can forge crew links and office sign-ins.
     jada_google::secret_files::check_secret(path)?;
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| err(e.to_string())),
+        Ok(bytes) => parse(&bytes, &path.display().to_string()).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(err(e.to_string())),
     }
 }
 
+fn parse(bytes: &[u8], origin: &str) -> Result<KeyFile, KeyFileError> {
+    serde_json::from_slice(bytes).map_err(|e| KeyFileError::Read {
+        path: origin.to_string(),
+        detail: e.to_string(),
+    })
+}
+
+fn text(f: &KeyFile) -> Vec<u8> {
+    serde_json::to_vec_pretty(f).expect("key file serialises")
+}
+
 fn write(path: &Path, f: &KeyFile) -> Result<(), KeyFileError> {
-    let bytes = serde_json::to_vec_pretty(f).expect("key file serialises");
+    let bytes = text(f);
     jada_google::secret_files::write_private_atomic(path, &bytes).map_err(|source| KeyFileError::Write {
         path: path.display().to_string(),
         source,
     })
 }
 
-fn ring_of(f: &KeyFile, path: &Path) -> Result<KeyRing, KeyFileError> {
+fn ring_of(f: &KeyFile, origin: &str) -> Result<KeyRing, KeyFileError> {
     let key = |k: &StoredKey| {
         hex::decode(&k.secret)
             .ok()
@@ -89,7 +100,7 @@ fn ring_of(f: &KeyFile, path: &Path) -> Result<KeyRing, KeyFileError> {
                 secret,
             })
             .ok_or_else(|| KeyFileError::Read {
-                path: path.display().to_string(),
+                path: origin.to_string(),
                 detail: format!("key `{}` is not 64 hex digits", k.id),
             })
     };
@@ -101,6 +112,21 @@ fn ring_of(f: &KeyFile, path: &Path) -> Result<KeyRing, KeyFileError> {
             .map(|k| Ok((key(k)?, k.verifies_until.unwrap_or(k.created_at))))
             .collect::<Result<_, KeyFileError>>()?,
     })
+}
+
+/// Makes a new current key; the old one verifies for `grace`; keys past their grace go.
+fn rotate_in(f: &mut KeyFile, grace: Duration, now: DateTime<Utc>) -> String {
+    let n = std::iter::once(&f.current)
+        .chain(&f.previous)
+        .filter_map(|k| k.id.strip_prefix('k').and_then(|n| n.parse::<usize>().ok()))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let mut old = std::mem::replace(&mut f.current, new_key(n, now));
+    old.verifies_until = Some(now + grace);
+    f.previous.retain(|k| k.verifies_until.is_some_and(|t| t > now));
+    f.previous.push(old);
+    f.current.id.clone()
 }
 
 /// The key file's path in a secrets directory.
@@ -123,9 +149,38 @@ impl Links {
             }
         };
         Ok(Links {
-            ring: ring_of(&file, path)?,
+            ring: ring_of(&file, &path.display().to_string())?,
             public_url: public_url.trim_end_matches('/').to_string(),
         })
+    }
+
+    /// A new ring of one key, as the text [`Links::from_text`] reads (for a ring kept
+    /// elsewhere than a file: in the store, shared by several daemons).
+    pub fn new_text(now: DateTime<Utc>) -> Vec<u8> {
+        text(&KeyFile {
+            current: new_key(1, now),
+            previous: vec![],
+        })
+    }
+
+    /// The links of a ring's text; `origin` names where it came from, for errors.
+    pub fn from_text(bytes: &[u8], origin: &str, public_url: &str) -> Result<Links, KeyFileError> {
+        Ok(Links {
+            ring: ring_of(&parse(bytes, origin)?, origin)?,
+            public_url: public_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// A ring's text after [`Links::rotate`]'s change, and the new key's id.
+    pub fn rotated_text(
+        bytes: &[u8],
+        origin: &str,
+        grace: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<u8>, String), KeyFileError> {
+        let mut f = parse(bytes, origin)?;
+        let id = rotate_in(&mut f, grace, now);
+        Ok((text(&f), id))
     }
 
     /// Makes a new current key; the old one verifies for `grace`, and keys whose grace
@@ -141,18 +196,9 @@ impl Links {
             )?;
             return Ok("k1".into());
         };
-        let n = std::iter::once(&f.current)
-            .chain(&f.previous)
-            .filter_map(|k| k.id.strip_prefix('k').and_then(|n| n.parse::<usize>().ok()))
-            .max()
-            .unwrap_or(0)
-            + 1;
-        let mut old = std::mem::replace(&mut f.current, new_key(n, now));
-        old.verifies_until = Some(now + grace);
-        f.previous.retain(|k| k.verifies_until.is_some_and(|t| t > now));
-        f.previous.push(old);
+        let id = rotate_in(&mut f, grace, now);
         write(path, &f)?;
-        Ok(f.current.id)
+        Ok(id)
     }
 
     /// A token for `subject` and `purpose`, with a fresh random nonce.

@@ -24,6 +24,28 @@ pub enum RunError {
     Store(#[from] StoreError),
 }
 
+/// A job marked running in this process, unmarked when dropped (however the run ends).
+struct RunningHere<'a> {
+    set: &'a std::sync::Mutex<std::collections::HashSet<String>>,
+    name: String,
+}
+
+impl<'a> RunningHere<'a> {
+    fn enter(set: &'a std::sync::Mutex<std::collections::HashSet<String>>, name: &str) -> Option<Self> {
+        let mut running = set.lock().unwrap_or_else(|p| p.into_inner());
+        running.insert(name.to_string()).then(|| RunningHere {
+            set,
+            name: name.to_string(),
+        })
+    }
+}
+
+impl Drop for RunningHere<'_> {
+    fn drop(&mut self) {
+        self.set.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.name);
+    }
+}
+
 /// Runs jobs from a registry, recording every run.
 #[derive(Clone)]
 pub struct JobRunner {
@@ -33,6 +55,12 @@ pub struct JobRunner {
     pub registry: Registry,
     /// Who holds leases: this process.
     pub owner: String,
+    /// The jobs this runner is running now: the lease is this process's either way, so
+    /// a second run of one job here is refused by this, not by the lease.
+    pub running: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// How long a job's lease lasts without renewal; renewed every third of it while the
+    /// job runs, so a daemon that dies (kill -9, power) frees its jobs within this.
+    pub lease: Duration,
     /// Cancelled at shutdown.
     pub shutdown: CancellationToken,
     /// Told of every failed run, so the alert loop evaluates at once (see `daemon`).
@@ -43,14 +71,17 @@ pub struct JobRunner {
 
 impl JobRunner {
     pub async fn run(&self, name: &str, trigger: Trigger) -> Result<Option<JobRun>, RunError> {
-        let Some((spec, _)) = self.registry.get(name) else {
+        if self.registry.get(name).is_none() {
             return Err(RunError::UnknownJob {
                 name: name.into(),
                 known: self.registry.names().join(", "),
             });
+        }
+        let Some(_here) = RunningHere::enter(&self.running, name) else {
+            return Err(RunError::AlreadyRunning(name.into()));
         };
         let lease = format!("job:{name}");
-        let ttl = spec.timeout * spec.attempts.max(1) + spec.backoff * spec.attempts + Duration::from_secs(60);
+        let ttl = self.lease;
         if !self
             .store
             .try_acquire_lease(&lease, &self.owner, self.clock.now(), ttl)
@@ -58,11 +89,36 @@ impl JobRunner {
         {
             return Err(RunError::AlreadyRunning(name.into()));
         }
-        let result = self.run_leased(name, trigger).await;
+        let result = tokio::select! {
+            r = self.run_leased(name, trigger) => r,
+            never = self.renew(&lease, ttl) => match never {},
+        };
         if let Err(e) = self.store.release_lease(&lease, &self.owner).await {
             tracing::warn!(job = %name, error = %e, "cannot release the job's lease; it will expire");
         }
         result
+    }
+
+    /// Renews a held lease every third of its time, for as long as it is polled.
+    async fn renew(&self, lease: &str, ttl: Duration) -> std::convert::Infallible {
+        let mut tick = tokio::time::interval((ttl / 3).max(Duration::from_millis(100)));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match self
+                .store
+                .try_acquire_lease(lease, &self.owner, self.clock.now(), ttl)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::error!(%lease, "lost the lease while running: another daemon may run this job too")
+                }
+                Err(e) => {
+                    tracing::warn!(%lease, error = %e, "cannot renew the lease; it expires unless a later renewal works")
+                }
+            }
+        }
     }
 
     async fn run_leased(&self, name: &str, trigger: Trigger) -> Result<Option<JobRun>, RunError> {

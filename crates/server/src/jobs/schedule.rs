@@ -74,10 +74,16 @@ impl Schedule {
             })
     }
 
-    /// The first fire time strictly after `after`, with cron fields read in `zone`.
+    /// The first fire time strictly after `after`, with cron fields read in `zone`. An
+    /// interval fires on its grid from 1970-01-01 UTC (`every 30s` at :00 and :30), so
+    /// several daemons on one store agree on each due time.
     pub fn next_after(&self, after: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
         match self {
-            Schedule::Every(d) => Some(after + chrono::Duration::from_std(*d).ok()?),
+            Schedule::Every(d) => {
+                let step = i64::try_from(d.as_micros()).ok().filter(|s| *s > 0)?;
+                let at = after.timestamp_micros();
+                DateTime::from_timestamp_micros((at.div_euclid(step) + 1).checked_mul(step)?)
+            }
             Schedule::Cron { cron, .. } => cron
                 .find_next_occurrence(&after.with_timezone(&zone), false)
                 .ok()
@@ -176,6 +182,20 @@ mod tests {
         assert_eq!(
             s.next_after(t("2024-01-01T00:00:00Z"), LA).unwrap(),
             t("2024-01-01T06:00:00Z")
+        );
+        // On the grid, whenever the daemon started: two daemons agree on due times.
+        assert_eq!(
+            s.next_after(t("2024-01-01T07:13:05Z"), LA).unwrap(),
+            t("2024-01-01T12:00:00Z")
+        );
+        let half = Schedule::parse("every 30s").unwrap();
+        assert_eq!(
+            half.next_after(t("2024-01-01T07:13:29.999Z"), LA).unwrap(),
+            t("2024-01-01T07:13:30Z")
+        );
+        assert_eq!(
+            half.next_after(t("2024-01-01T07:13:30Z"), LA).unwrap(),
+            t("2024-01-01T07:14:00Z")
         );
         assert!(matches!(
             Schedule::parse("every often").unwrap_err(),

@@ -126,6 +126,8 @@ async fn a_revoked_token_is_loud_loses_nothing_and_recovers() {
         shutdown: CancellationToken::new(),
         alerts_due: Arc::default(),
         checks: Default::default(),
+        running: Default::default(),
+        lease: Duration::from_secs(60),
     };
     let engine = engine(&env, &hook);
     let started = Utc::now();

@@ -44,6 +44,31 @@ async fn every_run_is_recorded_and_a_job_never_runs_twice_at_once() {
     ));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_still_running_here_is_not_started_again_here() {
+    // The lease is this process's either way (its owner renews it): the runner itself
+    // must refuse a second run of a job it is running (a slow run past its next due time).
+    let env = Env::new("2024-05-03T08:00:00Z");
+    let job = Arc::new(Switch::default());
+    *job.sleep.lock().unwrap() = Some(Duration::from_millis(500));
+    let mut registry = Registry::default();
+    registry.register(spec("port-sheet"), job.clone());
+    let runner = env.runner(registry, env.tokens(vec![], ServiceOptions::default()));
+    let first = tokio::spawn({
+        let runner = runner.clone();
+        async move { runner.run("port-sheet", Trigger::Schedule).await }
+    });
+    while job.runs.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let err = runner.run("port-sheet", Trigger::Schedule).await.unwrap_err();
+    assert!(matches!(err, RunError::AlreadyRunning(_)), "{err}");
+    assert_eq!(first.await.unwrap().unwrap().unwrap().outcome, RunOutcome::Succeeded);
+    *job.sleep.lock().unwrap() = None;
+    runner.run("port-sheet", Trigger::Manual).await.unwrap().unwrap();
+    assert_eq!(job.runs.load(Ordering::SeqCst), 2, "the refused run never started");
+}
+
 #[tokio::test]
 async fn timeouts_and_retries() {
     let env = Env::new("2024-05-03T08:00:00Z");

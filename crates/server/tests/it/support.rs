@@ -84,6 +84,8 @@ impl Env {
             shutdown: CancellationToken::new(),
             alerts_due: Arc::default(),
             checks: Default::default(),
+            running: Default::default(),
+            lease: Duration::from_secs(60),
         }
     }
 }

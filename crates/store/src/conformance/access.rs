@@ -45,3 +45,25 @@ pub async fn sessions_links_and_api_keys(s: &impl Store) {
     assert_eq!(s.find_api_key("k1").await.unwrap().unwrap().revoked_at, Some(later));
     assert_eq!(s.list_api_keys().await.unwrap().len(), 1);
 }
+
+pub async fn shared_documents_change_only_from_what_was_read(s: &impl Store) {
+    assert_eq!(s.get_shared("link-keys").await.unwrap(), None);
+    assert!(
+        !s.swap_shared("link-keys", Some(b"old"), b"v1").await.unwrap(),
+        "nothing to swap from"
+    );
+    assert!(s.swap_shared("link-keys", None, b"v1").await.unwrap());
+    assert!(
+        !s.swap_shared("link-keys", None, b"v1 again").await.unwrap(),
+        "created once"
+    );
+    assert_eq!(s.get_shared("link-keys").await.unwrap().as_deref(), Some(&b"v1"[..]));
+    assert!(!s.swap_shared("link-keys", Some(b"stale"), b"v2").await.unwrap());
+    assert!(s.swap_shared("link-keys", Some(b"v1"), &[0, 255, 7]).await.unwrap());
+    assert_eq!(
+        s.get_shared("link-keys").await.unwrap(),
+        Some(vec![0, 255, 7]),
+        "bytes, not text"
+    );
+    assert_eq!(s.get_shared("other").await.unwrap(), None);
+}

@@ -43,7 +43,7 @@ macro_rules! conformance_tests {
             outbox_claim_lease_and_ack, outbox_failure_dead_letter_retry_and_drop, job_runs, credential_states, leases, alerts, released_events_keep_their_attempts,
             statements_sent_once_per_month_and_key,
             offers_are_answered_once, accepting_assigns_and_queues_the_change, concurrent_accepts_have_one_winner, dispatch_records,
-            sessions_links_and_api_keys, tasks_are_numbered_noted_and_closed_once,
+            sessions_links_and_api_keys, shared_documents_change_only_from_what_was_read, tasks_are_numbered_noted_and_closed_once,
             agent_sessions_commit_turns_and_run_tools_once, approvals_are_decided_once_bound_to_their_arguments_and_expire,
             leases_are_listed_and_claims_released_after_a_crash, quiet_job_checks_are_kept_per_job);
     };

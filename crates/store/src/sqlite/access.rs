@@ -129,4 +129,37 @@ impl AccessStore for SqliteStore {
         })
         .await
     }
+
+    async fn get_shared(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let name = name.to_string();
+        self.call(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT value FROM shared_docs WHERE name = ?1")?
+                .query_row([name], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn swap_shared(&self, name: &str, expected: Option<&[u8]>, value: &[u8]) -> Result<bool> {
+        let (name, expected, value) = (name.to_string(), expected.map(<[u8]>::to_vec), value.to_vec());
+        self.call(move |conn| {
+            let tx = super::write_tx(conn)?;
+            let current: Option<Vec<u8>> = tx
+                .prepare_cached("SELECT value FROM shared_docs WHERE name = ?1")?
+                .query_row([&name], |r| r.get(0))
+                .optional()?;
+            if current != expected {
+                return Ok(false);
+            }
+            tx.prepare_cached(
+                "INSERT INTO shared_docs (name, value) VALUES (?1, ?2)
+                 ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![name, value])?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
 }

@@ -253,6 +253,15 @@ CREATE TABLE job_checks (
 );
 "#,
     ),
+    // Documents every daemon on the store shares (e.g. the sealed link-signing keys).
+    M::up(
+        r#"
+CREATE TABLE shared_docs (
+    name   TEXT PRIMARY KEY,
+    value  BLOB NOT NULL
+);
+"#,
+    ),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {

@@ -1,0 +1,256 @@
+//! jada on DynamoDB from the outside: `jada store check|create-tables`, the usual
+//! commands on the business's tables, and two real `jada serve` processes sharing one
+//! set of tables (each due run once, a killed daemon's job taken over within the lease
+//! time, a link signed by one process verified by another daemon).
+
+mod common;
+use common::*;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use jada_dynamo::{DynamoStore, Tables};
+use jada_store::JobRunStore;
+use jada_testkit::dynamo::{config, fresh_tables, server, AWS_ENV};
+use serde_json::Value;
+
+/// Every process of one business shares this store key (as operators copy it).
+const STORE_KEY: &str = "5b0e4a6c1f2d3e4a5b6c7d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9012345";
+
+const VESSEL: &str =
+    "[[vessels]]\nname = \"Marlin\"\ncrew = [{ max_guests = 6, crew = 1 }, { max_guests = 12, crew = 2 }]\n";
+
+fn env() -> Vec<(&'static str, &'static str)> {
+    let mut env = AWS_ENV.to_vec();
+    env.push(("JADA_STORE_KEY", STORE_KEY));
+    env
+}
+
+/// `jada` in `dir` with the AWS environment of the test server.
+fn jada_aws(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = jada(dir);
+    cmd.envs(env());
+    cmd
+}
+
+/// `[store]` on the test server with `tables`, as daemon `instance`.
+fn store_toml(tables: &Tables, instance: &str) -> String {
+    format!(
+        "[store]\nbackend = \"dynamodb\"\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\ninstance_id = \"{instance}\"\n\
+         [store.tables]\ncharters = \"{}\"\ncrew = \"{}\"\nchats = \"{}\"\nops = \"{}\"\n",
+        server().endpoint,
+        tables.charters,
+        tables.crew,
+        tables.chats,
+        tables.ops
+    )
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn create_tables(tables: &Tables) {
+    block_on(async {
+        DynamoStore::connect(&config(tables.clone()))
+            .await
+            .create_tables()
+            .await
+            .unwrap()
+    });
+}
+
+#[test]
+fn store_check_and_create_tables_then_every_command_works_on_dynamodb() {
+    let d = tempfile::tempdir().unwrap();
+    let tables = fresh_tables();
+    std::fs::write(
+        d.path().join("jada.toml"),
+        format!("{}{VESSEL}", store_toml(&tables, "a")),
+    )
+    .unwrap();
+
+    let out = jada_aws(d.path()).args(["store", "check", "--json"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "tables missing: exit 1 ({})",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let check: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(check["ok"], false);
+    let missing: Vec<&str> = check["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["exists"] == false)
+        .map(|t| t["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(missing, ["charters", "crew", "chats", "ops"]);
+
+    let out = jada_aws(d.path()).args(["store", "create-tables"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(&format!("created table `{}`", tables.charters)), "{said}");
+    jada_aws(d.path()).args(["store", "check"]).assert().success();
+    let again = jada_aws(d.path()).args(["store", "create-tables"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing changed"));
+
+    // The usual commands, unchanged, on the business's tables.
+    std::fs::write(
+        d.path().join("crew.csv"),
+        "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,2031-07-12\nann,Ann Deck,ann@example.com,,no,2031-07-12\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("charters.csv"),
+        format!("charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue,tips,status\n{CHARTER},2031-07-12,10:00,13:00,Marlin,Ada Guest,4,\"1,250.50\",100,booked\n"),
+    )
+    .unwrap();
+    jada_aws(d.path())
+        .args(["crew", "import", "crew.csv"])
+        .assert()
+        .success();
+    jada_aws(d.path())
+        .args(["charters", "import", "charters.csv"])
+        .assert()
+        .success();
+    let list = jada_aws(d.path())
+        .args(["charters", "list", "--month", "2031-07"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    assert!(text.contains("Ada Guest") && text.contains("$1,250.50"), "{text}");
+    let crew = jada_aws(d.path())
+        .args(["crew", "list", "--available-on", "2031-07-12"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&crew.stdout).contains("Cora Captain"));
+    let show = jada_aws(d.path()).args(["charters", "show", CHARTER]).output().unwrap();
+    assert!(show.status.success(), "{}", String::from_utf8_lossy(&show.stderr));
+}
+
+fn daemon_toml(tables: &Tables, instance: &str) -> String {
+    format!(
+        "{}[server]\njob_lease = \"3s\"\npublic_url = \"http://127.0.0.1:1\"\nshutdown_grace = \"1s\"\n\
+         {VESSEL}\
+         [jobs.tick]\nschedule = \"every 2s\"\ncommand = [\"true\"]\n\
+         [jobs.long]\nschedule = \"every 3s\"\ntimeout = \"5m\"\ncommand = [\"sh\", \"-c\", \"echo {instance} >> ../long.log; exec sleep 60\"]\n",
+        store_toml(tables, instance)
+    )
+}
+
+fn serve_as(dir: &Path) -> (std::process::Child, String) {
+    serve_with(dir, &["--listen", "127.0.0.1:0"], &env(), std::process::Stdio::null())
+}
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    start.elapsed()
+}
+
+fn runners(root: &Path) -> Vec<String> {
+    std::fs::read_to_string(root.join("long.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn two_daemons_run_each_due_run_once_and_take_over_from_a_killed_one() {
+    let root = tempfile::tempdir().unwrap();
+    let tables = fresh_tables();
+    create_tables(&tables);
+    let (da, db) = (root.path().join("a"), root.path().join("b"));
+    for (dir, name) in [(&da, "a"), (&db, "b")] {
+        std::fs::create_dir(dir).unwrap();
+        std::fs::write(dir.join("jada.toml"), daemon_toml(&tables, name)).unwrap();
+    }
+    let (mut a, _url_a) = serve_as(&da);
+    let (mut b, url_b) = serve_as(&db);
+    let store = block_on(DynamoStore::connect(&config(tables.clone())));
+
+    // A link signed by one process (here `jada dispatch link` in a's directory) is
+    // verified by the other daemon: the keys are the store's, sealed with one store key.
+    std::fs::write(
+        da.join("crew.csv"),
+        "crew_id,name,email,phone,captain_certified,available_dates\nann,Ann Deck,ann@example.com,,no,\n",
+    )
+    .unwrap();
+    jada_aws(&da).args(["crew", "import", "crew.csv"]).assert().success();
+    let link = jada_aws(&da).args(["dispatch", "link", "ann"]).output().unwrap();
+    assert!(link.status.success(), "{}", String::from_utf8_lossy(&link.stderr));
+    let link = String::from_utf8_lossy(&link.stdout).trim().to_string();
+    let path = link.split_once("/c/").map(|(_, t)| format!("/c/{t}")).unwrap();
+    let page = reqwest::blocking::get(format!("{url_b}{path}")).unwrap();
+    assert_eq!(page.status(), 200, "daemon b verifies what a's keys signed");
+    let body = page.text().unwrap();
+    assert!(body.contains("Your schedule"), "{body}");
+    let forged = reqwest::blocking::get(format!("{url_b}{path}x")).unwrap();
+    assert_ne!(forged.status(), 200);
+
+    // Both daemons schedule `tick` every 2 s; each due run happens once.
+    std::thread::sleep(Duration::from_secs(7));
+    let ticks = block_on(store.recent_runs(Some("tick"), 100)).unwrap();
+    assert!(ticks.len() >= 3, "{} runs of tick", ticks.len());
+    let mut starts: Vec<_> = ticks.iter().map(|r| r.started_at).collect();
+    starts.sort();
+    for pair in starts.windows(2) {
+        assert!(
+            pair[1] - pair[0] > chrono::Duration::milliseconds(1000),
+            "two runs for one due time: {pair:?}"
+        );
+    }
+
+    // `long` runs on one daemon (it never ends by itself); kill -9 that daemon, and the
+    // other takes the job within the lease time (3 s) plus the next due time (3 s).
+    let first = runners(root.path());
+    assert_eq!(first.len(), 1, "one daemon runs long: {first:?}");
+    let (victim, survivor_name) = if first[0] == "a" { (&mut a, "b") } else { (&mut b, "a") };
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let took = wait_for("the other daemon to take over `long`", Duration::from_secs(15), || {
+        runners(root.path()).iter().any(|r| r == survivor_name)
+    });
+    assert!(took < Duration::from_secs(9), "took over after {took:?}");
+
+    // The dead daemon's run stays `running` until that daemon restarts: a daemon
+    // abandons only its own runs.
+    let long = block_on(store.recent_runs(Some("long"), 10)).unwrap();
+    assert_eq!(
+        long.iter().filter(|r| r.outcome.as_str() == "running").count(),
+        2,
+        "{long:?}"
+    );
+    let victim_dir = if survivor_name == "b" { &da } else { &db };
+    let (mut again, _) = serve_as(victim_dir);
+    let long = block_on(store.recent_runs(Some("long"), 10)).unwrap();
+    let outcomes: Vec<&str> = long.iter().map(|r| r.outcome.as_str()).collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == "abandoned").count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&"running"),
+        "the survivor's run is left alone: {outcomes:?}"
+    );
+
+    for child in [&mut a, &mut b, &mut again] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", "exec sleep 60"])
+        .status();
+}
