@@ -112,8 +112,25 @@ pub enum StoreCommand {
     },
     /// Create the DynamoDB tables, indexes and time to live jada needs and does not
     /// find. Leaves what exists as it is (a table with another key is reported, never
-    /// replaced); adding the month index also sets charter_month on existing charters.
+    /// replaced); it also sets charter_month on charters that lack it.
     CreateTables,
+    /// Copy every record from one store to another: SQLite to DynamoDB, or back. Ids,
+    /// versions and times are kept; what the destination has with the same key is
+    /// replaced, so a copy can be run again safely (to catch up, or after a failure).
+    /// Counts are checked after each kind. The link keys go along (sealed with the store
+    /// key on DynamoDB), so links already sent keep working. Stop the daemons first.
+    Migrate {
+        /// Where to copy from: `sqlite:PATH` (a jada.db), `sqlite` (this data directory's)
+        /// or `dynamodb` (the tables in [store])
+        #[arg(long, value_name = "STORE")]
+        from: String,
+        /// Where to copy to (same forms as --from)
+        #[arg(long, value_name = "STORE")]
+        to: String,
+        /// Print the counts as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

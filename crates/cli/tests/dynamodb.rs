@@ -254,3 +254,125 @@ fn two_daemons_run_each_due_run_once_and_take_over_from_a_killed_one() {
         .args(["-f", "exec sleep 60"])
         .status();
 }
+
+fn stdout(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_sqlite_business_migrates_to_dynamodb_and_back_and_a_second_copy_changes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let tables = fresh_tables();
+    create_tables(&tables);
+    let sqlite_toml = format!(
+        "{}[server]\npublic_url = \"http://127.0.0.1:1\"\n{VESSEL}",
+        store_toml(&tables, "a").replace("backend = \"dynamodb\"", "backend = \"sqlite\"")
+    );
+    std::fs::write(d.path().join("jada.toml"), &sqlite_toml).unwrap();
+    charter_business_files(d.path());
+    let p = d.path();
+    jada_aws(p).args(["crew", "import", "crew.csv"]).assert().success();
+    jada_aws(p)
+        .args(["charters", "import", "charters.csv"])
+        .assert()
+        .success();
+    jada_aws(p)
+        .args(["dispatch", "assign-captain", CHARTER, "cap"])
+        .assert()
+        .success();
+    jada_aws(p)
+        .args(["tasks", "add", "Call the harbour master"])
+        .assert()
+        .success();
+    jada_aws(p)
+        .args(["api-key", "create", "booking-site"])
+        .assert()
+        .success();
+    let screens = |p: &Path| {
+        [
+            stdout(jada_aws(p).args(["charters", "list", "--month", "2031-07", "--json"])),
+            stdout(jada_aws(p).args(["charters", "show", CHARTER, "--json"])),
+            stdout(jada_aws(p).args(["crew", "list", "--json"])),
+            stdout(jada_aws(p).args(["tasks", "list", "--json"])),
+            stdout(jada_aws(p).args(["dispatch", "explain", CHARTER, "--json"])),
+            stdout(jada_aws(p).args(["api-key", "list"])),
+        ]
+    };
+    let before = screens(p);
+    stdout(jada_aws(p).args(["dispatch", "link", "ann"])); // makes the link keys
+
+    let copy = |from: &str, to: &str| -> Value {
+        serde_json::from_str(&stdout(
+            jada_aws(p).args(["store", "migrate", "--from", from, "--to", to, "--json"]),
+        ))
+        .unwrap()
+    };
+    let first = copy("sqlite", "dynamodb");
+    let counts = |v: &Value| -> Vec<(String, u64, u64)> {
+        v["copied"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["kind"].as_str().unwrap().to_string(),
+                    c["source"].as_u64().unwrap(),
+                    c["destination"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let n = |v: &Value, kind: &str| counts(v).into_iter().find(|c| c.0 == kind).unwrap();
+    assert_eq!(n(&first, "charters"), ("charters".into(), 1, 1));
+    assert_eq!(n(&first, "crew members"), ("crew members".into(), 3, 3));
+    assert!(
+        n(&first, "offers").1 >= 1 && n(&first, "chat messages").1 >= 1,
+        "{first}"
+    );
+    assert_eq!(n(&first, "tasks").2, 1);
+    assert_eq!(first["link_keys"], "copied (sealed with the store key)");
+    // Again: the same counts on both sides, nothing doubled.
+    let second = copy("sqlite", "dynamodb");
+    assert_eq!(counts(&first), counts(&second));
+
+    // The same business on DynamoDB: every screen says the same, the old link verifies.
+    std::fs::write(
+        p.join("jada.toml"),
+        sqlite_toml.replace("backend = \"sqlite\"", "backend = \"dynamodb\""),
+    )
+    .unwrap();
+    assert_eq!(screens(p), before);
+    let task = stdout(jada_aws(p).args(["tasks", "add", "Numbered after the copied one", "--json"]));
+    assert_eq!(
+        serde_json::from_str::<Value>(&task).unwrap()["id"],
+        2,
+        "counters follow the copy"
+    );
+
+    // And back, into a new SQLite file.
+    let back = copy("dynamodb", &format!("sqlite:{}", p.join("back/jada.db").display()));
+    assert_eq!(n(&back, "charters").2, 1);
+    assert_eq!(n(&back, "tasks").2, 2);
+    assert_eq!(back["link_keys"], "copied to the key file");
+    assert_eq!(
+        std::fs::read(p.join("back/secrets/link-keys.json")).unwrap(),
+        std::fs::read(p.join("jada-data/secrets/link-keys.json")).unwrap(),
+        "the same keys went there and back (sealed in DynamoDB)"
+    );
+}
+
+/// crew.csv and charters.csv of a one-charter business (see `charter_business`).
+fn charter_business_files(d: &Path) {
+    std::fs::write(
+        d.join("crew.csv"),
+        "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,2031-07-12\nann,Ann Deck,ann@example.com,,no,2031-07-12\nbob,Bob Deck,bob@example.com,,no,2031-07-12\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("charters.csv"),
+        format!("charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue,status\n{CHARTER},2031-07-12,10:00,13:00,Marlin,Ada Guest,4,900,booked\n"),
+    )
+    .unwrap();
+}

@@ -215,14 +215,14 @@ impl DynamoStore {
         }))
     }
 
-    /// The transaction item that writes a charter's owned attributes, on condition.
+    /// The transaction item that writes a charter's owned attributes, on condition: a
+    /// new charter (`None`) or the version the writer read.
     pub(crate) fn charter_update(
         &self,
         charter: &Charter,
         created_at: &str,
         expected_version: Option<u64>,
     ) -> Result<TransactWriteItem> {
-        let (expr, mut vals, names) = owned_update(charter);
         let cond = match expected_version {
             None => "attribute_not_exists(charter_id)".to_string(),
             Some(1) => {
@@ -230,16 +230,35 @@ impl DynamoStore {
             }
             Some(_) => "attribute_exists(charter_id) AND #version = :expected".into(),
         };
-        if let Some(v) = expected_version {
-            vals.insert(":expected".into(), n(v));
-        }
-        let update = Update::builder()
+        self.owned_write(charter, created_at, Some((cond, expected_version)))
+    }
+
+    /// The transaction item that writes a charter's owned attributes whatever is stored
+    /// (a copy from another store: `jada store migrate`).
+    pub(crate) fn charter_overwrite(&self, charter: &Charter, created_at: &str) -> Result<TransactWriteItem> {
+        self.owned_write(charter, created_at, None)
+    }
+
+    fn owned_write(
+        &self,
+        charter: &Charter,
+        created_at: &str,
+        condition: Option<(String, Option<u64>)>,
+    ) -> Result<TransactWriteItem> {
+        let (expr, mut vals, names) = owned_update(charter);
+        let mut update = Update::builder()
             .table_name(&self.tables.charters)
             .key("charter_id", s(charter.charter_id.to_string()))
             .key("created_at", s(created_at))
             .update_expression(expr)
-            .condition_expression(cond)
-            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_names(Some(names));
+        if let Some((cond, expected)) = condition {
+            if let Some(v) = expected {
+                vals.insert(":expected".into(), n(v));
+            }
+            update = update.condition_expression(cond);
+        }
+        let update = update
             .set_expression_attribute_values(Some(vals))
             .build()
             .map_err(|e| StoreError::Backend(Box::new(e)))?;

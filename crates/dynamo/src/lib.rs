@@ -33,6 +33,7 @@ mod records;
 mod runs;
 pub mod tables;
 mod tasks;
+mod transfer;
 mod wire;
 
 pub use tables::{Check, TableCheck};

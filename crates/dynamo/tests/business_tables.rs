@@ -319,3 +319,69 @@ async fn throttling_is_retried_then_reported_as_retryable() {
     assert!(err.is_retryable());
     assert!(err.to_string().contains("dynamodb:GetItem"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_accepts_from_two_daemons_fill_one_seat_once() {
+    // Two clients (two daemons' connection pools) on one set of tables.
+    let one = fresh_store().await;
+    let two = DynamoStore::connect(&config(one.tables().clone())).await;
+    let mut c = jada_store::conformance::charter("2031-07-05", 10);
+    c.crew_assigned.clear();
+    let c = one.create_charter(c, vec![], Utc::now()).await.unwrap();
+    let now = Utc::now();
+    let note = |body: String| ChatMessage {
+        message_id: Uuid::new_v4(),
+        charter_id: c.charter_id,
+        posted_at: now,
+        author: ChatAuthor::System,
+        kind: ChatKind::Offer,
+        body,
+    };
+    let mut offers = vec![];
+    for i in 0..100 {
+        let o = Offer {
+            offer_id: Uuid::new_v4(),
+            charter_id: c.charter_id,
+            crew_id: CrewId::parse(&format!("deck-{i}")).unwrap(),
+            seat: SeatKind::Crew,
+            status: OfferStatus::Offered,
+            offered_at: now,
+            expires_at: now + Duration::hours(2),
+            answered_at: None,
+        };
+        one.create_offer(&o, &note(format!("offered to deck-{i}")))
+            .await
+            .unwrap();
+        offers.push(o);
+    }
+    let accepts = offers.iter().enumerate().map(|(i, o)| {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        let (id, n) = (o.offer_id, note(format!("deck-{i} accepted")));
+        tokio::spawn(async move { store.accept_offer(id, Utc::now(), 1, &n).await.unwrap() })
+    });
+    let outcomes = futures::future::join_all(accepts).await;
+    let won: Vec<_> = outcomes
+        .iter()
+        .filter(|o| matches!(o.as_ref().unwrap(), Acceptance::Accepted(_)))
+        .collect();
+    assert_eq!(won.len(), 1, "one seat, one winner");
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o.as_ref().unwrap(), Acceptance::Accepted(_) | Acceptance::SeatTaken)));
+    let stored = two.get_charter(c.charter_id).await.unwrap().unwrap();
+    assert_eq!(stored.crew_assigned.len(), 1);
+    assert_eq!(stored.version, 2, "written once");
+    let accepted = one
+        .list_offers_for_charter(c.charter_id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|o| o.status == OfferStatus::Accepted)
+        .count();
+    assert_eq!(accepted, 1);
+    assert_eq!(
+        one.list_chat(c.charter_id).await.unwrap().len(),
+        101,
+        "100 offers and one acceptance"
+    );
+}

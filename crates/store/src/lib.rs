@@ -12,6 +12,7 @@ pub mod error;
 pub mod records;
 pub mod sqlite;
 mod traits;
+pub mod transfer;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

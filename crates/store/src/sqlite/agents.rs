@@ -10,7 +10,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::{corrupt, parse_ts, ts, where_in, write_tx, SqliteStore};
 use crate::{AgentStore, NewApproval, NewSession, Result, SessionEnd, Started, StoreError};
 
-const COLUMNS: &str = "id, playbook, input, input_key, outcome, turns, max_turns, input_tokens, output_tokens,
+pub(super) const COLUMNS: &str =
+    "id, playbook, input, input_key, outcome, turns, max_turns, input_tokens, output_tokens,
     cost_micro_usd, handoff, error, owner, started_at, updated_at";
 
 #[async_trait]
@@ -430,7 +431,8 @@ fn row(r: &Row<'_>) -> Result<Session> {
     })
 }
 
-const APPROVAL_COLUMNS: &str = "id, session_id, tool_use_id, tool, arguments, args_hash, state, reason, decided_by,
+pub(super) const APPROVAL_COLUMNS: &str =
+    "id, session_id, tool_use_id, tool, arguments, args_hash, state, reason, decided_by,
     requested_at, expires_at, decided_at";
 
 fn approval_row(r: &Row<'_>) -> Result<Approval> {

@@ -72,7 +72,7 @@ impl CharterStore for SqliteStore {
     }
 }
 
-fn collect<P: rusqlite::Params>(conn: &Connection, sql: &str, p: P) -> Result<Vec<Charter>> {
+pub(super) fn collect<P: rusqlite::Params>(conn: &Connection, sql: &str, p: P) -> Result<Vec<Charter>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(p, read_row)?;
     rows.map(|r| r?).collect()

@@ -15,6 +15,7 @@ mod runs;
 mod schema;
 mod statements;
 mod tasks;
+mod transfer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

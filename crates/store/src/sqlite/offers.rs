@@ -15,16 +15,17 @@ use super::chats::insert_chat;
 use super::{corrupt, parse_ts, ts, SqliteStore};
 use crate::{Acceptance, DispatchRecord, DispatchStatus, OfferStore, Result};
 
-const OFFER_COLUMNS: &str = "offer_id, charter_id, crew_id, seat, status, offered_at, expires_at, answered_at";
+pub(super) const OFFER_COLUMNS: &str =
+    "offer_id, charter_id, crew_id, seat, status, offered_at, expires_at, answered_at";
 
-fn seat_str(s: SeatKind) -> &'static str {
+pub(super) fn seat_str(s: SeatKind) -> &'static str {
     match s {
         SeatKind::Captain => "captain",
         SeatKind::Crew => "crew",
     }
 }
 
-fn status_str(s: OfferStatus) -> &'static str {
+pub(super) fn status_str(s: OfferStatus) -> &'static str {
     match s {
         OfferStatus::Offered => "offered",
         OfferStatus::Accepted => "accepted",
