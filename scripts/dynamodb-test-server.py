@@ -20,6 +20,8 @@ Why not `moto_server` as it is:
   without "table") fail that way; {"target":
   "BatchWriteItem", "unprocessed": 1} answers the next batch with all its items
   unprocessed (nothing written). DELETE /_faults clears them.
+- GET /_stats answers the number of requests served per operation (the benchmark reads
+  a running daemon's idle traffic from it).
 """
 
 import argparse
@@ -39,6 +41,7 @@ from moto.moto_server.werkzeug_app import (
 PREFIX = "DynamoDB_20120810."
 LOCK = threading.Lock()
 FAULTS = []  # dicts: target, error | unprocessed, count
+STATS = {}  # operation -> requests served (GET /_stats; for the benchmark)
 
 
 def error(kind, message):
@@ -107,12 +110,19 @@ class Strict:
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") == "/_faults":
             return self.faults(environ, start_response)
+        if environ.get("PATH_INFO") == "/_stats":
+            with LOCK:
+                body = json.dumps(STATS).encode()
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(PREFIX):
             length = int(environ.get("CONTENT_LENGTH") or 0)
             raw = environ["wsgi.input"].read(length)
             request = json.loads(raw or b"{}")
             op = target[len(PREFIX):]
+            with LOCK:
+                STATS[op] = STATS.get(op, 0) + 1
             answer = refusal(op, request)
             if answer is None:
                 with LOCK:

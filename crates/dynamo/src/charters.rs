@@ -177,6 +177,18 @@ fn owned_update(c: &Charter) -> (String, Item, std::collections::HashMap<String,
     (expr, v, names)
 }
 
+/// A new charter's whole item (keys and every attribute jada owns).
+fn new_item(c: &Charter) -> Item {
+    let (_, vals, _) = owned_update(c);
+    let mut item: Item = vals
+        .into_iter()
+        .map(|(k, v)| (k.trim_start_matches(':').to_string(), v))
+        .collect();
+    item.insert("charter_id".into(), s(c.charter_id.to_string()));
+    item.insert("created_at".into(), s(ts(c.created_at)));
+    item
+}
+
 /// The stored item of a charter: its sort key as stored, and the charter.
 struct Current {
     created_at: String,
@@ -316,6 +328,53 @@ impl DynamoStore {
                 },
             },
         }
+    }
+
+    /// Writes charters that are not in the table yet, 25 to a `BatchWriteItem`, retrying
+    /// what DynamoDB leaves unprocessed (with backoff) until all are written. For bulk
+    /// copies (`jada store migrate`) and seeding: it checks nothing and writes no events.
+    pub async fn put_new_charters(&self, charters: &[Charter]) -> Result<()> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in charters.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|c| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(new_item(c)))
+                        .build()
+                        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<_>>()?;
+            for attempt in 0.. {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.tables.charters, pending)
+                    .send()
+                    .await
+                    .map_err(|e| failure(self.charters_op("BatchWriteItem"), e))?;
+                pending = out
+                    .unprocessed_items()
+                    .and_then(|u| u.get(&self.tables.charters))
+                    .cloned()
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt >= 10 {
+                    return Err(StoreError::Backend(
+                        format!(
+                            "DynamoDB left {} charters unprocessed after 10 retries (throttled); run the copy again",
+                            pending.len()
+                        )
+                        .into(),
+                    ));
+                }
+                tokio::time::sleep(crate::docs::contention_pause(attempt)).await;
+            }
+        }
+        Ok(())
     }
 
     /// A charter with its stored sort key (what a write's key must name).

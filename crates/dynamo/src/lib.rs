@@ -31,6 +31,7 @@ mod offers;
 mod outbox;
 mod records;
 mod runs;
+pub mod stats;
 pub mod tables;
 mod tasks;
 mod transfer;
@@ -97,6 +98,8 @@ pub struct DynamoStore {
     month_index_wanted: bool,
     /// This daemon among several on the same tables (its job runs are its own).
     instance: String,
+    /// Every request sent, by operation.
+    stats: std::sync::Arc<stats::RequestStats>,
 }
 
 /// The GSI on `charter_date` the old scripts use to fetch a day.
@@ -129,13 +132,23 @@ impl DynamoStore {
             loader = loader.endpoint_url(url);
         }
         let sdk = loader.load().await;
+        let stats = std::sync::Arc::new(stats::RequestStats::default());
+        let client_config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(stats::Counter(std::sync::Arc::clone(&stats)))
+            .build();
         DynamoStore {
-            client: aws_sdk_dynamodb::Client::new(&sdk),
+            client: aws_sdk_dynamodb::Client::from_conf(client_config),
+            stats,
             tables: config.tables.clone(),
             month_index: Default::default(),
             month_index_wanted: config.month_index,
             instance: config.instance.clone().unwrap_or_else(default_instance),
         }
+    }
+
+    /// Requests sent so far, by operation (retries counted).
+    pub fn request_stats(&self) -> std::collections::BTreeMap<String, stats::OpStats> {
+        self.stats.snapshot()
     }
 
     pub fn instance(&self) -> &str {

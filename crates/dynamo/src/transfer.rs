@@ -151,8 +151,21 @@ impl TransferStore for DynamoStore {
     async fn import(&self, records: &[Record]) -> Result<()> {
         let mut chats_seen: HashMap<CharterId, HashSet<uuid::Uuid>> = HashMap::new();
         let mut highest: HashMap<&'static str, u64> = HashMap::new();
+        // Charters not in the table yet go in batches of 25; the others are updated in
+        // place (their other attributes kept).
+        let mut new = vec![];
+        for r in records {
+            if let Record::Charter(c) = r {
+                if self.current_charter_item(c.charter_id).await?.is_none() {
+                    new.push(c.clone());
+                }
+            }
+        }
+        self.put_new_charters(&new).await?;
+        let fresh: HashSet<CharterId> = new.iter().map(|c| c.charter_id).collect();
         for r in records {
             match r {
+                Record::Charter(c) if fresh.contains(&c.charter_id) => {}
                 Record::Charter(c) => self.import_charter(c).await?,
                 Record::Crew(m) => self.upsert_crew(m).await?,
                 Record::Chat(m) => {

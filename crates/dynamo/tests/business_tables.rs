@@ -385,3 +385,23 @@ async fn a_hundred_accepts_from_two_daemons_fill_one_seat_once() {
         "100 offers and one acceptance"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_writes_go_25_at_a_time_and_unprocessed_items_are_retried() {
+    let store = fresh_store().await;
+    let charters: Vec<_> = (0..60)
+        .map(|i| jada_store::conformance::charter(&format!("2031-08-{:02}", i % 28 + 1), 8 + i % 10))
+        .collect();
+    // The server refuses a batch over 25 as DynamoDB does; twice it leaves a whole batch
+    // unprocessed (as DynamoDB does when throttled), and the batch is sent again.
+    jada_testkit::dynamo::inject_unprocessed(2);
+    let before = store.request_stats().get("BatchWriteItem").map_or(0, |s| s.requests);
+    store.put_new_charters(&charters).await.unwrap();
+    let sent = store.request_stats()["BatchWriteItem"].requests - before;
+    assert_eq!(sent, 3 + 2, "three batches of at most 25, two sent again");
+    let month = store
+        .list_charters_in_month(Month::parse("2031-08").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(month.len(), 60);
+}
