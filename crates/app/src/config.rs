@@ -305,6 +305,38 @@ pub struct Alerts {
     pub email: Vec<String>,
     #[serde(default)]
     pub webhook: Vec<Webhook>,
+    /// Publish each notification to an SNS topic.
+    #[serde(default)]
+    pub sns: Option<SnsAlerts>,
+    /// Write each notification to a CloudWatch Logs stream, as one JSON event.
+    #[serde(default)]
+    pub cloudwatch: Option<CloudWatchAlerts>,
+}
+
+/// `[alerts.sns]`: credentials from the standard AWS chain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnsAlerts {
+    pub topic_arn: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// A local AWS-compatible server, for testing.
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+}
+
+/// `[alerts.cloudwatch]`: the group must exist; the stream is made when missing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchAlerts {
+    pub log_group: String,
+    /// Default: `jada-<[store] instance_id or the host name>`.
+    #[serde(default)]
+    pub log_stream: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -550,6 +582,39 @@ impl Config {
                 );
             }
         }
+        if let Some(sns) = &self.alerts.sns {
+            if !sns.topic_arn.starts_with("arn:") || sns.topic_arn.split(':').count() != 6 {
+                return bad(
+                    "alerts.sns.topic_arn",
+                    format!(
+                        "`{}` is not a topic ARN: use arn:aws:sns:REGION:ACCOUNT:TOPIC",
+                        sns.topic_arn
+                    ),
+                );
+            }
+        }
+        if let Some(cw) = &self.alerts.cloudwatch {
+            if cw.log_group.trim().is_empty() {
+                return bad(
+                    "alerts.cloudwatch.log_group",
+                    "name the log group (it must exist)".into(),
+                );
+            }
+        }
+        for (key, url) in [
+            (
+                "alerts.sns.endpoint_url",
+                self.alerts.sns.as_ref().and_then(|s| s.endpoint_url.as_ref()),
+            ),
+            (
+                "alerts.cloudwatch.endpoint_url",
+                self.alerts.cloudwatch.as_ref().and_then(|c| c.endpoint_url.as_ref()),
+            ),
+        ] {
+            if let Some(url) = url.filter(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+                return bad(key, format!("`{url}` is not an http(s) URL"));
+            }
+        }
         crate::jobs::check(self)?;
         Ok(())
     }
@@ -690,5 +755,27 @@ mod tests {
             redact_url("https://user:pw@example.com?token=x"),
             "https://example.com/<redacted>"
         );
+    }
+
+    #[test]
+    fn aws_settings_are_checked_where_they_are_read() {
+        let mut c = Config::load(&Source::Default(PathBuf::from("/nonexistent/jada.toml")), None).unwrap();
+        c.alerts.sns = Some(SnsAlerts {
+            topic_arn: "jada-alerts".into(),
+            region: None,
+            endpoint_url: None,
+        });
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("alerts.sns.topic_arn") && err.contains("arn:aws:sns:"),
+            "{err}"
+        );
+        c.alerts.sns = None;
+        c.store.tables.ops = "no spaces allowed".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("store.tables.ops"), "{err}");
+        c.store.tables = StoreTables::default();
+        c.server.job_lease = "1s".into();
+        assert!(c.validate().unwrap_err().to_string().contains("server.job_lease"));
     }
 }

@@ -15,30 +15,6 @@ use crate::DynamoStore;
 
 const ATTEMPTS: u32 = 20;
 
-fn missing(id: u64) -> StoreError {
-    StoreError::NoSuchRecord {
-        what: "agent session",
-        id: id.to_string(),
-        why: "does not exist: `jada agent sessions` lists them",
-    }
-}
-
-fn not_running(id: u64) -> StoreError {
-    StoreError::NoSuchRecord {
-        what: "agent session",
-        id: id.to_string(),
-        why: "is not running here any more (it ended, or another process took it up)",
-    }
-}
-
-fn no_approval(id: u64, why: &'static str) -> StoreError {
-    StoreError::NoSuchRecord {
-        what: "approval",
-        id: id.to_string(),
-        why,
-    }
-}
-
 impl DynamoStore {
     async fn session_doc(&self, id: u64) -> Result<Option<crate::docs::Doc<SessionDoc>>> {
         self.get_doc::<SessionDoc>(&agent_pk(id), "META").await
@@ -70,10 +46,10 @@ impl DynamoStore {
         usage: Option<(Usage, u64)>,
         now: DateTime<Utc>,
     ) -> Result<Option<Session>> {
-        let doc = self.session_doc(id).await?.ok_or_else(|| missing(id))?;
+        let doc = self.session_doc(id).await?.ok_or_else(|| StoreError::no_session(id))?;
         let mut d = doc.value;
         if d.session.outcome.is_some() || d.session.owner.as_deref() != Some(owner) {
-            return Err(not_running(id));
+            return Err(StoreError::session_not_running(id));
         }
         if let Some((u, cost)) = usage {
             d.session.turns += 1;
@@ -341,22 +317,23 @@ impl AgentStore for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<Approval> {
         self.change::<Approval, Result<Approval>, _>(&approval_pk(id), "APPROVAL", |cur| {
-            let mut a = cur.ok_or_else(|| no_approval(id, "does not exist: `jada agent approvals` lists them"))?;
+            let mut a =
+                cur.ok_or_else(|| StoreError::no_approval(id, "does not exist: `jada agent approvals` lists them"))?;
             match a.state_at(now) {
                 ApprovalState::Pending => {}
                 ApprovalState::Expired if a.state == ApprovalState::Pending => {
                     a.state = ApprovalState::Expired;
-                    let why = no_approval(id, "expired before it was decided: the session was told so");
+                    let why = StoreError::no_approval(id, "expired before it was decided: the session was told so");
                     return Ok(Change::Write(a, Err(why)));
                 }
                 ApprovalState::Expired => {
-                    return Ok(Change::Keep(Err(no_approval(
+                    return Ok(Change::Keep(Err(StoreError::no_approval(
                         id,
                         "expired before it was decided: the session was told so",
                     ))))
                 }
                 _ => {
-                    return Ok(Change::Keep(Err(no_approval(
+                    return Ok(Change::Keep(Err(StoreError::no_approval(
                         id,
                         "was decided already; an approval is decided once",
                     ))))

@@ -77,8 +77,34 @@ pub struct DynamoConfig {
     pub month_index: bool,
 }
 
+/// How jada reaches any AWS service (DynamoDB here; SNS and CloudWatch Logs for alerts):
+/// the standard credential chain, the region given or the chain's, an endpoint for a
+/// local server, rustls with ring (no second HTTP stack), the SDK's retries of
+/// throttling and 5xx (5 attempts, backoff with jitter) and timeouts.
+pub async fn sdk_config(region: Option<&str>, endpoint_url: Option<&str>) -> aws_config::SdkConfig {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .build(),
+        );
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region.to_string()));
+    }
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
 /// The host's name (or `jada` when it has none to read).
-fn default_instance() -> String {
+pub fn default_instance() -> String {
     std::fs::read_to_string("/etc/hostname")
         .ok()
         .map(|h| h.trim().to_string())
@@ -112,26 +138,7 @@ impl DynamoStore {
     /// missing permission is reported by the first operation that needs it (or at once
     /// by `jada store check`).
     pub async fn connect(config: &DynamoConfig) -> DynamoStore {
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
-            .build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            // Throttling and 5xx are retried by the SDK (exponential backoff, jitter).
-            .retry_config(RetryConfig::standard().with_max_attempts(5))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(10))
-                    .build(),
-            );
-        if let Some(region) = &config.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(url) = &config.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let sdk = loader.load().await;
+        let sdk = sdk_config(config.region.as_deref(), config.endpoint_url.as_deref()).await;
         let stats = std::sync::Arc::new(stats::RequestStats::default());
         let client_config = aws_sdk_dynamodb::config::Builder::from(&sdk)
             .interceptor(stats::Counter(std::sync::Arc::clone(&stats)))

@@ -22,19 +22,7 @@ const ABANDONED: &str = "the process running this job stopped before it finished
 #[async_trait]
 impl JobRunStore for DynamoStore {
     async fn start_run(&self, job: &str, trigger: Trigger, now: DateTime<Utc>) -> Result<JobRun> {
-        let run = JobRun {
-            run_id: Uuid::new_v4(),
-            job: job.to_string(),
-            trigger,
-            started_at: now,
-            finished_at: None,
-            outcome: RunOutcome::Running,
-            error: None,
-            summary: None,
-            attempts: 1,
-            recovery: None,
-            needs_reauth: None,
-        };
+        let run = JobRun::started(job, trigger, now);
         let doc = RunDoc {
             run: run.clone(),
             owner: self.instance.clone(),

@@ -10,18 +10,10 @@ use crate::docs::{Change, Index, Query};
 use crate::records::task_pk;
 use crate::DynamoStore;
 
-fn missing(id: u64) -> StoreError {
-    StoreError::NoSuchRecord {
-        what: "task",
-        id: id.to_string(),
-        why: "does not exist: `jada tasks list` shows the tasks there are",
-    }
-}
-
 impl DynamoStore {
     async fn change_task(&self, id: u64, f: impl Fn(&mut Task) -> Result<()> + Send + Sync) -> Result<Task> {
         self.change::<Task, Task, _>(&task_pk(id), "TASK", |cur| {
-            let mut task = cur.ok_or_else(|| missing(id))?;
+            let mut task = cur.ok_or_else(|| StoreError::no_task(id))?;
             f(&mut task)?;
             Ok(Change::Write(task.clone(), task))
         })
@@ -76,11 +68,7 @@ impl TaskStore for DynamoStore {
     async fn set_task_status(&self, id: u64, status: TaskStatus, note: &TaskNote) -> Result<Task> {
         self.change_task(id, |t| {
             if t.status.is_final() {
-                return Err(StoreError::NoSuchRecord {
-                    what: "task",
-                    id: id.to_string(),
-                    why: "is closed (done or cancelled) already: open a new task instead",
-                });
+                return Err(StoreError::task_closed(id));
             }
             t.status = status;
             t.updated_at = note.at;

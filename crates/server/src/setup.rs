@@ -278,7 +278,7 @@ fn tune(mut spec: JobSpec, table: Option<&toml::Table>) -> Result<JobSpec, Strin
     Ok(spec)
 }
 
-/// The alert engine: always the log, plus configured webhooks and mail.
+/// The alert engine: always the log, plus configured webhooks, mail, SNS and CloudWatch.
 pub fn alert_engine(app: &App) -> Result<AlertEngine, AppError> {
     let mut sinks: Vec<Arc<dyn AlertSink>> = vec![Arc::new(LogSink)];
     let http = reqwest::Client::builder()
@@ -297,6 +297,30 @@ pub fn alert_engine(app: &App) -> Result<AlertEngine, AppError> {
             from: app.sender(),
             to: app.config.alerts.email.clone(),
         }));
+    }
+    if let Some(sns) = &app.config.alerts.sns {
+        sinks.push(Arc::new(crate::alerts::aws::SnsSink::new(
+            sns.topic_arn.clone(),
+            sns.region.clone(),
+            sns.endpoint_url.clone(),
+        )));
+    }
+    if let Some(cw) = &app.config.alerts.cloudwatch {
+        let stream = cw.log_stream.clone().unwrap_or_else(|| {
+            let instance = app
+                .config
+                .store
+                .instance_id
+                .clone()
+                .unwrap_or_else(jada_dynamo::default_instance);
+            format!("jada-{instance}")
+        });
+        sinks.push(Arc::new(crate::alerts::aws::CloudWatchSink::new(
+            cw.log_group.clone(),
+            stream,
+            cw.region.clone(),
+            cw.endpoint_url.clone(),
+        )));
     }
     let remind = parse_duration(&app.config.alerts.remind_every).unwrap_or(6 * 3600);
     Ok(AlertEngine {

@@ -50,6 +50,49 @@ pub enum StoreError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// The refusals both backends give in the same words.
+impl StoreError {
+    pub fn no_task(id: u64) -> StoreError {
+        StoreError::NoSuchRecord {
+            what: "task",
+            id: id.to_string(),
+            why: "does not exist: `jada tasks list` shows the tasks there are",
+        }
+    }
+
+    pub fn task_closed(id: u64) -> StoreError {
+        StoreError::NoSuchRecord {
+            what: "task",
+            id: id.to_string(),
+            why: "is closed (done or cancelled) already: open a new task instead",
+        }
+    }
+
+    pub fn no_session(id: u64) -> StoreError {
+        StoreError::NoSuchRecord {
+            what: "agent session",
+            id: id.to_string(),
+            why: "does not exist: `jada agent sessions` lists them",
+        }
+    }
+
+    pub fn session_not_running(id: u64) -> StoreError {
+        StoreError::NoSuchRecord {
+            what: "agent session",
+            id: id.to_string(),
+            why: "is not running here any more (it ended, or another process took it up)",
+        }
+    }
+
+    pub fn no_approval(id: u64, why: &'static str) -> StoreError {
+        StoreError::NoSuchRecord {
+            what: "approval",
+            id: id.to_string(),
+            why,
+        }
+    }
+}
+
 impl jada_core::Fault for StoreError {
     /// A backend failure (a locked database, I/O, the network) may pass; everything else
     /// — a conflicting write, a missing record, unreadable data — needs the caller or an

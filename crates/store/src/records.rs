@@ -164,6 +164,25 @@ fn one() -> u32 {
     1
 }
 
+impl JobRun {
+    /// A run starting now, with a fresh id.
+    pub fn started(job: &str, trigger: Trigger, now: DateTime<Utc>) -> JobRun {
+        JobRun {
+            run_id: Uuid::new_v4(),
+            job: job.to_string(),
+            trigger,
+            started_at: now,
+            finished_at: None,
+            outcome: RunOutcome::Running,
+            error: None,
+            summary: None,
+            attempts: 1,
+            recovery: None,
+            needs_reauth: None,
+        }
+    }
+}
+
 /// How a run ended, as the runner records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunEnd {

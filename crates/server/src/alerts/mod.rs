@@ -5,6 +5,7 @@
 //! reminders and one recovery, not 36 messages.
 
 pub mod agent;
+pub mod aws;
 pub mod sinks;
 
 use std::sync::Arc;

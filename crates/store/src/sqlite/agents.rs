@@ -30,7 +30,7 @@ impl AgentStore for SqliteStore {
                 .optional()?;
             if let Some(id) = existing {
                 return Ok(Started::Existing(
-                    read(&tx, id as u64)?.ok_or_else(|| missing(id as u64))?,
+                    read(&tx, id as u64)?.ok_or_else(|| StoreError::no_session(id as u64))?,
                 ));
             }
             tx.prepare_cached(
@@ -47,7 +47,7 @@ impl AgentStore for SqliteStore {
             ])?;
             let id = tx.last_insert_rowid() as u64;
             insert_message(&tx, id, &first, now)?;
-            let session = read(&tx, id)?.ok_or_else(|| missing(id))?;
+            let session = read(&tx, id)?.ok_or_else(|| StoreError::no_session(id))?;
             tx.commit()?;
             Ok(Started::New(session))
         })
@@ -117,12 +117,12 @@ impl AgentStore for SqliteStore {
                     ts(now)
                 ])?;
             if n == 0 {
-                return Err(not_running(id));
+                return Err(StoreError::session_not_running(id));
             }
             for m in &messages {
                 insert_message(&tx, id, m, now)?;
             }
-            let session = read(&tx, id)?.ok_or_else(|| missing(id))?;
+            let session = read(&tx, id)?.ok_or_else(|| StoreError::no_session(id))?;
             tx.commit()?;
             Ok(session)
         })
@@ -294,7 +294,7 @@ impl AgentStore for SqliteStore {
         self.call(move |conn| {
             let tx = write_tx(conn)?;
             let current = read_approval(&tx, "id = ?1", [id as i64])?
-                .ok_or_else(|| no_approval(id, "does not exist: `jada agent approvals` lists them"))?;
+                .ok_or_else(|| StoreError::no_approval(id, "does not exist: `jada agent approvals` lists them"))?;
             match current.state_at(now) {
                 ApprovalState::Pending => {}
                 ApprovalState::Expired => {
@@ -303,19 +303,25 @@ impl AgentStore for SqliteStore {
                     )?
                     .execute([id as i64])?;
                     tx.commit()?;
-                    return Err(no_approval(
+                    return Err(StoreError::no_approval(
                         id,
                         "expired before it was decided: the session was told so",
                     ));
                 }
-                _ => return Err(no_approval(id, "was decided already; an approval is decided once")),
+                _ => {
+                    return Err(StoreError::no_approval(
+                        id,
+                        "was decided already; an approval is decided once",
+                    ))
+                }
             }
             let state = if approve { "approved" } else { "denied" };
             tx.prepare_cached(
                 "UPDATE agent_approvals SET state = ?2, reason = ?3, decided_by = ?4, decided_at = ?5 WHERE id = ?1",
             )?
             .execute(params![id as i64, state, reason, by, ts(now)])?;
-            let approval = read_approval(&tx, "id = ?1", [id as i64])?.ok_or_else(|| no_approval(id, "vanished"))?;
+            let approval =
+                read_approval(&tx, "id = ?1", [id as i64])?.ok_or_else(|| StoreError::no_approval(id, "vanished"))?;
             tx.commit()?;
             Ok(approval)
         })
@@ -375,22 +381,6 @@ fn insert_message(conn: &Connection, id: u64, message: &str, now: DateTime<Utc>)
          VALUES (?1, (SELECT COUNT(*) FROM agent_messages WHERE session_id = ?1), ?2, ?3)",
     )?
     .execute(params![id as i64, message, ts(now)])
-}
-
-fn missing(id: u64) -> StoreError {
-    StoreError::NoSuchRecord {
-        what: "agent session",
-        id: id.to_string(),
-        why: "does not exist: `jada agent sessions` lists them",
-    }
-}
-
-fn not_running(id: u64) -> StoreError {
-    StoreError::NoSuchRecord {
-        what: "agent session",
-        id: id.to_string(),
-        why: "is not running here any more (it ended, or another process took it up)",
-    }
 }
 
 fn read(conn: &Connection, id: u64) -> Result<Option<Session>> {
@@ -461,12 +451,4 @@ fn read_approval(conn: &Connection, sql_where: &str, params: impl rusqlite::Para
         .query_row(params, |r| Ok(approval_row(r)))
         .optional()?
         .transpose()
-}
-
-fn no_approval(id: u64, why: &'static str) -> StoreError {
-    StoreError::NoSuchRecord {
-        what: "approval",
-        id: id.to_string(),
-        why,
-    }
 }

@@ -14,19 +14,7 @@ const COLUMNS: &str =
 #[async_trait]
 impl JobRunStore for SqliteStore {
     async fn start_run(&self, job: &str, trigger: Trigger, now: DateTime<Utc>) -> Result<JobRun> {
-        let run = JobRun {
-            run_id: Uuid::new_v4(),
-            job: job.to_string(),
-            trigger,
-            started_at: now,
-            finished_at: None,
-            outcome: RunOutcome::Running,
-            error: None,
-            summary: None,
-            attempts: 1,
-            recovery: None,
-            needs_reauth: None,
-        };
+        let run = JobRun::started(job, trigger, now);
         let r = run.clone();
         self.call(move |conn| {
             conn.execute(

@@ -58,21 +58,17 @@ impl TaskStore for SqliteStore {
             let current: Option<String> = tx
                 .query_row("SELECT status FROM tasks WHERE id = ?1", [id as i64], |r| r.get(0))
                 .optional()?;
-            let current = current.ok_or_else(|| missing(id))?;
+            let current = current.ok_or_else(|| StoreError::no_task(id))?;
             if TaskStatus::parse(&current)
                 .map_err(|e| corrupt("task status", e.0))?
                 .is_final()
             {
-                return Err(StoreError::NoSuchRecord {
-                    what: "task",
-                    id: id.to_string(),
-                    why: "is closed (done or cancelled) already: open a new task instead",
-                });
+                return Err(StoreError::task_closed(id));
             }
             tx.prepare_cached("UPDATE tasks SET status = ?2, updated_at = ?3 WHERE id = ?1")?
                 .execute(params![id as i64, status.as_str(), ts(note.at)])?;
             insert_note(&tx, id, &note)?;
-            let task = read_task(&tx, id)?.ok_or_else(|| missing(id))?;
+            let task = read_task(&tx, id)?.ok_or_else(|| StoreError::no_task(id))?;
             tx.commit()?;
             Ok(task)
         })
@@ -87,22 +83,14 @@ impl TaskStore for SqliteStore {
                 .prepare_cached("UPDATE tasks SET updated_at = ?2 WHERE id = ?1")?
                 .execute(params![id as i64, ts(note.at)])?;
             if n == 0 {
-                return Err(missing(id));
+                return Err(StoreError::no_task(id));
             }
             insert_note(&tx, id, &note)?;
-            let task = read_task(&tx, id)?.ok_or_else(|| missing(id))?;
+            let task = read_task(&tx, id)?.ok_or_else(|| StoreError::no_task(id))?;
             tx.commit()?;
             Ok(task)
         })
         .await
-    }
-}
-
-fn missing(id: u64) -> StoreError {
-    StoreError::NoSuchRecord {
-        what: "task",
-        id: id.to_string(),
-        why: "does not exist: `jada tasks list` shows the tasks there are",
     }
 }
 
