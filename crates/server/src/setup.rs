@@ -57,6 +57,10 @@ pub fn runner(
         alerts_due: Arc::clone(&app.alerts_due),
         checks: Default::default(),
         running: Default::default(),
+        run_logs: cloudwatch(app)
+            .into_iter()
+            .map(|c| c as Arc<dyn crate::jobs::runner::RunLog>)
+            .collect(),
         lease: Duration::from_secs(jada_app::config::parse_duration(&app.config.server.job_lease).unwrap_or(60)),
     })
 }
@@ -276,6 +280,27 @@ fn tune(mut spec: JobSpec, table: Option<&toml::Table>) -> Result<JobSpec, Strin
         }
     }
     Ok(spec)
+}
+
+/// The CloudWatch Logs stream of `[alerts.cloudwatch]`, if configured: alerts and failed
+/// runs go there.
+fn cloudwatch(app: &App) -> Option<Arc<crate::alerts::aws::CloudWatchSink>> {
+    let cw = app.config.alerts.cloudwatch.as_ref()?;
+    let stream = cw.log_stream.clone().unwrap_or_else(|| {
+        let instance = app
+            .config
+            .store
+            .instance_id
+            .clone()
+            .unwrap_or_else(jada_dynamo::default_instance);
+        format!("jada-{instance}")
+    });
+    Some(Arc::new(crate::alerts::aws::CloudWatchSink::new(
+        cw.log_group.clone(),
+        stream,
+        cw.region.clone(),
+        cw.endpoint_url.clone(),
+    )))
 }
 
 /// The alert engine: always the log, plus configured webhooks, mail, SNS and CloudWatch.

@@ -199,9 +199,40 @@ impl AlertSink for CloudWatchSink {
     }
 
     async fn send(&self, n: &Notification) -> Result<(), SinkError> {
+        self.write(n.at, document(n)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::jobs::runner::RunLog for CloudWatchSink {
+    fn name(&self) -> &'static str {
+        "cloudwatch"
+    }
+
+    /// One JSON event per failed run, beside the alert it raises.
+    async fn failed(&self, run: &jada_store::JobRun) -> Result<(), SinkError> {
+        let at = run.finished_at.unwrap_or(run.started_at);
+        let doc = json!({
+            "event": "run_failed",
+            "job": run.job,
+            "run_id": run.run_id.to_string(),
+            "trigger": run.trigger.as_str(),
+            "error": run.error,
+            "recovery": run.recovery.map(|r| r.as_str()),
+            "needs_reauth": run.needs_reauth,
+            "attempts": run.attempts,
+            "started_at": run.started_at.to_rfc3339(),
+            "finished_at": at.to_rfc3339(),
+        });
+        self.write(at, doc.to_string()).await
+    }
+}
+
+impl CloudWatchSink {
+    async fn write(&self, at: chrono::DateTime<chrono::Utc>, message: String) -> Result<(), SinkError> {
         let event = InputLogEvent::builder()
-            .timestamp(n.at.timestamp_millis())
-            .message(document(n))
+            .timestamp(at.timestamp_millis())
+            .message(message)
             .build()
             .map_err(|e| SinkError::Refused {
                 sink: "cloudwatch",

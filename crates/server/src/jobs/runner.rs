@@ -24,6 +24,13 @@ pub enum RunError {
     Store(#[from] StoreError),
 }
 
+/// Somewhere a failed run is reported as one event, beside the alerts it raises.
+#[async_trait::async_trait]
+pub trait RunLog: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn failed(&self, run: &JobRun) -> Result<(), crate::alerts::sinks::SinkError>;
+}
+
 /// A job marked running in this process, unmarked when dropped (however the run ends).
 struct RunningHere<'a> {
     set: &'a std::sync::Mutex<std::collections::HashSet<String>>,
@@ -55,6 +62,8 @@ pub struct JobRunner {
     pub registry: Registry,
     /// Who holds leases: this process.
     pub owner: String,
+    /// Where each failed run is reported as it ends (CloudWatch Logs, when configured).
+    pub run_logs: Vec<Arc<dyn RunLog>>,
     /// The jobs this runner is running now: the lease is this process's either way, so
     /// a second run of one job here is refused by this, not by the lease.
     pub running: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
@@ -163,6 +172,11 @@ impl JobRunner {
                 tracing::error!(job = %name, error = %e, recovery = e.recovery.as_str(), attempts, "job failed");
                 // A failure is alerted on now, not at the next evaluation tick.
                 self.alerts_due.notify_one();
+                for log in &self.run_logs {
+                    if let Err(e) = log.failed(&run).await {
+                        tracing::error!(job = %name, sink = log.name(), error = %e, "cannot report the failed run");
+                    }
+                }
             }
         }
         Ok(Some(run))

@@ -1,10 +1,12 @@
 //! The AWS alert sinks against the local AWS-compatible server (moto): an SNS topic
-//! delivering to an SQS queue, and a CloudWatch Logs group, both read back with boto3.
+//! delivering to an SQS queue, and a CloudWatch Logs group (alerts and failed runs),
+//! both read back with boto3.
 
 use chrono::{DateTime, Utc};
 use jada_server::alerts::aws::{CloudWatchSink, SnsSink};
 use jada_server::alerts::sinks::{AlertSink, SinkError};
 use jada_server::alerts::{NoticeKind, Notification};
+use jada_server::jobs::runner::RunLog;
 use jada_testkit::run_python;
 use serde_json::Value;
 
@@ -61,6 +63,13 @@ async fn alerts_reach_an_sns_topic_and_a_cloudwatch_stream_as_json() {
         sns.send(n).await.unwrap();
         cw.send(n).await.unwrap(); // the stream is made on first use
     }
+    // A failed run is one event of its own in the stream.
+    let mut run = jada_store::JobRun::started("port-sheet", jada_store::Trigger::Schedule, now);
+    run.outcome = jada_store::RunOutcome::Failed;
+    run.error = Some("the sheet was not found".into());
+    run.finished_at = Some(now);
+    run.attempts = 3;
+    RunLog::failed(&cw, &run).await.unwrap();
 
     let got = run_python(BOTO, [endpoint.as_str(), "read", queue, group.as_str()]);
     let messages = got["sns"].as_array().unwrap();
@@ -81,9 +90,13 @@ async fn alerts_reach_an_sns_topic_and_a_cloudwatch_stream_as_json() {
         .iter()
         .map(|e| serde_json::from_str(e.as_str().unwrap()).unwrap())
         .collect();
-    assert_eq!(events.len(), 2);
+    assert_eq!(events.len(), 3);
     assert_eq!(events[0]["status"], "firing");
     assert_eq!(events[1]["status"], "resolved");
+    assert_eq!(events[2]["event"], "run_failed");
+    assert_eq!(events[2]["job"], "port-sheet");
+    assert_eq!(events[2]["attempts"], 3);
+    assert_eq!(events[2]["error"], "the sheet was not found");
     assert!(
         events[1]["text"].as_str().unwrap().starts_with("RESOLVED after 1h30m"),
         "{}",

@@ -127,6 +127,7 @@ async fn a_revoked_token_is_loud_loses_nothing_and_recovers() {
         alerts_due: Arc::default(),
         checks: Default::default(),
         running: Default::default(),
+        run_logs: vec![],
         lease: Duration::from_secs(60),
     };
     let engine = engine(&env, &hook);

@@ -69,6 +69,39 @@ async fn a_job_still_running_here_is_not_started_again_here() {
     assert_eq!(job.runs.load(Ordering::SeqCst), 2, "the refused run never started");
 }
 
+/// Keeps the runs reported to it.
+#[derive(Default)]
+struct Reported(std::sync::Mutex<Vec<jada_store::JobRun>>);
+
+#[async_trait::async_trait]
+impl jada_server::jobs::runner::RunLog for Reported {
+    fn name(&self) -> &'static str {
+        "test"
+    }
+    async fn failed(&self, run: &jada_store::JobRun) -> Result<(), jada_server::alerts::sinks::SinkError> {
+        self.0.lock().unwrap().push(run.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_failed_run_is_reported_to_the_run_logs_as_it_ends() {
+    let env = Env::new("2024-05-03T08:00:00Z");
+    let job = Arc::new(Switch::default());
+    let mut registry = Registry::default();
+    registry.register(spec("port-sheet"), job.clone());
+    let mut runner = env.runner(registry, env.tokens(vec![], ServiceOptions::default()));
+    let reported = Arc::new(Reported::default());
+    runner.run_logs = vec![reported.clone()];
+    runner.run("port-sheet", Trigger::Manual).await.unwrap();
+    assert!(reported.0.lock().unwrap().is_empty(), "a success is not reported");
+    *job.fail.lock().unwrap() = Some(JobError::operator("the sheet was not found"));
+    let run = runner.run("port-sheet", Trigger::Schedule).await.unwrap().unwrap();
+    let got = reported.0.lock().unwrap().clone();
+    assert_eq!(got, vec![run]);
+    assert_eq!(got[0].outcome, RunOutcome::Failed);
+}
+
 #[tokio::test]
 async fn timeouts_and_retries() {
     let env = Env::new("2024-05-03T08:00:00Z");

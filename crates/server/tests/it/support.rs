@@ -85,6 +85,7 @@ impl Env {
             alerts_due: Arc::default(),
             checks: Default::default(),
             running: Default::default(),
+            run_logs: vec![],
             lease: Duration::from_secs(60),
         }
     }
