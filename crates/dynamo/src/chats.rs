@@ -22,7 +22,7 @@ fn kind_of(s: &str) -> Option<ChatKind> {
         .find(|k| k.as_str() == s)
 }
 
-fn read_message(item: &Item) -> std::result::Result<ChatMessage, String> {
+pub(crate) fn read_message(item: &Item) -> std::result::Result<ChatMessage, String> {
     let id = get_s(item, "charter_id").unwrap_or("?");
     let created = get_s(item, "created_at").unwrap_or("?");
     let bad = |attr: &str, why: &str| format!("charter_id={id} created_at={created}: attribute `{attr}` {why}");

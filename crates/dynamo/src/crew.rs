@@ -18,7 +18,7 @@ use crate::docs::Tx;
 use crate::wire::{failure, get_s, s, values, Item, Op};
 use crate::DynamoStore;
 
-fn read_member(item: &Item) -> std::result::Result<CrewMember, String> {
+pub(crate) fn read_member(item: &Item) -> std::result::Result<CrewMember, String> {
     let id = get_s(item, "crew_id").ok_or("has no crew_id")?;
     let bad = |attr: &str, why: String| format!("crew_id={id}: attribute `{attr}` {why}");
     let crew_id = CrewId::parse(id).map_err(|e| bad("crew_id", e.0))?;

@@ -80,6 +80,10 @@ pub struct TableCheck {
     pub wrong: Vec<String>,
     /// Optional things jada would use (the month index): absent is fine, slower.
     pub notes: Vec<String>,
+    /// Items jada cannot read (by key and attribute): skipped by every listing until
+    /// they are fixed. At most 50 are listed; `unreadable_count` has them all.
+    pub unreadable: Vec<String>,
+    pub unreadable_count: usize,
 }
 
 /// The whole check.
@@ -130,6 +134,23 @@ impl DynamoStore {
         }))
     }
 
+    /// Every item of a business table that jada cannot read, by key and attribute.
+    async fn unreadable_items(&self, role: &str, table: &str) -> Result<Vec<String>> {
+        let today = chrono::Utc::now().date_naive();
+        let read: fn(&crate::wire::Item, chrono::NaiveDate) -> Option<String> = match role {
+            "charters" => |i, today| crate::charters::read_charter(i, today).err().map(|u| u.to_string()),
+            "crew" => |i, _| crate::crew::read_member(i).err(),
+            "chats" => |i, _| crate::chats::read_message(i).err(),
+            _ => return Ok(vec![]),
+        };
+        Ok(self
+            .scan(table, None)
+            .await?
+            .iter()
+            .filter_map(|item| read(item, today))
+            .collect())
+    }
+
     /// Compares the live tables with what jada needs. Changes nothing.
     pub async fn check(&self) -> Result<Check> {
         let mut tables = vec![];
@@ -150,6 +171,8 @@ impl DynamoStore {
             missing: vec![],
             wrong: vec![],
             notes: vec![],
+            unreadable: vec![],
+            unreadable_count: 0,
         };
         let Some(d) = self.describe(&spec.name).await? else {
             c.missing.push(format!(
@@ -193,6 +216,9 @@ impl DynamoStore {
                 }
             }
         }
+        let unreadable = self.unreadable_items(spec.role, &spec.name).await?;
+        c.unreadable_count = unreadable.len();
+        c.unreadable = unreadable.into_iter().take(50).collect();
         if spec.role == "charters" && self.month_index_wanted {
             let lacking = self.count_lacking_month().await?;
             if lacking > 0 {

@@ -28,7 +28,7 @@ fn seq_of(t: chrono::DateTime<chrono::Utc>) -> String {
 
 impl DynamoStore {
     /// Every item of a table whose `pk` starts with `prefix` (or all), following pages.
-    async fn scan(&self, table: &str, prefix: Option<&str>) -> Result<Vec<Item>> {
+    pub(crate) async fn scan(&self, table: &str, prefix: Option<&str>) -> Result<Vec<Item>> {
         let mut out = vec![];
         let mut start = None;
         loop {

@@ -92,6 +92,15 @@ async fn old_scripts_charters_list_with_defaults_and_keep_their_attributes() {
     assert_eq!(c.guest_name, "(not recorded)");
     assert_eq!(c.version, 1);
     assert_eq!(c.charter_date, NaiveDate::from_ymd_opt(2024, 7, 5).unwrap());
+    // `jada store check` names the item jada skips, by key and attribute.
+    let check = store.check().await.unwrap();
+    let charters = check.tables.iter().find(|t| t.role == "charters").unwrap();
+    assert_eq!(charters.unreadable_count, 1);
+    assert!(
+        charters.unreadable[0].contains("charter_date") && charters.unreadable[0].contains("charter_id="),
+        "{:?}",
+        charters.unreadable
+    );
 
     // jada's update changes only what it owns: the old scripts' attributes survive.
     let mut next = c.clone();

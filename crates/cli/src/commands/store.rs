@@ -36,6 +36,15 @@ pub async fn run(g: &Global, cmd: StoreCommand) -> Result<(), Failure> {
                     for n in &t.notes {
                         println!("  note:    {n}");
                     }
+                    if t.unreadable_count > 0 {
+                        println!(
+                            "  unreadable: {} items are skipped by every listing until fixed (key and attribute):",
+                            t.unreadable_count
+                        );
+                        for u in &t.unreadable {
+                            println!("    {u}");
+                        }
+                    }
                 }
             }
             if check.ok {
