@@ -117,15 +117,20 @@ where
             e = chain(&err)
         ));
     }
-    let passing = PASSING.contains(&code.as_str())
-        || matches!(
-            err,
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
-        );
-    let what = if passing { "did not answer in time" } else { "failed" };
+    // Throttling, outages and timeouts may pass (after the SDK's own retries): all are
+    // `Backend`, which callers treat as retryable.
+    let what = match &err {
+        SdkError::TimeoutError(_) => "did not answer in time".to_string(),
+        SdkError::DispatchFailure(_) => {
+            "could not be reached (check [store] endpoint_url and region, and the network)".to_string()
+        }
+        _ if PASSING.contains(&code.as_str()) => format!("is busy or unavailable ({code}), after 5 attempts"),
+        _ if code.is_empty() => "failed".to_string(),
+        _ => format!("failed ({code})"),
+    };
     StoreError::Backend(
         format!(
-            "DynamoDB dynamodb:{action} on {target} {what} ({code}): {e}",
+            "dynamodb:{action} on {target} {what}: {e}",
             action = op.action,
             e = if message.is_empty() { chain(&err) } else { message }
         )

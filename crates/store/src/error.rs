@@ -45,9 +45,10 @@ pub enum StoreError {
     /// does not exist, a permission not granted, no credentials. The text says what to do.
     #[error("{0}")]
     Setup(String),
-    /// The backend failed (I/O, locked database, network).
+    /// The backend failed (I/O, locked database, network). The cause is in the message
+    /// (not also a `source`, which printed it twice in an error chain).
     #[error("store backend failed: {0}")]
-    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Backend(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// The refusals both backends give in the same words.
