@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{Delete, Put, ReturnValuesOnConditionCheckFailure, Select, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, Select, TransactWriteItem};
 use jada_store::{Result, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -419,21 +419,6 @@ impl<'a> Tx<'a> {
         }
         self.items
             .push(TransactWriteItem::builder().put(put.build().map_err(built)?).build());
-        Ok(self)
-    }
-
-    pub fn delete(&mut self, pk: &str, sk: &str, expect_tok: Option<&str>) -> Result<&mut Self> {
-        let mut del = Delete::builder()
-            .table_name(&self.store.tables.ops)
-            .key("pk", s(pk))
-            .key("sk", s(sk));
-        if let Some(t) = expect_tok {
-            del = del
-                .condition_expression("tok = :old")
-                .expression_attribute_values(":old", s(t));
-        }
-        self.items
-            .push(TransactWriteItem::builder().delete(del.build().map_err(built)?).build());
         Ok(self)
     }
 

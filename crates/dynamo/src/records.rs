@@ -126,8 +126,8 @@ pub(crate) struct LeaseDoc {
     pub name: String,
     pub owner: String,
     pub until: DateTime<Utc>,
-    /// Goes up each time the lease changes hands or is renewed: a fencing token.
-    pub fence: u64,
+    // The item also has `owner`, `until_us` (the conditions read them) and `fence` (goes
+    // up each time the lease is taken or renewed: a fencing number) at the top level.
 }
 
 impl Record for LeaseDoc {

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::docs::{Change, Index, Query};
 use crate::records::{run_pk, seq, CheckDoc, LeaseDoc, RunDoc};
+use crate::wire::{failure, n, s};
 use crate::DynamoStore;
 
 const ABANDONED: &str = "the process running this job stopped before it finished";
@@ -126,37 +127,72 @@ impl CredentialStateStore for DynamoStore {
 
 #[async_trait]
 impl LeaseStore for DynamoStore {
+    /// One conditional `UpdateItem`: the lease is taken if it is free, expired, or
+    /// already `owner`'s (a renewal). `owner` and `until_us` are top-level attributes so
+    /// the condition can read them; the fencing number goes up on every take or renewal.
+    /// The daemon's polling jobs take and give back leases every second: one request
+    /// each way, not a read and a write.
     async fn try_acquire_lease(&self, name: &str, owner: &str, now: DateTime<Utc>, ttl: Duration) -> Result<bool> {
         let until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
-        self.change::<LeaseDoc, bool, _>("LEASE", name, |cur| {
-            let fence = match &cur {
-                Some(l) if l.owner != owner && l.until > now => return Ok(Change::Keep(false)),
-                Some(l) => l.fence + 1,
-                None => 1,
-            };
-            Ok(Change::Write(
-                LeaseDoc {
-                    name: name.into(),
-                    owner: owner.into(),
-                    until,
-                    fence,
-                },
-                true,
-            ))
-        })
-        .await
+        let doc = LeaseDoc {
+            name: name.into(),
+            owner: owner.into(),
+            until,
+        };
+        let json = serde_json::to_string(&doc).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.tables.ops)
+            .key("pk", s("LEASE"))
+            .key("sk", s(name))
+            .update_expression("SET doc = :doc, tok = :tok, #owner = :me, until_us = :until ADD fence :one")
+            .condition_expression("attribute_not_exists(pk) OR until_us <= :now OR #owner = :me")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":doc", s(json))
+            .expression_attribute_values(":tok", s(crate::wire::token()))
+            .expression_attribute_values(":me", s(owner))
+            .expression_attribute_values(":until", n(until.timestamp_micros()))
+            .expression_attribute_values(":now", n(now.timestamp_micros()))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(failure(self.ops_op("UpdateItem"), e)),
+        }
     }
 
+    /// One `DeleteItem`, only while `owner` holds it (a lost race means someone took it
+    /// over: then it is not ours to drop).
     async fn release_lease(&self, name: &str, owner: &str) -> Result<()> {
-        if let Some(d) = self.get_doc::<LeaseDoc>("LEASE", name).await? {
-            if d.value.owner == owner {
-                let mut tx = crate::docs::Tx::new(self);
-                tx.delete("LEASE", name, Some(&d.tok))?;
-                // A lost race means someone renewed or took it: then it is not ours to drop.
-                tx.commit().await?;
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.ops)
+            .key("pk", s("LEASE"))
+            .key("sk", s(name))
+            .condition_expression("#owner = :me")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":me", s(owner))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
             }
+            Err(e) => Err(failure(self.ops_op("DeleteItem"), e)),
         }
-        Ok(())
     }
 
     async fn list_leases(&self) -> Result<Vec<(String, String, DateTime<Utc>)>> {
