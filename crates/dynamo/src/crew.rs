@@ -15,7 +15,7 @@ use jada_core::{CrewId, CrewMember, Email};
 use jada_store::{CrewStore, Result, StoreError};
 
 use crate::docs::Tx;
-use crate::wire::{failure, get_s, s, values, Item, Op};
+use crate::wire::{conditional, failure, get_s, s, values, Item, Op};
 use crate::DynamoStore;
 
 pub(crate) fn read_member(item: &Item) -> std::result::Result<CrewMember, String> {
@@ -261,15 +261,10 @@ impl CrewStore for DynamoStore {
             req.update_expression("SET available_dates = :d")
                 .expression_attribute_values(":d", dates_value(dates))
         };
-        match req.send().await {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::CrewNotFound(id.clone()))
-            }
-            Err(e) => Err(failure(self.crew_op("UpdateItem"), e)),
+        if conditional(req.send().await, self.crew_op("UpdateItem"))? {
+            Ok(())
+        } else {
+            Err(StoreError::CrewNotFound(id.clone()))
         }
     }
 

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::docs::{Change, Index, Query};
 use crate::records::{run_pk, seq, CheckDoc, LeaseDoc, RunDoc};
-use crate::wire::{failure, n, s};
+use crate::wire::{conditional, n, s};
 use crate::DynamoStore;
 
 const ABANDONED: &str = "the process running this job stopped before it finished";
@@ -157,16 +157,7 @@ impl LeaseStore for DynamoStore {
             .expression_attribute_values(":one", n(1))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(failure(self.ops_op("UpdateItem"), e)),
-        }
+        conditional(res, self.ops_op("UpdateItem"))
     }
 
     /// One `DeleteItem`, only while `owner` holds it (a lost race means someone took it
@@ -183,16 +174,7 @@ impl LeaseStore for DynamoStore {
             .expression_attribute_values(":me", s(owner))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(failure(self.ops_op("DeleteItem"), e)),
-        }
+        conditional(res, self.ops_op("DeleteItem")).map(|_| ())
     }
 
     async fn list_leases(&self) -> Result<Vec<(String, String, DateTime<Utc>)>> {

@@ -349,13 +349,9 @@ impl DynamoStore {
                     .expression_attribute_values(":d", crate::wire::s(date))
                     .send()
                     .await;
-                match res {
-                    Ok(_) => n += 1,
-                    // Changed meanwhile (jada wrote it, with its month): nothing to do.
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
-                    Err(e) => return Err(failure(Op::new("UpdateItem", table), e)),
+                // A refused condition: changed meanwhile (jada wrote it, with its month).
+                if crate::wire::conditional(res, Op::new("UpdateItem", table))? {
+                    n += 1;
                 }
             }
             start = page.last_evaluated_key().cloned();

@@ -17,7 +17,7 @@ use crate::docs::{Doc, Tx};
 use crate::records::{
     ApprovalClaimDoc, CallDoc, EventDoc, InputKeyDoc, KeyNameDoc, MessageDoc, NonceDoc, RunDoc, SessionDoc, SharedDoc,
 };
-use crate::wire::{failure, n, s, ts, Item, Op};
+use crate::wire::{conditional, failure, n, s, ts, Item, Op};
 use crate::DynamoStore;
 
 /// A sequence number from an instant (for records copied in, which have no insertion
@@ -76,16 +76,8 @@ impl DynamoStore {
             .expression_attribute_values(":v", n(at_least))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(failure(self.ops_op("UpdateItem"), e)),
-        }
+        // A refused condition: the counter is past it already.
+        conditional(res, self.ops_op("UpdateItem")).map(|_| ())
     }
 
     async fn import_charter(&self, c: &jada_core::Charter) -> Result<()> {

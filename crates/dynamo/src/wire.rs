@@ -138,6 +138,20 @@ where
     )
 }
 
+/// A conditional write's answer: `Ok(true)` when it was written, `Ok(false)` when its
+/// condition failed (someone else's write, or nothing to do), else the typed failure.
+pub(crate) fn conditional<T, E, R>(res: Result<T, SdkError<E, R>>, op: Op<'_>) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(failure(op, e)),
+    }
+}
+
 /// An error and its sources on one line (the SDK's Display alone says "dispatch failure").
 fn chain(err: &(dyn StdError + 'static)) -> String {
     let mut out = err.to_string();
