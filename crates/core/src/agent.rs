@@ -276,6 +276,25 @@ pub struct Approval {
     pub decided_at: Option<DateTime<Utc>>,
 }
 
+/// Why an approval request cannot be decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotDecidable {
+    /// It passed its expiry while pending (a store marks it expired).
+    Expired,
+    /// It was approved, denied or used before: a request is decided once.
+    Decided,
+}
+
+impl NotDecidable {
+    /// Why, as the refusal says it.
+    pub fn why(&self) -> &'static str {
+        match self {
+            NotDecidable::Expired => "expired before it was decided: the session was told so",
+            NotDecidable::Decided => "was decided already; an approval is decided once",
+        }
+    }
+}
+
 impl Approval {
     /// The state as of `now`: a pending request past its expiry is expired.
     pub fn state_at(&self, now: DateTime<Utc>) -> ApprovalState {
@@ -283,6 +302,42 @@ impl Approval {
             ApprovalState::Pending if now >= self.expires_at => ApprovalState::Expired,
             s => s,
         }
+    }
+
+    /// The request approved or denied by `by` at `now`: only a pending request that has
+    /// not expired can be. Both store backends decide through this.
+    pub fn decided(
+        &self,
+        approve: bool,
+        reason: Option<&str>,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Approval, NotDecidable> {
+        match self.state_at(now) {
+            ApprovalState::Pending => Ok(Approval {
+                state: if approve {
+                    ApprovalState::Approved
+                } else {
+                    ApprovalState::Denied
+                },
+                reason: reason.map(str::to_string),
+                decided_by: Some(by.to_string()),
+                decided_at: Some(now),
+                ..self.clone()
+            }),
+            ApprovalState::Expired => Err(NotDecidable::Expired),
+            _ => Err(NotDecidable::Decided),
+        }
+    }
+
+    /// The request spent on a tool call whose arguments hash to `args_hash`: once, and
+    /// only when it was approved for exactly those arguments.
+    pub fn spent(&self, args_hash: &str, now: DateTime<Utc>) -> Option<Approval> {
+        (self.state == ApprovalState::Approved && self.args_hash == args_hash).then(|| Approval {
+            state: ApprovalState::Used,
+            decided_at: self.decided_at.or(Some(now)),
+            ..self.clone()
+        })
     }
 }
 
@@ -354,6 +409,40 @@ mod tests {
             assert_eq!(Outcome::parse(o.as_str()).unwrap(), o);
             assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
         }
+    }
+
+    #[test]
+    fn a_request_is_decided_once_before_it_expires_and_spent_once_on_its_arguments() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let args = serde_json::json!({"charter": "c1", "crew": "cap"});
+        let pending = Approval {
+            id: 1,
+            session_id: 7,
+            tool_use_id: "t1".into(),
+            tool: "assign_captain".into(),
+            args_hash: args_hash("assign_captain", &args),
+            arguments: args,
+            state: ApprovalState::Pending,
+            reason: None,
+            decided_by: None,
+            requested_at: at("2024-07-01T10:00:00Z"),
+            expires_at: at("2024-07-02T10:00:00Z"),
+            decided_at: None,
+        };
+        let now = at("2024-07-01T12:00:00Z");
+        let approved = pending.decided(true, None, "office@example.com", now).unwrap();
+        assert_eq!(
+            (approved.state, approved.decided_at),
+            (ApprovalState::Approved, Some(now))
+        );
+        assert_eq!(approved.decided(false, None, "x", now), Err(NotDecidable::Decided));
+        let late = at("2024-07-02T10:00:00Z");
+        assert_eq!(pending.decided(true, None, "x", late), Err(NotDecidable::Expired));
+        assert!(approved.spent("another hash", now).is_none(), "bound to its arguments");
+        let used = approved.spent(&pending.args_hash, now).unwrap();
+        assert_eq!(used.state, ApprovalState::Used);
+        assert!(used.spent(&pending.args_hash, now).is_none(), "spent once");
+        assert!(pending.spent(&pending.args_hash, now).is_none(), "only once approved");
     }
 
     #[test]

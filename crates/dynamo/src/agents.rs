@@ -6,7 +6,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use jada_core::agent::{args_hash, Approval, ApprovalState, Message, Session, ToolCall, ToolCallState, Usage};
+use jada_core::agent::{
+    args_hash, Approval, ApprovalState, Message, NotDecidable, Session, ToolCall, ToolCallState, Usage,
+};
 use jada_store::{AgentStore, NewApproval, NewSession, Result, SessionEnd, Started, StoreError};
 
 use crate::docs::{contention_pause, Change, Index, Query, Sk, Tx};
@@ -317,49 +319,33 @@ impl AgentStore for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<Approval> {
         self.change::<Approval, Result<Approval>, _>(&approval_pk(id), "APPROVAL", |cur| {
-            let mut a =
+            let a =
                 cur.ok_or_else(|| StoreError::no_approval(id, "does not exist: `jada agent approvals` lists them"))?;
-            match a.state_at(now) {
-                ApprovalState::Pending => {}
-                ApprovalState::Expired if a.state == ApprovalState::Pending => {
-                    a.state = ApprovalState::Expired;
-                    let why = StoreError::no_approval(id, "expired before it was decided: the session was told so");
-                    return Ok(Change::Write(a, Err(why)));
+            match a.decided(approve, reason, by, now) {
+                Ok(d) => Ok(Change::Write(d.clone(), Ok(d))),
+                // Expired while pending: it is stored as expired, and refused.
+                Err(NotDecidable::Expired) if a.state == ApprovalState::Pending => {
+                    let expired = Approval {
+                        state: ApprovalState::Expired,
+                        ..a
+                    };
+                    Ok(Change::Write(
+                        expired,
+                        Err(StoreError::not_decidable(id, NotDecidable::Expired)),
+                    ))
                 }
-                ApprovalState::Expired => {
-                    return Ok(Change::Keep(Err(StoreError::no_approval(
-                        id,
-                        "expired before it was decided: the session was told so",
-                    ))))
-                }
-                _ => {
-                    return Ok(Change::Keep(Err(StoreError::no_approval(
-                        id,
-                        "was decided already; an approval is decided once",
-                    ))))
-                }
+                Err(why) => Ok(Change::Keep(Err(StoreError::not_decidable(id, why)))),
             }
-            a.state = if approve {
-                ApprovalState::Approved
-            } else {
-                ApprovalState::Denied
-            };
-            a.reason = reason.map(str::to_string);
-            a.decided_by = Some(by.to_string());
-            a.decided_at = Some(now);
-            Ok(Change::Write(a.clone(), Ok(a)))
         })
         .await?
     }
 
     async fn use_approval(&self, id: u64, args_hash: &str, now: DateTime<Utc>) -> Result<bool> {
-        self.change::<Approval, bool, _>(&approval_pk(id), "APPROVAL", |cur| match cur {
-            Some(mut a) if a.state == ApprovalState::Approved && a.args_hash == args_hash => {
-                a.state = ApprovalState::Used;
-                a.decided_at = a.decided_at.or(Some(now));
-                Ok(Change::Write(a, true))
-            }
-            _ => Ok(Change::Keep(false)),
+        self.change::<Approval, bool, _>(&approval_pk(id), "APPROVAL", |cur| {
+            Ok(match cur.and_then(|a| a.spent(args_hash, now)) {
+                Some(used) => Change::Write(used, true),
+                None => Change::Keep(false),
+            })
         })
         .await
     }

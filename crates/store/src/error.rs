@@ -85,6 +85,10 @@ impl StoreError {
         }
     }
 
+    pub fn not_decidable(id: u64, why: jada_core::agent::NotDecidable) -> StoreError {
+        StoreError::no_approval(id, why.why())
+    }
+
     pub fn no_approval(id: u64, why: &'static str) -> StoreError {
         StoreError::NoSuchRecord {
             what: "approval",

@@ -4,7 +4,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use jada_core::agent::{args_hash, Approval, ApprovalState, Message, Outcome, Session, ToolCall, ToolCallState, Usage};
+use jada_core::agent::{
+    args_hash, Approval, ApprovalState, Message, NotDecidable, Outcome, Session, ToolCall, ToolCallState, Usage,
+};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{corrupt, parse_ts, ts, where_in, write_tx, SqliteStore};
@@ -295,31 +297,29 @@ impl AgentStore for SqliteStore {
             let tx = write_tx(conn)?;
             let current = read_approval(&tx, "id = ?1", [id as i64])?
                 .ok_or_else(|| StoreError::no_approval(id, "does not exist: `jada agent approvals` lists them"))?;
-            match current.state_at(now) {
-                ApprovalState::Pending => {}
-                ApprovalState::Expired => {
-                    tx.prepare_cached(
-                        "UPDATE agent_approvals SET state = 'expired' WHERE id = ?1 AND state = 'pending'",
-                    )?
-                    .execute([id as i64])?;
-                    tx.commit()?;
-                    return Err(StoreError::no_approval(
-                        id,
-                        "expired before it was decided: the session was told so",
-                    ));
+            let decided = match current.decided(approve, reason.as_deref(), &by, now) {
+                Ok(d) => d,
+                Err(why) => {
+                    if why == NotDecidable::Expired {
+                        tx.prepare_cached(
+                            "UPDATE agent_approvals SET state = 'expired' WHERE id = ?1 AND state = 'pending'",
+                        )?
+                        .execute([id as i64])?;
+                        tx.commit()?;
+                    }
+                    return Err(StoreError::not_decidable(id, why));
                 }
-                _ => {
-                    return Err(StoreError::no_approval(
-                        id,
-                        "was decided already; an approval is decided once",
-                    ))
-                }
-            }
-            let state = if approve { "approved" } else { "denied" };
+            };
             tx.prepare_cached(
                 "UPDATE agent_approvals SET state = ?2, reason = ?3, decided_by = ?4, decided_at = ?5 WHERE id = ?1",
             )?
-            .execute(params![id as i64, state, reason, by, ts(now)])?;
+            .execute(params![
+                id as i64,
+                decided.state.as_str(),
+                decided.reason,
+                decided.decided_by,
+                decided.decided_at.map(ts)
+            ])?;
             let approval =
                 read_approval(&tx, "id = ?1", [id as i64])?.ok_or_else(|| StoreError::no_approval(id, "vanished"))?;
             tx.commit()?;
