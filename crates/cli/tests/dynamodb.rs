@@ -362,17 +362,3 @@ fn a_sqlite_business_migrates_to_dynamodb_and_back_and_a_second_copy_changes_not
         "the same keys went there and back (sealed in DynamoDB)"
     );
 }
-
-/// crew.csv and charters.csv of a one-charter business (see `charter_business`).
-fn charter_business_files(d: &Path) {
-    std::fs::write(
-        d.join("crew.csv"),
-        "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,2031-07-12\nann,Ann Deck,ann@example.com,,no,2031-07-12\nbob,Bob Deck,bob@example.com,,no,2031-07-12\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("charters.csv"),
-        format!("charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue,status\n{CHARTER},2031-07-12,10:00,13:00,Marlin,Ada Guest,4,900,booked\n"),
-    )
-    .unwrap();
-}

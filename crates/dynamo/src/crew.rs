@@ -75,28 +75,13 @@ impl DynamoStore {
         Op::new(action, &self.tables.crew)
     }
 
+    /// The whole roster (a consistent `Scan`: a few hundred items), by crew id.
     async fn roster(&self) -> Result<Vec<CrewMember>> {
         let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.tables.crew)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| failure(self.crew_op("Scan"), e))?;
-            for item in page.items() {
-                match read_member(item) {
-                    Ok(m) => out.push(m),
-                    Err(why) => tracing::warn!(table = %self.tables.crew, "skipped an unreadable crew member: {why}"),
-                }
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
+        for item in self.scan(&self.tables.crew, None).await? {
+            match read_member(&item) {
+                Ok(m) => out.push(m),
+                Err(why) => tracing::warn!(table = %self.tables.crew, "skipped an unreadable crew member: {why}"),
             }
         }
         out.sort_by(|a, b| a.crew_id.cmp(&b.crew_id));

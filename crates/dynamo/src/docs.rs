@@ -327,6 +327,31 @@ impl DynamoStore {
         Ok(out)
     }
 
+    /// Every item of a table whose `pk` starts with `prefix` (or all), following pages.
+    pub(crate) async fn scan(&self, table: &str, prefix: Option<&str>) -> Result<Vec<Item>> {
+        let mut out = vec![];
+        let mut start = None;
+        loop {
+            let mut req = self
+                .client
+                .scan()
+                .table_name(table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start);
+            if let Some(p) = prefix {
+                req = req
+                    .filter_expression("begins_with(pk, :p)")
+                    .expression_attribute_values(":p", s(p));
+            }
+            let page = req.send().await.map_err(|e| failure(Op::new("Scan", table), e))?;
+            out.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     /// How many records a query finds, counted by DynamoDB (`Select = COUNT`).
     pub(crate) async fn count(&self, q: &Query) -> Result<u64> {
         let (pk_name, _, index) = q.index.names();

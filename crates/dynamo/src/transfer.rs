@@ -17,7 +17,7 @@ use crate::docs::{Doc, Tx};
 use crate::records::{
     ApprovalClaimDoc, CallDoc, EventDoc, InputKeyDoc, KeyNameDoc, MessageDoc, NonceDoc, RunDoc, SessionDoc, SharedDoc,
 };
-use crate::wire::{conditional, failure, n, s, ts, Item, Op};
+use crate::wire::{conditional, n, s, ts};
 use crate::DynamoStore;
 
 /// A sequence number from an instant (for records copied in, which have no insertion
@@ -27,31 +27,6 @@ fn seq_of(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 impl DynamoStore {
-    /// Every item of a table whose `pk` starts with `prefix` (or all), following pages.
-    pub(crate) async fn scan(&self, table: &str, prefix: Option<&str>) -> Result<Vec<Item>> {
-        let mut out = vec![];
-        let mut start = None;
-        loop {
-            let mut req = self
-                .client
-                .scan()
-                .table_name(table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start);
-            if let Some(p) = prefix {
-                req = req
-                    .filter_expression("begins_with(pk, :p)")
-                    .expression_attribute_values(":p", s(p));
-            }
-            let page = req.send().await.map_err(|e| failure(Op::new("Scan", table), e))?;
-            out.extend(page.items().iter().cloned());
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
-    }
-
     async fn scan_docs<T: crate::docs::Record>(&self, prefix: &str) -> Result<Vec<T>> {
         let mut out = vec![];
         for item in self.scan(&self.tables.ops, Some(prefix)).await? {

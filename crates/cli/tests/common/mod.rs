@@ -110,6 +110,14 @@ pub fn charter_business(d: &Path, port: u16, extra: &str) {
         ),
     )
     .unwrap();
+    charter_business_files(d);
+    jada(d).args(["crew", "import", "crew.csv"]).assert().success();
+    jada(d).args(["charters", "import", "charters.csv"]).assert().success();
+}
+
+/// crew.csv and charters.csv of [`charter_business`]: one booked charter (4 guests on
+/// Marlin) on 2031-07-12, a captain and two deckhands available that day.
+pub fn charter_business_files(d: &Path) {
     std::fs::write(
         d.join("crew.csv"),
         "crew_id,name,email,phone,captain_certified,available_dates\ncap,Cora Captain,cap@example.com,,yes,2031-07-12\nann,Ann Deck,ann@example.com,,no,2031-07-12\nbob,Bob Deck,bob@example.com,,no,2031-07-12\n",
@@ -120,8 +128,6 @@ pub fn charter_business(d: &Path, port: u16, extra: &str) {
         format!("charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue,status\n{CHARTER},2031-07-12,10:00,13:00,Marlin,Ada Guest,4,900,booked\n"),
     )
     .unwrap();
-    jada(d).args(["crew", "import", "crew.csv"]).assert().success();
-    jada(d).args(["charters", "import", "charters.csv"]).assert().success();
 }
 
 /// Every (recipient, link) in the .eml outbox, oldest first (bodies decoded by Python's
