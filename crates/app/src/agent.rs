@@ -49,6 +49,36 @@ pub fn check(a: &AgentConfig) -> Result<(), ConfigError> {
             "a provider is set, so name the model (e.g. \"claude-sonnet-4-5\")".into(),
         );
     }
+    if parse_duration(&a.stuck_after).is_none() {
+        return bad(
+            "agent.stuck_after",
+            format!("`{}` is not a duration: use e.g. \"10m\"", a.stuck_after),
+        );
+    }
+    if !(a.daily_budget_usd >= 0.0 && a.daily_budget_usd.is_finite()) {
+        return bad(
+            "agent.daily_budget_usd",
+            "a budget is an amount of US dollars (0 switches the default off)".into(),
+        );
+    }
+    if !(1..=10_000).contains(&a.max_tool_calls) {
+        return bad(
+            "agent.max_tool_calls",
+            format!("{} is out of range: use 1 to 10000", a.max_tool_calls),
+        );
+    }
+    if !(1_000..=2_000_000).contains(&a.max_context_tokens) {
+        return bad(
+            "agent.max_context_tokens",
+            format!("{} is out of range: use 1000 to 2000000", a.max_context_tokens),
+        );
+    }
+    if !(1024..=256 * 1024 * 1024).contains(&a.max_response_bytes) {
+        return bad(
+            "agent.max_response_bytes",
+            format!("{} is out of range: use 1024 to 268435456", a.max_response_bytes),
+        );
+    }
     if a.api_key_env.is_some() && a.api_key_file.is_some() {
         return bad("agent.api_key_file", "set api_key_file or api_key_env, not both".into());
     }
@@ -67,11 +97,12 @@ pub fn check(a: &AgentConfig) -> Result<(), ConfigError> {
                 "a playbook of your own lists the tools it may use".into(),
             );
         }
+        let names = tools::names();
         for t in p.tools.iter().flatten() {
-            if !tools::NAMES.contains(&t.as_str()) {
-                let hint = match crate::jobs::nearest(t, tools::NAMES) {
+            if !names.contains(&t.as_str()) {
+                let hint = match crate::jobs::nearest(t, &names) {
                     Some(n) => format!("did you mean `{n}`?"),
-                    None => format!("the tools are: {}", tools::NAMES.join(", ")),
+                    None => format!("the tools are: {}", names.join(", ")),
                 };
                 return bad(&key("tools"), format!("`{t}` is not a tool; {hint}"));
             }
@@ -102,45 +133,79 @@ pub fn check(a: &AgentConfig) -> Result<(), ConfigError> {
                 return bad(&key(k), "a budget is a positive amount of US dollars".into());
             }
         }
+        if let Some(d) = p.stuck_after.as_deref().filter(|d| parse_duration(d).is_none()) {
+            return bad(
+                &key("stuck_after"),
+                format!("`{d}` is not a duration: use e.g. \"10m\""),
+            );
+        }
+        if let Some(n) = p.max_tool_calls.filter(|n| !(1..=10_000).contains(n)) {
+            return bad(&key("max_tool_calls"), format!("{n} is out of range: use 1 to 10000"));
+        }
+        if let Some(n) = p.max_context_tokens.filter(|n| !(1_000..=2_000_000).contains(n)) {
+            return bad(
+                &key("max_context_tokens"),
+                format!("{n} is out of range: use 1000 to 2000000"),
+            );
+        }
     }
-    Ok(())
+    check_prices(a)
+}
+
+/// A budget is counted in dollars: with a provider set and any budget in force (the
+/// default daily one included), the model must have a price, or the budget would
+/// silently count nothing.
+fn check_prices(a: &AgentConfig) -> Result<(), ConfigError> {
+    let (Some(_), Some(model)) = (a.provider, a.model.as_deref()) else {
+        return Ok(());
+    };
+    if a.prices.contains_key(model) {
+        return Ok(());
+    }
+    let budgeted: Vec<String> = a
+        .playbooks
+        .iter()
+        .filter(|(_, p)| p.session_budget_usd.is_some() || p.daily_budget_usd.is_some())
+        .map(|(n, _)| format!("agent.playbooks.{n}"))
+        .chain(
+            (a.daily_budget_usd > 0.0).then(|| "agent.daily_budget_usd (the default for every playbook)".to_string()),
+        )
+        .collect();
+    if budgeted.is_empty() {
+        return Ok(());
+    }
+    Err(ConfigError::new(format!(
+        "invalid configuration key `agent.prices`: budgets are counted in US dollars ({}), but model `{model}` has no price, so they would count nothing: add [agent.prices.\"{model}\"] with input_per_mtok and output_per_mtok (0.0 for a model you run yourself), or set [agent] daily_budget_usd = 0 and no playbook budgets",
+        budgeted.join(", ")
+    )))
 }
 
 /// Every playbook: the built-in ones with their settings applied, then your own.
 pub fn playbooks(a: &AgentConfig, data: &DataDir) -> Result<BTreeMap<String, Playbook>, AppError> {
     let mut out = BTreeMap::new();
+    let defaults = |name: &str, enabled: bool| Playbook {
+        max_turns: a.max_turns,
+        max_output_tokens: a.max_output_tokens.max(1),
+        daily_budget_usd: (a.daily_budget_usd > 0.0).then_some(a.daily_budget_usd),
+        max_concurrent: DEFAULT_MAX_CONCURRENT,
+        enabled,
+        stuck_after: Duration::from_secs(parse_duration(&a.stuck_after).unwrap_or(600)),
+        max_tool_calls: a.max_tool_calls,
+        max_context_tokens: a.max_context_tokens,
+        ..Playbook::named(name)
+    };
     for (name, instructions, tools) in BUILT_IN {
         out.insert(
             name.to_string(),
             Playbook {
-                name: name.to_string(),
                 instructions: instructions.to_string(),
                 tools: tools.iter().map(|t| t.to_string()).collect(),
-                max_turns: a.max_turns,
-                max_output_tokens: a.max_output_tokens.max(1),
-                session_budget_usd: None,
-                daily_budget_usd: None,
-                max_concurrent: DEFAULT_MAX_CONCURRENT,
-                enabled: false,
-                schedule: None,
-                trigger: None,
+                ..defaults(name, false)
             },
         );
     }
     for (name, p) in &a.playbooks {
-        let entry = out.entry(name.clone()).or_insert_with(|| Playbook {
-            name: name.clone(),
-            instructions: String::new(),
-            tools: Vec::new(),
-            max_turns: a.max_turns,
-            max_output_tokens: a.max_output_tokens.max(1),
-            session_budget_usd: None,
-            daily_budget_usd: None,
-            max_concurrent: DEFAULT_MAX_CONCURRENT,
-            enabled: true,
-            schedule: None,
-            trigger: None,
-        });
+        let entry = out.entry(name.clone()).or_insert_with(|| defaults(name, true));
         if let Some(i) = &p.instructions {
             entry.instructions = i.clone();
         }
@@ -159,7 +224,12 @@ pub fn playbooks(a: &AgentConfig, data: &DataDir) -> Result<BTreeMap<String, Pla
         entry.max_turns = p.max_turns.unwrap_or(entry.max_turns);
         entry.max_output_tokens = p.max_output_tokens.unwrap_or(entry.max_output_tokens);
         entry.session_budget_usd = p.session_budget_usd;
-        entry.daily_budget_usd = p.daily_budget_usd;
+        entry.daily_budget_usd = p.daily_budget_usd.or(entry.daily_budget_usd);
+        if let Some(d) = p.stuck_after.as_deref().and_then(parse_duration) {
+            entry.stuck_after = Duration::from_secs(d);
+        }
+        entry.max_tool_calls = p.max_tool_calls.unwrap_or(entry.max_tool_calls);
+        entry.max_context_tokens = p.max_context_tokens.unwrap_or(entry.max_context_tokens);
         entry.enabled = p.enabled.unwrap_or(entry.enabled);
         entry.max_concurrent = p.max_concurrent.unwrap_or(entry.max_concurrent);
         entry.schedule = p.schedule.clone();
@@ -190,6 +260,7 @@ pub fn client(a: &AgentConfig, data: &DataDir) -> Result<Client, AppError> {
             attempts: a.attempts.max(1),
             backoff: Backoff::new(Duration::from_secs(2), Duration::from_secs(60)),
         },
+        max_response_bytes: usize::try_from(a.max_response_bytes).unwrap_or(usize::MAX),
     })
     .map_err(|e| AppError::Agent(e.to_string()))
 }
@@ -225,27 +296,61 @@ fn read_key(a: &AgentConfig, root: &Path) -> Result<SecretString, AppError> {
     }
 }
 
-/// This process, as a lease or session owner: `host:pid`.
+/// This process, as a session owner: `host:pid:start`, where `start` is when the
+/// process started (clock ticks since boot, from `/proc`). A pid is reused — always 1
+/// in a container — but not with the same start: an owner names one process lifetime.
 pub fn process_owner() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into());
-    format!("{host}:{}", std::process::id())
+    let pid = std::process::id();
+    match process_start(pid) {
+        Some(start) => format!("{}:{pid}:{start}", host_name()),
+        None => format!("{}:{pid}", host_name()),
+    }
 }
 
-/// Whether an owner (`host:pid`, or `cli:pid` for a command of this host) may still be
-/// running: a process of this host is asked the kernel; one of another host is assumed
-/// alive (its lease or session times out).
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// When process `pid` started, in clock ticks since boot (`/proc/PID/stat`, field 22).
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// An owner's parts: host, pid and (for owners written since the start was recorded)
+/// the process's start.
+fn owner_parts(owner: &str) -> Option<(&str, u32, Option<u64>)> {
+    let (rest, last) = owner.rsplit_once(':')?;
+    let last: u64 = last.parse().ok()?;
+    match rest.rsplit_once(':').map(|(h, p)| (h, p.parse::<u32>())) {
+        Some((host, Ok(pid))) => Some((host, pid, Some(last))),
+        _ => Some((rest, u32::try_from(last).ok()?, None)),
+    }
+}
+
+/// Whether an owner (`host:pid:start`, `host:pid`, or `cli:pid` for a command of this
+/// host) may still be running: a process of this host is asked the kernel, and must have
+/// the recorded start (else its pid was reused); one of another host is assumed alive
+/// (its lease expires, its session's heartbeat goes stale and the daemon sweeps it).
 pub fn owner_alive(owner: &str) -> bool {
-    let this = process_owner();
-    let (host, _) = this.rsplit_once(':').unwrap_or((this.as_str(), ""));
-    match owner.rsplit_once(':') {
-        Some((h, pid)) if h == host || h == "cli" => match pid.parse::<i32>() {
-            // SAFETY: kill with signal 0 only checks that the process exists.
-            Ok(pid) if pid > 0 => unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM },
-            _ => false,
-        },
-        _ => true,
+    let Some((host, pid, start)) = owner_parts(owner) else {
+        return true;
+    };
+    if host != host_name() && host != "cli" {
+        return true;
+    }
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    let exists = raw > 0 && unsafe { libc::kill(raw, 0) == 0 || *libc::__errno_location() == libc::EPERM };
+    match start {
+        Some(start) => exists && process_start(pid) == Some(start),
+        None => exists,
     }
 }
 

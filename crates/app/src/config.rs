@@ -243,6 +243,19 @@ pub struct AgentConfig {
     pub attempts: u32,
     /// An approval request expires after this many hours unanswered.
     pub approval_hours: i64,
+    /// A running session with no heartbeat for this long is marked abandoned by the
+    /// daemon (each playbook may set its own).
+    pub stuck_after: String,
+    /// Each playbook's daily budget in USD unless it sets its own; 0 switches it off.
+    pub daily_budget_usd: f64,
+    /// Tool calls one session may make unless its playbook says otherwise.
+    pub max_tool_calls: u32,
+    /// The context one request may carry (tokens) unless a playbook says otherwise:
+    /// near it a session compacts its transcript into a summary.
+    pub max_context_tokens: u64,
+    /// The most bytes one provider answer may have; a longer one ends the session
+    /// `provider_error` naming this bound.
+    pub max_response_bytes: u64,
     #[serde(default)]
     pub prices: BTreeMap<String, jada_core::agent::Price>,
     #[serde(default)]
@@ -278,6 +291,15 @@ pub struct PlaybookConfig {
     pub max_concurrent: Option<u32>,
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// No heartbeat for this long and a running session is abandoned ([agent] stuck_after).
+    #[serde(default)]
+    pub stuck_after: Option<String>,
+    /// Tool calls one session may make ([agent] max_tool_calls).
+    #[serde(default)]
+    pub max_tool_calls: Option<u32>,
+    /// The context one request may carry, in tokens ([agent] max_context_tokens).
+    #[serde(default)]
+    pub max_context_tokens: Option<u64>,
 }
 
 /// `[statements]`: monthly crew statements.

@@ -289,8 +289,9 @@ fn tasks_are_added_listed_noted_and_closed_once() {
         .args(["tasks", "done", "1", "--note", "refilled"])
         .assert()
         .success();
+    // A closed task is a refused operation (exit 1), not bad usage: the task exists.
     let out = jada(d).args(["tasks", "cancel", "1"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("closed"));
     let out = jada(d).args(["tasks", "show", "1", "--json"]).output().unwrap();
     let t = json_of(&out.stdout);
@@ -359,7 +360,8 @@ fn approvals_are_listed_with_their_arguments_and_decided_from_the_command_line()
         .args(["agent", "deny", "1", "--reason", "late"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "decided once");
+    // Decided once: refused as an operation on a decided request (exit 1), not bad usage.
+    assert_eq!(out.status.code(), Some(1), "decided once");
     assert!(String::from_utf8_lossy(&out.stderr).contains("decided already"));
     assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 1);
 }

@@ -90,10 +90,25 @@ pub enum StopReason {
     ModelContextWindowExceeded,
 }
 
+/// What one request used. `input_tokens` are those billed at the full input price:
+/// tokens read from the provider's prompt cache and written to it are counted apart
+/// (Anthropic reports them apart; OpenAI's `cached_tokens` are taken out of its
+/// `prompt_tokens`), so the three add up to the whole prompt.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     pub input_tokens: u64,
     pub output_tokens: u64,
+    #[serde(default)]
+    pub cache_read_tokens: u64,
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+}
+
+impl Usage {
+    /// The whole prompt: uncached, read from the cache and written to it.
+    pub fn prompt_tokens(&self) -> u64 {
+        self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+    }
 }
 
 /// How a session ended (or why it is paused). Everything but `completed` is shown.
@@ -109,10 +124,12 @@ pub enum Outcome {
     Cancelled,
     Abandoned,
     WaitingApproval,
+    /// Left the loop on an error of jada's own (the store, a bug), recorded with it.
+    Failed,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 9] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Completed,
         Outcome::TurnLimit,
         Outcome::BudgetExhausted,
@@ -122,6 +139,7 @@ impl Outcome {
         Outcome::Cancelled,
         Outcome::Abandoned,
         Outcome::WaitingApproval,
+        Outcome::Failed,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -135,6 +153,7 @@ impl Outcome {
             Outcome::Cancelled => "cancelled",
             Outcome::Abandoned => "abandoned",
             Outcome::WaitingApproval => "waiting_approval",
+            Outcome::Failed => "failed",
         }
     }
 
@@ -178,6 +197,14 @@ pub struct Session {
     pub max_turns: u32,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Prompt tokens read from and written to the provider's cache.
+    #[serde(default)]
+    pub cache_read_tokens: u64,
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+    /// How often the transcript was compacted into a summary to stay in its context bound.
+    #[serde(default)]
+    pub compactions: u32,
     /// Estimated cost in millionths of a US dollar, from the configured price table.
     pub cost_micro_usd: u64,
     /// The model's note of what was done and what remains, when it stopped at its limit.
@@ -382,19 +409,45 @@ fn canonical_json(v: &Value, out: &mut String) {
     }
 }
 
-/// USD per million tokens, for one model.
+/// USD per million tokens, for one model. Cache prices default to Anthropic's list
+/// multipliers of the input price: writes 1.25x, reads 0.1x.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Price {
     pub input_per_mtok: f64,
     pub output_per_mtok: f64,
+    #[serde(default)]
+    pub cache_write_per_mtok: Option<f64>,
+    #[serde(default)]
+    pub cache_read_per_mtok: Option<f64>,
 }
 
 impl Price {
+    /// A price with the default cache prices.
+    pub fn new(input_per_mtok: f64, output_per_mtok: f64) -> Price {
+        Price {
+            input_per_mtok,
+            output_per_mtok,
+            cache_write_per_mtok: None,
+            cache_read_per_mtok: None,
+        }
+    }
+
+    pub fn cache_write(&self) -> f64 {
+        self.cache_write_per_mtok.unwrap_or(self.input_per_mtok * 1.25)
+    }
+
+    pub fn cache_read(&self) -> f64 {
+        self.cache_read_per_mtok.unwrap_or(self.input_per_mtok * 0.1)
+    }
+
     /// The estimated cost of `usage`, in millionths of a dollar (USD per million tokens
-    /// times tokens is exactly micro-dollars).
+    /// times tokens is exactly micro-dollars), each kind of token at its own price.
     pub fn cost_micro_usd(&self, usage: Usage) -> u64 {
-        let micros =
-            usage.input_tokens as f64 * self.input_per_mtok + usage.output_tokens as f64 * self.output_per_mtok;
+        let micros = usage.input_tokens as f64 * self.input_per_mtok
+            + usage.output_tokens as f64 * self.output_per_mtok
+            + usage.cache_write_tokens as f64 * self.cache_write()
+            + usage.cache_read_tokens as f64 * self.cache_read();
         micros.round().max(0.0) as u64
     }
 }
@@ -461,14 +514,31 @@ mod tests {
 
     #[test]
     fn prices_give_micro_dollars() {
-        let p = Price {
-            input_per_mtok: 3.0,
-            output_per_mtok: 15.0,
-        };
+        let p = Price::new(3.0, 15.0);
         let u = Usage {
             input_tokens: 1_000,
             output_tokens: 200,
+            ..Usage::default()
         };
         assert_eq!(p.cost_micro_usd(u), 3_000 + 3_000);
+    }
+
+    #[test]
+    fn cached_tokens_cost_their_own_price() {
+        let u = Usage {
+            input_tokens: 100,
+            output_tokens: 0,
+            cache_read_tokens: 10_000,
+            cache_write_tokens: 1_000,
+        };
+        // Defaults: writes 1.25x and reads 0.1x the input price.
+        assert_eq!(Price::new(3.0, 15.0).cost_micro_usd(u), 300 + 3_000 + 3_750);
+        let own = Price {
+            cache_write_per_mtok: Some(6.0),
+            cache_read_per_mtok: Some(0.5),
+            ..Price::new(3.0, 15.0)
+        };
+        assert_eq!(own.cost_micro_usd(u), 300 + 5_000 + 6_000);
+        assert_eq!(u.prompt_tokens(), 11_100);
     }
 }

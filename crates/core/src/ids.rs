@@ -119,6 +119,41 @@ impl Email {
         }
         Ok(Email(s.to_ascii_lowercase()))
     }
+    /// An address as a mail client would accept it to send to: ASCII only, a dot-atom
+    /// local part (letters, digits and ``!#$%&'*+/=?^_`{|}~-``, dots between), and a host
+    /// name of at least two labels. No display names, angle brackets, quoting, spaces,
+    /// controls or invisible characters: what is shown for approval is what is sent.
+    pub fn parse_strict(s: &str) -> Result<Self, ParseError> {
+        let bad = |why: &str| {
+            ParseError::new(format!(
+                "`{}` is not an address mail can be sent to ({why}): give just name@example.com",
+                crate::text::printable(s)
+            ))
+        };
+        if let Some(c) = s.chars().find(|c| !c.is_ascii() || c.is_ascii_control()) {
+            return Err(bad(&format!("it holds U+{:04X}", c as u32)));
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or_else(|| bad("no @"))?;
+        let atom = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+        let local_ok =
+            !local.is_empty() && local.len() <= 64 && local.split('.').all(|w| !w.is_empty() && w.chars().all(atom));
+        if !local_ok {
+            return Err(bad("the part before @ is not a plain mailbox name"));
+        }
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
+        let labels: Vec<&str> = domain.split('.').collect();
+        if labels.len() < 2 || domain.len() > 253 || !labels.iter().all(|l| label_ok(l)) {
+            return Err(bad("the part after @ is not a host name"));
+        }
+        Ok(Email(s.to_ascii_lowercase()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -140,6 +175,38 @@ impl From<Email> for String {
 impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod strict_tests {
+    use super::Email;
+
+    #[test]
+    fn only_plain_addresses_are_sent_to() {
+        for ok in [
+            "guest@example.com",
+            "o'brien+sail@mail.example.co.uk",
+            "A.B@Example.COM",
+        ] {
+            assert!(Email::parse_strict(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "boss.example.com<evil@evil.example>",
+            "a\u{0}b@example.com",
+            "guest@exa\u{202e}mple.com",
+            "guest\u{200b}@example.com",
+            "Guest <guest@example.com>",
+            "guest@example",
+            "guest@-example.com",
+            ".guest@example.com",
+            "gu..est@example.com",
+            "\"quoted\"@example.com",
+            "guest@example.com ",
+        ] {
+            let e = Email::parse_strict(bad).unwrap_err().0;
+            assert!(!e.contains('\u{202e}') && !e.contains('\u{0}'), "{e}");
+        }
     }
 }
 

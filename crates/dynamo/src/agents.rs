@@ -5,14 +5,16 @@
 //! runs as its owner) and the new messages.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use jada_core::agent::{
-    args_hash, Approval, ApprovalState, Message, NotDecidable, Session, ToolCall, ToolCallState, Usage,
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use chrono::{DateTime, NaiveDate, Utc};
+use jada_core::agent::{args_hash, Approval, ApprovalState, Message, NotDecidable, Session, ToolCall, ToolCallState};
+use jada_store::{
+    AgentStore, NewApproval, NewSession, Result, SessionEnd, SessionTotals, Started, StoreError, TurnCost,
 };
-use jada_store::{AgentStore, NewApproval, NewSession, Result, SessionEnd, Started, StoreError};
 
 use crate::docs::{contention_pause, Change, Index, Query, Sk, Tx};
 use crate::records::{agent_pk, approval_pk, seq, ApprovalClaimDoc, CallDoc, InputKeyDoc, MessageDoc, SessionDoc};
+use crate::wire::{get_n, n, s};
 use crate::DynamoStore;
 
 const ATTEMPTS: u32 = 20;
@@ -45,7 +47,7 @@ impl DynamoStore {
         id: u64,
         owner: &str,
         messages: &[Message],
-        usage: Option<(Usage, u64)>,
+        turn: Option<TurnCost>,
         now: DateTime<Utc>,
     ) -> Result<Option<Session>> {
         let doc = self.session_doc(id).await?.ok_or_else(|| StoreError::no_session(id))?;
@@ -53,11 +55,15 @@ impl DynamoStore {
         if d.session.outcome.is_some() || d.session.owner.as_deref() != Some(owner) {
             return Err(StoreError::session_not_running(id));
         }
-        if let Some((u, cost)) = usage {
+        if let Some(t) = turn {
+            let u = t.usage;
             d.session.turns += 1;
             d.session.input_tokens += u.input_tokens;
             d.session.output_tokens += u.output_tokens;
-            d.session.cost_micro_usd += cost;
+            d.session.cache_read_tokens += u.cache_read_tokens;
+            d.session.cache_write_tokens += u.cache_write_tokens;
+            d.session.compactions += u32::from(t.compaction);
+            d.session.cost_micro_usd += t.cost_micro_usd;
         }
         d.session.updated_at = now;
         let mut tx = Tx::new(self);
@@ -73,7 +79,25 @@ impl DynamoStore {
             )?;
         }
         tx.put(&d, Some(&doc.tok))?;
+        if let Some(t) = turn {
+            tx.push(self.spend_add(&d.session.playbook, t.day, t.cost_micro_usd)?);
+        }
         Ok(tx.commit().await?.is_none().then_some(d.session))
+    }
+
+    /// Adds to a playbook's spend of one day (`SPEND#<playbook>` / `<day>`, `cost` ADDed),
+    /// as a piece of the turn's transaction.
+    fn spend_add(&self, playbook: &str, day: NaiveDate, micro_usd: u64) -> Result<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.tables.ops)
+            .key("pk", s(format!("SPEND#{playbook}")))
+            .key("sk", s(day.to_string()))
+            .update_expression("ADD #c :c")
+            .expression_attribute_names("#c", "cost")
+            .expression_attribute_values(":c", n(micro_usd))
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string().into()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     async fn change_session<R: Send>(
@@ -102,6 +126,9 @@ impl AgentStore for DynamoStore {
             max_turns: new.max_turns,
             input_tokens: 0,
             output_tokens: 0,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
+            compactions: 0,
             cost_micro_usd: 0,
             handoff: None,
             error: None,
@@ -158,6 +185,53 @@ impl AgentStore for DynamoStore {
             .collect())
     }
 
+    async fn agent_spend(&self, playbook: &str, day: NaiveDate) -> Result<u64> {
+        let item = self.get_doc_raw(&format!("SPEND#{playbook}"), &day.to_string()).await?;
+        Ok(item
+            .as_ref()
+            .and_then(|i| get_n(i, "cost"))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    async fn agent_totals(&self, since: DateTime<Utc>) -> Result<Vec<SessionTotals>> {
+        // Sessions are numbered in the order they start: read newest first until one
+        // started before `since` (a window's sessions, never the whole history).
+        let mut limit = 200;
+        let sessions = loop {
+            let q = Query::on(Index::Gsi(1), "AGENTS").newest_first().limit(limit);
+            let page: Vec<Session> = self
+                .query_values::<SessionDoc>(&q)
+                .await?
+                .into_iter()
+                .map(|d| d.session)
+                .collect();
+            let reached = page.last().is_none_or(|s| s.started_at < since) || page.len() < limit;
+            if reached {
+                break page;
+            }
+            limit *= 4;
+        };
+        let mut by: std::collections::BTreeMap<(String, Option<&'static str>), SessionTotals> = Default::default();
+        for s in sessions.iter().filter(|s| s.started_at >= since) {
+            let t = by
+                .entry((s.playbook.clone(), s.outcome.map(|o| o.as_str())))
+                .or_insert_with(|| SessionTotals {
+                    playbook: s.playbook.clone(),
+                    outcome: s.outcome,
+                    ..Default::default()
+                });
+            t.sessions += 1;
+            t.turns += u64::from(s.turns);
+            t.input_tokens += s.input_tokens;
+            t.output_tokens += s.output_tokens;
+            t.cache_read_tokens += s.cache_read_tokens;
+            t.cache_write_tokens += s.cache_write_tokens;
+            t.cost_micro_usd += s.cost_micro_usd;
+        }
+        Ok(by.into_values().collect())
+    }
+
     async fn list_running_agent_sessions(&self) -> Result<Vec<Session>> {
         let q = Query::on(Index::Gsi(2), "AGENTS#RUNNING");
         Ok(self
@@ -184,11 +258,11 @@ impl AgentStore for DynamoStore {
         id: u64,
         owner: &str,
         messages: &[Message],
-        usage: Option<(Usage, u64)>,
+        turn: Option<TurnCost>,
         now: DateTime<Utc>,
     ) -> Result<Session> {
         for attempt in 0..ATTEMPTS {
-            if let Some(s) = self.try_append(id, owner, messages, usage, now).await? {
+            if let Some(s) = self.try_append(id, owner, messages, turn, now).await? {
                 return Ok(s);
             }
             tokio::time::sleep(contention_pause(attempt)).await;
@@ -216,7 +290,7 @@ impl AgentStore for DynamoStore {
                 _ => Ok(Change::Keep(false)),
             })
             .await?;
-        done.then_some(()).ok_or_else(|| StoreError::NoSuchRecord {
+        done.then_some(()).ok_or_else(|| StoreError::NotAllowed {
             what: "tool call",
             id: format!("{session}/{tool_use_id}"),
             why: "is not running",
@@ -232,7 +306,10 @@ impl AgentStore for DynamoStore {
 
     async fn finish_agent_session(&self, id: u64, end: &SessionEnd, now: DateTime<Utc>) -> Result<bool> {
         self.change_session(id, |cur| match cur {
-            Some(mut d) if d.session.outcome.is_none() => {
+            Some(mut d)
+                if d.session.outcome.is_none()
+                    && end.owner.as_ref().is_none_or(|o| d.session.owner.as_ref() == Some(o)) =>
+            {
                 d.session.outcome = Some(end.outcome);
                 d.session.handoff = end.handoff.clone();
                 d.session.error = end.error.clone();

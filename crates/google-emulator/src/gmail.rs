@@ -295,10 +295,19 @@ pub async fn get(
                 })
                 .map(|(k, v)| json!({"name": k, "value": v}))
                 .collect();
-            let mime = mailparse::parse_mail(&m.raw)
-                .map(|p| p.ctype.mimetype)
+            let parsed = mailparse::parse_mail(&m.raw);
+            let mime = parsed
+                .as_ref()
+                .map(|p| p.ctype.mimetype.clone())
                 .unwrap_or_else(|_| "text/plain".into());
-            out["payload"] = json!({"partId": "", "mimeType": mime, "filename": "", "headers": hs});
+            out["payload"] = match (&parsed, format) {
+                (Ok(p), "full") => {
+                    let mut payload = part(p, String::new());
+                    payload["headers"] = json!(hs);
+                    payload
+                }
+                _ => json!({"partId": "", "mimeType": mime, "filename": "", "headers": hs}),
+            };
         }
         other => {
             return error(
@@ -310,6 +319,54 @@ pub async fn get(
         }
     }
     Json(out).into_response()
+}
+
+/// One MIME part as Gmail's `format=full` gives it: `partId`, `mimeType`, `filename`,
+/// `headers`, `body` — `size` and base64url `data` (the part's bytes in its own charset,
+/// transfer encoding undone), or an `attachmentId` in place of `data` for an attachment —
+/// and its `parts`.
+fn part(p: &mailparse::ParsedMail, id: String) -> Value {
+    let headers: Vec<Value> = p
+        .headers
+        .iter()
+        .map(|h| json!({"name": h.get_key(), "value": h.get_value()}))
+        .collect();
+    let disposition = p.get_content_disposition();
+    let filename = disposition
+        .params
+        .get("filename")
+        .or_else(|| p.ctype.params.get("name"))
+        .cloned()
+        .unwrap_or_default();
+    let raw = p.get_body_raw().unwrap_or_default();
+    let body = if !p.subparts.is_empty() {
+        json!({"size": 0})
+    } else if !filename.is_empty() {
+        json!({"size": raw.len(), "attachmentId": format!("att-{id}")})
+    } else {
+        json!({"size": raw.len(), "data": base64::engine::general_purpose::URL_SAFE.encode(&raw)})
+    };
+    let parts: Vec<Value> = p
+        .subparts
+        .iter()
+        .enumerate()
+        .map(|(i, sub)| {
+            part(
+                sub,
+                if id.is_empty() {
+                    i.to_string()
+                } else {
+                    format!("{id}.{i}")
+                },
+            )
+        })
+        .collect();
+    let mut out = json!({"partId": id, "mimeType": p.ctype.mimetype, "filename": filename,
+                         "headers": headers, "body": body});
+    if !parts.is_empty() {
+        out["parts"] = json!(parts);
+    }
+    out
 }
 
 /// One term of a Gmail search.

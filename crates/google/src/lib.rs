@@ -15,5 +15,6 @@ pub mod auth;
 pub mod client;
 pub mod drive;
 pub mod gmail;
+pub mod gmail_read;
 pub mod secret_files;
 pub mod sheets;

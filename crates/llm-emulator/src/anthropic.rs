@@ -21,6 +21,7 @@ fn invalid(message: String) -> Response {
 
 impl Wire for Anthropic {
     const NAME: &'static str = "anthropic";
+    const AUTOMATIC_CACHE: bool = false;
 
     fn check_key(headers: &HeaderMap, key: &str) -> Result<(), Response> {
         match headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
@@ -54,6 +55,21 @@ impl Wire for Anthropic {
             .enumerate()
             .map(|(i, m)| content_blocks(i, m))
             .collect::<Result<_, _>>()?;
+        let last = messages.len() - 1;
+        for (i, bs) in blocks.iter().enumerate() {
+            let final_assistant = i == last && messages[i]["role"] == "assistant";
+            if bs.is_empty() && !final_assistant {
+                return Err(invalid(format!(
+                    "messages.{i}: all messages must have non-empty content except for the optional final assistant message"
+                )));
+            }
+            if bs
+                .iter()
+                .any(|b| b["type"] == "text" && b["text"].as_str().is_some_and(str::is_empty))
+            {
+                return Err(invalid("messages: text content blocks must be non-empty".into()));
+            }
+        }
         if messages[0]["role"] != "user" {
             return Err(invalid("messages: first message must use the \"user\" role".into()));
         }
@@ -71,7 +87,14 @@ impl Wire for Anthropic {
             turn: messages.iter().filter(|m| m["role"] == "assistant").count(),
             tools_allowed: tools > 0 && choice != "none",
             input_chars: body.to_string().len(),
+            segments: segments(body, messages, &blocks)?,
+            cache_read: 0,
+            cache_write: 0,
         })
+    }
+
+    fn too_long(prompt: u64, window: u64) -> Response {
+        invalid(format!("prompt is too long: {prompt} tokens > {window} maximum"))
     }
 
     fn error(status: u16, message: &str, retry_after: Option<u64>) -> Response {
@@ -125,11 +148,13 @@ impl Wire for Anthropic {
 }
 
 fn message(content: Vec<Value>, stop: &str, turn: &Turn, conv: &Conversation, model: &str) -> Value {
-    let (input, output) = match turn.usage {
-        Some(u) => (u.input_tokens, u.output_tokens),
+    let (input, output, read, write) = match turn.usage {
+        Some(u) => (u.input_tokens, u.output_tokens, 0, 0),
         None => (
-            tokens(conv.input_chars),
+            conv.uncached_tokens(),
             tokens(Value::Array(content.clone()).to_string().len()),
+            conv.cache_read,
+            conv.cache_write,
         ),
     };
     json!({
@@ -140,8 +165,42 @@ fn message(content: Vec<Value>, stop: &str, turn: &Turn, conv: &Conversation, mo
         "content": content,
         "stop_reason": stop,
         "stop_sequence": null,
-        "usage": {"input_tokens": input, "output_tokens": output},
+        "usage": {"input_tokens": input, "output_tokens": output,
+                  "cache_creation_input_tokens": write, "cache_read_input_tokens": read},
     })
+}
+
+/// The prompt in cache order — tools, system, then each message's blocks — each piece
+/// without its `cache_control`, marked when it carries one. At most 4 breakpoints.
+fn segments(body: &Value, messages: &[Value], blocks: &[Vec<Value>]) -> Result<Vec<(String, bool)>, Response> {
+    let mut out = Vec::new();
+    let mut piece = |v: &Value, prefix: &str| {
+        let marked = v.get("cache_control").is_some();
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("cache_control");
+        }
+        out.push((format!("{prefix}{v}"), marked));
+    };
+    for t in body["tools"].as_array().into_iter().flatten() {
+        piece(t, "tool:");
+    }
+    match &body["system"] {
+        Value::String(s) => piece(&json!({"type": "text", "text": s}), "system:"),
+        Value::Array(bs) => bs.iter().for_each(|b| piece(b, "system:")),
+        _ => {}
+    }
+    for (m, bs) in messages.iter().zip(blocks) {
+        let role = format!("{}:", m["role"].as_str().unwrap_or_default());
+        bs.iter().for_each(|b| piece(b, &role));
+    }
+    let marked = out.iter().filter(|(_, m)| *m).count();
+    if marked > 4 {
+        return Err(invalid(format!(
+            "A maximum of 4 blocks with cache_control may be provided. Found {marked}."
+        )));
+    }
+    Ok(out)
 }
 
 fn check_tools(body: &Value) -> Result<usize, Response> {
@@ -186,6 +245,7 @@ fn content_blocks(i: usize, m: &Value) -> Result<Vec<Value>, Response> {
         }
     }
     match &m["content"] {
+        Value::String(s) if s.is_empty() => Ok(Vec::new()),
         Value::String(s) => Ok(vec![json!({"type": "text", "text": s})]),
         Value::Array(blocks) => {
             for (k, b) in blocks.iter().enumerate() {
@@ -204,11 +264,6 @@ fn content_blocks(i: usize, m: &Value) -> Result<Vec<Value>, Response> {
                 if !ok {
                     return Err(invalid(format!("messages.{i}.content.{k}: invalid `{t}` block")));
                 }
-            }
-            if blocks.is_empty() && m["role"] == "user" {
-                return Err(invalid(format!(
-                    "messages.{i}: user messages must have non-empty content"
-                )));
             }
             Ok(blocks.clone())
         }

@@ -2,7 +2,10 @@
 //! speaks, from [`script`]s, exactly as the providers document them, and refuses what
 //! they refuse (400 with the provider's own error body): a `tool_use` not answered by a
 //! `tool_result`, a result that is not first in the next message or names an unknown
-//! id, a missing `max_tokens` or `anthropic-version`, a wrong key (401).
+//! id, a missing `max_tokens` or `anthropic-version`, a wrong key (401), an empty message
+//! or text block, `max_tokens` sent to an OpenAI reasoning model. Scripts can also make
+//! it a hostile provider: an answer of any size or one that never ends, an error of
+//! megabytes, the key echoed back.
 //!
 //! - `POST /v1/messages`: the Anthropic Messages API ([`anthropic`]).
 //! - `POST /v1/chat/completions`: OpenAI-compatible chat completions ([`openai`]).
@@ -52,6 +55,12 @@ struct Inner {
     /// Faults already fired, by (script, turn, fault index).
     fired: HashMap<(String, usize, usize), usize>,
     received: Vec<Received>,
+    /// Hashes of the cached prompt prefixes.
+    cache: std::collections::HashSet<u64>,
+    /// Sequential scripts: the next turn each answers.
+    next_turn: HashMap<String, usize>,
+    /// The model's context window in tokens, when set: a longer prompt is refused.
+    context_window: Option<u64>,
 }
 
 /// The emulator's control surface; cheap to clone.
@@ -94,6 +103,12 @@ impl Emulator {
         self.lock().received.clear();
     }
 
+    /// Refuses prompts longer than `tokens` (about four characters a token), with each
+    /// provider's context-length error; `None` lifts the bound.
+    pub fn set_context_window(&self, tokens: Option<u64>) {
+        self.lock().context_window = tokens;
+    }
+
     /// Changes the key the emulator accepts (revoking the old one).
     pub fn set_key(&self, key: &str) {
         *self.key.lock().unwrap_or_else(|p| p.into_inner()) = key.to_string();
@@ -120,6 +135,13 @@ impl Emulator {
             return (None, Answer::Done);
         };
         let name = script.name.clone();
+        let turn = if script.sequential {
+            let next = inner.next_turn.entry(name.clone()).or_insert(0);
+            *next += 1;
+            *next - 1
+        } else {
+            turn
+        };
         let Some(t) = script.turn(turn).cloned() else {
             return (Some(name), Answer::Done);
         };
@@ -130,9 +152,57 @@ impl Emulator {
                 return (Some(name), Answer::Fault(fault.clone()));
             }
         }
+        if let Some(stop) = &t.empty_first {
+            let fired = inner.fired.entry((name.clone(), turn, usize::MAX)).or_insert(0);
+            if *fired == 0 {
+                *fired = 1;
+                return (Some(name), Answer::Empty(stop.clone()));
+            }
+        }
         let mut t = t;
         t.summary = script.summary.clone();
         (Some(name), Answer::Turn(t))
+    }
+
+    /// The prompt cache, as the providers document it: a prefix is cached once it was
+    /// sent (OpenAI: every prefix; Anthropic: the prefixes ending at a breakpoint) and
+    /// is at least 1,024 tokens; a later request reads the longest cached prefix it
+    /// begins with, and (Anthropic) writes what lies between that and its last
+    /// breakpoint. OpenAI reads in steps of 128 tokens and reports no writes.
+    /// Returns (tokens read, tokens written).
+    fn cache(&self, segments: &[(String, bool)], automatic: bool) -> (u64, u64) {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut chars = 0;
+        let prefixes: Vec<(u64, usize, bool)> = segments
+            .iter()
+            .map(|(text, breakpoint)| {
+                text.hash(&mut hasher);
+                chars += text.len();
+                (hasher.finish(), chars, *breakpoint)
+            })
+            .collect();
+        let mut inner = self.lock();
+        let read = prefixes
+            .iter()
+            .rev()
+            .find(|(h, _, _)| inner.cache.contains(h))
+            .map_or(0, |p| tokens(p.1));
+        let last_breakpoint = prefixes.iter().rev().find(|p| p.2).map_or(0, |p| tokens(p.1));
+        for (h, c, breakpoint) in &prefixes {
+            if (automatic || *breakpoint) && tokens(*c) >= CACHE_MIN_TOKENS {
+                inner.cache.insert(*h);
+            }
+        }
+        if automatic {
+            return (read / 128 * 128, 0);
+        }
+        let write = if last_breakpoint >= CACHE_MIN_TOKENS {
+            last_breakpoint.saturating_sub(read)
+        } else {
+            0
+        };
+        (read, write)
     }
 
     fn record(&self, r: Received) -> usize {
@@ -210,6 +280,22 @@ pub(crate) struct Conversation {
     /// Whether the request lets the model call tools.
     pub tools_allowed: bool,
     pub input_chars: usize,
+    /// The request's prompt in cacheable pieces, in order, each marked when it is a
+    /// cache breakpoint (Anthropic's `cache_control`); OpenAI caches every prefix.
+    pub segments: Vec<(String, bool)>,
+    /// Prompt tokens read from and written to the cache (set by the emulator).
+    pub cache_read: u64,
+    pub cache_write: u64,
+}
+
+/// The fewest prompt tokens a cache entry holds (both providers: 1,024).
+const CACHE_MIN_TOKENS: u64 = 1024;
+
+impl Conversation {
+    /// Prompt tokens at full price: the whole prompt less what the cache read or wrote.
+    pub fn uncached_tokens(&self) -> u64 {
+        tokens(self.input_chars).saturating_sub(self.cache_read + self.cache_write)
+    }
 }
 
 /// The provider-specific halves of a request's handling.
@@ -220,6 +306,11 @@ pub(crate) trait Wire {
     fn error(status: u16, message: &str, retry_after: Option<u64>) -> Response;
     fn turn_body(turn: &Turn, conv: &Conversation, model: &str) -> Value;
     fn done_body(text: &str, conv: &Conversation, model: &str) -> Value;
+    /// Whether the provider caches prompt prefixes by itself (OpenAI) or only where the
+    /// request puts breakpoints (Anthropic).
+    const AUTOMATIC_CACHE: bool;
+    /// The refusal of a prompt longer than the model's context window.
+    fn too_long(prompt: u64, window: u64) -> Response;
 }
 
 /// The shared request path: key, validation, script, faults, answer.
@@ -260,6 +351,12 @@ async fn respond<W: Wire>(
         Ok(c) => c,
         Err(r) => return r,
     };
+    let window = emu.lock().context_window;
+    if let Some(window) = window.filter(|w| tokens(conv.input_chars) > *w) {
+        return W::too_long(tokens(conv.input_chars), window);
+    }
+    let mut conv = conv;
+    (conv.cache_read, conv.cache_write) = emu.cache(&conv.segments, W::AUTOMATIC_CACHE);
     let model = body["model"].as_str().unwrap_or_default().to_string();
     let (script, answer) = emu.answer(&conv.first_user_text, conv.turn);
     *picked = (script, Some(conv.turn));
@@ -268,9 +365,29 @@ async fn respond<W: Wire>(
             status, retry_after, ..
         }) => W::error(status, fault_message(status), retry_after),
         Answer::Done => Json(W::done_body("Done.", &conv, &model)).into_response(),
-        Answer::Turn(turn) => {
+        Answer::Empty(stop) => {
+            let empty = Turn {
+                stop: Some(stop),
+                ..Turn::default()
+            };
+            Json(W::turn_body(&empty, &conv, &model)).into_response()
+        }
+        Answer::Turn(mut turn) => {
             if turn.delay_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(turn.delay_ms)).await;
+            }
+            if let Some(n) = turn.error_message_bytes {
+                return W::error(400, &"x".repeat(n), None);
+            }
+            if turn.endless {
+                return flood(None);
+            }
+            if let Some(n) = turn.flood_bytes {
+                return flood(Some(n));
+            }
+            if turn.echo_key {
+                let text = turn.text.take().unwrap_or_default();
+                turn.text = Some(format!("{text} (you sent the key {})", emu.key()));
             }
             let body = if !turn.tool_calls.is_empty() && !conv.tools_allowed {
                 let summary = turn
@@ -294,6 +411,42 @@ async fn respond<W: Wire>(
             Json(body).into_response()
         }
     }
+}
+
+/// A 200 answer whose text is `bytes` long (or endless), streamed in 64 KiB chunks: the
+/// start of a valid answer, then padding, then (when it ends) its close.
+fn flood(bytes: Option<u64>) -> Response {
+    use futures::stream::{self, StreamExt};
+    const CHUNK: usize = 64 * 1024;
+    let head = stream::once(async {
+        Ok::<_, std::io::Error>(
+            r#"{"id":"msg_flood","type":"message","role":"assistant","content":[{"type":"text","text":""#
+                .as_bytes()
+                .to_vec(),
+        )
+    });
+    let body = stream::unfold(bytes, |left| async move {
+        let n = match left {
+            Some(0) => return None,
+            Some(l) => (l as usize).min(CHUNK),
+            None => CHUNK,
+        };
+        Some((Ok(vec![b'x'; n]), left.map(|l| l - n as u64)))
+    });
+    let tail = stream::once(async {
+        Ok(
+            r#""}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}"#
+                .as_bytes()
+                .to_vec(),
+        )
+    });
+    let all = head.chain(body).chain(tail);
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        axum::body::Body::from_stream(all),
+    )
+        .into_response()
 }
 
 fn fault_message(status: u16) -> &'static str {

@@ -22,6 +22,7 @@ fn invalid(message: String, param: Option<String>) -> Response {
 
 impl Wire for OpenAi {
     const NAME: &'static str = "openai";
+    const AUTOMATIC_CACHE: bool = true;
 
     fn check_key(headers: &HeaderMap, key: &str) -> Result<(), Response> {
         let given = headers
@@ -41,8 +42,14 @@ impl Wire for OpenAi {
     }
 
     fn validate(_headers: &HeaderMap, body: &Value) -> Result<Conversation, Response> {
-        if !body["model"].is_string() {
+        let Some(model) = body["model"].as_str() else {
             return Err(invalid("you must provide a model parameter".into(), None));
+        };
+        if body.get("max_tokens").is_some() && is_reasoning_model(model) {
+            let body = json!({"error": {
+                "message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+                "type": "invalid_request_error", "param": "max_tokens", "code": "unsupported_parameter"}});
+            return Err((StatusCode::BAD_REQUEST, Json(body)).into_response());
         }
         let tools = check_tools(body)?;
         let messages = body["messages"].as_array().ok_or_else(|| {
@@ -66,7 +73,24 @@ impl Wire for OpenAi {
             turn: messages.iter().filter(|m| m["role"] == "assistant").count(),
             tools_allowed: tools > 0 && choice != "none",
             input_chars: body.to_string().len(),
+            // Tools first, then each message: OpenAI caches whatever prefix repeats.
+            segments: body["tools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(messages)
+                .map(|v| (v.to_string(), true))
+                .collect(),
+            cache_read: 0,
+            cache_write: 0,
         })
+    }
+
+    fn too_long(prompt: u64, window: u64) -> Response {
+        let body = json!({"error": {
+            "message": format!("This model's maximum context length is {window} tokens. However, your messages resulted in {prompt} tokens. Please reduce the length of the messages."),
+            "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}});
+        (StatusCode::BAD_REQUEST, Json(body)).into_response()
     }
 
     fn error(status: u16, message: &str, retry_after: Option<u64>) -> Response {
@@ -116,9 +140,13 @@ impl Wire for OpenAi {
 }
 
 fn completion(message: Value, finish: &str, turn: &Turn, conv: &Conversation, model: &str) -> Value {
-    let (prompt, completion) = match turn.usage {
-        Some(u) => (u.input_tokens, u.output_tokens),
-        None => (tokens(conv.input_chars), tokens(message.to_string().len())),
+    let (prompt, completion, cached) = match turn.usage {
+        Some(u) => (u.input_tokens, u.output_tokens, 0),
+        None => (
+            tokens(conv.input_chars),
+            tokens(message.to_string().len()),
+            conv.cache_read,
+        ),
     };
     json!({
         "id": random_id("chatcmpl-"),
@@ -126,8 +154,14 @@ fn completion(message: Value, finish: &str, turn: &Turn, conv: &Conversation, mo
         "created": 1_780_000_000u64,
         "model": model,
         "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+                  "prompt_tokens_details": {"cached_tokens": cached}},
     })
+}
+
+/// OpenAI's reasoning models, which take `max_completion_tokens` only.
+fn is_reasoning_model(model: &str) -> bool {
+    ["o1", "o3", "o4", "gpt-5"].iter().any(|p| model.starts_with(p))
 }
 
 fn text_of(content: &Value) -> String {
@@ -182,6 +216,13 @@ fn check_messages(messages: &[Value]) -> Result<(), Response> {
         match role {
             "system" | "developer" | "user" => {}
             "assistant" => {
+                let no_calls = m["tool_calls"].as_array().is_none_or(|c| c.is_empty());
+                if no_calls && text_of(&m["content"]).is_empty() {
+                    return Err(invalid(
+                        format!("Invalid value for 'content': expected a string, got null. An assistant message (messages[{i}]) needs content or tool_calls."),
+                        Some(format!("messages.[{i}].content")),
+                    ));
+                }
                 for (k, call) in m["tool_calls"].as_array().into_iter().flatten().enumerate() {
                     if !call["function"]["arguments"].is_string() {
                         return Err(invalid(

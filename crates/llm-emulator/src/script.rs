@@ -21,6 +21,11 @@ pub struct Script {
     /// The answer when a request forbids tools but the turn would call one.
     #[serde(default)]
     pub summary: Option<String>,
+    /// Answer turns in the order requests arrive, not by the number of assistant
+    /// messages in the transcript: a model whose transcript is compacted (fewer
+    /// messages, same conversation) still moves on.
+    #[serde(default)]
+    pub sequential: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -44,6 +49,24 @@ pub struct Turn {
     /// Send only the first half of the answer's body (a connection cut mid-answer).
     #[serde(default)]
     pub truncate: bool,
+    /// Before this turn answers, answer it once with no content at all and this stop
+    /// reason (Anthropic returns an empty message at times, e.g. after tool results).
+    #[serde(default)]
+    pub empty_first: Option<String>,
+    /// A hostile or broken server: answer 200 with a text of this many bytes, streamed
+    /// (the emulator holds none of it in memory).
+    #[serde(default)]
+    pub flood_bytes: Option<u64>,
+    /// A hostile or broken server: answer 200 and stream text that never ends.
+    #[serde(default)]
+    pub endless: bool,
+    /// A provider that echoes what it was sent: the answer's text includes the API key.
+    #[serde(default)]
+    pub echo_key: bool,
+    /// Answer this error message (with `status`, default 400) instead of a turn: e.g. a
+    /// provider error of megabytes.
+    #[serde(default)]
+    pub error_message_bytes: Option<usize>,
     /// The script's summary, filled in when the turn is picked.
     #[serde(skip)]
     pub summary: Option<String>,
@@ -90,6 +113,8 @@ fn one() -> usize {
 /// What the emulator decided to answer to one request.
 pub enum Answer {
     Fault(Fault),
+    /// An assistant message with no content, stopping for this reason.
+    Empty(String),
     Turn(Turn),
     /// Past the end of a script that does not repeat: the model is done.
     Done,

@@ -3,22 +3,40 @@
 //! Request: `{model, max_tokens, system, messages: [{role, content: [blocks]}], tools:
 //! [{name, description, input_schema}], tool_choice: {type: auto|none}}`. Tool results go
 //! first in the user message after the assistant's `tool_use` blocks. Reply: `{content:
-//! [text | tool_use blocks], stop_reason, usage: {input_tokens, output_tokens}}`.
+//! [text | tool_use blocks], stop_reason, usage: {input_tokens, output_tokens,
+//! cache_creation_input_tokens, cache_read_input_tokens}}`.
+//!
+//! Prompt caching: two `cache_control` breakpoints per request, on the system prompt
+//! (which caches the tools before it too: they never change within a session) and on
+//! the newest message's last block, so each turn reads the whole transcript before it
+//! from the cache and pays the full price only for what is new.
 
 use jada_core::agent::{Block, Message, Role, StopReason, Usage};
 use serde_json::{json, Value};
 
 use crate::{LlmError, Reply, Request};
 
+/// A cache breakpoint (the default five-minute cache).
+fn ephemeral() -> Value {
+    json!({"type": "ephemeral"})
+}
+
 /// The API version jada speaks (the `anthropic-version` header).
 pub const VERSION: &str = "2023-06-01";
 
 pub fn request_body(model: &str, r: &Request) -> Value {
-    let messages: Vec<Value> = r.messages.iter().map(message).collect();
+    let mut messages: Vec<Value> = r.messages.iter().map(message).collect();
+    if let Some(last) = messages
+        .last_mut()
+        .and_then(|m| m["content"].as_array_mut())
+        .and_then(|c| c.last_mut())
+    {
+        last["cache_control"] = ephemeral();
+    }
     let mut body = json!({
         "model": model,
         "max_tokens": r.max_tokens,
-        "system": r.system,
+        "system": [{"type": "text", "text": r.system, "cache_control": ephemeral()}],
         "messages": messages,
     });
     if !r.tools.is_empty() {
@@ -90,9 +108,12 @@ pub fn parse_reply(v: &Value) -> Result<Reply, LlmError> {
             )))
         }
     };
+    let n = |k: &str| v["usage"][k].as_u64().unwrap_or(0);
     let usage = Usage {
-        input_tokens: v["usage"]["input_tokens"].as_u64().unwrap_or(0),
-        output_tokens: v["usage"]["output_tokens"].as_u64().unwrap_or(0),
+        input_tokens: n("input_tokens"),
+        output_tokens: n("output_tokens"),
+        cache_read_tokens: n("cache_read_input_tokens"),
+        cache_write_tokens: n("cache_creation_input_tokens"),
     };
     Ok(Reply {
         message: Message {

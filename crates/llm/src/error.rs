@@ -24,6 +24,10 @@ pub enum LlmError {
         kind: String,
         message: String,
     },
+    /// 400: the prompt is longer than the model's context window. The session compacts
+    /// its transcript once and tries again; sending the same request again will not help.
+    #[error("the {provider} API refused the request as longer than the model's context window: {message}")]
+    ContextTooLong { provider: &'static str, message: String },
     /// 429: too many requests or tokens for now.
     #[error("the {provider} API is rate-limiting us (HTTP 429: {message})")]
     RateLimited {
@@ -52,6 +56,10 @@ pub enum LlmError {
     /// An answer that does not follow the wire format (cut off, or not JSON).
     #[error("the model's answer could not be read: {0}")]
     Malformed(String),
+    /// An answer longer than `[agent] max_response_bytes`: read no further, and not
+    /// asked again (a server that sends this once will again).
+    #[error("the model's answer was longer than {limit} bytes ([agent] max_response_bytes): it was not read; check base_url points at the provider, or raise the bound")]
+    TooLarge { limit: usize },
 }
 
 impl LlmError {
@@ -74,8 +82,9 @@ impl LlmError {
         retry_after: Option<Duration>,
         key: &str,
     ) -> LlmError {
-        let (kind, message) = error_body(body);
-        let message = redact(&message, key);
+        let (kind, code, message) = error_body(body);
+        // A provider's message goes into the session, the log and an alert: bounded.
+        let message = jada_core::text::truncate(&redact(&message, key), MESSAGE_MAX);
         let provider = provider.as_str();
         match status {
             401 | 403 => LlmError::Auth {
@@ -94,6 +103,7 @@ impl LlmError {
                 message,
                 retry_after,
             },
+            400 if is_context_length(&code, &message) => LlmError::ContextTooLong { provider, message },
             500..=599 | 408 => LlmError::Server {
                 provider,
                 status,
@@ -120,7 +130,10 @@ impl LlmError {
 impl Fault for LlmError {
     fn recovery(&self) -> Recovery {
         match self {
-            LlmError::Auth { .. } | LlmError::Rejected { .. } => Recovery::Operator,
+            LlmError::Auth { .. }
+            | LlmError::Rejected { .. }
+            | LlmError::TooLarge { .. }
+            | LlmError::ContextTooLong { .. } => Recovery::Operator,
             _ => Recovery::Retry,
         }
     }
@@ -128,19 +141,30 @@ impl Fault for LlmError {
 
 /// The error type and message of either provider's error body:
 /// Anthropic `{"type":"error","error":{"type","message"}}`, OpenAI `{"error":{"type","message"}}`.
-fn error_body(body: &str) -> (String, String) {
+/// Also OpenAI's `code`, when given.
+fn error_body(body: &str) -> (String, String, String) {
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let e = &v["error"];
     let kind = e["type"].as_str().unwrap_or("unknown").to_string();
+    let code = e["code"].as_str().unwrap_or_default().to_string();
     let message = match e["message"].as_str() {
         Some(m) => m.to_string(),
         None => jada_core::text::truncate(body.trim(), 200),
     };
-    (kind, message)
+    (kind, code, message)
 }
 
+/// A context-length refusal: OpenAI says so in its `code`; Anthropic only in its message
+/// ("prompt is too long: N tokens > M maximum").
+fn is_context_length(code: &str, message: &str) -> bool {
+    code == "context_length_exceeded" || message.starts_with("prompt is too long")
+}
+
+/// How much of a provider's error message is kept (characters).
+const MESSAGE_MAX: usize = 1_000;
+
 /// A provider may echo what it was sent; the key must never travel on in an error.
-fn redact(s: &str, key: &str) -> String {
+pub(crate) fn redact(s: &str, key: &str) -> String {
     if key.len() >= 4 {
         s.replace(key, "[redacted]")
     } else {

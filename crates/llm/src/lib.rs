@@ -11,11 +11,14 @@
 //! [`Client::complete`] retries what can pass (429 honouring `retry-after`, 529, 5xx,
 //! timeouts, a cut-off answer) with `jada_core::Backoff` up to a bound, and stops at once
 //! on what cannot (401/403, a refused request), as a typed [`LlmError`]. The API key is
-//! held as a secret: it is never in a log line, an error or a `Debug` print.
+//! held as a secret: it is never in a log line, an error, a `Debug` print or a stored
+//! answer (a provider that echoes it gets it redacted). Every request's transcript
+//! passes [`transcript::sanitise`]; every answer is read up to `max_response_bytes`.
 
 pub mod anthropic;
 mod error;
 pub mod openai;
+pub mod transcript;
 
 use std::time::Duration;
 
@@ -103,7 +106,12 @@ pub struct Settings {
     /// How long one request may take, answer included.
     pub timeout: Duration,
     pub retry: Retry,
+    /// The most bytes of one answer that are read ([`LlmError::TooLarge`] past it).
+    pub max_response_bytes: usize,
 }
+
+/// What an answer may weigh unless configured otherwise: far above any real answer.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -165,6 +173,10 @@ impl Client {
     pub async fn complete_once(&self, request: &Request) -> Result<Reply, LlmError> {
         let s = &self.settings;
         let key = s.api_key.expose_secret();
+        let request = &Request {
+            messages: transcript::sanitise(&request.messages),
+            ..request.clone()
+        };
         let (url, body, builder) = match s.provider {
             Provider::Anthropic => {
                 let url = format!("{}/v1/messages", s.base_url.trim_end_matches('/'));
@@ -195,7 +207,10 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let text = response.text().await.map_err(|e| LlmError::transport(&url, &e, key))?;
+        let bytes = read_capped(response, s.max_response_bytes)
+            .await
+            .map_err(|e| e.unwrap_or_else(|e| LlmError::transport(&url, &e, key)))?;
+        let text = String::from_utf8_lossy(&bytes);
         if !status.is_success() {
             return Err(LlmError::from_status(
                 s.provider,
@@ -207,9 +222,53 @@ impl Client {
         }
         let value: Value = serde_json::from_str(&text)
             .map_err(|e| LlmError::Malformed(format!("the answer is not JSON ({e}); it may have been cut off")))?;
-        match s.provider {
+        let mut reply = match s.provider {
             Provider::Anthropic => anthropic::parse_reply(&value),
             Provider::OpenAi => openai::parse_reply(&value),
+        }?;
+        redact_message(&mut reply.message, key);
+        Ok(reply)
+    }
+}
+
+/// The answer's body, read chunk by chunk up to `limit` bytes: an answer that says or
+/// turns out to be longer is refused without reading the rest (an endless stream ends
+/// here too, not at the timeout). `Err(Ok(e))` is the bound, `Err(Err(e))` the transport.
+async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, Result<LlmError, reqwest::Error>> {
+    let too_large = || Ok(LlmError::TooLarge { limit });
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Err)? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A provider that echoes the key must not get it into the transcript: it is replaced
+/// in the answer's text and tool arguments before anything stores or shows them.
+fn redact_message(m: &mut Message, key: &str) {
+    use jada_core::agent::Block;
+    if key.len() < 4 {
+        return;
+    }
+    for b in &mut m.content {
+        match b {
+            Block::Text { text } if text.contains(key) => *text = error::redact(text, key),
+            Block::ToolUse { input, .. } => {
+                let raw = input.to_string();
+                if raw.contains(key) {
+                    *input = serde_json::from_str(&error::redact(&raw, key)).unwrap_or(Value::Null);
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -1,11 +1,12 @@
 //! The OpenAI-compatible chat-completions wire format (OpenAI, llama.cpp, vLLM).
 //!
-//! Request: `{model, max_tokens, messages: [{role: system|user|assistant|tool, ...}],
+//! Request: `{model, max_completion_tokens, messages: [{role: system|user|assistant|tool, ...}],
 //! tools: [{type: function, function: {name, description, parameters}}], tool_choice:
 //! auto|none}`. An assistant's `tool_calls` carry `arguments` as a JSON *string*; each is
 //! answered by a `{role: "tool", tool_call_id, content}` message. Reply: `choices[0]
 //! .message` and `finish_reason` (stop, tool_calls, length, content_filter), `usage:
-//! {prompt_tokens, completion_tokens}`.
+//! {prompt_tokens, completion_tokens, prompt_tokens_details: {cached_tokens}}` (OpenAI
+//! caches a prompt's prefix by itself; nothing in the request asks for it).
 
 use jada_core::agent::{Block, Message, Role, StopReason, Usage};
 use serde_json::{json, Value};
@@ -22,7 +23,8 @@ pub fn request_body(model: &str, r: &Request) -> Value {
     }
     let mut body = json!({
         "model": model,
-        "max_tokens": r.max_tokens,
+        // `max_tokens` is deprecated, and refused by OpenAI's reasoning models.
+        "max_completion_tokens": r.max_tokens,
         "messages": messages,
     });
     if !r.tools.is_empty() {
@@ -129,9 +131,17 @@ pub fn parse_reply(v: &Value) -> Result<Reply, LlmError> {
             )))
         }
     };
+    // Prefix caching is automatic: `prompt_tokens` includes the cached ones.
+    let prompt = v["usage"]["prompt_tokens"].as_u64().unwrap_or(0);
+    let cached = v["usage"]["prompt_tokens_details"]["cached_tokens"]
+        .as_u64()
+        .unwrap_or(0)
+        .min(prompt);
     let usage = Usage {
-        input_tokens: v["usage"]["prompt_tokens"].as_u64().unwrap_or(0),
+        input_tokens: prompt - cached,
         output_tokens: v["usage"]["completion_tokens"].as_u64().unwrap_or(0),
+        cache_read_tokens: cached,
+        cache_write_tokens: 0,
     };
     Ok(Reply {
         message: Message {

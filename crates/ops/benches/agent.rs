@@ -41,6 +41,7 @@ async fn rig() -> Rig {
             attempts: 1,
             backoff: Backoff::new(Duration::from_millis(1), Duration::from_millis(1)),
         },
+        max_response_bytes: jada_llm::DEFAULT_MAX_RESPONSE_BYTES,
     })
     .unwrap();
     let clock = Arc::new(ManualClock::new("2026-07-01T09:00:00Z".parse().unwrap()));
@@ -61,17 +62,12 @@ async fn rig() -> Rig {
 
 fn playbook(turns: u32) -> Playbook {
     Playbook {
-        name: "bench".into(),
         instructions: "Keep looking.".into(),
         tools: vec!["list_tasks".into()],
         max_turns: turns,
         max_output_tokens: 512,
-        session_budget_usd: None,
-        daily_budget_usd: None,
         max_concurrent: 100,
-        enabled: true,
-        schedule: None,
-        trigger: None,
+        ..Playbook::named("bench")
     }
 }
 

@@ -1,111 +1,16 @@
 //! Agent sessions against the LLM emulator over HTTP, on a real SQLite store: each test
 //! asserts what the store holds afterwards.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use jada_core::agent::{ApprovalState, Block, Outcome, Price, Role, ToolCallState};
-use jada_core::{Backoff, Clock, ManualClock, TaskStatus};
-use jada_llm::{Client, Provider, Retry, Settings};
-use jada_ops::agent::{Agent, Business, Playbook, Toolbox, HANDOFF_PROMPT};
-use jada_ops::mail::EmlOutbox;
-use jada_store::sqlite::SqliteStore;
-use jada_store::Store;
+use common::agent::{agent_on, fixture, playbook};
+use jada_core::agent::{ApprovalState, Block, Outcome, Role, ToolCallState};
+use jada_core::{Clock, TaskStatus};
+use jada_llm::Provider;
+use jada_ops::agent::{Playbook, HANDOFF_PROMPT};
 use serde_json::json;
-
-struct Fixture {
-    agent: Agent,
-    store: Arc<dyn Store>,
-    emu: llm_emulator::EmulatorHandle,
-    clock: Arc<ManualClock>,
-    outbox: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-async fn fixture(provider: Provider) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("jada.db")).unwrap());
-    let emu = llm_emulator::spawn().await;
-    let clock = Arc::new(ManualClock::new("2026-07-01T09:00:00Z".parse().unwrap()));
-    let outbox = dir.path().join("outbox");
-    let toolbox = Toolbox::new(store.clone(), None).with_mail(
-        Arc::new(EmlOutbox { dir: outbox.clone() }),
-        "Harbour Charters <office@harbour.example.com>".into(),
-    );
-    let agent = agent_with(&store, &emu, provider, "proc:1", toolbox, clock.clone());
-    Fixture {
-        agent,
-        store,
-        emu,
-        clock,
-        outbox,
-        _dir: dir,
-    }
-}
-
-fn agent_on(store: &Arc<dyn Store>, emu: &llm_emulator::Emulator, provider: Provider, owner: &str) -> Agent {
-    let clock = Arc::new(ManualClock::new("2026-07-01T09:00:00Z".parse().unwrap()));
-    agent_with(store, emu, provider, owner, Toolbox::new(store.clone(), None), clock)
-}
-
-fn agent_with(
-    store: &Arc<dyn Store>,
-    emu: &llm_emulator::Emulator,
-    provider: Provider,
-    owner: &str,
-    toolbox: Toolbox,
-    clock: Arc<ManualClock>,
-) -> Agent {
-    let llm = Client::new(Settings {
-        provider,
-        base_url: match provider {
-            Provider::Anthropic => emu.base_url().to_string(),
-            Provider::OpenAi => emu.openai_base_url(),
-        },
-        model: "test-model".into(),
-        api_key: llm_emulator::DEFAULT_KEY.to_string().into(),
-        timeout: Duration::from_secs(5),
-        retry: Retry {
-            attempts: 3,
-            backoff: Backoff::new(Duration::from_millis(10), Duration::from_secs(2)),
-        },
-    })
-    .unwrap();
-    let price = Price {
-        input_per_mtok: 3.0,
-        output_per_mtok: 15.0,
-    };
-    Agent::new(
-        store.clone(),
-        llm,
-        Some(price),
-        toolbox,
-        clock,
-        owner.into(),
-        Business {
-            name: "Harbour Charters".into(),
-            zone: jada_core::BusinessZone::default(),
-        },
-    )
-}
-
-fn playbook(max_turns: u32) -> Playbook {
-    Playbook {
-        name: "triage".into(),
-        instructions: "Triage the office's work.".into(),
-        tools: ["list_tasks", "create_task", "add_task_note"]
-            .map(String::from)
-            .to_vec(),
-        max_turns,
-        max_output_tokens: 1024,
-        session_budget_usd: None,
-        daily_budget_usd: None,
-        max_concurrent: 2,
-        enabled: true,
-        schedule: None,
-        trigger: None,
-    }
-}
 
 #[tokio::test]
 async fn a_tool_round_trip_creates_the_task_in_both_wire_formats() {
@@ -321,8 +226,11 @@ async fn one_session_per_input_and_orphans_are_abandoned_not_left_running() {
     let s = f.store.get_agent_session(abandoned[0]).await.unwrap().unwrap();
     assert_eq!(s.outcome, Some(Outcome::Abandoned));
     assert!(s.error.unwrap().contains("jada agent resume"));
-    // The "dead" process's late answer cannot be committed over the abandoned session.
-    assert!(running.await.unwrap().is_err());
+    // The "dead" process's late answer is not committed over the abandoned session: it
+    // reports the session as the store holds it, and the transcript has only the input.
+    let late = running.await.unwrap().unwrap();
+    assert_eq!(late.outcome, Some(Outcome::Abandoned));
+    assert_eq!(f.store.session_messages(late.session_id).await.unwrap().len(), 1);
 }
 
 fn mail_playbook() -> Playbook {
@@ -474,7 +382,10 @@ async fn a_mail_that_says_to_leak_the_roster_leads_at_most_to_an_approval_reques
         "the request shows exactly what would go out"
     );
     // The system prompt told the model that mail text is data.
-    let system = f.emu.received()[0].body["system"].as_str().unwrap().to_string();
+    let system = f.emu.received()[0].body["system"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(system.contains("not instructions"), "{system}");
     // A person denies it; still nothing is sent.
     let pbs = |_: &str| Some(mail_playbook());
@@ -553,7 +464,7 @@ async fn the_system_prompt_says_today_s_date_as_of_each_session() {
         .emu
         .received()
         .iter()
-        .map(|r| r.body["system"].as_str().unwrap().to_string())
+        .map(|r| r.body["system"][0]["text"].as_str().unwrap().to_string())
         .collect();
     assert!(systems[0].contains("Today is 2026-07-01"), "{}", systems[0]);
     assert!(

@@ -37,6 +37,37 @@ pub struct Shared {
     pub office: Option<Arc<crate::office::Office>>,
     /// The booking API.
     pub api: Option<Arc<crate::api::ApiState>>,
+    /// How long each playbook's sessions may go without a heartbeat before the sweep
+    /// marks them abandoned.
+    pub stuck_after: StuckAfter,
+}
+
+/// `[agent] stuck_after` and each playbook's own.
+#[derive(Debug, Clone)]
+pub struct StuckAfter {
+    pub default: Duration,
+    pub by_playbook: std::collections::BTreeMap<String, Duration>,
+}
+
+impl Default for StuckAfter {
+    fn default() -> Self {
+        StuckAfter {
+            default: jada_ops::agent::playbook::DEFAULT_STUCK_AFTER,
+            by_playbook: Default::default(),
+        }
+    }
+}
+
+impl StuckAfter {
+    pub fn of(&self, playbook: &str) -> Duration {
+        self.by_playbook.get(playbook).copied().unwrap_or(self.default)
+    }
+
+    /// How often the sweep looks: a quarter of the shortest limit, between 1 s and 1 min.
+    fn sweep_every(&self) -> Duration {
+        let shortest = self.by_playbook.values().copied().fold(self.default, Duration::min);
+        (shortest / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
+    }
 }
 
 impl Shared {
@@ -181,6 +212,7 @@ impl Daemon {
         tracker.spawn(crate::listen::serve(listener, app, limits, http_stop));
         tracker.spawn(Arc::clone(&shared.tokens).run(stop.clone()));
         tracker.spawn(scheduler(Arc::clone(&shared), tracker.clone(), stop.clone()));
+        tracker.spawn(sweep_loop(Arc::clone(&shared), stop.clone()));
         tracker.spawn(alert_loop(
             Arc::clone(&shared),
             self.alerts,
@@ -312,6 +344,25 @@ async fn run_recorded(shared: &Shared, name: &str, trigger: Trigger) {
 /// Evaluates the alert rules every `every` (the safety net, and staleness) and within a
 /// moment of anything that failed: the runner, the outbox worker and the credential sink
 /// wake `alerts_due` when they record a failure.
+/// Ends agent sessions whose heartbeat stopped (a hung process, a killed one whose pid
+/// came back, another host), while the daemon runs: each becomes `abandoned`, alerted on
+/// at once, and its playbook's `max_concurrent` slot is free again.
+async fn sweep_loop(shared: Arc<Shared>, stop: CancellationToken) {
+    let every = shared.stuck_after.sweep_every();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let limits = &shared.stuck_after;
+        match jada_ops::agent::sweep_stuck(shared.store.as_ref(), &|p| limits.of(p), shared.clock.now()).await {
+            Ok(swept) if !swept.is_empty() => shared.runner.alerts_due.notify_one(),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "cannot sweep stuck agent sessions"),
+        }
+    }
+}
+
 async fn alert_loop(shared: Arc<Shared>, engine: AlertEngine, every: Duration, stop: CancellationToken) {
     let due = Arc::clone(&shared.runner.alerts_due);
     loop {

@@ -414,3 +414,16 @@ pub fn api(app: &App) -> Result<crate::api::ApiState, AppError> {
         dispatcher: Some(app.dispatcher()?),
     })
 }
+
+/// Each playbook's `stuck_after`, for the daemon's sweep of stuck sessions (every
+/// playbook, configured or not: a session of one removed since is swept by the default).
+pub fn stuck_after(app: &App) -> Result<crate::daemon::StuckAfter, AppError> {
+    let default = jada_app::config::parse_duration(&app.config.agent.stuck_after)
+        .map(std::time::Duration::from_secs)
+        .unwrap_or(jada_ops::agent::playbook::DEFAULT_STUCK_AFTER);
+    let by_playbook = jada_app::agent::playbooks(&app.config.agent, &app.data)?
+        .into_iter()
+        .map(|(name, pb)| (name, pb.stuck_after))
+        .collect();
+    Ok(crate::daemon::StuckAfter { default, by_playbook })
+}

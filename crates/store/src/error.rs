@@ -26,6 +26,15 @@ pub enum StoreError {
         id: String,
         why: &'static str,
     },
+    /// A record that exists but is not in a state that allows the change: a closed task,
+    /// a session no longer running here, an approval decided already. Not bad usage: the
+    /// record moved on (often by another person or process) before this change came.
+    #[error("{what} {id} {why}")]
+    NotAllowed {
+        what: &'static str,
+        id: String,
+        why: &'static str,
+    },
     /// An API key name is taken (names are kept after revoking, for the record).
     #[error("an API key named `{0}` exists already (revoked keys keep their name): choose another name")]
     ApiKeyExists(String),
@@ -62,7 +71,7 @@ impl StoreError {
     }
 
     pub fn task_closed(id: u64) -> StoreError {
-        StoreError::NoSuchRecord {
+        StoreError::NotAllowed {
             what: "task",
             id: id.to_string(),
             why: "is closed (done or cancelled) already: open a new task instead",
@@ -78,7 +87,7 @@ impl StoreError {
     }
 
     pub fn session_not_running(id: u64) -> StoreError {
-        StoreError::NoSuchRecord {
+        StoreError::NotAllowed {
             what: "agent session",
             id: id.to_string(),
             why: "is not running here any more (it ended, or another process took it up)",
@@ -86,7 +95,11 @@ impl StoreError {
     }
 
     pub fn not_decidable(id: u64, why: jada_core::agent::NotDecidable) -> StoreError {
-        StoreError::no_approval(id, why.why())
+        StoreError::NotAllowed {
+            what: "approval",
+            id: id.to_string(),
+            why: why.why(),
+        }
     }
 
     pub fn no_approval(id: u64, why: &'static str) -> StoreError {

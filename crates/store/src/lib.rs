@@ -20,7 +20,8 @@ pub mod conformance;
 pub use error::StoreError;
 pub use records::{
     Acceptance, AlertRecord, AlertStatus, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun,
-    NewApproval, NewSession, OutboxEvent, RunEnd, RunOutcome, SentStatement, Session, SessionEnd, Started, Trigger,
+    NewApproval, NewSession, OutboxEvent, RunEnd, RunOutcome, SentStatement, Session, SessionEnd, SessionTotals,
+    Started, Trigger, TurnCost,
 };
 pub use traits::{
     AccessStore, AgentStore, AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore,

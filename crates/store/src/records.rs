@@ -346,12 +346,42 @@ pub enum Started {
     Existing(jada_core::agent::Session),
 }
 
+/// What one committed model turn cost, added to its session and, in the same atomic
+/// write, to its playbook's spend for the business day it happened on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TurnCost {
+    pub usage: jada_core::agent::Usage,
+    pub cost_micro_usd: u64,
+    /// The business's day of the turn (its time zone): what daily budgets count.
+    pub day: chrono::NaiveDate,
+    /// This turn compacted the transcript into a summary.
+    pub compaction: bool,
+}
+
+/// One playbook's sessions of one outcome (or still running) since some instant:
+/// counted by the store, so figures never read the sessions themselves.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionTotals {
+    pub playbook: String,
+    pub outcome: Option<jada_core::agent::Outcome>,
+    pub sessions: u64,
+    pub turns: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub cost_micro_usd: u64,
+}
+
 /// How an agent session ended (or paused).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionEnd {
     pub outcome: jada_core::agent::Outcome,
     pub handoff: Option<String>,
     pub error: Option<String>,
+    /// Ends it only while this owner runs it (a process ending its own session, or a
+    /// sweep ending what it saw stuck): never a session another process has taken up.
+    pub owner: Option<String>,
 }
 
 /// A tool call to hold for a person's approval.

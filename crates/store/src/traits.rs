@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use jada_core::agent::{Approval, ApprovalState, Message, Session as AgentSession, ToolCall, Usage};
+use jada_core::agent::{Approval, ApprovalState, Message, Session as AgentSession, ToolCall};
 use jada_core::{
     Charter, CharterId, ChatMessage, CredentialState, CrewId, CrewMember, Email, Event, Month, NewTask, Offer,
     OfferStatus, Task, TaskNote, TaskStatus,
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::records::{
     Acceptance, AlertRecord, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun, NewApproval,
-    NewSession, OutboxEvent, RunEnd, SentStatement, Session, SessionEnd, Started, Trigger,
+    NewSession, OutboxEvent, RunEnd, SentStatement, Session, SessionEnd, SessionTotals, Started, Trigger, TurnCost,
 };
 use crate::{Result, StoreError};
 
@@ -334,17 +334,25 @@ pub trait AgentStore: Send + Sync {
     /// A session's transcript, in order.
     async fn session_messages(&self, id: u64) -> Result<Vec<Message>>;
 
-    /// Appends messages to a running session's transcript; when `usage` is given, they
-    /// answer one model request: the turn count goes up by one and tokens and cost add up.
-    /// Refused ([`StoreError::NoSuchRecord`]) unless the session is running as `owner`.
+    /// Appends messages to a running session's transcript; when `turn` is given, they
+    /// answer one model request: the turn count goes up by one, tokens and cost add up,
+    /// and the cost is added to the playbook's spend of `turn.day` in the same atomic
+    /// write. With no messages and no turn, it is the session's heartbeat.
+    /// Refused ([`StoreError::NotAllowed`]) unless the session is running as `owner`.
     async fn append_messages(
         &self,
         id: u64,
         owner: &str,
         messages: &[Message],
-        usage: Option<(Usage, u64)>,
+        turn: Option<TurnCost>,
         now: DateTime<Utc>,
     ) -> Result<AgentSession>;
+
+    /// What a playbook's sessions cost on one business day, in millionths of a dollar.
+    async fn agent_spend(&self, playbook: &str, day: NaiveDate) -> Result<u64>;
+
+    /// Sessions started at or after `since`, totalled per playbook and outcome.
+    async fn agent_totals(&self, since: DateTime<Utc>) -> Result<Vec<SessionTotals>>;
 
     /// Records that a tool call is starting. `false` (nothing written) when this call was
     /// started before: it must not run twice.

@@ -22,15 +22,18 @@ pub async fn run(g: &Global, cmd: AgentCommand) -> Result<(), Failure> {
             json,
         } => {
             let pb = app.playbook(&playbook)?;
-            let agent = ready_agent(&app).await?;
-            let report = until_stopped(&app, &agent, agent.run(&pb, &input, input_key, max_turns)).await?;
+            let agent = until_stopped(ready_agent(&app).await?);
+            let report = agent
+                .run(&pb, &input, input_key, max_turns)
+                .await
+                .map_err(Failure::op)?;
             finish(&app, &report, json)
         }
         AgentCommand::Resume { id, turns, json } => {
             let session = find(&app, id).await?;
             let pb = app.playbook(&session.playbook)?;
-            let agent = ready_agent(&app).await?;
-            let report = until_stopped(&app, &agent, agent.resume(&pb, id, turns)).await?;
+            let agent = until_stopped(ready_agent(&app).await?);
+            let report = agent.resume(&pb, id, turns).await.map_err(Failure::op)?;
             finish(&app, &report, json)
         }
         AgentCommand::Sessions { limit, json } => sessions(&app, limit, json).await,
@@ -110,37 +113,16 @@ async fn ready_agent(app: &Context) -> Result<Agent, Failure> {
     Ok(agent)
 }
 
-/// Runs a session until it ends, or until Ctrl-C or SIGTERM: then the session this
-/// process runs ends `cancelled` (resumable), instead of being left "running".
-async fn until_stopped(
-    app: &Context,
-    agent: &Agent,
-    session: impl std::future::Future<Output = Result<Report, jada_ops::agent::AgentError>>,
-) -> Result<Report, Failure> {
-    tokio::select! {
-        r = session => r.map_err(Failure::op),
-        _ = stop_signal() => {
-            let mine: Vec<Session> = app
-                .store
-                .list_running_agent_sessions()
-                .await
-                .map_err(Failure::op)?
-                .into_iter()
-                .filter(|s| s.owner.as_deref() == Some(agent.owner()))
-                .collect();
-            let Some(s) = mine.into_iter().next() else {
-                return Err(Failure::op(anyhow::anyhow!("stopped before the session started")));
-            };
-            let end = jada_store::SessionEnd {
-                outcome: Outcome::Cancelled,
-                handoff: None,
-                error: Some(format!("stopped by a signal after {} turns; `jada agent resume {}` carries on", s.turns, s.id)),
-            };
-            app.store.finish_agent_session(s.id, &end, app.clock.now()).await.map_err(Failure::op)?;
-            let s = find(app, s.id).await?;
-            Ok(Report::of(&s, None, false))
-        }
-    }
+/// The agent, stopped by Ctrl-C or SIGTERM: the session this process runs then ends
+/// `cancelled` (resumable), instead of being left "running".
+fn until_stopped(agent: Agent) -> Agent {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        stop_signal().await;
+        on_signal.cancel();
+    });
+    agent.with_cancel(stop)
 }
 
 async fn stop_signal() {

@@ -31,13 +31,8 @@ pub async fn configure(ctx: &mut Context) -> Result<Option<DemoModel>, Failure> 
     a.model = Some("demo-model".into());
     a.api_key_env = None;
     a.api_key_file = Some("secrets/llm-key".into());
-    a.prices.insert(
-        "demo-model".into(),
-        jada_core::agent::Price {
-            input_per_mtok: 3.0,
-            output_per_mtok: 15.0,
-        },
-    );
+    a.prices
+        .insert("demo-model".into(), jada_core::agent::Price::new(3.0, 15.0));
     crate::commands::serve::say(&format!(
         "agent sessions: no [agent] provider is configured, so the demo answers with the built-in LLM emulator at {} (scripted, not a real model)",
         emu.base_url()

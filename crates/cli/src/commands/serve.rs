@@ -73,6 +73,7 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         crew: Some(Arc::new(setup::crew_pages(&ctx)?)),
         office: setup::office(&ctx)?.map(Arc::new),
         api: Some(Arc::new(setup::api(&ctx)?)),
+        stuck_after: setup::stuck_after(&ctx)?,
     });
     let alerts = setup::alert_engine(&ctx)?;
     let grace = parse_duration(&ctx.config.server.shutdown_grace).unwrap_or(20);

@@ -80,7 +80,8 @@ pub async fn run(g: &Global, cmd: TasksCommand) -> Result<(), Failure> {
     }
 }
 
-/// A missing or closed task is the caller's mistake (exit 2), named with the fix.
+/// A missing task is the caller's mistake (exit 2), named with the fix; a closed one is
+/// a refused operation (exit 1), saying why.
 fn not_found(e: jada_store::StoreError) -> Failure {
     match e {
         jada_store::StoreError::NoSuchRecord { .. } => usage(e),

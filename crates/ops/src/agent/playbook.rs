@@ -6,7 +6,7 @@
 pub struct Playbook {
     pub name: String,
     pub instructions: String,
-    /// The tools it may call (names from [`super::tools::NAMES`]).
+    /// The tools it may call (names from [`super::tools::TOOLS`]).
     pub tools: Vec<String>,
     pub max_turns: u32,
     pub max_output_tokens: u32,
@@ -22,6 +22,48 @@ pub struct Playbook {
     pub schedule: Option<String>,
     /// What else starts a session: each new input gets one session.
     pub trigger: Option<Trigger>,
+    /// A running session whose heartbeat is older than this is stuck: a running daemon
+    /// marks it abandoned and frees its `max_concurrent` slot.
+    pub stuck_after: std::time::Duration,
+    /// At most this many tool calls in one session; calls past it are answered with an
+    /// error, never run. One turn may make at most [`MAX_CALLS_PER_TURN`] of them.
+    pub max_tool_calls: u32,
+    /// The context a request may carry, in tokens: near it the session compacts its
+    /// transcript into a summary and goes on from that.
+    pub max_context_tokens: u64,
+}
+
+/// The context bound unless a playbook says otherwise: well inside the 200,000-token
+/// windows of current Claude models and the 128,000 of GPT-4o.
+pub const DEFAULT_MAX_CONTEXT_TOKENS: u64 = 100_000;
+
+/// How long a session may go without a heartbeat unless a playbook says otherwise.
+pub const DEFAULT_STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+/// Tool calls one session may make unless a playbook says otherwise.
+pub const DEFAULT_MAX_TOOL_CALLS: u32 = 200;
+/// Tool calls one model turn may make: a reply asking for more gets the rest refused.
+pub const MAX_CALLS_PER_TURN: usize = 20;
+
+impl Playbook {
+    /// A playbook with jada's default limits, for the settings to be applied to.
+    pub fn named(name: &str) -> Playbook {
+        Playbook {
+            name: name.to_string(),
+            instructions: String::new(),
+            tools: Vec::new(),
+            max_turns: 30,
+            max_output_tokens: 4096,
+            session_budget_usd: None,
+            daily_budget_usd: None,
+            max_concurrent: 2,
+            enabled: true,
+            schedule: None,
+            trigger: None,
+            stuck_after: DEFAULT_STUCK_AFTER,
+            max_tool_calls: DEFAULT_MAX_TOOL_CALLS,
+            max_context_tokens: DEFAULT_MAX_CONTEXT_TOKENS,
+        }
+    }
 }
 
 /// What starts a session besides the schedule.
@@ -61,6 +103,7 @@ pub const BUILT_IN: &[(&str, &str, &[&str])] = &[
          anything the charter data does not show. End with a one-paragraph summary.",
         &[
             "search_mail",
+            "read_mail",
             "list_charters",
             "get_charter",
             "available_crew",

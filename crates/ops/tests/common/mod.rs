@@ -1,6 +1,8 @@
 //! Helpers shared by the ops tests, on top of `jada-testkit`.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod agent;
+
 #[allow(unused_imports)] // not every test binary reads files back
 pub use jada_testkit::{python, run_python};
 

@@ -6,6 +6,7 @@
 //! - `agent-provider:PLAYBOOK`: its latest session ended `provider_error` (a refused key
 //!   says so, and needs the operator).
 //! - `agent-budget:PLAYBOOK`: its latest session ended `budget_exhausted`.
+//! - `agent-failed:PLAYBOOK`: its latest session ended `failed` (an error of jada's own).
 //! - `agent-abandoned:ID`: a session left by a process that died, not yet resumed.
 //! - `agent-approval:ID`: a tool call waiting for a person longer than [`APPROVAL_WAIT`].
 
@@ -57,6 +58,16 @@ pub async fn conditions(store: &dyn Store, now: DateTime<Utc>) -> Result<Vec<Con
                     "playbook `{playbook}`: session {} failed at the model provider: {} (then `jada agent resume {}`)",
                     latest.id,
                     latest.error.as_deref().unwrap_or("no detail"),
+                    latest.id
+                ),
+            )),
+            Some(Outcome::Failed) => out.push(Condition::new(
+                format!("agent-failed:{playbook}"),
+                format!(
+                    "playbook `{playbook}`: session {} failed: {} (`jada agent show {}`, then `jada agent resume {}`)",
+                    latest.id,
+                    latest.error.as_deref().unwrap_or("no detail"),
+                    latest.id,
                     latest.id
                 ),
             )),

@@ -112,10 +112,12 @@ fn invalid(field: &str, reason: String) -> Response {
     )
 }
 
-/// A refused change (a closed task) is a conflict; anything else failed here.
+/// A refused change (a closed task) is a conflict, a missing task not found; anything
+/// else failed here.
 fn store_failure(e: StoreError) -> Response {
     match e {
-        StoreError::NoSuchRecord { .. } => fail(StatusCode::CONFLICT, "conflict", e.to_string(), vec![]),
+        StoreError::NotAllowed { .. } => fail(StatusCode::CONFLICT, "conflict", e.to_string(), vec![]),
+        StoreError::NoSuchRecord { .. } => fail(StatusCode::NOT_FOUND, "not_found", e.to_string(), vec![]),
         other => fail(StatusCode::INTERNAL_SERVER_ERROR, "store", other.to_string(), vec![]),
     }
 }

@@ -1,14 +1,16 @@
 //! Agent sessions the daemon starts by itself: each enabled playbook with a `schedule` is
 //! a job `agent:NAME`, and the `agent` job (every minute) starts a session for each new
 //! input of a playbook's `trigger` — one session per input, however often it is seen —
-//! and carries on sessions whose approval requests all expired.
+//! and carries on sessions waiting on approvals none of which is pending any more (all
+//! decided or expired), so no session waits on nothing. Each session runs under the
+//! job's cancellation token: a timeout or a shutdown ends it `cancelled`.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use jada_core::agent::{ApprovalState, Outcome};
-use jada_core::{ChatAuthor, Clock, TaskNote, TaskStatus};
+use jada_core::agent::Outcome;
+use jada_core::{ChatAuthor, Clock, TaskNote, TaskSource, TaskStatus};
 use jada_google::client::GoogleClient;
 use jada_ops::agent::playbook::Trigger;
 use jada_ops::agent::{Agent, Playbook, Report};
@@ -29,7 +31,7 @@ pub struct PlaybookJob {
 
 #[async_trait]
 impl Job for PlaybookJob {
-    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, JobError> {
+    async fn run(&self, cancel: CancellationToken) -> Result<JobOutput, JobError> {
         let now = self.clock.now();
         // One session per scheduled minute, even if two daemons or a retry ask twice.
         let key = format!("schedule:{}:{}", self.playbook.name, now.format("%Y-%m-%dT%H:%M"));
@@ -38,7 +40,11 @@ impl Job for PlaybookJob {
             self.playbook.name,
             now.format("%Y-%m-%d %H:%M")
         );
-        let r = self.agent.run(&self.playbook, &input, Some(key), None).await?;
+        let r = self
+            .agent
+            .with_cancel(cancel)
+            .run(&self.playbook, &input, Some(key), None)
+            .await?;
         // How it ended is the agent alerts' business; the job ran.
         Ok(JobOutput::done(summary(&r)))
     }
@@ -68,6 +74,7 @@ struct Input {
 #[async_trait]
 impl Job for TriggersJob {
     async fn run(&self, cancel: CancellationToken) -> Result<JobOutput, JobError> {
+        let agent = self.agent.with_cancel(cancel.clone());
         let mut done = Vec::new();
         for pb in self.playbooks.iter().filter(|p| p.enabled) {
             let Some(trigger) = &pb.trigger else { continue };
@@ -77,7 +84,7 @@ impl Job for TriggersJob {
                 if started == MAX_NEW_PER_TICK || cancel.is_cancelled() {
                     break;
                 }
-                let r = match self.agent.run(pb, &input.text, Some(input.key.clone()), None).await {
+                let r = match agent.run(pb, &input.text, Some(input.key.clone()), None).await {
                     Ok(r) => r,
                     // At its cap: the rest wait for the next minute.
                     Err(jada_ops::agent::AgentError::Busy { .. }) => break,
@@ -93,7 +100,7 @@ impl Job for TriggersJob {
                 done.push(format!("{} {}", pb.name, summary(&r)));
             }
         }
-        done.extend(self.continue_expired().await?);
+        done.extend(self.continue_unblocked(&agent).await?);
         if done.is_empty() {
             return Ok(JobOutput::idle());
         }
@@ -113,6 +120,9 @@ impl TriggersJob {
                     .into_iter()
                     .rev()
                     .filter(|t| t.assignee.as_deref() == Some(me.as_str()))
+                    // An agent's own task never starts a session: text a model read
+                    // (an injected mail) must not be able to start more work.
+                    .filter(|t| t.source != TaskSource::Agent)
                     .map(|t| Input {
                         key: format!("task:{}", t.id),
                         text: format!("Task {}: {}\n\n{}", t.id, t.title, t.body),
@@ -194,29 +204,19 @@ impl TriggersJob {
         Ok(())
     }
 
-    /// Sessions waiting only on approvals that expired are told so and carry on.
-    async fn continue_expired(&self) -> Result<Vec<String>, JobError> {
-        let now = self.clock.now();
-        let pending = self.store.list_approvals(&[ApprovalState::Pending], 1_000).await?;
-        let mut sessions: Vec<u64> = pending
-            .iter()
-            .filter(|a| a.state_at(now) == ApprovalState::Expired)
-            .map(|a| a.session_id)
-            .collect();
-        sessions.sort_unstable();
-        sessions.dedup();
+    /// Sessions waiting on approvals none of which is pending (decided while nobody
+    /// could carry them on, or expired) carry on. A session another process carries on
+    /// first is not an error; one whose playbook is not configured here is skipped.
+    async fn continue_unblocked(&self, agent: &Agent) -> Result<Vec<String>, JobError> {
+        let playbooks = &self.playbooks;
+        let pb_of = |name: &str| playbooks.iter().find(|p| p.name == name).cloned();
         let mut out = Vec::new();
-        for id in sessions {
-            let still_waiting = pending
-                .iter()
-                .any(|a| a.session_id == id && a.state_at(now) == ApprovalState::Pending);
-            if still_waiting {
+        for s in agent.unblocked_sessions(1_000).await? {
+            if pb_of(&s.playbook).is_none() {
                 continue;
             }
-            let playbooks = &self.playbooks;
-            let pb_of = |name: &str| playbooks.iter().find(|p| p.name == name).cloned();
-            let r = self.agent.continue_waiting(&pb_of, id).await?;
-            out.push(format!("approval expired: {}", summary(&r)));
+            let r = agent.continue_waiting(&pb_of, s.id).await?;
+            out.push(format!("carried on: {}", summary(&r)));
         }
         Ok(out)
     }

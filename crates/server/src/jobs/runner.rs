@@ -13,6 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::{JobError, JobOutput, Registry};
 
+/// How long a timed-out job may take to stop once cancelled, before it is dropped.
+const WIND_DOWN: Duration = Duration::from_secs(10);
+
 /// Why a run did not happen at all (a run that happened and failed is a `JobRun`).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -225,10 +228,15 @@ impl JobRunner {
         let mut attempt = 1;
         loop {
             let cancel = self.shutdown.child_token();
+            let run = job.run(cancel.clone());
+            tokio::pin!(run);
             let result = tokio::select! {
-                r = job.run(cancel.clone()) => r,
+                r = &mut run => r,
                 _ = tokio::time::sleep(timeout) => {
+                    // Told to stop, the job gets a moment to end its work cleanly (an
+                    // agent session records `cancelled`) before it is dropped.
                     cancel.cancel();
+                    let _ = tokio::time::timeout(WIND_DOWN, &mut run).await;
                     Err(JobError::retry(format!("timed out after {timeout:?}")))
                 }
             };

@@ -139,7 +139,7 @@ pub async fn decide(
     let now = shared.clock.now();
     let decided = match shared.store.decide_approval(id, approve, reason, &who.email, now).await {
         Ok(a) => a,
-        Err(e @ StoreError::NoSuchRecord { .. }) => return back(&e.to_string()),
+        Err(e @ (StoreError::NoSuchRecord { .. } | StoreError::NotAllowed { .. })) => return back(&e.to_string()),
         Err(e) => return unavailable(e),
     };
     let o = office(&shared);

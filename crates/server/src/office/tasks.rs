@@ -98,7 +98,7 @@ pub async fn close(
     };
     match shared.store.set_task_status(id, status, &note).await {
         Ok(t) => back(&format!("task {} is {}", t.id, t.status)),
-        Err(e @ StoreError::NoSuchRecord { .. }) => back(&e.to_string()),
+        Err(e @ (StoreError::NoSuchRecord { .. } | StoreError::NotAllowed { .. })) => back(&e.to_string()),
         Err(e) => unavailable(e),
     }
 }

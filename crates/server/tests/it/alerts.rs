@@ -231,6 +231,7 @@ async fn session(env: &Env, playbook: &str, outcome: jada_core::agent::Outcome) 
         outcome,
         handoff: None,
         error: Some("the anthropic API refused the key (HTTP 401)".into()),
+        owner: None,
     };
     env.store
         .finish_agent_session(s.id, &end, env.clock_now())

@@ -37,6 +37,7 @@ async fn health_metrics_and_status_over_http_then_a_clean_stop() {
         crew: None,
         office: None,
         api: None,
+        stuck_after: Default::default(),
     });
     let daemon = Daemon {
         shared: Arc::clone(&shared),

@@ -5,7 +5,7 @@ use jada_core::{NewTask, TaskNote, TaskSource, TaskStatus};
 use serde_json::json;
 
 use super::t;
-use crate::{NewSession, SessionEnd, Started, Store, StoreError};
+use crate::{NewSession, SessionEnd, Started, Store, StoreError, TurnCost};
 
 pub async fn tasks_are_numbered_noted_and_closed_once(store: &impl Store) {
     let now = t("2026-07-01T09:00:00Z");
@@ -47,8 +47,8 @@ pub async fn tasks_are_numbered_noted_and_closed_once(store: &impl Store) {
         .set_task_status(first.id, TaskStatus::Cancelled, &note("oops", "2026-07-01T12:00:00Z"))
         .await;
     assert!(
-        matches!(again, Err(StoreError::NoSuchRecord { .. })),
-        "a done task stays done"
+        matches!(again, Err(StoreError::NotAllowed { .. })),
+        "a done task stays done (refused as closed, not as missing)"
     );
     assert_eq!(
         store.get_task(first.id).await.unwrap().unwrap(),
@@ -120,15 +120,18 @@ pub async fn agent_sessions_commit_turns_and_run_tools_once(store: &impl Store) 
     let usage = Usage {
         input_tokens: 100,
         output_tokens: 20,
+        cache_read_tokens: 1_000,
+        cache_write_tokens: 50,
+    };
+    let day: chrono::NaiveDate = "2026-06-30".parse().unwrap();
+    let turn = TurnCost {
+        usage,
+        cost_micro_usd: 600,
+        day,
+        compaction: true,
     };
     let after = store
-        .append_messages(
-            session.id,
-            "host:1",
-            std::slice::from_ref(&answer),
-            Some((usage, 600)),
-            now,
-        )
+        .append_messages(session.id, "host:1", std::slice::from_ref(&answer), Some(turn), now)
         .await
         .unwrap();
     assert_eq!(
@@ -140,12 +143,52 @@ pub async fn agent_sessions_commit_turns_and_run_tools_once(store: &impl Store) 
         ),
         (1, 100, 20, 600)
     );
+    assert_eq!(
+        (after.cache_read_tokens, after.cache_write_tokens, after.compactions),
+        (1_000, 50, 1)
+    );
+    // The turn's cost was added to its playbook's day in the same write; a heartbeat
+    // (no messages, no turn) adds nothing but moves updated_at.
+    assert_eq!(store.agent_spend(&session.playbook, day).await.unwrap(), 600);
+    assert_eq!(
+        store
+            .agent_spend(&session.playbook, day.succ_opt().unwrap())
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.agent_spend("another", day).await.unwrap(), 0);
+    let later = now + chrono::Duration::seconds(5);
+    let beat = store
+        .append_messages(session.id, "host:1", &[], None, later)
+        .await
+        .unwrap();
+    assert_eq!((beat.turns, beat.updated_at), (1, later));
+    assert_eq!(store.agent_spend(&session.playbook, day).await.unwrap(), 600);
+    let totals = store.agent_totals(now - chrono::Duration::hours(1)).await.unwrap();
+    let mine: Vec<_> = totals.iter().filter(|t| t.playbook == session.playbook).collect();
+    assert_eq!(mine.len(), 1, "{totals:?}");
+    assert_eq!(
+        (
+            mine[0].outcome,
+            mine[0].sessions,
+            mine[0].turns,
+            mine[0].cost_micro_usd,
+            mine[0].cache_read_tokens
+        ),
+        (None, 1, 1, 600, 1_000)
+    );
+    assert!(store
+        .agent_totals(now + chrono::Duration::hours(1))
+        .await
+        .unwrap()
+        .is_empty());
     assert!(
         matches!(
             store
                 .append_messages(session.id, "host:2", std::slice::from_ref(&answer), None, now)
                 .await,
-            Err(StoreError::NoSuchRecord { .. })
+            Err(StoreError::NotAllowed { .. })
         ),
         "only the owner appends"
     );
@@ -186,6 +229,7 @@ pub async fn agent_sessions_commit_turns_and_run_tools_once(store: &impl Store) 
         outcome: Outcome::TurnLimit,
         handoff: Some("did 1 of 2".into()),
         error: None,
+        owner: None,
     };
     assert!(store.finish_agent_session(session.id, &end, now).await.unwrap());
     assert!(
@@ -218,6 +262,7 @@ pub async fn agent_sessions_commit_turns_and_run_tools_once(store: &impl Store) 
         outcome: Outcome::Completed,
         handoff: None,
         error: None,
+        owner: None,
     };
     store.finish_agent_session(session.id, &done, now).await.unwrap();
     assert!(
@@ -280,7 +325,7 @@ pub async fn approvals_are_decided_once_bound_to_their_arguments_and_expire(stor
     assert!(
         matches!(
             store.decide_approval(a.id, false, Some("no"), "x", now).await,
-            Err(StoreError::NoSuchRecord { .. })
+            Err(StoreError::NotAllowed { .. })
         ),
         "decided once"
     );

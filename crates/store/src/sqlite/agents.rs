@@ -3,18 +3,19 @@
 //! `agent_tool_calls` (each call marked running before it runs, then its answer).
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use jada_core::agent::{
     args_hash, Approval, ApprovalState, Message, NotDecidable, Outcome, Session, ToolCall, ToolCallState, Usage,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{corrupt, parse_ts, ts, where_in, write_tx, SqliteStore};
-use crate::{AgentStore, NewApproval, NewSession, Result, SessionEnd, Started, StoreError};
+use crate::{AgentStore, NewApproval, NewSession, Result, SessionEnd, SessionTotals, Started, StoreError, TurnCost};
 
 pub(super) const COLUMNS: &str =
     "id, playbook, input, input_key, outcome, turns, max_turns, input_tokens, output_tokens,
-    cost_micro_usd, handoff, error, owner, started_at, updated_at";
+    cost_micro_usd, handoff, error, owner, started_at, updated_at, cache_read_tokens, cache_write_tokens,
+    compactions";
 
 #[async_trait]
 impl AgentStore for SqliteStore {
@@ -92,31 +93,38 @@ impl AgentStore for SqliteStore {
         id: u64,
         owner: &str,
         messages: &[Message],
-        usage: Option<(Usage, u64)>,
+        turn: Option<TurnCost>,
         now: DateTime<Utc>,
     ) -> Result<Session> {
         let messages = messages.iter().map(json).collect::<Result<Vec<_>>>()?;
         let owner = owner.to_string();
         self.call(move |conn| {
             let tx = write_tx(conn)?;
-            let (turns, input, output, cost) = match usage {
-                Some((u, cost)) => (1, u.input_tokens, u.output_tokens, cost),
-                None => (0, 0, 0, 0),
-            };
+            let t = turn.unwrap_or(TurnCost {
+                usage: Usage::default(),
+                cost_micro_usd: 0,
+                day: now.date_naive(),
+                compaction: false,
+            });
             let n = tx
                 .prepare_cached(
                     "UPDATE agent_sessions SET turns = turns + ?3, input_tokens = input_tokens + ?4,
-                    output_tokens = output_tokens + ?5, cost_micro_usd = cost_micro_usd + ?6, updated_at = ?7
+                    output_tokens = output_tokens + ?5, cost_micro_usd = cost_micro_usd + ?6, updated_at = ?7,
+                    cache_read_tokens = cache_read_tokens + ?8, cache_write_tokens = cache_write_tokens + ?9,
+                    compactions = compactions + ?10
                  WHERE id = ?1 AND owner = ?2 AND outcome IS NULL",
                 )?
                 .execute(params![
                     id as i64,
                     owner,
-                    turns,
-                    input as i64,
-                    output as i64,
-                    cost as i64,
-                    ts(now)
+                    i64::from(turn.is_some()),
+                    t.usage.input_tokens as i64,
+                    t.usage.output_tokens as i64,
+                    t.cost_micro_usd as i64,
+                    ts(now),
+                    t.usage.cache_read_tokens as i64,
+                    t.usage.cache_write_tokens as i64,
+                    i64::from(t.compaction),
                 ])?;
             if n == 0 {
                 return Err(StoreError::session_not_running(id));
@@ -125,8 +133,64 @@ impl AgentStore for SqliteStore {
                 insert_message(&tx, id, m, now)?;
             }
             let session = read(&tx, id)?.ok_or_else(|| StoreError::no_session(id))?;
+            if turn.is_some() {
+                tx.prepare_cached(
+                    "INSERT INTO agent_spend (playbook, day, cost_micro_usd) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (playbook, day) DO UPDATE SET cost_micro_usd = cost_micro_usd + excluded.cost_micro_usd",
+                )?
+                .execute(params![session.playbook, t.day.to_string(), t.cost_micro_usd as i64])?;
+            }
             tx.commit()?;
             Ok(session)
+        })
+        .await
+    }
+
+    async fn agent_spend(&self, playbook: &str, day: NaiveDate) -> Result<u64> {
+        let playbook = playbook.to_string();
+        self.call(move |conn| {
+            let spent: Option<i64> = conn
+                .prepare_cached("SELECT cost_micro_usd FROM agent_spend WHERE playbook = ?1 AND day = ?2")?
+                .query_row(params![playbook, day.to_string()], |r| r.get(0))
+                .optional()?;
+            Ok(spent.unwrap_or(0) as u64)
+        })
+        .await
+    }
+
+    async fn agent_totals(&self, since: DateTime<Utc>) -> Result<Vec<SessionTotals>> {
+        self.call(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT playbook, outcome, COUNT(*), SUM(turns), SUM(input_tokens), SUM(output_tokens),
+                        SUM(cache_read_tokens), SUM(cache_write_tokens), SUM(cost_micro_usd)
+                 FROM agent_sessions WHERE started_at >= ?1 GROUP BY playbook, outcome ORDER BY playbook, outcome",
+            )?;
+            let rows = stmt.query_map([ts(since)], |r| {
+                let n = |i: usize| r.get::<_, i64>(i).map(|v| v as u64);
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    [n(2)?, n(3)?, n(4)?, n(5)?, n(6)?, n(7)?, n(8)?],
+                ))
+            })?;
+            rows.map(|row| {
+                let (playbook, outcome, [sessions, turns, input, output, read, write, cost]) = row?;
+                Ok(SessionTotals {
+                    playbook,
+                    outcome: outcome
+                        .map(|o| Outcome::parse(&o))
+                        .transpose()
+                        .map_err(|e| corrupt("session outcome", e.0))?,
+                    sessions,
+                    turns,
+                    input_tokens: input,
+                    output_tokens: output,
+                    cache_read_tokens: read,
+                    cache_write_tokens: write,
+                    cost_micro_usd: cost,
+                })
+            })
+            .collect()
         })
         .await
     }
@@ -163,7 +227,7 @@ impl AgentStore for SqliteStore {
                 )?
                 .execute(params![session as i64, tool_use_id, result, is_error])?;
             if n == 0 {
-                return Err(StoreError::NoSuchRecord {
+                return Err(StoreError::NotAllowed {
                     what: "tool call",
                     id: format!("{session}/{tool_use_id}"),
                     why: "is not running",
@@ -219,14 +283,15 @@ impl AgentStore for SqliteStore {
             let n = conn
                 .prepare_cached(
                     "UPDATE agent_sessions SET outcome = ?2, handoff = ?3, error = ?4, owner = NULL, updated_at = ?5
-                 WHERE id = ?1 AND outcome IS NULL",
+                 WHERE id = ?1 AND outcome IS NULL AND (?6 IS NULL OR owner = ?6)",
                 )?
                 .execute(params![
                     id as i64,
                     end.outcome.as_str(),
                     end.handoff,
                     end.error,
-                    ts(now)
+                    ts(now),
+                    end.owner
                 ])?;
             Ok(n == 1)
         })
@@ -418,6 +483,9 @@ fn row(r: &Row<'_>) -> Result<Session> {
         owner: r.get(12)?,
         started_at: parse_ts("session started_at", &r.get::<_, String>(13)?)?,
         updated_at: parse_ts("session updated_at", &r.get::<_, String>(14)?)?,
+        cache_read_tokens: r.get::<_, i64>(15)? as u64,
+        cache_write_tokens: r.get::<_, i64>(16)? as u64,
+        compactions: r.get(17)?,
     })
 }
 

@@ -262,6 +262,23 @@ CREATE TABLE shared_docs (
 );
 "#,
     ),
+    // Agent sessions: prompt-cache tokens and compactions per session; each playbook's
+    // spend per business day, added to in the same transaction as each turn; sessions
+    // found by start for the figures.
+    M::up(
+        r#"
+ALTER TABLE agent_sessions ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agent_sessions ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agent_sessions ADD COLUMN compactions INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX agent_sessions_by_start ON agent_sessions (started_at);
+CREATE TABLE agent_spend (
+    playbook        TEXT NOT NULL,
+    day             TEXT NOT NULL,   -- YYYY-MM-DD in the business's time zone
+    cost_micro_usd  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (playbook, day)
+);
+"#,
+    ),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {

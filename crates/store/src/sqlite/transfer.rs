@@ -239,7 +239,7 @@ fn write(conn: &Connection, r: &Record) -> Result<()> {
         Record::AgentSession(d) => {
             let s = &d.session;
             conn.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO agent_sessions ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                "INSERT OR REPLACE INTO agent_sessions ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
                 super::agents::COLUMNS
             ))?
             .execute(params![
@@ -257,7 +257,10 @@ fn write(conn: &Connection, r: &Record) -> Result<()> {
                 s.error,
                 s.owner,
                 ts(s.started_at),
-                ts(s.updated_at)
+                ts(s.updated_at),
+                s.cache_read_tokens as i64,
+                s.cache_write_tokens as i64,
+                s.compactions
             ])?;
             conn.execute("DELETE FROM agent_messages WHERE session_id = ?1", [s.id as i64])?;
             for (i, m) in d.messages.iter().enumerate() {
