@@ -261,6 +261,7 @@ pub fn client(a: &AgentConfig, data: &DataDir) -> Result<Client, AppError> {
             backoff: Backoff::new(Duration::from_secs(2), Duration::from_secs(60)),
         },
         max_response_bytes: usize::try_from(a.max_response_bytes).unwrap_or(usize::MAX),
+        prompt_caching: a.prompt_caching,
     })
     .map_err(|e| AppError::Agent(e.to_string()))
 }

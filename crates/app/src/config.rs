@@ -256,6 +256,8 @@ pub struct AgentConfig {
     /// The most bytes one provider answer may have; a longer one ends the session
     /// `provider_error` naming this bound.
     pub max_response_bytes: u64,
+    /// Ask Anthropic to cache each request's prefix (OpenAI caches by itself).
+    pub prompt_caching: bool,
     #[serde(default)]
     pub prices: BTreeMap<String, jada_core::agent::Price>,
     #[serde(default)]

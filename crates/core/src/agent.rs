@@ -90,6 +90,21 @@ pub enum StopReason {
     ModelContextWindowExceeded,
 }
 
+impl StopReason {
+    /// The reason as the Anthropic API names it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StopReason::EndTurn => "end_turn",
+            StopReason::ToolUse => "tool_use",
+            StopReason::MaxTokens => "max_tokens",
+            StopReason::StopSequence => "stop_sequence",
+            StopReason::PauseTurn => "pause_turn",
+            StopReason::Refusal => "refusal",
+            StopReason::ModelContextWindowExceeded => "model_context_window_exceeded",
+        }
+    }
+}
+
 /// What one request used. `input_tokens` are those billed at the full input price:
 /// tokens read from the provider's prompt cache and written to it are counted apart
 /// (Anthropic reports them apart; OpenAI's `cached_tokens` are taken out of its

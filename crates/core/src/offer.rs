@@ -26,6 +26,17 @@ pub enum OfferStatus {
 }
 
 impl OfferStatus {
+    /// Its name as people and the store read it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OfferStatus::Offered => "offered",
+            OfferStatus::Accepted => "accepted",
+            OfferStatus::Declined => "declined",
+            OfferStatus::Expired => "expired",
+            OfferStatus::Withdrawn => "withdrawn",
+        }
+    }
+
     pub fn is_open(&self) -> bool {
         *self == OfferStatus::Offered
     }

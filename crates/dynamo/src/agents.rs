@@ -9,7 +9,8 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{DateTime, NaiveDate, Utc};
 use jada_core::agent::{args_hash, Approval, ApprovalState, Message, NotDecidable, Session, ToolCall, ToolCallState};
 use jada_store::{
-    AgentStore, NewApproval, NewSession, Result, SessionEnd, SessionTotals, Started, StoreError, TurnCost,
+    hour_of, turn_counters, AgentStore, AgentTotals, NewApproval, NewSession, Result, SessionEnd, Started, StoreError,
+    TurnCost,
 };
 
 use crate::docs::{contention_pause, Change, Index, Query, Sk, Tx};
@@ -81,8 +82,32 @@ impl DynamoStore {
         tx.put(&d, Some(&doc.tok))?;
         if let Some(t) = turn {
             tx.push(self.spend_add(&d.session.playbook, t.day, t.cost_micro_usd)?);
+            tx.push(self.counters(&d.session.playbook, now, &turn_counters(&t))?);
         }
         Ok(tx.commit().await?.is_none().then_some(d.session))
+    }
+
+    /// Adds to a playbook's counters of the hour of `at` (`AGENTHOURS` / `<hour>#<playbook>`,
+    /// one attribute per counter, ADDed), as a piece of a transaction.
+    fn counters(&self, playbook: &str, at: DateTime<Utc>, counters: &[(&str, u64)]) -> Result<TransactWriteItem> {
+        let mut expr = Vec::new();
+        let mut update = Update::builder()
+            .table_name(&self.tables.ops)
+            .key("pk", s("AGENTHOURS"))
+            .key("sk", s(format!("{}#{playbook}", hour_of(at))));
+        for (i, (key, n)) in counters.iter().enumerate() {
+            expr.push(format!("#c{i} :c{i}"));
+            update = update
+                .expression_attribute_names(format!("#c{i}"), *key)
+                .expression_attribute_values(format!(":c{i}"), crate::wire::n(*n));
+        }
+        let update = update
+            .update_expression(format!("SET #pb = :pb ADD {}", expr.join(", ")))
+            .expression_attribute_names("#pb", "playbook")
+            .expression_attribute_values(":pb", s(playbook))
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string().into()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// Adds to a playbook's spend of one day (`SPEND#<playbook>` / `<day>`, `cost` ADDed),
@@ -159,6 +184,7 @@ impl AgentStore for DynamoStore {
             },
             Some(""),
         )?;
+        tx.push(self.counters(&session.playbook, now, &[("started", 1)])?);
         if tx.commit().await?.is_none() {
             return Ok(Started::New(session));
         }
@@ -194,40 +220,22 @@ impl AgentStore for DynamoStore {
             .unwrap_or(0))
     }
 
-    async fn agent_totals(&self, since: DateTime<Utc>) -> Result<Vec<SessionTotals>> {
-        // Sessions are numbered in the order they start: read newest first until one
-        // started before `since` (a window's sessions, never the whole history).
-        let mut limit = 200;
-        let sessions = loop {
-            let q = Query::on(Index::Gsi(1), "AGENTS").newest_first().limit(limit);
-            let page: Vec<Session> = self
-                .query_values::<SessionDoc>(&q)
-                .await?
-                .into_iter()
-                .map(|d| d.session)
-                .collect();
-            let reached = page.last().is_none_or(|s| s.started_at < since) || page.len() < limit;
-            if reached {
-                break page;
+    async fn agent_totals(&self, since: DateTime<Utc>) -> Result<Vec<AgentTotals>> {
+        let q = Query::on(Index::Table, "AGENTHOURS").sk(Sk::AtLeast(hour_of(since)));
+        let mut by: std::collections::BTreeMap<String, AgentTotals> = Default::default();
+        for item in self.query_items(&q).await? {
+            let Some(playbook) = crate::wire::get_s(&item, "playbook") else {
+                continue;
+            };
+            let t = by.entry(playbook.to_string()).or_insert_with(|| AgentTotals {
+                playbook: playbook.to_string(),
+                ..Default::default()
+            });
+            for (key, v) in &item {
+                if let Some(n) = v.as_n().ok().and_then(|n| n.parse::<u64>().ok()) {
+                    t.add(key, n);
+                }
             }
-            limit *= 4;
-        };
-        let mut by: std::collections::BTreeMap<(String, Option<&'static str>), SessionTotals> = Default::default();
-        for s in sessions.iter().filter(|s| s.started_at >= since) {
-            let t = by
-                .entry((s.playbook.clone(), s.outcome.map(|o| o.as_str())))
-                .or_insert_with(|| SessionTotals {
-                    playbook: s.playbook.clone(),
-                    outcome: s.outcome,
-                    ..Default::default()
-                });
-            t.sessions += 1;
-            t.turns += u64::from(s.turns);
-            t.input_tokens += s.input_tokens;
-            t.output_tokens += s.output_tokens;
-            t.cache_read_tokens += s.cache_read_tokens;
-            t.cache_write_tokens += s.cache_write_tokens;
-            t.cost_micro_usd += s.cost_micro_usd;
         }
         Ok(by.into_values().collect())
     }
@@ -305,21 +313,45 @@ impl AgentStore for DynamoStore {
     }
 
     async fn finish_agent_session(&self, id: u64, end: &SessionEnd, now: DateTime<Utc>) -> Result<bool> {
-        self.change_session(id, |cur| match cur {
-            Some(mut d)
-                if d.session.outcome.is_none()
-                    && end.owner.as_ref().is_none_or(|o| d.session.owner.as_ref() == Some(o)) =>
-            {
-                d.session.outcome = Some(end.outcome);
-                d.session.handoff = end.handoff.clone();
-                d.session.error = end.error.clone();
-                d.session.owner = None;
-                d.session.updated_at = now;
-                Ok(Change::Write(d, true))
+        let mut playbook = None;
+        let ended = self
+            .change_session(id, |cur| match cur {
+                Some(mut d)
+                    if d.session.outcome.is_none()
+                        && end.owner.as_ref().is_none_or(|o| d.session.owner.as_ref() == Some(o)) =>
+                {
+                    d.session.outcome = Some(end.outcome);
+                    d.session.handoff = end.handoff.clone();
+                    d.session.error = end.error.clone();
+                    d.session.owner = None;
+                    d.session.updated_at = now;
+                    playbook = Some(d.session.playbook.clone());
+                    Ok(Change::Write(d, true))
+                }
+                _ => Ok(Change::Keep(false)),
+            })
+            .await?;
+        // The hour's counters: a second request (a crash between the two loses one
+        // ending from the figures, never a session's state).
+        if let (true, Some(playbook)) = (ended, playbook) {
+            let key = format!("ended:{}", end.outcome.as_str());
+            let Some(update) = self.counters(&playbook, now, &[(key.as_str(), 1)])?.update else {
+                return Ok(true);
+            };
+            let mut req = self
+                .client
+                .update_item()
+                .table_name(update.table_name())
+                .set_key(Some(update.key().clone()))
+                .update_expression(update.update_expression());
+            req = req
+                .set_expression_attribute_names(update.expression_attribute_names().cloned())
+                .set_expression_attribute_values(update.expression_attribute_values().cloned());
+            if let Err(e) = req.send().await {
+                tracing::warn!(session = id, error = %crate::wire::failure(self.ops_op("UpdateItem"), e), "cannot count an agent session's ending");
             }
-            _ => Ok(Change::Keep(false)),
-        })
-        .await
+        }
+        Ok(ended)
     }
 
     async fn request_approval(&self, a: &NewApproval) -> Result<Approval> {

@@ -103,6 +103,7 @@ pub(crate) enum Sk {
     Any,
     Prefix(String),
     AtMost(String),
+    AtLeast(String),
 }
 
 impl Query {
@@ -305,6 +306,10 @@ impl DynamoStore {
                     .expression_attribute_values(":sk", s(p)),
                 Sk::AtMost(p) => req
                     .key_condition_expression("#pk = :pk AND #sk <= :sk")
+                    .expression_attribute_names("#sk", &sk_name)
+                    .expression_attribute_values(":sk", s(p)),
+                Sk::AtLeast(p) => req
+                    .key_condition_expression("#pk = :pk AND #sk >= :sk")
                     .expression_attribute_names("#sk", &sk_name)
                     .expression_attribute_values(":sk", s(p)),
             };

@@ -24,19 +24,23 @@ fn ephemeral() -> Value {
 /// The API version jada speaks (the `anthropic-version` header).
 pub const VERSION: &str = "2023-06-01";
 
-pub fn request_body(model: &str, r: &Request) -> Value {
+pub fn request_body(model: &str, r: &Request, caching: bool) -> Value {
     let mut messages: Vec<Value> = r.messages.iter().map(message).collect();
-    if let Some(last) = messages
-        .last_mut()
-        .and_then(|m| m["content"].as_array_mut())
-        .and_then(|c| c.last_mut())
-    {
-        last["cache_control"] = ephemeral();
+    let mut system = json!({"type": "text", "text": r.system});
+    if caching {
+        system["cache_control"] = ephemeral();
+        if let Some(last) = messages
+            .last_mut()
+            .and_then(|m| m["content"].as_array_mut())
+            .and_then(|c| c.last_mut())
+        {
+            last["cache_control"] = ephemeral();
+        }
     }
     let mut body = json!({
         "model": model,
         "max_tokens": r.max_tokens,
-        "system": [{"type": "text", "text": r.system, "cache_control": ephemeral()}],
+        "system": [system],
         "messages": messages,
     });
     if !r.tools.is_empty() {

@@ -108,6 +108,9 @@ pub struct Settings {
     pub retry: Retry,
     /// The most bytes of one answer that are read ([`LlmError::TooLarge`] past it).
     pub max_response_bytes: usize,
+    /// Ask Anthropic to cache the prompt's prefix (`cache_control` breakpoints); OpenAI
+    /// caches by itself either way.
+    pub prompt_caching: bool,
 }
 
 /// What an answer may weigh unless configured otherwise: far above any real answer.
@@ -180,7 +183,7 @@ impl Client {
         let (url, body, builder) = match s.provider {
             Provider::Anthropic => {
                 let url = format!("{}/v1/messages", s.base_url.trim_end_matches('/'));
-                let body = anthropic::request_body(&s.model, request);
+                let body = anthropic::request_body(&s.model, request, s.prompt_caching);
                 let b = self
                     .http
                     .post(&url)

@@ -25,6 +25,7 @@ fn settings(emu: &llm_emulator::Emulator, provider: Provider, key: &str) -> Sett
             backoff: Backoff::new(Duration::from_millis(10), Duration::from_secs(2)),
         },
         max_response_bytes: jada_llm::DEFAULT_MAX_RESPONSE_BYTES,
+        prompt_caching: true,
     }
 }
 

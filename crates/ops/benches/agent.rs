@@ -42,6 +42,7 @@ async fn rig() -> Rig {
             backoff: Backoff::new(Duration::from_millis(1), Duration::from_millis(1)),
         },
         max_response_bytes: jada_llm::DEFAULT_MAX_RESPONSE_BYTES,
+        prompt_caching: true,
     })
     .unwrap();
     let clock = Arc::new(ManualClock::new("2026-07-01T09:00:00Z".parse().unwrap()));

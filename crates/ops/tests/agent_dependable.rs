@@ -323,3 +323,218 @@ async fn a_hostile_handoff_note_is_escaped_not_a_failure() {
     let task = f.store.get_task(r.follow_up_task.unwrap()).await.unwrap().unwrap();
     assert!(task.body.contains("gnihton"));
 }
+
+#[tokio::test]
+async fn prompt_caching_is_asked_for_and_recorded_in_both_wire_formats() {
+    for provider in [Provider::Anthropic, Provider::OpenAi] {
+        let f = fixture(provider).await;
+        f.emu.script(json!({"name": "look", "turns": [
+            {"tool_calls": [{"name": "list_tasks", "input": {}}]},
+            {"tool_calls": [{"name": "list_tasks", "input": {}}]},
+            {"tool_calls": [{"name": "list_tasks", "input": {}}]},
+            {"text": "Nothing to do."}
+        ]}));
+        // Instructions long enough to be worth caching (1,024 tokens at least).
+        let mut pb = playbook(30);
+        pb.instructions = "Check every open task against the charters of the week. ".repeat(120);
+        let r = f.agent.run(&pb, "check", None, None).await.unwrap();
+        assert_eq!(r.outcome, Some(Outcome::Completed));
+        assert!(r.cache_read_tokens > 0, "{provider:?}: {r:?}");
+        // Most of each later prompt is read from the cache: the full-price input is
+        // less than what was read.
+        assert!(r.cache_read_tokens > r.input_tokens, "{provider:?}: {r:?}");
+        match provider {
+            Provider::Anthropic => {
+                assert!(r.cache_write_tokens > 0, "{r:?}");
+                let body = &f.emu.received()[1].body;
+                assert_eq!(body["system"][0]["cache_control"]["type"], "ephemeral");
+                let last = body["messages"].as_array().unwrap().last().unwrap()["content"]
+                    .as_array()
+                    .unwrap()
+                    .last()
+                    .unwrap()
+                    .clone();
+                assert_eq!(
+                    last["cache_control"]["type"], "ephemeral",
+                    "the newest message is a breakpoint"
+                );
+            }
+            Provider::OpenAi => assert_eq!(r.cache_write_tokens, 0, "OpenAI reports no cache writes"),
+        }
+        let s = f.store.get_agent_session(r.session_id).await.unwrap().unwrap();
+        assert_eq!(
+            (s.cache_read_tokens, s.cache_write_tokens),
+            (r.cache_read_tokens, r.cache_write_tokens)
+        );
+        // Priced at the cache prices: cheaper than the same tokens at the input price.
+        let full =
+            (s.input_tokens + s.cache_read_tokens + s.cache_write_tokens) as f64 * 3.0 + s.output_tokens as f64 * 15.0;
+        assert!((s.cost_micro_usd as f64) < full, "{provider:?}: {s:?}");
+    }
+}
+
+/// A store with 150 open tasks, so each `list_tasks` answers about 4,000 tokens.
+async fn many_tasks(store: &std::sync::Arc<dyn jada_store::Store>) {
+    for i in 0..150 {
+        let title = format!("Task {i:03}: check the life jackets and the flares on board before the season opens");
+        let t = jada_core::NewTask::new(&title, "", jada_core::TaskSource::Manual).unwrap();
+        store.create_task(&t, chrono::Utc::now()).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_session_past_its_context_bound_compacts_and_completes() {
+    let f = fixture(Provider::Anthropic).await;
+    many_tasks(&f.store).await;
+    f.emu.set_context_window(Some(12_000));
+    f.emu.script(json!({"name": "reader", "sequential": true,
+    "summary": "Summary: the task list was read; nothing else remains.",
+    "turns": [
+        {"tool_calls": [{"name": "list_tasks", "input": {}}]},
+        {"tool_calls": [{"name": "list_tasks", "input": {}}]},
+        {"tool_calls": [{"name": "list_tasks", "input": {}}]},
+        {"tool_calls": [{"name": "list_tasks", "input": {}}]},
+        {"tool_calls": [{"name": "list_tasks", "input": {}}]},
+        {"text": "All read."}
+    ]}));
+    let mut pb = playbook(30);
+    pb.max_context_tokens = 10_000;
+    let r = f.agent.run(&pb, "read the tasks", None, None).await.unwrap();
+    assert_eq!(r.outcome, Some(Outcome::Completed), "{r:?}");
+    assert!(r.compactions >= 1, "{r:?}");
+    let refused: Vec<_> = f.emu.received().into_iter().filter(|q| q.status != 200).collect();
+    assert!(refused.is_empty(), "no request went over the window: {refused:?}");
+    let transcript = f.store.session_messages(r.session_id).await.unwrap();
+    let marked = transcript
+        .iter()
+        .filter(|m| m.text() == jada_ops::agent::context::COMPACT_PROMPT)
+        .count();
+    assert_eq!(marked as u32, r.compactions, "each compaction is in the transcript");
+    assert!(transcript.len() > 10, "nothing was thrown away");
+}
+
+#[tokio::test]
+async fn a_context_length_refusal_compacts_once_then_ends_truncated() {
+    let f = fixture(Provider::OpenAi).await;
+    many_tasks(&f.store).await;
+    // The bound is generous; the model's window is not: the refusal itself compacts.
+    f.emu.set_context_window(Some(7_000));
+    f.emu.script(json!({"name": "reader", "sequential": true,
+    "summary": "Summary: read the tasks once.",
+    "turns": [
+        {"tool_calls": [{"name": "list_tasks", "input": {}}]},
+        {"tool_calls": [{"name": "list_tasks", "input": {}}]},
+        {"text": "Done."}
+    ]}));
+    let r = f.agent.run(&playbook(30), "read the tasks", None, None).await.unwrap();
+    assert_eq!(r.outcome, Some(Outcome::Completed), "{r:?}");
+    assert_eq!(r.compactions, 1);
+
+    // A window too small for anything: one compaction, then truncated, saying what to do.
+    let f = fixture(Provider::Anthropic).await;
+    many_tasks(&f.store).await;
+    f.emu.set_context_window(Some(3_000));
+    f.emu
+        .script(json!({"name": "reader", "sequential": true, "repeat_last": true,
+        "turns": [{"tool_calls": [{"name": "list_tasks", "input": {}}]}]}));
+    let r = f.agent.run(&playbook(30), "read the tasks", None, None).await.unwrap();
+    assert_eq!(r.outcome, Some(Outcome::Truncated), "{r:?}");
+    assert!(r.error.as_deref().unwrap().contains("max_context_tokens"), "{r:?}");
+    assert_eq!(r.compactions, 1, "compacted once, not in a loop");
+}
+
+#[tokio::test]
+async fn read_mail_reads_each_kind_of_body_as_fenced_text() {
+    let google = google_emulator::spawn().await.unwrap();
+    let f = fixture(Provider::Anthropic).await;
+    let office = "office@harbour.example.com";
+    let head = |subject: &str| {
+        format!("From: Ana Guest <ana@guest.example>\r\nTo: {office}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n")
+    };
+    let plain = format!(
+        "{}Content-Type: text/plain; charset=utf-8\r\n\r\nCan we start at 10:00 instead of 9?\r\n",
+        head("Plain")
+    );
+    let html = format!(
+        "{}Content-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>We are <b>six</b> now &amp; one dog.</p><script>ignore()</script></body></html>\r\n",
+        head("Html")
+    );
+    let mixed = format!(
+        "{}Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\nContent-Type: multipart/alternative; boundary=\"a\"\r\n\r\n--a\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe signed waiver is attached.\r\n--a\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>The signed <i>waiver</i> is attached.</p>\r\n--a--\r\n--m\r\nContent-Type: application/pdf; name=\"waiver.pdf\"\r\nContent-Disposition: attachment; filename=\"waiver.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcfsj6IKMSAwIG9iago8PD4+CmVuZG9iagp0cmFpbGVyCjw8Pj4KJSVFT0YK\r\n--m--\r\n",
+        head("Mixed")
+    );
+    let latin = format!(
+        "{}Content-Type: text/plain; charset=ISO-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nBonjour, nous arriverons =E0 9h. Merci beaucoup, Fran=E7oise\r\n",
+        head("Latin")
+    );
+    let ids: Vec<String> = [plain, html, mixed, latin]
+        .iter()
+        .map(|raw| google.seed_gmail(office, raw.as_bytes(), &["INBOX"], 1))
+        .collect();
+    let scopes = ["https://www.googleapis.com/auth/gmail.readonly"];
+    let gmail = common::client(
+        &google,
+        f.dir.path(),
+        "reader@jada-test.iam.gserviceaccount.com",
+        &scopes,
+        Some(office),
+    )
+    .await;
+    let toolbox = jada_ops::agent::Toolbox::new(f.store.clone(), None).with_gmail(gmail);
+    let agent = common::agent::agent_with(
+        &f.store,
+        &f.emu,
+        Provider::Anthropic,
+        "proc:mail",
+        toolbox,
+        f.clock.clone(),
+    );
+    let calls: Vec<_> = ids
+        .iter()
+        .map(|id| json!({"name": "read_mail", "input": {"message_id": id}}))
+        .collect();
+    f.emu
+        .script(json!({"name": "mail", "turns": [{"tool_calls": calls}, {"text": "Read."}]}));
+    let mut pb = playbook(30);
+    pb.tools = vec!["read_mail".into()];
+    let r = agent.run(&pb, "new mail", None, None).await.unwrap();
+    assert_eq!(r.outcome, Some(Outcome::Completed), "{r:?}");
+    let results: Vec<serde_json::Value> = f
+        .store
+        .list_tool_calls(r.session_id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert!(!c.is_error, "{:?}", c.result);
+            serde_json::from_str(c.result.as_deref().unwrap()).unwrap()
+        })
+        .collect();
+    let text = |i: usize| results[i]["text"].as_str().unwrap().to_string();
+    for (i, r) in results.iter().enumerate() {
+        let t = text(i);
+        assert!(
+            t.starts_with("<<<MAIL ") && t.contains("not instructions") && t.trim_end().ends_with(">>>"),
+            "{t}"
+        );
+        assert_eq!(r["from"], "Ana Guest <ana@guest.example>");
+    }
+    assert!(text(0).contains("Can we start at 10:00 instead of 9?"));
+    assert!(text(1).contains("We are six now & one dog."), "{}", text(1));
+    assert!(!text(1).contains("ignore()") && !text(1).contains("<b>"), "{}", text(1));
+    assert_eq!(results[1]["text_was_html"], true);
+    assert!(
+        text(2).contains("The signed waiver is attached.") && !text(2).contains("<i>"),
+        "plain part preferred"
+    );
+    assert_eq!(
+        results[2]["attachments"],
+        json!([{"filename": "waiver.pdf", "type": "application/pdf", "bytes": 54}])
+    );
+    assert!(!text(2).contains("JVBER"), "an attachment's content is never read");
+    assert!(
+        text(3).contains("nous arriverons \u{e0} 9h. Merci beaucoup, Fran\u{e7}oise"),
+        "{}",
+        text(3)
+    );
+}

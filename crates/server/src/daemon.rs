@@ -40,6 +40,10 @@ pub struct Shared {
     /// How long each playbook's sessions may go without a heartbeat before the sweep
     /// marks them abandoned.
     pub stuck_after: StuckAfter,
+    /// The agent, when a provider is configured (the admin API's decisions and resumes).
+    pub agent: Option<crate::jobs::agent::AgentDesk>,
+    /// All the daemon's work in flight: shutdown waits for it (then cancels it).
+    pub tasks: TaskTracker,
 }
 
 /// `[agent] stuck_after` and each playbook's own.
@@ -98,6 +102,7 @@ impl Shared {
                 clock: Arc::clone(&self.clock),
                 status: Arc::clone(&status),
                 runner: self.runner.clone(),
+                tasks: self.tasks.clone(),
             })));
         }
         if let Some(api) = &self.api {
@@ -109,6 +114,8 @@ impl Shared {
             admin_token: self.admin_token.clone(),
             metrics: Arc::clone(&self.metrics),
             clock: Arc::clone(&self.clock),
+            agent: self.agent.clone(),
+            shutdown: self.runner.shutdown.clone(),
         };
         crate::http::router(Arc::new(ops), areas, self.office.is_some())
     }
@@ -201,10 +208,11 @@ impl Daemon {
         .await
         .map_err(std::io::Error::other)?;
         if !orphans.is_empty() {
-            tracing::warn!(sessions = ?orphans, "marked agent sessions left running by a stopped process as abandoned");
+            let sessions: Vec<String> = orphans.iter().map(u64::to_string).collect();
+            tracing::warn!(sessions = %sessions.join(", "), "marked agent sessions left running by a stopped process as abandoned");
         }
         let addr = listener.local_addr()?;
-        let tracker = TaskTracker::new();
+        let tracker = shared.tasks.clone();
 
         let app = shared.router();
         let http_stop = stop.clone();
@@ -355,9 +363,16 @@ async fn sweep_loop(shared: Arc<Shared>, stop: CancellationToken) {
             _ = tokio::time::sleep(every) => {}
         }
         let limits = &shared.stuck_after;
-        match jada_ops::agent::sweep_stuck(shared.store.as_ref(), &|p| limits.of(p), shared.clock.now()).await {
-            Ok(swept) if !swept.is_empty() => shared.runner.alerts_due.notify_one(),
-            Ok(_) => {}
+        let now = shared.clock.now();
+        // A process of this host that is gone (a `jada agent run` killed with -9) is
+        // known at once; one that hangs, or another host's, by its heartbeat.
+        let me = jada_app::agent::process_owner();
+        let gone =
+            jada_ops::agent::abandon_orphans(shared.store.as_ref(), &me, &jada_app::agent::owner_alive, now).await;
+        let stuck = jada_ops::agent::sweep_stuck(shared.store.as_ref(), &|p| limits.of(p), now).await;
+        match gone.and_then(|a| stuck.map(|b| a.len() + b.len())) {
+            Ok(0) => {}
+            Ok(_) => shared.runner.alerts_due.notify_one(),
             Err(e) => tracing::error!(error = %e, "cannot sweep stuck agent sessions"),
         }
     }

@@ -30,6 +30,10 @@ pub struct OpsState {
     pub admin_token: String,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
+    /// The daemon's agent, for the admin API's decisions and resumes.
+    pub agent: Option<crate::jobs::agent::AgentDesk>,
+    /// Cancelled when the daemon gives up waiting at shutdown.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// The operator endpoints, with the other areas' routers (`areas`) merged in, under the
@@ -43,6 +47,7 @@ pub fn router(shared: Arc<OpsState>, areas: Vec<Router>, office: bool) -> Router
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/status", get(status))
+        .merge(crate::agent_api::routes())
         .with_state(Arc::clone(&shared));
     if !office {
         app = app.route("/office", get(office_off));
@@ -80,7 +85,7 @@ async fn not_found() -> Response {
 }
 
 /// `{code, detail}` for 4xx; 5xx hide details from the client and log them.
-fn error(status: StatusCode, code: &str, detail: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, detail: &str) -> Response {
     if status.is_server_error() {
         tracing::error!(%code, %detail, "request failed");
         return (

@@ -13,11 +13,13 @@
 //! - [`crew`]: the crew pages behind magic links (offers, schedules).
 //! - [`office`]: the office's pages behind an emailed sign-in link and a session.
 //! - [`api`]: the booking API (bearer keys) and its OpenAPI document.
+//! - [`agent_api`]: the operator's agent endpoints (decide, resume) behind the admin token.
 //! - [`listen`]: the HTTP listener with header-read (and keep-alive idle) timeouts and a
 //!   connection cap.
 //!
 //! Every use case stays in `jada_ops`; this crate only schedules, records and reports.
 
+pub mod agent_api;
 pub mod alerts;
 pub mod api;
 pub mod crew;

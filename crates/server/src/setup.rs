@@ -393,15 +393,20 @@ pub fn office(app: &App) -> Result<Option<crate::office::Office>, AppError> {
         secure_cookies: app.config.server.public_url.starts_with("https://"),
         behind_proxy: app.config.server.behind_proxy,
         sign_in_limits: crate::office::auth::SignInLimits::default(),
-        agent: match app.config.agent.provider {
-            Some(_) => Some((
-                app.agent()?,
-                jada_app::agent::playbooks(&app.config.agent, &app.data)?
-                    .into_values()
-                    .collect(),
-            )),
-            None => None,
-        },
+        agent: agent_desk(app)?,
+    }))
+}
+
+/// The daemon's agent and its playbooks, when a provider is configured.
+pub fn agent_desk(app: &App) -> Result<Option<crate::jobs::agent::AgentDesk>, AppError> {
+    if app.config.agent.provider.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(crate::jobs::agent::AgentDesk {
+        agent: app.agent()?,
+        playbooks: jada_app::agent::playbooks(&app.config.agent, &app.data)?
+            .into_values()
+            .collect(),
     }))
 }
 

@@ -78,6 +78,13 @@ pub struct Finding {
     pub fix: Option<String>,
 }
 
+impl Finding {
+    /// Not a fault, but a person's to do (shown apart on the office's Today page).
+    pub fn needs_a_person(&self) -> bool {
+        self.what.ends_with(APPROVALS_WAITING)
+    }
+}
+
 /// Everything that goes into a report.
 pub struct Inputs<'a> {
     pub store: &'a dyn Store,
@@ -184,6 +191,10 @@ pub async fn collect(i: Inputs<'_>) -> Result<StatusReport, StoreError> {
         zone: Some(i.zone.name().to_string()),
     })
 }
+
+/// How the approvals finding ends: not a fault (doctor stays healthy), but something a
+/// person must do, which the office's Today page lists under "Waiting for a person".
+const APPROVALS_WAITING: &str = "waiting for approval";
 
 /// Below this, the database and reports may soon fail to write.
 const LOW_DISK: u64 = 512 * 1024 * 1024;
@@ -312,7 +323,7 @@ impl StatusReport {
         if self.approvals_waiting > 0 {
             f.push(Finding {
                 ok: true,
-                what: format!("{} agent tool call(s) waiting for approval", self.approvals_waiting),
+                what: format!("{} agent tool call(s) {APPROVALS_WAITING}", self.approvals_waiting),
                 fix: None,
             });
         }

@@ -18,9 +18,10 @@ pub mod transfer;
 pub mod conformance;
 
 pub use error::StoreError;
+pub use records::{hour_of, turn_counters};
 pub use records::{
-    Acceptance, AlertRecord, AlertStatus, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun,
-    NewApproval, NewSession, OutboxEvent, RunEnd, RunOutcome, SentStatement, Session, SessionEnd, SessionTotals,
+    Acceptance, AgentTotals, AlertRecord, AlertStatus, ApiKey, CharterWrite, DispatchRecord, DispatchStatus,
+    EventStatus, JobRun, NewApproval, NewSession, OutboxEvent, RunEnd, RunOutcome, SentStatement, Session, SessionEnd,
     Started, Trigger, TurnCost,
 };
 pub use traits::{

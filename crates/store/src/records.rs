@@ -358,19 +358,59 @@ pub struct TurnCost {
     pub compaction: bool,
 }
 
-/// One playbook's sessions of one outcome (or still running) since some instant:
-/// counted by the store, so figures never read the sessions themselves.
+/// One playbook's agent activity over some hours, from the store's hourly counters
+/// (each added to in the write that did it), so figures never read the sessions.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct SessionTotals {
+pub struct AgentTotals {
     pub playbook: String,
-    pub outcome: Option<jada_core::agent::Outcome>,
-    pub sessions: u64,
+    /// Sessions started.
+    pub started: u64,
+    /// Sessions that ended (or paused) with each outcome, by its name: a session resumed
+    /// and ended again counts again.
+    pub ended: std::collections::BTreeMap<String, u64>,
     pub turns: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub cache_read_tokens: u64,
     pub cache_write_tokens: u64,
     pub cost_micro_usd: u64,
+}
+
+impl AgentTotals {
+    /// Adds one counter by its stored name (`started`, `turns`, ..., `ended:OUTCOME`).
+    pub fn add(&mut self, key: &str, n: u64) {
+        match key {
+            "started" => self.started += n,
+            "turns" => self.turns += n,
+            "input_tokens" => self.input_tokens += n,
+            "output_tokens" => self.output_tokens += n,
+            "cache_read_tokens" => self.cache_read_tokens += n,
+            "cache_write_tokens" => self.cache_write_tokens += n,
+            "cost_micro_usd" => self.cost_micro_usd += n,
+            k => {
+                if let Some(outcome) = k.strip_prefix("ended:") {
+                    *self.ended.entry(outcome.to_string()).or_default() += n;
+                }
+            }
+        }
+    }
+}
+
+/// The hour an instant falls in, as the hourly counters are keyed (UTC, sortable).
+pub fn hour_of(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H").to_string()
+}
+
+/// The hourly counters one committed turn adds to.
+pub fn turn_counters(t: &TurnCost) -> [(&'static str, u64); 6] {
+    [
+        ("turns", 1),
+        ("input_tokens", t.usage.input_tokens),
+        ("output_tokens", t.usage.output_tokens),
+        ("cache_read_tokens", t.usage.cache_read_tokens),
+        ("cache_write_tokens", t.usage.cache_write_tokens),
+        ("cost_micro_usd", t.cost_micro_usd),
+    ]
 }
 
 /// How an agent session ended (or paused).

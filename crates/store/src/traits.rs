@@ -14,8 +14,8 @@ use jada_core::{
 use uuid::Uuid;
 
 use crate::records::{
-    Acceptance, AlertRecord, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun, NewApproval,
-    NewSession, OutboxEvent, RunEnd, SentStatement, Session, SessionEnd, SessionTotals, Started, Trigger, TurnCost,
+    Acceptance, AgentTotals, AlertRecord, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun,
+    NewApproval, NewSession, OutboxEvent, RunEnd, SentStatement, Session, SessionEnd, Started, Trigger, TurnCost,
 };
 use crate::{Result, StoreError};
 
@@ -351,8 +351,10 @@ pub trait AgentStore: Send + Sync {
     /// What a playbook's sessions cost on one business day, in millionths of a dollar.
     async fn agent_spend(&self, playbook: &str, day: NaiveDate) -> Result<u64>;
 
-    /// Sessions started at or after `since`, totalled per playbook and outcome.
-    async fn agent_totals(&self, since: DateTime<Utc>) -> Result<Vec<SessionTotals>>;
+    /// Each playbook's activity in the hours from `since`'s hour on: sessions started,
+    /// endings by outcome, turns, tokens, cost — from hourly counters that starting a
+    /// session, committing a turn and ending one add to.
+    async fn agent_totals(&self, since: DateTime<Utc>) -> Result<Vec<AgentTotals>>;
 
     /// Records that a tool call is starting. `false` (nothing written) when this call was
     /// started before: it must not run twice.

@@ -7,6 +7,7 @@ use jada_ops::agent::{Agent, Report};
 use serde_json::json;
 
 use crate::cli::{AgentCommand, Global};
+use crate::commands::agent_daemon::Daemon;
 use crate::commands::{load_app, Context};
 use crate::output::{print_json, table};
 use crate::Failure;
@@ -31,6 +32,10 @@ pub async fn run(g: &Global, cmd: AgentCommand) -> Result<(), Failure> {
         }
         AgentCommand::Resume { id, turns, json } => {
             let session = find(&app, id).await?;
+            if let Some(daemon) = Daemon::find(&app) {
+                let answer = daemon.resume(id, turns).await?;
+                return finish(&app, &answer.session, json);
+            }
             let pb = app.playbook(&session.playbook)?;
             let agent = until_stopped(ready_agent(&app).await?);
             let report = agent.resume(&pb, id, turns).await.map_err(Failure::op)?;
@@ -81,25 +86,46 @@ async fn approvals(app: &Context, all: bool, json: bool) -> Result<(), Failure> 
 }
 
 async fn decide(app: &Context, id: u64, approve: bool, reason: Option<&str>, json: bool) -> Result<(), Failure> {
-    let agent = ready_agent(app).await?;
-    let playbooks = playbooks(&app.config.agent, &app.data)?;
-    let pb_of = |name: &str| playbooks.get(name).cloned();
     let by = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-    let (decided, report) = agent
-        .decide(&pb_of, id, approve, reason, &by)
-        .await
-        .map_err(|e| match e {
-            jada_ops::agent::AgentError::Store(jada_store::StoreError::NoSuchRecord { .. }) => {
-                Failure::Usage(anyhow::anyhow!("{e}"))
-            }
-            other => Failure::op(other),
-        })?;
+    let (decided, report) = match Daemon::find(app) {
+        // The agent lives in the daemon only (e.g. `serve --demo`): it decides.
+        Some(daemon) => {
+            let a = daemon.decide(id, approve, reason, &by).await?;
+            let decided = a
+                .approval
+                .ok_or_else(|| Failure::op(anyhow::anyhow!("the daemon did not say how approval {id} was decided")))?;
+            (decided, a.session)
+        }
+        None => decide_here(app, id, approve, reason, &by).await?,
+    };
     if json {
         return Ok(print_json(&json!({"approval": decided, "session": report}))?);
     }
     println!("approval {} {}: {}", decided.id, decided.state.as_str(), decided.tool);
     print_report(app, &report);
     Ok(())
+}
+
+/// Decides with this process's agent (the agent is configured here).
+async fn decide_here(
+    app: &Context,
+    id: u64,
+    approve: bool,
+    reason: Option<&str>,
+    by: &str,
+) -> Result<(jada_core::agent::Approval, Report), Failure> {
+    let agent = until_stopped(ready_agent(app).await?);
+    let playbooks = playbooks(&app.config.agent, &app.data)?;
+    let pb_of = |name: &str| playbooks.get(name).cloned();
+    agent
+        .decide(&pb_of, id, approve, reason, by)
+        .await
+        .map_err(|e| match e {
+            jada_ops::agent::AgentError::Store(jada_store::StoreError::NoSuchRecord { .. }) => {
+                Failure::Usage(anyhow::anyhow!("{e}"))
+            }
+            other => Failure::op(other),
+        })
 }
 
 /// The agent, after marking sessions left running by a process that is gone as

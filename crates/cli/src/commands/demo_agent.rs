@@ -19,7 +19,7 @@ pub async fn configure(ctx: &mut Context) -> Result<Option<DemoModel>, Failure> 
         return Ok(None);
     }
     let emu = llm_emulator::spawn().await;
-    for script in scripts() {
+    for script in scripts(ctx).await? {
         emu.script(script);
     }
     let key = ctx.data.secrets().join("llm-key");
@@ -75,23 +75,68 @@ pub async fn sessions(ctx: &Context) -> Result<(), Failure> {
     Ok(())
 }
 
-fn scripts() -> Vec<serde_json::Value> {
-    vec![
+/// The scripted model's answers, written from the demo's own data (what the morning
+/// check finds is what the store holds), so what the sessions say is true.
+async fn scripts(ctx: &Context) -> Result<Vec<serde_json::Value>, Failure> {
+    let now = ctx.clock.now();
+    let zone = ctx.config.business.time_zone;
+    let today = zone.date_of(now);
+    let month = jada_core::Month::of(today);
+    let week = ctx
+        .store
+        .list_charters_between(today, today + chrono::Duration::days(7))
+        .await
+        .map_err(Failure::op)?;
+    let no_captain: Vec<String> = week
+        .iter()
+        .filter(|c| {
+            c.captain_assigned.is_none()
+                && matches!(
+                    c.status,
+                    jada_core::CharterStatus::Booked | jada_core::CharterStatus::Confirmed
+                )
+        })
+        .map(|c| {
+            format!(
+                "{} {} {} ({})",
+                c.charter_date,
+                c.start_time.format("%H:%M"),
+                c.vessel_name,
+                c.guest_name
+            )
+        })
+        .collect();
+    let morning_end = if no_captain.is_empty() {
+        json!({"text": "Morning check done: nothing needs a person. No charter in the next 7 days lacks a captain.",
+               "usage": {"input_tokens": 3100, "output_tokens": 40}})
+    } else {
+        json!({"tool_calls": [{"name": "create_task", "input": {
+                "title": format!("Assign captains to {} charter(s) of the next 7 days", no_captain.len()),
+                "body": format!("The morning check found these charters without a captain:\n{}\n\n`jada dispatch assign-captain CHARTER CREW` starts dispatch.", no_captain.join("\n"))}}],
+               "usage": {"input_tokens": 3100, "output_tokens": 90}})
+    };
+    let morning_done = format!(
+        "Morning check done: {}.",
+        match no_captain.len() {
+            0 => "nothing needs a person".to_string(),
+            n => format!("one task created ({n} charter(s) of the next 7 days without a captain)"),
+        }
+    );
+    Ok(vec![
         json!({"name": "demo-morning", "match": "morning check", "turns": [
             {"text": "Reading jada's status.", "tool_calls": [{"name": "jada_status", "input": {}}],
              "usage": {"input_tokens": 1800, "output_tokens": 60}},
             {"tool_calls": [{"name": "list_tasks", "input": {}}], "usage": {"input_tokens": 2600, "output_tokens": 40}},
-            {"tool_calls": [{"name": "create_task", "input": {
-                "title": "Assign captains to this week's charters without one",
-                "body": "The morning check found charters in the next 7 days with no captain. `jada dispatch assign-captain CHARTER CREW` starts dispatch."}}],
-             "usage": {"input_tokens": 3100, "output_tokens": 90}},
-            {"text": "Morning check done: one task created (captains for this week's charters).",
-             "usage": {"input_tokens": 3300, "output_tokens": 40}}
+            morning_end,
+            {"text": morning_done, "usage": {"input_tokens": 3300, "output_tokens": 40}}
         ]}),
         json!({"name": "demo-review", "match": "Review every charter", "repeat_last": true,
-            "summary": "Reviewed the month's charters one by one and found nothing unusual so far. Still to do: the second half of the month; resume this session to carry on.",
-            "turns": [{"text": "Looking at the next charter.", "tool_calls": [{"name": "list_tasks", "input": {}}],
-                       "usage": {"input_tokens": 2000, "output_tokens": 50}}]}),
+            "summary": format!("Read the charters of {month} (list_charters) and the open tasks; nothing unusual found so far. Still to do: compare each charter's crew with the seat rules. Resume this session to carry on."),
+            "turns": [
+                {"text": "Reading the month's charters.", "tool_calls": [{"name": "list_charters", "input": {"month": month.to_string()}}],
+                 "usage": {"input_tokens": 2000, "output_tokens": 50}},
+                {"text": "Checking the open tasks against them.", "tool_calls": [{"name": "list_tasks", "input": {}}],
+                 "usage": {"input_tokens": 2400, "output_tokens": 50}}]}),
         json!({"name": "demo-guest", "match": "A guest asks", "turns": [
             {"text": "I will answer the guest; a person must approve the mail first.",
              "tool_calls": [{"name": "draft_reply", "input": {
@@ -101,5 +146,5 @@ fn scripts() -> Vec<serde_json::Value> {
              "usage": {"input_tokens": 1500, "output_tokens": 120}},
             {"text": "Replied to the guest.", "usage": {"input_tokens": 1700, "output_tokens": 20}}
         ]}),
-    ]
+    ])
 }

@@ -2,6 +2,7 @@
 //! the use case in `jada_ops`.
 
 pub mod agent;
+pub mod agent_daemon;
 pub mod api_key;
 pub mod auth;
 pub mod charters;

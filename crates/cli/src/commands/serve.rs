@@ -74,6 +74,8 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         office: setup::office(&ctx)?.map(Arc::new),
         api: Some(Arc::new(setup::api(&ctx)?)),
         stuck_after: setup::stuck_after(&ctx)?,
+        agent: setup::agent_desk(&ctx)?,
+        tasks: tokio_util::task::TaskTracker::new(),
     });
     let alerts = setup::alert_engine(&ctx)?;
     let grace = parse_duration(&ctx.config.server.shutdown_grace).unwrap_or(20);

@@ -37,14 +37,18 @@ impl Agent {
     }
 }
 
-/// One playbook's sessions since some instant: how they ended, turns, tokens, cost. The
-/// one computation behind `/metrics`, `jada doctor` and the office's figures, from the
-/// store's totals (one aggregate read, never the sessions one by one).
+/// One playbook's agent work since some hour: sessions started, how sessions ended
+/// (and how many run now), turns, tokens, cost. The one computation behind `/metrics`,
+/// `jada doctor` and the office's figures, from the store's hourly counters and its
+/// running sessions: never a read of the sessions themselves.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PlaybookFigures {
     pub playbook: String,
-    /// Sessions by outcome (`running` while they run).
+    /// Sessions by how they ended in the window (`running` for those running now).
     pub sessions: BTreeMap<String, u64>,
+    /// Sessions started in the window.
+    #[serde(default)]
+    pub started: u64,
     pub turns: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
@@ -55,21 +59,31 @@ pub struct PlaybookFigures {
     pub cost_usd: f64,
 }
 
-/// The figures of every playbook with a session started at or after `since`.
+/// The figures of every playbook with work in the hours from `since`'s on.
 pub async fn figures(store: &dyn Store, since: DateTime<Utc>) -> Result<Vec<PlaybookFigures>, StoreError> {
     let mut by: BTreeMap<String, PlaybookFigures> = BTreeMap::new();
     for t in store.agent_totals(since).await? {
-        let f = by.entry(t.playbook.clone()).or_insert_with(|| PlaybookFigures {
-            playbook: t.playbook.clone(),
+        by.insert(
+            t.playbook.clone(),
+            PlaybookFigures {
+                playbook: t.playbook,
+                sessions: t.ended,
+                started: t.started,
+                turns: t.turns,
+                input_tokens: t.input_tokens,
+                output_tokens: t.output_tokens,
+                cache_read_tokens: t.cache_read_tokens,
+                cache_write_tokens: t.cache_write_tokens,
+                cost_usd: t.cost_micro_usd as f64 / 1_000_000.0,
+            },
+        );
+    }
+    for s in store.list_running_agent_sessions().await? {
+        let f = by.entry(s.playbook.clone()).or_insert_with(|| PlaybookFigures {
+            playbook: s.playbook.clone(),
             ..Default::default()
         });
-        *f.sessions.entry(Outcome::label(t.outcome).to_string()).or_default() += t.sessions;
-        f.turns += t.turns;
-        f.input_tokens += t.input_tokens;
-        f.output_tokens += t.output_tokens;
-        f.cache_read_tokens += t.cache_read_tokens;
-        f.cache_write_tokens += t.cache_write_tokens;
-        f.cost_usd += t.cost_micro_usd as f64 / 1_000_000.0;
+        *f.sessions.entry(Outcome::label(None).to_string()).or_default() += 1;
     }
     Ok(by.into_values().collect())
 }

@@ -101,15 +101,21 @@ fn fit(mut messages: Vec<Message>, system: &str, budget: u64) -> Vec<Message> {
 impl Agent {
     /// Compacts the session's transcript: one request (tools forbidden) for a summary,
     /// then the compaction's three messages committed as one turn, counted.
+    /// `refused` says the provider refused the last request as too long: the summary is
+    /// then asked of at most half of it (the window is smaller than the bound thought).
     pub(super) async fn compact(
         &self,
         pb: &Playbook,
         session: &Session,
         transcript: &mut Vec<Message>,
         request: &Request,
+        refused: bool,
     ) -> Result<Result<Session, LlmError>, Stop> {
         let id = session.id;
-        let budget = (pb.max_context_tokens as f64 * 0.9) as u64;
+        let mut budget = (pb.max_context_tokens as f64 * 0.9) as u64;
+        if refused {
+            budget = budget.min(estimate(&request.system, &request.messages) / 2);
+        }
         let mut messages = fit(request_messages(transcript), &request.system, budget);
         messages.push(Message::user_text(COMPACT_PROMPT));
         let ask = Request {

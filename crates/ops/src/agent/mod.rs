@@ -89,7 +89,7 @@ impl Fault for AgentError {
 }
 
 /// A session as a script or a screen reads it (the `--json` contract of `jada agent run`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Report {
     pub session_id: u64,
     pub playbook: String,

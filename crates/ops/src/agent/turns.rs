@@ -186,6 +186,9 @@ impl Agent {
         // A compaction is made at most once between two model turns (a context that is
         // still too big after one is ended `truncated`, not compacted forever).
         let mut just_compacted = false;
+        // A context-length refusal compacts once; a second one means the bound is set
+        // above the model's window: the session ends `truncated`, saying so.
+        let mut refused_before = false;
         loop {
             match self.answer_tool_calls(pb, &session, transcript.last()).await? {
                 Answered::Nothing => {}
@@ -260,8 +263,14 @@ impl Agent {
             let reply = match reply {
                 Ok(r) => r,
                 // Near the bound, or refused as too long once: compact, then go on.
-                Err(None | Some(LlmError::ContextTooLong { .. })) if !last_turn && !just_compacted => {
-                    match self.compact(pb, &session, &mut transcript, &request).await? {
+                Err(e @ (None | Some(LlmError::ContextTooLong { .. })))
+                    if !(last_turn || just_compacted || (e.is_some() && refused_before)) =>
+                {
+                    refused_before |= e.is_some();
+                    match self
+                        .compact(pb, &session, &mut transcript, &request, e.is_some())
+                        .await?
+                    {
                         Ok(s) => session = s,
                         Err(e) => {
                             return Ok(self
@@ -275,7 +284,7 @@ impl Agent {
                 }
                 Err(Some(e @ LlmError::ContextTooLong { .. })) => {
                     let why = format!(
-                        "{e}; compacting did not bring it under the model's window: lower max_context_tokens ({}) or split the task",
+                        "{e}; compacting once did not keep it under the model's window: lower max_context_tokens ({}) below the window, or split the task",
                         pb.max_context_tokens
                     );
                     return Ok(self.end(&session, Outcome::Truncated, None, Some(why), None).await?);
@@ -319,8 +328,9 @@ impl Agent {
             match reply.stop {
                 _ if cut_off => {
                     let why = format!(
-                        "the model's answer was cut off ({:?}; max_output_tokens is {}): raise it, or shorten the task",
-                        reply.stop, pb.max_output_tokens
+                        "the model's answer was cut off ({}; max_output_tokens is {}): raise it, or shorten the task",
+                        reply.stop.as_str(),
+                        pb.max_output_tokens
                     );
                     return Ok(self.end(&session, Outcome::Truncated, None, Some(why), None).await?);
                 }

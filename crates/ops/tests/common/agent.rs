@@ -77,6 +77,7 @@ pub fn agent_with(
             backoff: Backoff::new(Duration::from_millis(10), Duration::from_secs(2)),
         },
         max_response_bytes: jada_llm::DEFAULT_MAX_RESPONSE_BYTES,
+        prompt_caching: true,
     })
     .unwrap();
     let price = Price::new(3.0, 15.0);

@@ -19,6 +19,30 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Job, JobError, JobOutput};
 
+/// The daemon's agent and the playbooks it knows: what carries a session on after a
+/// decision, from the office, the admin API or the agent job.
+#[derive(Clone)]
+pub struct AgentDesk {
+    pub agent: Agent,
+    pub playbooks: Vec<Playbook>,
+}
+
+impl AgentDesk {
+    pub fn playbook(&self, name: &str) -> Option<Playbook> {
+        self.playbooks.iter().find(|p| p.name == name).cloned()
+    }
+
+    /// Why a session cannot be carried on here, if it cannot: its playbook is not
+    /// configured in this daemon.
+    pub fn cannot_carry_on(&self, session: u64, playbook: &str) -> Option<String> {
+        self.playbook(playbook).is_none().then(|| {
+            format!(
+                "session {session} cannot carry on here: its playbook `{playbook}` is not configured in this daemon's jada.toml; add [agent.playbooks.{playbook}] and restart, or run `jada agent resume {session}` where it is configured"
+            )
+        })
+    }
+}
+
 /// At most this many new sessions per playbook per minute: a flood of mail waits its turn.
 const MAX_NEW_PER_TICK: usize = 5;
 
@@ -144,7 +168,10 @@ impl TriggersJob {
                     let lines: Vec<String> = headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
                     out.push(Input {
                         key: format!("gmail:{id}"),
-                        text: format!("New mail (id {id}):\n{}", lines.join("\n")),
+                        text: format!(
+                            "New mail (id {id}):\n{}\n\nRead it with read_mail (message_id \"{id}\").",
+                            lines.join("\n")
+                        ),
                         task: None,
                     });
                 }
@@ -208,15 +235,33 @@ impl TriggersJob {
     /// could carry them on, or expired) carry on. A session another process carries on
     /// first is not an error; one whose playbook is not configured here is skipped.
     async fn continue_unblocked(&self, agent: &Agent) -> Result<Vec<String>, JobError> {
-        let playbooks = &self.playbooks;
-        let pb_of = |name: &str| playbooks.iter().find(|p| p.name == name).cloned();
+        let desk = AgentDesk {
+            agent: agent.clone(),
+            playbooks: self.playbooks.clone(),
+        };
+        let pb_of = |name: &str| desk.playbook(name);
         let mut out = Vec::new();
+        let mut cannot = Vec::new();
         for s in agent.unblocked_sessions(1_000).await? {
-            if pb_of(&s.playbook).is_none() {
+            if let Some(why) = desk.cannot_carry_on(s.id, &s.playbook) {
+                cannot.push(why);
                 continue;
             }
             let r = agent.continue_waiting(&pb_of, s.id).await?;
             out.push(format!("carried on: {}", summary(&r)));
+        }
+        // A session nobody here can carry on is a failure a person must see (the run
+        // fails, and its alert says which and why), after the rest was done.
+        if !cannot.is_empty() {
+            return Err(JobError::operator(format!(
+                "{}{}",
+                cannot.join("; "),
+                if out.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (and {})", out.join("; "))
+                }
+            )));
         }
         Ok(out)
     }

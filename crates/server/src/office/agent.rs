@@ -32,6 +32,10 @@ pub async fn sessions(
         .filter(|a| a.state_at(now) == ApprovalState::Pending)
         .collect();
     let sessions = tryp!(shared.store.list_agent_sessions(100).await);
+    let mut cards = Vec::new();
+    for a in &approvals {
+        cards.push(tryp!(card(&shared, a).await));
+    }
     let body = html! {
         h1 { "Agent" }
         @if let Some(msg) = q.get("done") { p.notice { (msg) } }
@@ -40,14 +44,14 @@ pub async fn sessions(
         }
         h2 { "Waiting for approval (" (approvals.len()) ")" }
         @if approvals.is_empty() { p { "Nothing waits for a decision." } }
-        @for a in &approvals {
+        @for (a, c) in approvals.iter().zip(&cards) {
             section.approval id=(format!("approval-{}", a.id)) {
-                h3 { "Approval " (a.id) ": " (a.tool) }
+                h3 { "Approval " (a.id) ": " (c.what) }
                 p {
                     "Session " a href=(format!("/office/agent/sessions/{}", a.session_id)) { (a.session_id) }
                     " asked " (shared.local(a.requested_at)) "; expires " (shared.local(a.expires_at)) "."
                 }
-                pre.args { (serde_json::to_string_pretty(&a.arguments).unwrap_or_default()) }
+                (c.details)
                 (button(&who, &format!("/office/agent/approvals/{}/approve", a.id), "Approve and run once", ""))
                 form.inline method="post" action=(format!("/office/agent/approvals/{}/deny", a.id)) {
                     (csrf_field(&who))
@@ -78,6 +82,194 @@ pub async fn sessions(
         }
     };
     layout("Agent", Some(&who), body)
+}
+
+/// What a person needs to decide an approval: what it would do, in words, and the
+/// details (a charter's date, time, vessel and guest and the crew member's name; a mail
+/// as text, with a warning on every recipient jada does not know).
+struct Card {
+    what: String,
+    details: maud::Markup,
+}
+
+async fn card(shared: &OfficeState, a: &jada_core::agent::Approval) -> Result<Card, StoreError> {
+    let arg = |k: &str| a.arguments[k].as_str().unwrap_or_default().to_string();
+    match a.tool.as_str() {
+        "assign_captain" => {
+            let charter = match jada_core::CharterId::parse(&arg("charter_id")) {
+                Ok(id) => shared.store.get_charter(id).await?,
+                Err(_) => None,
+            };
+            let crew = match jada_core::CrewId::parse(&arg("crew_id")) {
+                Ok(id) => shared.store.get_crew(&id).await?,
+                Err(_) => None,
+            };
+            let who = crew.as_ref().map_or_else(
+                || format!("crew id {} (not on the roster)", arg("crew_id")),
+                |m| m.name.clone(),
+            );
+            let details = html! {
+                dl.card {
+                    @if let Some(c) = &charter {
+                        dt { "Charter" }
+                        dd { a href=(format!("/office/charters/{}", c.charter_id)) { (c.charter_date) " " (c.start_time.format("%H:%M")) "–" (c.end_time.format("%H:%M")) " · " (c.vessel_name) " · " (c.guest_name) " (" (c.guest_count) " guests)" } }
+                        dt { "Captain now" } dd { (c.captain_assigned.as_ref().map_or("none", |x| x.as_str())) }
+                    } @else {
+                        dt { "Charter" } dd.warn { (arg("charter_id")) ": no such charter" }
+                    }
+                    dt { "New captain" } dd { (who) }
+                }
+            };
+            Ok(Card {
+                what: format!(
+                    "make {who} the captain{}",
+                    charter.as_ref().map_or(String::new(), |c| format!(
+                        " of {} on {}",
+                        c.vessel_name, c.charter_date
+                    ))
+                ),
+                details,
+            })
+        }
+        "draft_reply" => {
+            let list = |k: &str| -> Vec<String> {
+                a.arguments[k]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            };
+            let known = known_addresses(shared, a.session_id).await?;
+            let recipients: Vec<(String, bool)> = list("to")
+                .into_iter()
+                .chain(list("cc"))
+                .map(|r| {
+                    let ok = known.contains(&r.to_ascii_lowercase());
+                    (r, ok)
+                })
+                .collect();
+            let details = html! {
+                dl.card {
+                    dt { "To" }
+                    dd {
+                        @for (r, ok) in &recipients {
+                            span class=(if *ok { "recipient" } else { "recipient warn" }) { (r) }
+                            @if !*ok { " " strong.warn { "⚠ not a crew member, office user or sender of mail this session read: check it" } }
+                            br;
+                        }
+                    }
+                    dt { "Subject" } dd { (arg("subject")) }
+                }
+                pre.mailbody { (arg("body")) }
+            };
+            Ok(Card {
+                what: format!(
+                    "send the mail “{}” to {}",
+                    arg("subject"),
+                    recipients.iter().map(|r| r.0.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                details,
+            })
+        }
+        other => Ok(Card {
+            what: other.to_string(),
+            details: html! { pre.args { (serde_json::to_string_pretty(&a.arguments).unwrap_or_default()) } },
+        }),
+    }
+}
+
+/// Addresses a mail may go to without a warning: the crew's, the office users', the
+/// sender's, and those in what the session itself read (the mail it answers).
+async fn known_addresses(shared: &OfficeState, session: u64) -> Result<std::collections::HashSet<String>, StoreError> {
+    let o = office(shared);
+    let mut known: std::collections::HashSet<String> = shared
+        .store
+        .list_crew()
+        .await?
+        .into_iter()
+        .map(|m| m.email.as_str().to_string())
+        .chain(o.users.iter().map(|u| u.to_ascii_lowercase()))
+        .collect();
+    let read: String = shared
+        .store
+        .session_messages(session)
+        .await?
+        .iter()
+        .filter(|m| m.role == Role::User)
+        .flat_map(|m| &m.content)
+        .map(|b| match b {
+            Block::Text { text } => text.clone(),
+            Block::ToolResult { content, .. } => content.clone(),
+            Block::ToolUse { .. } => String::new(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    for word in read.split(|c: char| c.is_whitespace() || "<>\",;:()[]{}'".contains(c)) {
+        if let Ok(e) = jada_core::Email::parse_strict(word.trim_matches('.')) {
+            known.insert(e.as_str().to_string());
+        }
+    }
+    Ok(known)
+}
+
+/// What agent work waits for a person, for the Today page: approvals to decide, and
+/// sessions that stopped at their turn limit with their follow-up tasks (what, link,
+/// link text).
+pub async fn waiting_for_a_person(shared: &OfficeState) -> Result<Vec<(String, String, String)>, StoreError> {
+    let now = shared.clock.now();
+    let mut out = Vec::new();
+    for a in shared.store.list_approvals(&[ApprovalState::Pending], 100).await? {
+        if a.state_at(now) != ApprovalState::Pending {
+            continue;
+        }
+        let c = card(shared, &a).await?;
+        out.push((
+            format!(
+                "Approval {}: {} (session {} waits, expires {}).",
+                a.id,
+                c.what,
+                a.session_id,
+                shared.local(a.expires_at)
+            ),
+            format!("/office/agent#approval-{}", a.id),
+            "Decide".to_string(),
+        ));
+    }
+    let open = shared
+        .store
+        .list_tasks(
+            &[
+                jada_core::TaskStatus::Open,
+                jada_core::TaskStatus::InProgress,
+                jada_core::TaskStatus::Waiting,
+            ],
+            500,
+        )
+        .await?;
+    for s in shared.store.list_agent_sessions(50).await? {
+        if s.outcome != Some(Outcome::TurnLimit) {
+            continue;
+        }
+        let Some(task) = open
+            .iter()
+            .find(|t| t.source_ref.as_deref() == Some(format!("session {}", s.id).as_str()))
+        else {
+            continue; // its follow-up is done: nothing waits
+        };
+        out.push((
+            format!(
+                "Session {} ({}) stopped at its turn limit; task {} is to carry it on: {}",
+                s.id,
+                s.playbook,
+                task.id,
+                truncate(s.handoff.as_deref().unwrap_or(""), 160)
+            ),
+            format!("/office/agent/sessions/{}", s.id),
+            "Open session".to_string(),
+        ));
+    }
+    Ok(out)
 }
 
 /// `GET /office/agent/sessions/{id}`: the transcript, tool calls and results.
@@ -143,25 +335,38 @@ pub async fn decide(
         Err(e) => return unavailable(e),
     };
     let o = office(&shared);
+    let session = decided.session_id;
+    let state = decided.state.as_str();
     let msg = match &o.agent {
-        Some((agent, playbooks)) => {
-            let (agent, playbooks) = (agent.clone(), playbooks.clone());
-            let session = decided.session_id;
-            // The session may take minutes of model turns: it carries on in the background
-            // (a daemon stopping meanwhile leaves it abandoned and resumable, never lost).
-            tokio::spawn(async move {
-                let pb_of = |name: &str| playbooks.iter().find(|p| p.name == name).cloned();
-                if let Err(e) = agent.continue_waiting(&pb_of, session).await {
-                    tracing::error!(session, error = %e, "cannot carry on an agent session after a decision");
+        Some(desk) => {
+            let playbook = tryp!(shared.store.get_agent_session(session).await).map(|s| s.playbook);
+            match playbook.as_deref().and_then(|p| desk.cannot_carry_on(session, p)) {
+                Some(why) => {
+                    // Said here, and alerted: the agent job fails on the same session
+                    // with the same words until a person acts.
+                    let runner = shared.runner.clone();
+                    shared.tasks.spawn(async move {
+                        let _ = runner.run("agent", jada_store::Trigger::Manual).await;
+                    });
+                    format!("approval {id} {state}; {why}")
                 }
-            });
-            format!("approval {id} {}; session {session} carries on", decided.state.as_str())
+                None => {
+                    let desk = desk.clone();
+                    let agent = desk.agent.with_cancel(shared.runner.shutdown.child_token());
+                    // The session may take minutes of model turns: it carries on in the
+                    // daemon's tracked work (a shutdown ends it `cancelled`, resumable).
+                    shared.tasks.spawn(async move {
+                        let pb_of = |name: &str| desk.playbook(name);
+                        if let Err(e) = agent.continue_waiting(&pb_of, session).await {
+                            tracing::error!(session, error = %e, "cannot carry on an agent session after a decision");
+                        }
+                    });
+                    format!("approval {id} {state}; session {session} carries on now (its page shows how it ends)")
+                }
+            }
         }
         None => format!(
-            "approval {id} {}; agent sessions are off here, so session {} carries on when `jada agent resume {}` runs",
-            decided.state.as_str(),
-            decided.session_id,
-            decided.session_id
+            "approval {id} {state}; agent sessions are off in this daemon, so session {session} carries on when `jada agent resume {session}` runs where [agent] is configured"
         ),
     };
     back(&msg)

@@ -58,7 +58,7 @@ pub struct Office {
     pub sign_in_limits: auth::SignInLimits,
     /// The agent and its playbooks, when a provider is configured: a decision on an
     /// approval carries its session on.
-    pub agent: Option<(jada_ops::agent::Agent, Vec<jada_ops::agent::Playbook>)>,
+    pub agent: Option<crate::jobs::agent::AgentDesk>,
 }
 
 impl Office {
@@ -81,6 +81,9 @@ pub struct OfficeState {
     pub status: Arc<StatusSource>,
     /// "Run now" goes through the runner, leased and recorded like a scheduled run.
     pub runner: JobRunner,
+    /// The daemon's work in flight (a session carried on after a decision runs here, so
+    /// shutdown waits for it or cancels it).
+    pub tasks: tokio_util::task::TaskTracker,
 }
 
 pub fn router(shared: Arc<OfficeState>) -> Router {

@@ -79,9 +79,18 @@ pub async fn today(State(shared): State<Arc<OfficeState>>, who: SignedIn) -> Res
     let short: Vec<&Charter> = week.iter().filter(|c| short_handed(o, c)).collect();
     let findings = report.findings();
     let bad: Vec<_> = findings.iter().filter(|f| !f.ok).collect();
+    let waiting = tryp!(super::agent::waiting_for_a_person(&shared).await);
     let body = html! {
         h1 { "Today" }
-        @if bad.is_empty() && short.is_empty() {
+        @if !waiting.is_empty() {
+            h2 { "Waiting for a person (" (waiting.len()) ")" }
+            ul.findings {
+                @for (what, href, link) in &waiting {
+                    li.bad { (what) " " a href=(href) { (link) } }
+                }
+            }
+        }
+        @if bad.is_empty() && short.is_empty() && waiting.is_empty() {
             p.ok { "All is well: every job is on time, every credential works, nothing is parked, and the next 7 days are crewed." }
         }
         @if !bad.is_empty() {
@@ -114,7 +123,7 @@ pub async fn today(State(shared): State<Arc<OfficeState>>, who: SignedIn) -> Res
             }
         }
         h2 { "Healthy" }
-        ul.findings { @for f in findings.iter().filter(|f| f.ok) { li.good { (f.what) } } }
+        ul.findings { @for f in findings.iter().filter(|f| f.ok && !f.needs_a_person()) { li.good { (f.what) } } }
     };
     layout("Today", Some(&who), body)
 }
@@ -226,7 +235,7 @@ pub async fn charter(
                 tbody {
                     @for x in &offers {
                         tr {
-                            td { (x.crew_id) } td.status { (format!("{:?}", x.status).to_lowercase()) }
+                            td { (x.crew_id) } td.status { (x.status.as_str()) }
                             td { (shared.local(x.offered_at)) } td { (shared.local(x.expires_at)) }
                             td { (x.answered_at.map(|t| shared.local(t)).unwrap_or_default()) }
                         }

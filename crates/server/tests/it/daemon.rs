@@ -38,6 +38,8 @@ async fn health_metrics_and_status_over_http_then_a_clean_stop() {
         office: None,
         api: None,
         stuck_after: Default::default(),
+        agent: None,
+        tasks: tokio_util::task::TaskTracker::new(),
     });
     let daemon = Daemon {
         shared: Arc::clone(&shared),

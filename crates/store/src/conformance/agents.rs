@@ -165,21 +165,22 @@ pub async fn agent_sessions_commit_turns_and_run_tools_once(store: &impl Store) 
         .unwrap();
     assert_eq!((beat.turns, beat.updated_at), (1, later));
     assert_eq!(store.agent_spend(&session.playbook, day).await.unwrap(), 600);
+    // The hour's counters: one session started, one turn with its tokens and cost.
     let totals = store.agent_totals(now - chrono::Duration::hours(1)).await.unwrap();
     let mine: Vec<_> = totals.iter().filter(|t| t.playbook == session.playbook).collect();
     assert_eq!(mine.len(), 1, "{totals:?}");
     assert_eq!(
         (
-            mine[0].outcome,
-            mine[0].sessions,
+            mine[0].started,
             mine[0].turns,
             mine[0].cost_micro_usd,
             mine[0].cache_read_tokens
         ),
-        (None, 1, 1, 600, 1_000)
+        (1, 1, 600, 1_000)
     );
+    assert!(mine[0].ended.is_empty(), "still running: {:?}", mine[0].ended);
     assert!(store
-        .agent_totals(now + chrono::Duration::hours(1))
+        .agent_totals(now + chrono::Duration::hours(2))
         .await
         .unwrap()
         .is_empty());
@@ -236,6 +237,9 @@ pub async fn agent_sessions_commit_turns_and_run_tools_once(store: &impl Store) 
         !store.finish_agent_session(session.id, &end, now).await.unwrap(),
         "ends once"
     );
+    let totals = store.agent_totals(now).await.unwrap();
+    let mine = totals.iter().find(|t| t.playbook == session.playbook).unwrap();
+    assert_eq!(mine.ended.get("turn_limit"), Some(&1), "counted once: {mine:?}");
     assert!(store.list_running_agent_sessions().await.unwrap().is_empty());
     let ended = store.get_agent_session(session.id).await.unwrap().unwrap();
     assert_eq!(ended.outcome, Some(Outcome::TurnLimit));

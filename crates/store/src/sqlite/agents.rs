@@ -10,7 +10,10 @@ use jada_core::agent::{
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{corrupt, parse_ts, ts, where_in, write_tx, SqliteStore};
-use crate::{AgentStore, NewApproval, NewSession, Result, SessionEnd, SessionTotals, Started, StoreError, TurnCost};
+use crate::{
+    hour_of, turn_counters, AgentStore, AgentTotals, NewApproval, NewSession, Result, SessionEnd, Started, StoreError,
+    TurnCost,
+};
 
 pub(super) const COLUMNS: &str =
     "id, playbook, input, input_key, outcome, turns, max_turns, input_tokens, output_tokens,
@@ -50,6 +53,7 @@ impl AgentStore for SqliteStore {
             ])?;
             let id = tx.last_insert_rowid() as u64;
             insert_message(&tx, id, &first, now)?;
+            count(&tx, &new.playbook, now, &[("started", 1)])?;
             let session = read(&tx, id)?.ok_or_else(|| StoreError::no_session(id))?;
             tx.commit()?;
             Ok(Started::New(session))
@@ -133,12 +137,13 @@ impl AgentStore for SqliteStore {
                 insert_message(&tx, id, m, now)?;
             }
             let session = read(&tx, id)?.ok_or_else(|| StoreError::no_session(id))?;
-            if turn.is_some() {
+            if let Some(t) = &turn {
                 tx.prepare_cached(
                     "INSERT INTO agent_spend (playbook, day, cost_micro_usd) VALUES (?1, ?2, ?3)
                      ON CONFLICT (playbook, day) DO UPDATE SET cost_micro_usd = cost_micro_usd + excluded.cost_micro_usd",
                 )?
                 .execute(params![session.playbook, t.day.to_string(), t.cost_micro_usd as i64])?;
+                count(&tx, &session.playbook, now, &turn_counters(t))?;
             }
             tx.commit()?;
             Ok(session)
@@ -158,39 +163,28 @@ impl AgentStore for SqliteStore {
         .await
     }
 
-    async fn agent_totals(&self, since: DateTime<Utc>) -> Result<Vec<SessionTotals>> {
+    async fn agent_totals(&self, since: DateTime<Utc>) -> Result<Vec<AgentTotals>> {
         self.call(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT playbook, outcome, COUNT(*), SUM(turns), SUM(input_tokens), SUM(output_tokens),
-                        SUM(cache_read_tokens), SUM(cache_write_tokens), SUM(cost_micro_usd)
-                 FROM agent_sessions WHERE started_at >= ?1 GROUP BY playbook, outcome ORDER BY playbook, outcome",
+                "SELECT playbook, key, SUM(n) FROM agent_hours WHERE hour >= ?1 GROUP BY playbook, key ORDER BY playbook",
             )?;
-            let rows = stmt.query_map([ts(since)], |r| {
-                let n = |i: usize| r.get::<_, i64>(i).map(|v| v as u64);
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    [n(2)?, n(3)?, n(4)?, n(5)?, n(6)?, n(7)?, n(8)?],
-                ))
+            let rows = stmt.query_map([hour_of(since)], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
             })?;
-            rows.map(|row| {
-                let (playbook, outcome, [sessions, turns, input, output, read, write, cost]) = row?;
-                Ok(SessionTotals {
-                    playbook,
-                    outcome: outcome
-                        .map(|o| Outcome::parse(&o))
-                        .transpose()
-                        .map_err(|e| corrupt("session outcome", e.0))?,
-                    sessions,
-                    turns,
-                    input_tokens: input,
-                    output_tokens: output,
-                    cache_read_tokens: read,
-                    cache_write_tokens: write,
-                    cost_micro_usd: cost,
-                })
-            })
-            .collect()
+            let mut out: Vec<AgentTotals> = Vec::new();
+            for row in rows {
+                let (playbook, key, n) = row?;
+                if out.last().is_none_or(|t| t.playbook != playbook) {
+                    out.push(AgentTotals {
+                        playbook,
+                        ..Default::default()
+                    });
+                }
+                if let Some(t) = out.last_mut() {
+                    t.add(&key, n.max(0) as u64);
+                }
+            }
+            Ok(out)
         })
         .await
     }
@@ -280,7 +274,8 @@ impl AgentStore for SqliteStore {
     async fn finish_agent_session(&self, id: u64, end: &SessionEnd, now: DateTime<Utc>) -> Result<bool> {
         let end = end.clone();
         self.call(move |conn| {
-            let n = conn
+            let tx = write_tx(conn)?;
+            let n = tx
                 .prepare_cached(
                     "UPDATE agent_sessions SET outcome = ?2, handoff = ?3, error = ?4, owner = NULL, updated_at = ?5
                  WHERE id = ?1 AND outcome IS NULL AND (?6 IS NULL OR owner = ?6)",
@@ -293,6 +288,14 @@ impl AgentStore for SqliteStore {
                     ts(now),
                     end.owner
                 ])?;
+            if n == 1 {
+                let playbook: String =
+                    tx.query_row("SELECT playbook FROM agent_sessions WHERE id = ?1", [id as i64], |r| {
+                        r.get(0)
+                    })?;
+                count(&tx, &playbook, now, &[(&format!("ended:{}", end.outcome.as_str()), 1)])?;
+            }
+            tx.commit()?;
             Ok(n == 1)
         })
         .await
@@ -434,6 +437,19 @@ impl AgentStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Adds to a playbook's counters of the hour of `at`.
+fn count(conn: &Connection, playbook: &str, at: DateTime<Utc>, counters: &[(&str, u64)]) -> rusqlite::Result<()> {
+    let hour = hour_of(at);
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO agent_hours (playbook, hour, key, n) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (hour, playbook, key) DO UPDATE SET n = n + excluded.n",
+    )?;
+    for (key, n) in counters.iter().filter(|(_, n)| *n > 0) {
+        stmt.execute(params![playbook, hour, key, *n as i64])?;
+    }
+    Ok(())
 }
 
 fn json(m: &Message) -> Result<String> {

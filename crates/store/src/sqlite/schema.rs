@@ -263,14 +263,20 @@ CREATE TABLE shared_docs (
 "#,
     ),
     // Agent sessions: prompt-cache tokens and compactions per session; each playbook's
-    // spend per business day, added to in the same transaction as each turn; sessions
-    // found by start for the figures.
+    // spend per business day and its hourly counters (sessions started and ended, turns,
+    // tokens, cost), each added to in the transaction that did it.
     M::up(
         r#"
 ALTER TABLE agent_sessions ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE agent_sessions ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE agent_sessions ADD COLUMN compactions INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX agent_sessions_by_start ON agent_sessions (started_at);
+CREATE TABLE agent_hours (
+    playbook  TEXT NOT NULL,
+    hour      TEXT NOT NULL,   -- YYYY-MM-DDTHH, UTC
+    key       TEXT NOT NULL,   -- started, turns, ..., ended:OUTCOME
+    n         INTEGER NOT NULL,
+    PRIMARY KEY (hour, playbook, key)
+);
 CREATE TABLE agent_spend (
     playbook        TEXT NOT NULL,
     day             TEXT NOT NULL,   -- YYYY-MM-DD in the business's time zone
