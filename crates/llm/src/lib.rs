@@ -176,9 +176,17 @@ impl Client {
     pub async fn complete_once(&self, request: &Request) -> Result<Reply, LlmError> {
         let s = &self.settings;
         let key = s.api_key.expose_secret();
-        let request = &Request {
-            messages: transcript::sanitise(&request.messages),
-            ..request.clone()
+        // Copied only when it needs repair (rarely): a sound transcript is sent as it is.
+        let repaired;
+        let request = match transcript::sanitise(&request.messages) {
+            std::borrow::Cow::Borrowed(_) => request,
+            std::borrow::Cow::Owned(messages) => {
+                repaired = Request {
+                    messages,
+                    ..request.clone()
+                };
+                &repaired
+            }
         };
         let (url, body, builder) = match s.provider {
             Provider::Anthropic => {

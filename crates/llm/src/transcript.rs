@@ -27,7 +27,68 @@ pub const NOT_RUN: &str = "no result was recorded for this call: it was not run"
 /// answered exactly once in the next message (results first), the user first. Two user
 /// messages that meet once an empty assistant message is gone are both sent: both APIs
 /// take consecutive messages of one role (Anthropic combines them into one turn).
-pub fn sanitise(messages: &[Message]) -> Vec<Message> {
+pub fn sanitise(messages: &[Message]) -> std::borrow::Cow<'_, [Message]> {
+    if is_sound(messages) {
+        return std::borrow::Cow::Borrowed(messages);
+    }
+    std::borrow::Cow::Owned(repair(messages))
+}
+
+/// Whether `messages` need no repair (the usual case: nothing is copied then).
+fn is_sound(messages: &[Message]) -> bool {
+    let no_empties = messages.iter().all(|m| {
+        !m.content.is_empty()
+            && !m
+                .content
+                .iter()
+                .any(|b| matches!(b, Block::Text { text } if text.trim().is_empty()))
+    });
+    let user_first = messages.first().is_some_and(|m| m.role == Role::User);
+    no_empties && user_first && paired(messages)
+}
+
+/// Whether every tool use is answered once, first thing in the next message, and every
+/// result answers a use just before it.
+fn paired(messages: &[Message]) -> bool {
+    let is_result = |b: &Block| matches!(b, Block::ToolResult { .. });
+    fn result_id(b: &Block) -> Option<&str> {
+        match b {
+            Block::ToolResult { tool_use_id, .. } => Some(tool_use_id.as_str()),
+            _ => None,
+        }
+    }
+    for (i, m) in messages.iter().enumerate() {
+        let uses: Vec<&str> = m.tool_uses().map(|(id, _, _)| id).collect();
+        let answers_previous =
+            i > 0 && messages[i - 1].role == Role::Assistant && messages[i - 1].tool_uses().next().is_some();
+        if m.role == Role::User && !answers_previous && m.content.iter().any(is_result) {
+            return false;
+        }
+        if m.role != Role::Assistant || uses.is_empty() {
+            continue;
+        }
+        let Some(next) = messages.get(i + 1).filter(|n| n.role == Role::User) else {
+            return false;
+        };
+        let results: Vec<&str> = next
+            .content
+            .iter()
+            .take_while(|b| is_result(b))
+            .filter_map(result_id)
+            .collect();
+        let mut distinct = results.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let exact =
+            distinct.len() == results.len() && results.len() == uses.len() && uses.iter().all(|u| results.contains(u));
+        if !exact || next.content.iter().skip(results.len()).any(is_result) {
+            return false;
+        }
+    }
+    true
+}
+
+fn repair(messages: &[Message]) -> Vec<Message> {
     let kept: Vec<Message> = messages.iter().filter_map(non_empty).collect();
     let mut out = pair_tool_calls(kept);
     if out.first().is_none_or(|m| m.role != Role::User) {
@@ -200,7 +261,8 @@ mod tests {
 
     #[test]
     fn the_conversation_starts_with_the_user() {
-        let s = sanitise(&[assistant(vec![Block::Text { text: "hi".into() }])]);
+        let alone = [assistant(vec![Block::Text { text: "hi".into() }])];
+        let s = sanitise(&alone);
         assert_eq!(s[0].role, Role::User);
         let s = sanitise(&[]);
         assert_eq!(s.len(), 1);
@@ -219,6 +281,6 @@ mod tests {
             user(vec![result("a")]),
             assistant(vec![Block::Text { text: "Done.".into() }]),
         ];
-        assert_eq!(sanitise(&t), t);
+        assert!(matches!(sanitise(&t), std::borrow::Cow::Borrowed(_)), "nothing copied");
     }
 }

@@ -207,6 +207,85 @@ async fn the_emulator_refuses_malformed_requests_as_the_apis_do() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+
+    // What a transcript can hold that the APIs refuse, each with the provider's words.
+    let empty_assistant = json!({"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": "hi"}, {"role": "assistant", "content": []}, {"role": "user", "content": "go on"}]});
+    let (s, _, msg) = refused(anthropic(empty_assistant, true).await.unwrap()).await;
+    assert_eq!(s, 400);
+    assert!(
+        msg.contains("all messages must have non-empty content except for the optional final assistant message"),
+        "{msg}"
+    );
+    let final_empty = json!({"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": "hi"}, {"role": "assistant", "content": []}]});
+    assert_eq!(
+        anthropic(final_empty, true).await.unwrap().status(),
+        200,
+        "a final assistant message may be empty"
+    );
+    let empty_text = json!({"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": [{"type": "text", "text": ""}, {"type": "text", "text": "hi"}]}]});
+    let (_, _, msg) = refused(anthropic(empty_text, true).await.unwrap()).await;
+    assert!(msg.contains("text content blocks must be non-empty"), "{msg}");
+    let mark = json!({"type": "ephemeral"});
+    let five: Vec<Value> = (0..5)
+        .map(|i| json!({"type": "text", "text": format!("part {i}"), "cache_control": mark}))
+        .collect();
+    let too_many = json!({"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": five}]});
+    let (_, _, msg) = refused(anthropic(too_many, true).await.unwrap()).await;
+    assert!(msg.contains("A maximum of 4 blocks with cache_control"), "{msg}");
+    let r = openai(json!({"model": "o3-mini", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unsupported_parameter", "{body}");
+    let r = openai(
+        json!({"model": "o3-mini", "max_completion_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = openai(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": null}, {"role": "user", "content": "?"}]})).await.unwrap();
+    assert_eq!(
+        r.status(),
+        400,
+        "an assistant message with neither content nor tool calls"
+    );
+    emu.set_context_window(Some(5));
+    let (_, _, msg) = refused(anthropic(ok.clone(), true).await.unwrap()).await;
+    assert!(msg.starts_with("prompt is too long"), "{msg}");
+    let r = openai(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "context_length_exceeded", "{body}");
+}
+
+#[tokio::test]
+async fn the_client_sends_only_what_the_providers_accept_and_classifies_their_refusals() {
+    let emu = llm_emulator::spawn().await;
+    emu.script(json!({"name": "any", "turns": [{"text": "hi"}]}));
+    // A reasoning model: the client sends max_completion_tokens, which it takes.
+    let mut s = settings(&emu, Provider::OpenAi, llm_emulator::DEFAULT_KEY);
+    s.model = "gpt-5-mini".into();
+    let reply = Client::new(s)
+        .unwrap()
+        .complete(&request(vec![Message::user_text("hi")]), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(reply.message.text(), "hi");
+    // A prompt over the window is its own kind of error, in both formats.
+    emu.set_context_window(Some(5));
+    for provider in [Provider::Anthropic, Provider::OpenAi] {
+        let client = Client::new(settings(&emu, provider, llm_emulator::DEFAULT_KEY)).unwrap();
+        let e = client
+            .complete(&request(vec![Message::user_text("hi")]), &|_, _| {})
+            .await
+            .unwrap_err();
+        assert!(matches!(e, LlmError::ContextTooLong { .. }), "{provider:?}: {e}");
+    }
 }
 
 #[tokio::test]

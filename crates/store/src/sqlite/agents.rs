@@ -165,26 +165,45 @@ impl AgentStore for SqliteStore {
 
     async fn agent_totals(&self, since: DateTime<Utc>) -> Result<Vec<AgentTotals>> {
         self.call(move |conn| {
+            let hour = hour_of(since);
+            let mut by: std::collections::BTreeMap<String, AgentTotals> = Default::default();
             let mut stmt = conn.prepare_cached(
-                "SELECT playbook, key, SUM(n) FROM agent_hours WHERE hour >= ?1 GROUP BY playbook, key ORDER BY playbook",
+                "SELECT playbook, SUM(started), SUM(turns), SUM(input_tokens), SUM(output_tokens),
+                        SUM(cache_read_tokens), SUM(cache_write_tokens), SUM(cost_micro_usd)
+                 FROM agent_hours WHERE hour >= ?1 GROUP BY playbook",
             )?;
-            let rows = stmt.query_map([hour_of(since)], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-            })?;
-            let mut out: Vec<AgentTotals> = Vec::new();
-            for row in rows {
-                let (playbook, key, n) = row?;
-                if out.last().is_none_or(|t| t.playbook != playbook) {
-                    out.push(AgentTotals {
-                        playbook,
-                        ..Default::default()
-                    });
+            let rows = stmt.query_map([&hour], |r| {
+                let mut n = [0u64; 7];
+                for (i, v) in n.iter_mut().enumerate() {
+                    *v = r.get::<_, i64>(i + 1)?.max(0) as u64;
                 }
-                if let Some(t) = out.last_mut() {
-                    t.add(&key, n.max(0) as u64);
+                Ok((r.get::<_, String>(0)?, n))
+            })?;
+            for row in rows {
+                let (playbook, n) = row?;
+                let t = by.entry(playbook.clone()).or_insert_with(|| AgentTotals {
+                    playbook,
+                    ..Default::default()
+                });
+                for (key, v) in HOUR_COLUMNS.iter().zip(n) {
+                    t.add(key, v);
                 }
             }
-            Ok(out)
+            let mut stmt = conn.prepare_cached(
+                "SELECT playbook, outcome, SUM(n) FROM agent_hour_endings WHERE hour >= ?1 GROUP BY playbook, outcome",
+            )?;
+            let rows = stmt.query_map([&hour], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+            })?;
+            for row in rows {
+                let (playbook, outcome, n) = row?;
+                let t = by.entry(playbook.clone()).or_insert_with(|| AgentTotals {
+                    playbook,
+                    ..Default::default()
+                });
+                t.add(&format!("ended:{outcome}"), n.max(0) as u64);
+            }
+            Ok(by.into_values().collect())
         })
         .await
     }
@@ -439,18 +458,53 @@ impl AgentStore for SqliteStore {
     }
 }
 
-/// Adds to a playbook's counters of the hour of `at`.
+/// Adds to a playbook's counters of the hour of `at`: one row per hour and playbook,
+/// one statement however many counters (a turn's write stays small); an ending (a key
+/// `ended:OUTCOME`) is a row of its own.
 fn count(conn: &Connection, playbook: &str, at: DateTime<Utc>, counters: &[(&str, u64)]) -> rusqlite::Result<()> {
     let hour = hour_of(at);
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO agent_hours (playbook, hour, key, n) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (hour, playbook, key) DO UPDATE SET n = n + excluded.n",
-    )?;
-    for (key, n) in counters.iter().filter(|(_, n)| *n > 0) {
-        stmt.execute(params![playbook, hour, key, *n as i64])?;
+    let mut row = [0i64; 7];
+    for (key, n) in counters {
+        if let Some(outcome) = key.strip_prefix("ended:") {
+            conn.prepare_cached(
+                "INSERT INTO agent_hour_endings (hour, playbook, outcome, n) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (hour, playbook, outcome) DO UPDATE SET n = n + excluded.n",
+            )?
+            .execute(params![hour, playbook, outcome, *n as i64])?;
+            continue;
+        }
+        if let Some(i) = HOUR_COLUMNS.iter().position(|c| c == key) {
+            row[i] += *n as i64;
+        }
+    }
+    if row.iter().any(|n| *n != 0) {
+        conn.prepare_cached(
+            "INSERT INTO agent_hours (hour, playbook, started, turns, input_tokens, output_tokens,
+                 cache_read_tokens, cache_write_tokens, cost_micro_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (hour, playbook) DO UPDATE SET started = started + excluded.started,
+                 turns = turns + excluded.turns, input_tokens = input_tokens + excluded.input_tokens,
+                 output_tokens = output_tokens + excluded.output_tokens,
+                 cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+                 cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+                 cost_micro_usd = cost_micro_usd + excluded.cost_micro_usd",
+        )?
+        .execute(params![
+            hour, playbook, row[0], row[1], row[2], row[3], row[4], row[5], row[6]
+        ])?;
     }
     Ok(())
 }
+
+/// The hourly counters' columns, in `agent_hours` order (and the names `AgentTotals::add` takes).
+const HOUR_COLUMNS: [&str; 7] = [
+    "started",
+    "turns",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_micro_usd",
+];
 
 fn json(m: &Message) -> Result<String> {
     serde_json::to_string(m).map_err(|e| corrupt("agent message", e.to_string()))

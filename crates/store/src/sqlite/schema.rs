@@ -271,11 +271,23 @@ ALTER TABLE agent_sessions ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT
 ALTER TABLE agent_sessions ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE agent_sessions ADD COLUMN compactions INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE agent_hours (
+    hour                TEXT NOT NULL,   -- YYYY-MM-DDTHH, UTC
+    playbook            TEXT NOT NULL,
+    started             INTEGER NOT NULL DEFAULT 0,
+    turns               INTEGER NOT NULL DEFAULT 0,
+    input_tokens        INTEGER NOT NULL DEFAULT 0,
+    output_tokens       INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens   INTEGER NOT NULL DEFAULT 0,
+    cache_write_tokens  INTEGER NOT NULL DEFAULT 0,
+    cost_micro_usd      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (hour, playbook)
+);
+CREATE TABLE agent_hour_endings (
+    hour      TEXT NOT NULL,
     playbook  TEXT NOT NULL,
-    hour      TEXT NOT NULL,   -- YYYY-MM-DDTHH, UTC
-    key       TEXT NOT NULL,   -- started, turns, ..., ended:OUTCOME
+    outcome   TEXT NOT NULL,
     n         INTEGER NOT NULL,
-    PRIMARY KEY (hour, playbook, key)
+    PRIMARY KEY (hour, playbook, outcome)
 );
 CREATE TABLE agent_spend (
     playbook        TEXT NOT NULL,
