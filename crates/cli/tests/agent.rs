@@ -61,6 +61,18 @@ fn business_on_emulator() -> (Emulator, tempfile::TempDir) {
     (emu, dir)
 }
 
+/// Adds the office (one user, the mail sender, links to a free port) to the business in
+/// `d`; returns the port and the configuration written.
+fn with_office(d: &Path) -> (u16, String) {
+    let port = free_port();
+    let mut toml = std::fs::read_to_string(d.join("jada.toml")).unwrap();
+    toml.push_str(&format!(
+        "[office]\nusers = [\"office@bluewater.example.com\"]\n[mail]\nsender = \"office@bluewater.example.com\"\n[server]\npublic_url = \"http://127.0.0.1:{port}\"\n"
+    ));
+    std::fs::write(d.join("jada.toml"), &toml).unwrap();
+    (port, toml)
+}
+
 /// `jada agent ARGS` as a child process (to be killed), its stdout piped.
 fn spawn_agent(d: &Path, args: &[&str]) -> std::process::Child {
     std::process::Command::new(assert_cmd::cargo::cargo_bin("jada"))
@@ -487,12 +499,7 @@ fn the_daemon_runs_scheduled_playbooks_and_one_session_per_assigned_task() {
 fn the_office_shows_sessions_and_decides_approvals() {
     let (emu, dir) = business_on_emulator();
     let d = dir.path();
-    let mut toml = std::fs::read_to_string(d.join("jada.toml")).unwrap();
-    let port = free_port();
-    toml.push_str(&format!(
-        "[office]\nusers = [\"office@bluewater.example.com\"]\n[mail]\nsender = \"office@bluewater.example.com\"\n[server]\npublic_url = \"http://127.0.0.1:{port}\"\n"
-    ));
-    std::fs::write(d.join("jada.toml"), toml).unwrap();
+    let (port, _) = with_office(d);
     let reply = json!({"to": ["guest@example.com"], "subject": "Saturday <b>plans</b>", "body": "See you."});
     emu.handle.script(json!({"name": "reply", "turns": [
         {"text": "Answering <script>alert(1)</script>", "tool_calls": [{"name": "draft_reply", "input": reply}]},
@@ -879,12 +886,7 @@ fn a_300_mb_answer_and_an_endless_stream_end_provider_error_in_under_100_mb() {
 fn an_office_approval_that_cannot_carry_on_says_so_and_alerts() {
     let (emu, dir) = business_on_emulator();
     let d = dir.path();
-    let port = free_port();
-    let mut toml = std::fs::read_to_string(d.join("jada.toml")).unwrap();
-    toml.push_str(&format!(
-        "[office]\nusers = [\"office@bluewater.example.com\"]\n[mail]\nsender = \"office@bluewater.example.com\"\n[server]\npublic_url = \"http://127.0.0.1:{port}\"\n"
-    ));
-    std::fs::write(d.join("jada.toml"), &toml).unwrap();
+    let (port, toml) = with_office(d);
     emu.handle.script(json!({"name": "reply", "turns": [
         {"tool_calls": [{"name": "draft_reply", "input": {"to": ["guest@example.com"], "subject": "Hi", "body": "Yes."}}]},
         {"text": "Sent."}

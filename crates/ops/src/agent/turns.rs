@@ -548,12 +548,9 @@ impl Agent {
             let why = end.error.as_deref().unwrap_or("");
             tracing::warn!(session = id, %outcome, error = why, "agent session did not complete");
         }
-        let s = self
-            .store
-            .get_agent_session(id)
-            .await?
-            .ok_or(AgentError::NoSession(id))?;
-        Ok(Report::of(&s, follow_up, false))
+        let mut report = self.report(id).await?;
+        report.follow_up_task = follow_up;
+        Ok(report)
     }
 
     /// The session as the store holds it.
