@@ -80,7 +80,7 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
                 for o in &ex.offers {
                     t.add_row(vec![
                         o.crew_id.to_string(),
-                        format!("{:?}", o.status).to_lowercase(),
+                        o.status.as_str().to_string(),
                         o.offered_at.to_rfc3339(),
                         o.expires_at.to_rfc3339(),
                     ]);
