@@ -98,6 +98,9 @@ pub enum Command {
     /// is missing.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// The office pages: a sign-in link printed here, for the first sign-in.
+    #[command(subcommand)]
+    Office(OfficeCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -629,6 +632,20 @@ pub enum DispatchCommand {
     /// Make a new link-signing key. Links signed with the old key keep working for
     /// [dispatch] key_grace; use it if a link may have leaked widely.
     RotateKey,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OfficeCommand {
+    /// Print a sign-in link for an office user ([office] users): it works once, for 15
+    /// minutes, exactly like a mailed one. For the first sign-in, before mail is set up;
+    /// everyone else asks for theirs on the sign-in page.
+    Link {
+        /// The user's address, as listed in [office] users.
+        email: String,
+        /// Print JSON: email, url, expires_at
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -49,7 +49,10 @@ impl From<anyhow::Error> for Failure {
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
-    init_logging();
+    if let Err(e) = init_logging() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Operation { reported: true, .. }) => ExitCode::from(1),
@@ -75,12 +78,26 @@ fn restore_sigpipe() {
 }
 
 /// Log lines go to stderr; `JADA_LOG` (e.g. `info`, `jada_store=debug`) sets the level.
-fn init_logging() {
+/// Colour only when stderr is a terminal and `NO_COLOR` is unset (a journal or a file
+/// stores escape codes as they are); `JADA_LOG_FORMAT=json` writes one JSON object a
+/// line for log shippers. An unknown format is refused before anything runs.
+fn init_logging() -> Result<(), String> {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("JADA_LOG").unwrap_or_else(|_| "warn".into());
-    tracing_subscriber::fmt()
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| jada_server::metrics::SafeStderr)
-        .init();
+        .with_writer(|| jada_server::metrics::SafeStderr);
+    match std::env::var("JADA_LOG_FORMAT").as_deref() {
+        Err(_) | Ok("") | Ok("text") => builder.with_ansi(colour).init(),
+        Ok("json") => builder.json().with_ansi(false).init(),
+        Ok(other) => {
+            return Err(format!(
+                "JADA_LOG_FORMAT is `{other}`: use `text` (the default) or `json`"
+            ))
+        }
+    }
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -107,6 +124,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Report(cmd) => runtime.block_on(commands::report::run(g, cmd)),
         Command::ApiKey(cmd) => runtime.block_on(commands::api_key::run(g, cmd)),
         Command::Dispatch(cmd) => runtime.block_on(commands::dispatch::run(g, cmd)),
+        Command::Office(cmd) => runtime.block_on(commands::office::run(g, cmd)),
         Command::Statements(cmd) => runtime.block_on(commands::statements::run(g, cmd)),
         Command::Agent(cmd) => runtime.block_on(commands::agent::run(g, cmd)),
         Command::Tasks(cmd) => runtime.block_on(commands::tasks::run(g, cmd)),

@@ -84,11 +84,28 @@ fn init_writes_a_config_and_a_private_secrets_dir() {
     for sub in ["outbox", "reports"] {
         assert!(dir.path().join("data").join(sub).is_dir());
     }
+    // A configuration written first (by hand, or kept): init keeps it and makes the data
+    // directory it names.
+    std::fs::write(
+        dir.path().join("jada.toml"),
+        "data_dir = \"mine\"\n[business]\nname = \"Blue Water\"\n",
+    )
+    .unwrap();
+    jada(dir.path())
+        .arg("init")
+        .assert()
+        .success()
+        .stdout(contains("kept").and(contains("--force")));
+    assert!(dir.path().join("mine/jada.db").is_file() && dir.path().join("mine/secrets").is_dir());
+    let kept = std::fs::read_to_string(dir.path().join("jada.toml")).unwrap();
+    assert!(kept.contains("Blue Water"), "untouched: {kept}");
+    // A broken one is named, and left alone.
+    std::fs::write(dir.path().join("jada.toml"), "[buisness]\n").unwrap();
     jada(dir.path())
         .arg("init")
         .assert()
         .code(2)
-        .stderr(contains("already exists").and(contains("--force")));
+        .stderr(contains("buisness"));
     jada(dir.path()).args(["init", "--force"]).assert().success();
     // The written file is a valid configuration.
     jada(dir.path())
@@ -497,4 +514,72 @@ fn a_loose_secrets_folder_is_refused_by_every_command_that_would_use_it() {
     jada(d).args(["auth", "harden"]).assert().success();
     jada(d).args(["config", "check"]).assert().success();
     jada(d).args(["dispatch", "link", "cap"]).assert().success();
+}
+
+#[test]
+fn logs_written_to_a_file_or_a_pipe_have_no_colour_codes_and_json_is_one_object_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = jada(dir.path()).env("JADA_LOG", "info").arg("init").output().unwrap();
+    assert!(out.status.success());
+    let log = String::from_utf8(out.stderr).unwrap();
+    assert!(log.contains("Database migrated"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no escape codes where no terminal reads them: {log:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = jada(dir.path())
+        .env("JADA_LOG", "info")
+        .env("JADA_LOG_FORMAT", "json")
+        .arg("init")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let log = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["level"] == "INFO" && l["fields"]["message"].as_str().is_some_and(|m| m.contains("migrated"))),
+        "{log}"
+    );
+
+    let out = jada(dir.path())
+        .env("JADA_LOG_FORMAT", "xml")
+        .arg("init")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use `text` (the default) or `json`"));
+}
+
+#[test]
+fn store_check_on_the_embedded_default_says_it_is_sqlite_and_asks_no_one() {
+    let dir = tempfile::tempdir().unwrap();
+    jada(dir.path()).arg("init").assert().success();
+    // No AWS: an endpoint nobody listens on would only be tried by a DynamoDB store.
+    let out = jada(dir.path())
+        .args(["store", "check"])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("this store is SQLite") && text.contains("jada.db"),
+        "{text}"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "no credential-chain warnings: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = jada(dir.path()).args(["store", "check", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["ok"].as_bool(), v["backend"].as_str()), (Some(true), Some("sqlite")));
 }

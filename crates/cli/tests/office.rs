@@ -455,3 +455,45 @@ fn sign_in_answers_the_same_to_everyone_is_rate_limited_and_queues_its_mail() {
     let links = count_links(d, "office@", "/office/auth/");
     assert!(links <= 3, "{links} links mailed to one address");
 }
+
+#[test]
+fn the_first_sign_in_comes_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    charter_business(d, port, OFFICE);
+    // Not an office user: refused, naming the fix; nothing printed to open.
+    let out = jada(d)
+        .args(["office", "link", "stranger@example.com"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[office] users"));
+    assert!(out.stdout.is_empty());
+
+    let _serve = start(d, port);
+    let out = jada(d)
+        .args(["office", "link", "Office@BlueWater.example.com", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let url = v["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("http://127.0.0.1:{port}/office/auth/")),
+        "{url}"
+    );
+    assert_eq!(v["email"], "office@bluewater.example.com");
+    let http = client();
+    let session = redeem_link(&http, url);
+    let today = office_page(&http, &format!("http://127.0.0.1:{port}/office"), &session);
+    assert!(today.contains("<h1>Today</h1>"), "signed in: {today}");
+    // Plain output: the link alone on stdout, to copy or pipe.
+    let out = jada(d)
+        .args(["office", "link", "office@bluewater.example.com"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    assert!(text.trim().starts_with("http://127.0.0.1:"));
+}

@@ -47,6 +47,18 @@ pub async fn request_link(
     Ok(true)
 }
 
+/// A sign-in link for `email`, made now: it works once, for [`LINK_LIFETIME`] minutes.
+/// The one way a link is made, mailed or printed (`jada office link`).
+pub fn sign_in_link(links: &Links, email: &Email, now: DateTime<Utc>) -> String {
+    let token = links.token(email.as_str(), Purpose::Admin, now);
+    format!("{}/office/auth/{token}", links.public_url)
+}
+
+/// Whether `email` may sign in (`[office] users`), as the sign-in form checks it.
+pub fn may_sign_in(users: &[String], email: &str) -> bool {
+    is_user(users, email)
+}
+
 /// Mails a sign-in link (made now, valid for [`LINK_LIFETIME`] minutes) to `email`.
 pub async fn send_link(
     links: &Links,
@@ -55,8 +67,7 @@ pub async fn send_link(
     email: &Email,
     now: DateTime<Utc>,
 ) -> Result<String, MailError> {
-    let token = links.token(email.as_str(), Purpose::Admin, now);
-    let url = format!("{}/office/auth/{token}", links.public_url);
+    let url = sign_in_link(links, email, now);
     let mail = Mail {
         from: sender.to_string(),
         to: vec![email.to_string()],

@@ -12,10 +12,18 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<(), Failure> {
     let source = config_source(g);
     let path = source.path();
     if path.exists() && !args.force {
-        return Err(Failure::Usage(anyhow::anyhow!(
-            "{} already exists: edit it, or pass --force to replace it with the commented defaults",
+        // Written first by hand (or kept from before): keep it, make what it names.
+        let config = crate::commands::load_config(g)?;
+        let data = make_data_dir(&config.data_dir)?;
+        println!(
+            "kept {} (it exists; `jada init --force` replaces it with the commented defaults)",
             path.display()
-        )));
+        );
+        println!(
+            "created {} (database, secrets/ with mode 0700, outbox/, reports/)",
+            data.root().display()
+        );
+        return Ok(());
     }
     let data_dir = g.data_dir.clone().unwrap_or_else(|| "./jada-data".into());
     let text = DEFAULT_TOML.replacen(
@@ -27,10 +35,7 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<(), Failure> {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    let data = DataDir::new(&data_dir);
-    data.ensure().map_err(Failure::op)?;
-    // The database too, so every command finds the business from now on.
-    jada_store::sqlite::SqliteStore::open(data.db()).map_err(Failure::op)?;
+    let data = make_data_dir(&data_dir)?;
     println!("wrote {}", path.display());
     println!(
         "created {} (database, secrets/ with mode 0700, outbox/, reports/)",
@@ -41,4 +46,12 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<(), Failure> {
         path.display()
     );
     Ok(())
+}
+
+/// The data directory and its database, so every command finds the business from now on.
+fn make_data_dir(dir: &std::path::Path) -> Result<DataDir, Failure> {
+    let data = DataDir::new(dir);
+    data.ensure().map_err(Failure::op)?;
+    jada_store::sqlite::SqliteStore::open(data.db()).map_err(Failure::op)?;
+    Ok(data)
 }

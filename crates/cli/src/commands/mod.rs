@@ -14,6 +14,7 @@ pub mod dispatch;
 pub mod doctor;
 pub mod init;
 pub mod jobs;
+pub mod office;
 pub mod report;
 pub mod roster;
 pub mod serve;

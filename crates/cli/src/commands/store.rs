@@ -11,6 +11,21 @@ use crate::Failure;
 
 pub async fn run(g: &Global, cmd: StoreCommand) -> Result<(), Failure> {
     let config = load_config(g)?;
+    // check and create-tables are about DynamoDB: on the embedded default they say so
+    // instead of asking AWS about tables this store never uses.
+    if config.store.backend == jada_app::config::Backend::Sqlite && !matches!(cmd, StoreCommand::Migrate { .. }) {
+        let db = config.data_dir.join("jada.db");
+        if matches!(cmd, StoreCommand::Check { json: true }) {
+            return Ok(print_json(&serde_json::json!({
+                "ok": true, "backend": "sqlite", "database": db.display().to_string(), "tables": [],
+            }))?);
+        }
+        println!(
+            "this store is SQLite ({}): its schema is kept by jada itself; `jada store check` and `create-tables` are for [store] backend = \"dynamodb\"",
+            db.display()
+        );
+        return Ok(());
+    }
     let store = DynamoStore::connect(&config.store.dynamo()).await;
     match cmd {
         StoreCommand::Check { json } => {

@@ -284,13 +284,19 @@ pub fn sign_in(http: &reqwest::blocking::Client, base: &str, d: &Path) -> String
         .unwrap();
     assert!(r.text().unwrap().contains("Check your mail"));
     let link = mailed_link_after(d, "office@", "/office/auth/", before);
+    redeem_link(http, &link)
+}
+
+/// Signs in with a sign-in link (mailed, or printed by `jada office link`) and returns the
+/// session cookie; checks the link then works no more.
+pub fn redeem_link(http: &reqwest::blocking::Client, link: &str) -> String {
     // Opening the link only shows a button.
-    let r = http.get(&link).send().unwrap();
+    let r = http.get(link).send().unwrap();
     assert_eq!(r.status(), 200);
     let pre = cookie_of(&r, "jada_pre").unwrap();
     let csrf = hidden_csrf(&r.text().unwrap());
     let r = http
-        .post(&link)
+        .post(link)
         .header("cookie", &pre)
         .form(&[("csrf", csrf.as_str())])
         .send()
@@ -301,7 +307,7 @@ pub fn sign_in(http: &reqwest::blocking::Client, base: &str, d: &Path) -> String
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
     // The same link a second time is refused.
     let r = http
-        .post(&link)
+        .post(link)
         .header("cookie", &pre)
         .form(&[("csrf", csrf.as_str())])
         .send()
