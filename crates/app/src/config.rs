@@ -736,10 +736,22 @@ fn describe(e: figment::Error) -> ConfigError {
             } else {
                 format!(" (from {origin})")
             };
+            // An unknown key is named with the nearest known one (a typo is the usual
+            // cause), in plain words rather than serde's nested backticks.
+            let why = match &e.kind {
+                figment::error::Kind::UnknownField(found, expected) => {
+                    let hint = match crate::jobs::nearest(found, expected) {
+                        Some(n) => format!("did you mean `{n}`?"),
+                        None => format!("the known ones are {}", expected.join(", ")),
+                    };
+                    format!("`{found}` is not a known key here: {hint}")
+                }
+                kind => kind.to_string(),
+            };
             if key.is_empty() {
-                format!("invalid configuration{origin}: {}", e.kind)
+                format!("invalid configuration{origin}: {why}")
             } else {
-                format!("invalid configuration key `{key}`{origin}: {}", e.kind)
+                format!("invalid configuration key `{key}`{origin}: {why}")
             }
         })
         .collect();
@@ -749,6 +761,21 @@ fn describe(e: figment::Error) -> ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_section_is_named_with_the_nearest_one() {
+        let dir = std::env::temp_dir().join(format!("jada-typo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("jada.toml");
+        std::fs::write(&file, "[buisness]\nname = \"x\"\n").unwrap();
+        let e = Config::load(&Source::Explicit(file), None).unwrap_err().to_string();
+        assert!(
+            e.contains("`buisness` is not a known key here: did you mean `business`?"),
+            "{e}"
+        );
+        assert!(!e.contains("``"), "no doubled backticks: {e}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn defaults_load_and_validate() {

@@ -238,6 +238,35 @@ fn the_cli_finds_a_daemon_started_with_listen() {
     let out = jada(d).args(["dispatch", "link", "cap"]).output().unwrap();
     let link = String::from_utf8_lossy(&out.stdout);
     assert!(link.contains(&format!("{url}/c/")), "{link} should point at {url}");
+    // Another business's folder, configured with that daemon's port and no daemon of its
+    // own: doctor reads its own store and never asks (or sends a token to) the other.
+    let other = tempfile::tempdir().unwrap();
+    init_with_a_captain(other.path());
+    let toml = std::fs::read_to_string(other.path().join("jada.toml")).unwrap();
+    let pointed = toml.replacen("listen = \"127.0.0.1:8080\"", &format!("listen = \"{bare}\""), 1);
+    assert_ne!(pointed, toml);
+    std::fs::write(other.path().join("jada.toml"), pointed).unwrap();
+    let out = jada(other.path()).args(["doctor", "--json"]).output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["report"]["daemon"].is_null(),
+        "not the other folder's daemon: {report}"
+    );
+    // --remote needs only the token: from a folder with no data directory at all.
+    let empty = tempfile::tempdir().unwrap();
+    let token = std::fs::read_to_string(d.join("jada-data/secrets/admin-token")).unwrap();
+    let out = jada(empty.path())
+        .env("JADA_ADMIN_TOKEN", token.trim())
+        .args(["doctor", "--json", "--remote", &url])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["report"]["daemon"]["pid"].as_u64(),
+        Some(child.id() as u64),
+        "{report}"
+    );
+    assert!(!empty.path().join("jada-data").exists(), "nothing made locally");
     sigterm(&child);
     let mut child = child;
     child.wait().unwrap();

@@ -78,7 +78,11 @@ async fn approvals(app: &Context, all: bool, json: bool) -> Result<(), Failure> 
         let args = serde_json::to_string_pretty(&a.arguments).unwrap_or_default();
         println!("{}\n", indent(&args));
     }
-    println!("{} approval requests{}", list.len(), if all { "" } else { " waiting" });
+    println!(
+        "{}{}",
+        crate::output::count(list.len(), "approval request", "approval requests"),
+        if all { "" } else { " waiting" }
+    );
     if !list.is_empty() && !all {
         println!("decide with `jada agent approve ID` or `jada agent deny ID --reason \"...\"`");
     }
@@ -272,7 +276,10 @@ async fn sessions(app: &Context, limit: usize, json: bool) -> Result<(), Failure
         println!("{t}");
     }
     let not_completed = list.iter().filter(|s| s.outcome != Some(Outcome::Completed)).count();
-    println!("{} sessions, {not_completed} not completed", list.len());
+    println!(
+        "{}, {not_completed} not completed",
+        crate::output::count(list.len(), "session", "sessions")
+    );
     Ok(())
 }
 

@@ -13,29 +13,37 @@ use crate::output::print_json;
 use crate::Failure;
 
 pub async fn run(g: &Global, args: &DoctorArgs) -> Result<(), Failure> {
-    let ctx = crate::commands::load_app(g)?;
-    // --remote as given (a bare HOST:PORT is http), else the daemon this data directory
-    // announced (wherever --listen put it), else the configured address.
-    let url = match &args.remote {
-        Some(r) if r.contains("://") => r.clone(),
-        Some(r) => format!("http://{r}"),
-        None => match ctx.data.running_daemon() {
-            Some(d) => d.url(),
-            None => jada_app::data_dir::local_url(ctx.config.server.listen),
-        },
-    };
-    let token = std::env::var("JADA_ADMIN_TOKEN")
-        .ok()
-        .or_else(|| ctx.admin_token(false).ok().flatten());
-    let report = match fetch(&url, token.as_deref()).await {
-        Ok(r) => r,
-        Err(Fetch::Refused(why)) => return Err(Failure::op(anyhow::anyhow!("{url}: {why}"))),
-        Err(Fetch::Unreachable(why)) if args.remote.is_some() => {
-            return Err(Failure::op(anyhow::anyhow!("cannot get the status of {url}: {why}")));
+    let env_token = std::env::var("JADA_ADMIN_TOKEN").ok().filter(|t| !t.trim().is_empty());
+    let report = match (&args.remote, env_token) {
+        // A remote daemon with the token in the environment: nothing local is needed.
+        (Some(remote), Some(token)) => remote_report(&remote_url(remote), &token).await?,
+        (Some(remote), None) => {
+            let ctx = crate::commands::load_app(g)?;
+            let token = admin_token(&ctx)?;
+            remote_report(&remote_url(remote), &token).await?
         }
-        Err(Fetch::Unreachable(why)) => {
-            tracing::info!(%why, "no daemon answered; reading the store");
-            local_report(&ctx, &jobs(&ctx)?).await?
+        // This data directory's own daemon (as its lock and daemon.json say), or the
+        // store itself: never whatever answers on the configured port, which may be
+        // another business's daemon.
+        (None, env_token) => {
+            let ctx = crate::commands::load_app(g)?;
+            match ctx.data.running_daemon() {
+                Some(d) => {
+                    let token = match env_token {
+                        Some(t) => t,
+                        None => admin_token(&ctx)?,
+                    };
+                    match fetch(&d.url(), Some(&token)).await {
+                        Ok(r) => r,
+                        Err(Fetch::Refused(why)) => return Err(Failure::op(anyhow::anyhow!("{}: {why}", d.url()))),
+                        Err(Fetch::Unreachable(why)) => {
+                            tracing::info!(%why, "this data directory's daemon did not answer; reading the store");
+                            local_report(&ctx, &jobs(&ctx)?).await?
+                        }
+                    }
+                }
+                None => local_report(&ctx, &jobs(&ctx)?).await?,
+            }
         }
     };
     let findings = report.findings();
@@ -62,6 +70,37 @@ pub async fn run(g: &Global, args: &DoctorArgs) -> Result<(), Failure> {
             error,
             reported: !args.json,
         })
+    }
+}
+
+/// `--remote` as given (a bare HOST:PORT is http).
+fn remote_url(r: &str) -> String {
+    if r.contains("://") {
+        r.to_string()
+    } else {
+        format!("http://{r}")
+    }
+}
+
+/// This data directory's admin token: read as a secret (a loose file is refused with the
+/// `chmod`, never silently skipped).
+fn admin_token(ctx: &crate::commands::Context) -> Result<String, Failure> {
+    match ctx.admin_token(false) {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(Failure::Usage(anyhow::anyhow!(
+            "no admin token in {}: start the daemon once (it makes one), or set JADA_ADMIN_TOKEN",
+            ctx.data.secrets().join("admin-token").display()
+        ))),
+        Err(e) => Err(Failure::Usage(anyhow::anyhow!("{e}"))),
+    }
+}
+
+/// The status of a daemon elsewhere: it must answer.
+async fn remote_report(url: &str, token: &str) -> Result<StatusReport, Failure> {
+    match fetch(url, Some(token)).await {
+        Ok(r) => Ok(r),
+        Err(Fetch::Refused(why)) => Err(Failure::op(anyhow::anyhow!("{url}: {why}"))),
+        Err(Fetch::Unreachable(why)) => Err(Failure::op(anyhow::anyhow!("cannot get the status of {url}: {why}"))),
     }
 }
 

@@ -72,7 +72,11 @@ pub async fn run(g: &Global, cmd: TasksCommand) -> Result<(), Failure> {
         TasksCommand::Note { id, note } => {
             let note = note_of(&app, &note)?;
             let t = app.store.add_task_note(id, &note).await.map_err(not_found)?;
-            println!("task {}: note added ({} notes)", t.id, t.notes.len());
+            println!(
+                "task {}: note added ({})",
+                t.id,
+                crate::output::count(t.notes.len(), "note", "notes")
+            );
             Ok(())
         }
         TasksCommand::Done { id, note } => set(&app, id, TaskStatus::Done, &note).await,

@@ -211,7 +211,7 @@ pub async fn send(
     let recipients = summary_recipients(cfg, &mut out).await?;
     if recipients.is_empty() {
         out.notes.push(format!(
-            "the summary went to nobody: list its recipients in [statements] recipients (it is kept in {})",
+            "the summary has no recipients, so it is not sent: list them in [statements] recipients (it is kept in {})",
             dir.join("summary.xlsx").display()
         ));
     }
