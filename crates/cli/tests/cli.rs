@@ -127,11 +127,24 @@ fn demo_loads_a_business_that_lists_and_is_idempotent() {
                 .and(contains("charter id"))
                 .and(contains("0 unchanged")),
         );
-    jada(dir.path())
+    let again = jada(dir.path())
         .args(["demo", "--seed", "7", "--season", "2024"])
-        .assert()
-        .success()
-        .stdout(contains("0 created, 0 updated"));
+        .output()
+        .unwrap();
+    let shown = String::from_utf8(again.stdout).unwrap();
+    assert!(shown.contains("0 created, 0 updated"), "{shown}");
+    // The charters shown are in the order of the day: date, then start time.
+    let slots: Vec<(String, String)> = shown
+        .lines()
+        .filter_map(|l| {
+            let mut cells = l.trim_start_matches('│').split_whitespace();
+            let date = cells.next()?;
+            let time = cells.next()?;
+            date.starts_with("20").then(|| (date.to_string(), time.to_string()))
+        })
+        .collect();
+    assert!(slots.len() > 5, "{shown}");
+    assert!(slots.windows(2).all(|w| w[0] <= w[1]), "in order: {slots:?}");
     let july = json_list(dir.path(), &["charters", "list", "--month", "2024-07", "--json"]);
     assert!(july.len() > 20, "a busy July: {}", july.len());
     assert!(july
@@ -276,7 +289,9 @@ fn configuration_errors_name_the_key() {
         .args(["config", "check"])
         .assert()
         .code(2)
-        .stderr(contains("business.colour").and(contains("unknown field")));
+        .stderr(contains("business.colour").and(contains(
+            "`colour` is not a known key here: the known ones are name, time_zone",
+        )));
     write(dir.path(), "jada.toml", "[business]\ntime_zone = \"Mars/Base\"\n");
     jada(dir.path())
         .args(["config", "check"])

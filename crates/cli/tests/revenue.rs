@@ -117,6 +117,14 @@ print(json.dumps({"active": ws.title, "head": head, "statuses": [r[head.index("S
     let text = String::from_utf8(out.stdout).unwrap();
     let footer = text.lines().last().unwrap();
     assert!(footer.starts_with("July 2024: 6 charters (3 reportable), "), "{footer}");
+    // The report says the month's figures in the same words, from the same function.
+    let out = jada(d)
+        .args(["report", "monthly", "--month", "2024-07"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(said.lines().any(|l| l.starts_with(footer)), "{said} vs {footer}");
     // "... revenue $3,800.50, tips $130.01"
     let after = footer.split("revenue ").nth(1).unwrap();
     let (r, t) = after.split_once(", tips ").unwrap();

@@ -195,7 +195,13 @@ async fn show(ctx: &Context, args: &ShowArgs) -> Result<(), Failure> {
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
-        ("booked at", c.created_at.to_rfc3339()),
+        (
+            "booked at",
+            ctx.config
+                .business
+                .time_zone
+                .show(c.created_at, chrono::Datelike::year(&ctx.clock.now())),
+        ),
         ("version", c.version.to_string()),
     ];
     for (k, v) in rows {

@@ -47,20 +47,21 @@ pub async fn run(g: &Global, args: &DemoArgs) -> Result<(), Failure> {
             c.rejected.len()
         )));
     }
-    // Show the next sails if there are any ahead, else the season's first week of July.
-    let upcoming: Vec<_> = business
-        .charters
+    // Show the next sails if there are any ahead, else the season's first week of July,
+    // in the order of the day (as every list shows charters: date, then start time).
+    let mut ordered: Vec<_> = business.charters.iter().collect();
+    ordered.sort_by_key(|c| (c.charter_date, c.start_time, c.charter_id));
+    let upcoming: Vec<_> = ordered
         .iter()
         .filter(|c| c.charter_date >= today)
         .take(10)
-        .cloned()
+        .map(|c| (*c).clone())
         .collect();
     let shown = if upcoming.is_empty() {
-        let july: Vec<_> = business
-            .charters
+        let july: Vec<_> = ordered
             .iter()
             .filter(|c| c.charter_date.month() == 7 && c.charter_date.day() <= 7)
-            .cloned()
+            .map(|c| (*c).clone())
             .collect();
         println!("\nThe first week of July {}:", opts.from.year());
         july

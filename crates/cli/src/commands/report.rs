@@ -52,12 +52,11 @@ pub async fn run(g: &Global, cmd: ReportCommand) -> Result<(), Failure> {
             p.file_id
         );
     }
+    // The month's figures in the one wording every screen uses (`charters list` too).
+    let charters = ctx.store.list_charters_in_month(month).await.map_err(Failure::op)?;
     println!(
-        "{}: {} charters, revenue {}, tips {} (columns in {} order) -> {}",
-        month.long_name(),
-        r.rows,
-        r.revenue,
-        r.tips,
+        "{} (columns in {} order) -> {}",
+        crate::commands::charters::month_footer(month, &charters),
         r.column_order,
         r.path.display()
     );
