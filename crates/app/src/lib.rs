@@ -134,9 +134,12 @@ impl App {
     pub fn open(config: Config) -> Result<App, AppError> {
         let data = DataDir::new(&config.data_dir);
         data.ensure()?;
+        // The fleet's turnarounds: every charter write checks its vessel's time with them.
+        let turnarounds =
+            jada_store::Turnarounds::new(config.fleet().vessels().iter().map(|v| (v.name.clone(), v.turnaround)));
         let store: Arc<dyn Store> = match config.store.backend {
-            config::Backend::Sqlite => Arc::new(SqliteStore::open(data.db())?),
-            config::Backend::Dynamodb => Arc::new(open_dynamo(&config.store.dynamo())),
+            config::Backend::Sqlite => Arc::new(SqliteStore::open(data.db())?.with_turnarounds(turnarounds)),
+            config::Backend::Dynamodb => Arc::new(open_dynamo(&config.store.dynamo()).with_turnarounds(turnarounds)),
         };
         Ok(App {
             config,

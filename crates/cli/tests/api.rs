@@ -406,3 +406,66 @@ fn money_may_be_a_json_number_read_exactly_never_through_a_float() {
         assert!(e["errors"][0]["reason"].as_str().unwrap().contains(why), "{bad}: {e}");
     }
 }
+
+#[test]
+fn twenty_bookings_of_one_slot_at_once_make_one_charter_and_nineteen_409s() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_serve, url) = start(d);
+    let auth = format!("Bearer {}", key(d, "booking-site"));
+    let slot = json!({
+        "charter_date": "2031-09-10", "start_time": "10:00", "end_time": "12:00",
+        "vessel_name": "Marlin", "guest_name": "Zoë Site", "guest_count": 4,
+        "reportable_revenue": "1250.00", "tips": "0"
+    });
+    let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..20)
+            .map(|_| {
+                let (url, auth, body) = (&url, &auth, slot.clone());
+                s.spawn(move || {
+                    let r = Client::new()
+                        .post(format!("{url}/api/charters"))
+                        .header("authorization", auth)
+                        .json(&body)
+                        .send()
+                        .unwrap();
+                    (r.status().as_u16(), r.json::<Value>().unwrap())
+                })
+            })
+            .collect();
+        runs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let made: Vec<&Value> = answers.iter().filter(|(s, _)| *s == 201).map(|(_, v)| v).collect();
+    let refused: Vec<&Value> = answers.iter().filter(|(s, _)| *s == 409).map(|(_, v)| v).collect();
+    assert_eq!((made.len(), refused.len()), (1, 19), "{answers:?}");
+    let winner = made[0]["charter_id"].as_str().unwrap();
+    for r in &refused {
+        assert_eq!(r["conflicts_with"]["charter_id"], winner, "{r}");
+        assert_eq!(
+            (
+                r["conflicts_with"]["date"].as_str(),
+                r["conflicts_with"]["start"].as_str(),
+                r["conflicts_with"]["end"].as_str()
+            ),
+            (Some("2031-09-10"), Some("10:00"), Some("12:00"))
+        );
+        assert!(
+            r["error"]
+                .as_str()
+                .unwrap()
+                .contains("one vessel sails one charter at a time"),
+            "{r}"
+        );
+    }
+    // Back to back is a booking like any other.
+    let mut next = slot.clone();
+    next["start_time"] = json!("12:00");
+    next["end_time"] = json!("14:00");
+    let r = Client::new()
+        .post(format!("{url}/api/charters"))
+        .header("authorization", &auth)
+        .json(&next)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}

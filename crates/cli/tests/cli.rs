@@ -598,3 +598,36 @@ fn store_check_on_the_embedded_default_says_it_is_sqlite_and_asks_no_one() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((v["ok"].as_bool(), v["backend"].as_str()), (Some(true), Some("sqlite")));
 }
+
+#[test]
+fn an_import_never_books_a_vessel_twice_and_names_the_charter_in_the_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d).arg("init").assert().success();
+    std::fs::write(
+        d.join("day.csv"),
+        "charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue\n\
+         10000000-0000-4000-8000-000000000001,2031-07-04,09:00,12:00,Marlin,Ana Early,4,800\n\
+         10000000-0000-4000-8000-000000000002,2031-07-04,10:00,11:00,Marlin,Ben Inside,2,300\n\
+         10000000-0000-4000-8000-000000000003,2031-07-04,12:00,14:00,Marlin,Cy Next,2,300\n\
+         10000000-0000-4000-8000-000000000004,2031-07-04,10:00,11:00,Pelican,Di Other,2,300\n",
+    )
+    .unwrap();
+    let out = jada(d).args(["charters", "import", "day.csv"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(said.contains("3 created") && said.contains("1 rejected"), "{said}");
+    assert!(
+        said.contains("line 3")
+            && said.contains("10000000-0000-4000-8000-000000000001")
+            && said.contains("09:00–12:00")
+            && said.contains("Ana Early"),
+        "the line, and the charter in the way: {said}"
+    );
+    let july = json_list(d, &["charters", "list", "--month", "2031-07", "--json"]);
+    assert_eq!(
+        july.len(),
+        3,
+        "back to back and another vessel are bookings like any other"
+    );
+}

@@ -410,7 +410,7 @@ fn after_a_kill_9_the_restarted_daemon_takes_the_dead_ones_outbox_at_once() {
                 .build()
                 .unwrap();
             for i in 0..60 {
-                let body = serde_json::json!({"charter_date": "2031-09-01", "start_time": format!("{:02}:00", 6 + i % 12),
+                let body = serde_json::json!({"charter_date": format!("2031-08-{:02}", 1 + i % 28), "start_time": format!("{:02}:00", 6 + i % 12),
                     "end_time": format!("{:02}:30", 6 + i % 12), "vessel_name": "Marlin", "guest_name": format!("Guest {i}"),
                     "guest_count": 2, "reportable_revenue": "100"});
                 let _ = http
@@ -432,7 +432,8 @@ fn after_a_kill_9_the_restarted_daemon_takes_the_dead_ones_outbox_at_once() {
     );
     for i in 0..10 {
         csv.push_str(&format!(
-            "20000000-0000-4000-8000-0000000000{i:02},2031-09-02,10:00,12:00,Marlin,Late {i},2,100\n"
+            "20000000-0000-4000-8000-0000000000{i:02},2031-09-{:02},10:00,12:00,Marlin,Late {i},2,100\n",
+            2 + i
         ));
     }
     std::fs::write(d.join("late.csv"), csv).unwrap();

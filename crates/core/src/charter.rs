@@ -129,6 +129,32 @@ pub struct Charter {
 }
 
 impl Charter {
+    /// Whether it holds its vessel for its time: every status but `cancelled`.
+    pub fn holds_vessel(&self) -> bool {
+        self.status != CharterStatus::Cancelled
+    }
+
+    /// Whether `self` and `other` would have one vessel at sea twice at once: both hold
+    /// it, same vessel (as the fleet names it: case and spacing aside), same date, and
+    /// their times overlap once `turnaround` is added after each (back to back, end =
+    /// start, is fine with no turnaround). The one rule every store write applies.
+    pub fn overlaps(&self, other: &Charter, turnaround: chrono::Duration) -> bool {
+        let vessel = |c: &Charter| {
+            c.vessel_name
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        };
+        self.charter_id != other.charter_id
+            && self.holds_vessel()
+            && other.holds_vessel()
+            && self.charter_date == other.charter_date
+            && vessel(self) == vessel(other)
+            && self.start_time < other.end_time + turnaround
+            && other.start_time < self.end_time + turnaround
+    }
+
     /// Checks the rules a charter must satisfy on its own.
     pub fn validate(&self) -> Result<(), CharterError> {
         if self.end_time <= self.start_time {

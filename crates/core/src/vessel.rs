@@ -50,6 +50,10 @@ pub struct Vessel {
     pub name: String,
     #[serde(flatten)]
     pub seats: SeatRules,
+    /// Minutes the vessel needs between two charters (cleaning, fuel, crew change): no
+    /// charter may start sooner after another ends. Default 0 (back to back).
+    #[serde(default)]
+    pub turnaround: u32,
 }
 
 impl Vessel {
@@ -98,6 +102,7 @@ mod tests {
     fn marlin() -> Vessel {
         Vessel {
             name: "Marlin".into(),
+            turnaround: 0,
             seats: SeatRules {
                 captains: 1,
                 crew: vec![
@@ -180,6 +185,7 @@ mod fleet_tests {
     fn lookup_ignores_case_and_spacing() {
         let fleet = Fleet::new(vec![Vessel {
             name: "Sea Lion".into(),
+            turnaround: 0,
             seats: SeatRules {
                 captains: 1,
                 crew: vec![CrewTier { max_guests: 6, crew: 1 }],

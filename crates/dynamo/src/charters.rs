@@ -278,6 +278,27 @@ impl DynamoStore {
     }
 
     async fn write_one(&self, write: CharterWrite, now: DateTime<Utc>) -> Result<Charter> {
+        // A write that lost the race for its vessel's day to another writer is decided
+        // again from what the store then holds (the other charter may now overlap it).
+        for attempt in 0..SLOT_ATTEMPTS {
+            match self.try_write_one(write.clone(), now).await? {
+                Some(result) => return result,
+                None => tokio::time::sleep(crate::docs::contention_pause(attempt)).await,
+            }
+        }
+        Err(StoreError::Backend(
+            format!(
+                "charter {} kept meeting other writes to its vessel's day; try again",
+                write.charter().charter_id
+            )
+            .into(),
+        ))
+    }
+
+    /// One attempt: the version rules, the overlap rule against the day's charters read
+    /// under the vessel-day item's version, then one transaction [charter, events,
+    /// vessel-day item]. `None`: the vessel-day moved meanwhile; decide again.
+    async fn try_write_one(&self, write: CharterWrite, now: DateTime<Utc>) -> Result<Option<Result<Charter>>> {
         let (mut charter, expected, events) = match write {
             CharterWrite::Create { charter, events } => (charter, None, events),
             CharterWrite::Update {
@@ -289,14 +310,14 @@ impl DynamoStore {
         let id = charter.charter_id;
         let current = self.current_charter(id).await?;
         let created_at = match (expected, &current) {
-            (None, Some(_)) => return Err(StoreError::CharterExists(id)),
-            (Some(_), None) => return Err(StoreError::CharterNotFound(id)),
+            (None, Some(_)) => return Ok(Some(Err(StoreError::CharterExists(id)))),
+            (Some(_), None) => return Ok(Some(Err(StoreError::CharterNotFound(id)))),
             (Some(e), Some(cur)) if e != cur.charter.version => {
-                return Err(StoreError::StaleVersion {
+                return Ok(Some(Err(StoreError::StaleVersion {
                     id,
                     expected: e,
                     actual: cur.charter.version,
-                })
+                })))
             }
             (None, None) => {
                 charter.version = 1;
@@ -309,25 +330,76 @@ impl DynamoStore {
             }
         };
         let mut tx = Tx::new(self);
+        // One vessel, one charter at a time. An update that keeps where and when the
+        // charter sails is not checked again (an old overlap can still be crewed).
+        let moves = current.as_ref().is_none_or(|cur| !same_slot(&cur.charter, &charter));
+        if charter.holds_vessel() && moves {
+            let slot = slot_key(&charter);
+            let seen = self.slot_version(&slot).await?;
+            let today = Utc::now().date_naive();
+            let same_day: Vec<Charter> = self
+                .charter_items_on(charter.charter_date)
+                .await?
+                .iter()
+                .filter_map(|item| read_charter(item, today).ok())
+                .collect();
+            if let Some(other) = self.turnarounds.first_overlap(&charter, &same_day) {
+                return Ok(Some(Err(self.turnarounds.refusal(&charter, other))));
+            }
+            tx.push(self.slot_claim(&slot, seen)?);
+        }
         tx.push(self.charter_update(&charter, &created_at, expected)?);
         for event in events {
             tx.put(&new_event(event, now), Some(""))?;
         }
         match tx.commit().await? {
-            None => Ok(charter),
-            // Someone wrote between our read and our write: say what the store has now.
-            Some(_) => match self.current_charter(id).await? {
-                None => Err(StoreError::CharterNotFound(id)),
-                Some(cur) => match expected {
-                    None => Err(StoreError::CharterExists(id)),
-                    Some(e) => Err(StoreError::StaleVersion {
-                        id,
-                        expected: e,
-                        actual: cur.charter.version,
-                    }),
-                },
+            None => Ok(Some(Ok(charter))),
+            // Someone wrote between our read and our write: say what the store has now,
+            // or, when it was the vessel's day that moved, decide again.
+            Some(_) => match (self.current_charter(id).await?, expected) {
+                (None, Some(_)) => Ok(Some(Err(StoreError::CharterNotFound(id)))),
+                (None, None) => Ok(None),
+                (Some(_), None) => Ok(Some(Err(StoreError::CharterExists(id)))),
+                (Some(cur), Some(e)) if cur.charter.version != e => Ok(Some(Err(StoreError::StaleVersion {
+                    id,
+                    expected: e,
+                    actual: cur.charter.version,
+                }))),
+                (Some(_), Some(_)) => Ok(None),
             },
         }
+    }
+
+    /// The version of a vessel-day item (`SLOT` / `<vessel>#<date>` in jada-ops), 0 when
+    /// none was written yet.
+    async fn slot_version(&self, slot: &str) -> Result<u64> {
+        let item = self.get_doc_raw("SLOT", slot).await?;
+        Ok(item
+            .as_ref()
+            .and_then(|i| crate::wire::get_n(i, "v"))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// The transaction piece that claims a vessel's day: its version moves from `seen`
+    /// to `seen + 1`, so two writers who read the same day cannot both commit.
+    fn slot_claim(&self, slot: &str, seen: u64) -> Result<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.tables.ops)
+            .key("pk", s("SLOT"))
+            .key("sk", s(slot))
+            .update_expression("SET #v = :next")
+            .expression_attribute_names("#v", "v")
+            .expression_attribute_values(":next", n(seen + 1));
+        let update = if seen == 0 {
+            update.condition_expression("attribute_not_exists(#v)")
+        } else {
+            update
+                .condition_expression("#v = :seen")
+                .expression_attribute_values(":seen", n(seen))
+        };
+        let update = update.build().map_err(|e| StoreError::Backend(Box::new(e)))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// Writes charters that are not in the table yet, 25 to a `BatchWriteItem`, retrying
@@ -469,6 +541,29 @@ fn months(from: NaiveDate, to: NaiveDate) -> Vec<Month> {
 }
 
 /// A new outbox event, due at once.
+/// How often a charter write is decided again after losing its vessel's day to another.
+const SLOT_ATTEMPTS: u32 = 20;
+
+/// A vessel's day, as the item that serialises writes to it is keyed.
+fn slot_key(c: &Charter) -> String {
+    let vessel = c
+        .vessel_name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    format!("{vessel}#{}", c.charter_date)
+}
+
+/// Whether two versions of a charter sail on the same vessel, day and times, equally
+/// holding it.
+fn same_slot(a: &Charter, b: &Charter) -> bool {
+    slot_key(a) == slot_key(b)
+        && a.start_time == b.start_time
+        && a.end_time == b.end_time
+        && a.holds_vessel() == b.holds_vessel()
+}
+
 pub(crate) fn new_event(event: Event, now: DateTime<Utc>) -> EventDoc {
     EventDoc {
         event: jada_store::OutboxEvent {

@@ -126,6 +126,8 @@ pub struct DynamoStore {
     instance: String,
     /// Every request sent, by operation.
     stats: std::sync::Arc<stats::RequestStats>,
+    /// Each vessel's turnaround, for the overlap check of every charter write.
+    turnarounds: std::sync::Arc<jada_store::Turnarounds>,
 }
 
 /// The GSI on `charter_date` the old scripts use to fetch a day.
@@ -150,7 +152,14 @@ impl DynamoStore {
             month_index: Default::default(),
             month_index_wanted: config.month_index,
             instance: config.instance.clone().unwrap_or_else(default_instance),
+            turnarounds: Default::default(),
         }
+    }
+
+    /// The store, checking charter writes against these turnarounds (the fleet's).
+    pub fn with_turnarounds(mut self, t: jada_store::Turnarounds) -> DynamoStore {
+        self.turnarounds = std::sync::Arc::new(t);
+        self
     }
 
     /// Requests sent so far, by operation (retries counted).

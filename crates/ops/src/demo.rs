@@ -63,6 +63,7 @@ pub struct DemoBusiness {
 pub fn sample_fleet() -> Fleet {
     let v = |name: &str, tiers: &[(u32, u32)]| Vessel {
         name: name.into(),
+        turnaround: 0,
         seats: SeatRules {
             captains: 1,
             crew: tiers

@@ -93,6 +93,7 @@ fn charter(n: u128, date: NaiveDate, hour: u32, guests: u32, crew: &[&str]) -> C
 fn fleet() -> Fleet {
     Fleet::new(vec![Vessel {
         name: "Marlin".into(),
+        turnaround: 0,
         seats: SeatRules {
             captains: 1,
             crew: vec![

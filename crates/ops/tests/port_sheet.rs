@@ -65,7 +65,12 @@ fn charter(n: u32) -> Charter {
         charter_date: NaiveDate::from_ymd_opt(2030, 5, 1).unwrap() + chrono::Duration::days((n % 60) as i64),
         start_time: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
         end_time: chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
-        vessel_name: "Marlin".into(),
+        // One vessel sails one charter at a time: past the 60 days, another boat.
+        vessel_name: if n < 60 {
+            "Marlin".into()
+        } else {
+            format!("Marlin {}", n / 60)
+        },
         guest_name: format!("Guest {n}"),
         guest_count: 4,
         captain_assigned: None,

@@ -43,8 +43,9 @@ fn charter(n: u32, revenue: i64, tips: i64) -> Charter {
         charter_id: CharterId::from_uuid(uuid::Uuid::from_u128(0xabc0 + n as u128)),
         created_at: Utc::now(),
         charter_date: NaiveDate::from_ymd_opt(2024, 5, 1 + n % 28).unwrap(),
-        start_time: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-        end_time: NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
+        // Past the 28 days, the afternoon sail: one vessel sails one charter at a time.
+        start_time: NaiveTime::from_hms_opt(if n < 28 { 9 } else { 13 }, 0, 0).unwrap(),
+        end_time: NaiveTime::from_hms_opt(if n < 28 { 12 } else { 16 }, 0, 0).unwrap(),
         vessel_name: "Marlin".into(),
         guest_name: format!("Guest {n}"),
         guest_count: 4,

@@ -52,7 +52,7 @@ impl ApiState {
 #[openapi(
     info(title = "jada booking API", description = "Push bookings into jada. Authenticate with `Authorization: Bearer <key>` (keys from `jada api-key create NAME`). Money is in dollars, as a string (\"1234.50\") or a number with at most two decimals (1234.5); dates are YYYY-MM-DD, times HH:MM."),
     paths(create, get_one, update, list, revenue, tasks::list, tasks::create, tasks::get_one, tasks::note, tasks::status),
-    components(schemas(NewCharter, CharterUpdate, ApiCharter, ApiRevenue, ApiError, ApiFieldError,
+    components(schemas(NewCharter, CharterUpdate, ApiCharter, ApiRevenue, ApiError, ApiFieldError, ConflictsWith,
         tasks::ApiTask, tasks::ApiTaskNote, tasks::NewApiTask, tasks::ApiNote, tasks::ApiStatusChange)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -229,6 +229,26 @@ pub struct ApiError {
     /// ... and the one the store holds (GET it again, apply your change, PUT with this).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<u64>,
+    /// On a 409 for a vessel already taken at that time: what was refused, in words ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// ... and the charter holding the vessel then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicts_with: Option<ConflictsWith>,
+}
+
+/// The charter a booking would overlap (same vessel, overlapping times).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConflictsWith {
+    pub charter_id: String,
+    /// YYYY-MM-DD
+    pub date: String,
+    /// HH:MM
+    pub start: String,
+    /// HH:MM
+    pub end: String,
+    pub vessel: String,
+    pub guest_name: String,
 }
 
 fn fail(status: StatusCode, code: &str, detail: impl Into<String>, errors: Vec<FieldError>) -> Response {
@@ -252,6 +272,8 @@ fn fail(status: StatusCode, code: &str, detail: impl Into<String>, errors: Vec<F
             .collect(),
         your_version: None,
         current_version: None,
+        error: None,
+        conflicts_with: None,
     };
     (status, Json(body)).into_response()
 }
@@ -263,20 +285,38 @@ fn booking_error(e: BookingError) -> Response {
             fail(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail, errors)
         }
         BookingError::Conflict(c) => {
-            let (your_version, current_version) = match c {
+            let (your_version, current_version) = match &c {
                 Conflict::Stale {
                     your_version,
                     current_version,
                     ..
-                } => (Some(your_version), Some(current_version)),
-                Conflict::Exists { .. } => (None, None),
+                } => (Some(*your_version), Some(*current_version)),
+                _ => (None, None),
+            };
+            let conflicts_with = match &c {
+                Conflict::Overlap { other, .. } => Some(ConflictsWith {
+                    charter_id: other.charter_id.to_string(),
+                    date: other.charter_date.to_string(),
+                    start: other.start_time.format("%H:%M").to_string(),
+                    end: other.end_time.format("%H:%M").to_string(),
+                    vessel: other.vessel_name.clone(),
+                    guest_name: other.guest_name.clone(),
+                }),
+                _ => None,
             };
             let body = ApiError {
-                code: "conflict".into(),
+                code: if conflicts_with.is_some() {
+                    "overlap"
+                } else {
+                    "conflict"
+                }
+                .into(),
                 detail: c.to_string(),
                 errors: vec![],
                 your_version,
                 current_version,
+                error: conflicts_with.as_ref().map(|_| c.to_string()),
+                conflicts_with,
             };
             (StatusCode::CONFLICT, Json(body)).into_response()
         }
@@ -370,7 +410,7 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
 /// Create a booking.
 #[utoipa::path(post, path = "/api/charters", request_body = NewCharter,
     responses((status = 201, body = ApiCharter), (status = 400, body = ApiError), (status = 401, body = ApiError),
-              (status = 409, body = ApiError, description = "the charter_id exists"), (status = 422, body = ApiError)))]
+              (status = 409, body = ApiError, description = "the charter_id exists, or the vessel is taken then (conflicts_with)"), (status = 422, body = ApiError)))]
 async fn create(State(state): State<Arc<ApiState>>, _caller: Caller, body: Bytes) -> Response {
     let input: NewCharter = match parse(&body) {
         Ok(i) => i,
@@ -405,7 +445,7 @@ async fn create(State(state): State<Arc<ApiState>>, _caller: Caller, body: Bytes
 #[utoipa::path(put, path = "/api/charters/{id}", request_body = CharterUpdate,
     params(("id" = String, Path, format = "uuid", description = "charter id")),
     responses((status = 200, body = ApiCharter), (status = 400, body = ApiError), (status = 401, body = ApiError),
-              (status = 404, body = ApiError), (status = 409, body = ApiError, description = "stale version"), (status = 422, body = ApiError)))]
+              (status = 404, body = ApiError), (status = 409, body = ApiError, description = "stale version, or the vessel is taken then (conflicts_with)"), (status = 422, body = ApiError)))]
 async fn update(State(state): State<Arc<ApiState>>, _caller: Caller, Path(id): Path<String>, body: Bytes) -> Response {
     let id = match charter_id(&id) {
         Ok(i) => i,

@@ -10,6 +10,14 @@ pub enum StoreError {
     /// A create named an id that is already taken.
     #[error("charter {0} already exists: update it instead of creating it")]
     CharterExists(CharterId),
+    /// The charter would have its vessel at sea twice at once (with the vessel's
+    /// turnaround): refused, naming the charter already holding that time.
+    #[error("charter {id} would overlap charter {} on {} ({}, {}–{}, guest {}): one vessel sails one charter at a time{}; choose another time or vessel, or cancel the other first", other.charter_id, other.vessel_name, other.charter_date, other.start_time.format("%H:%M"), other.end_time.format("%H:%M"), other.guest_name, turnaround_note(*turnaround_minutes))]
+    Overlap {
+        id: CharterId,
+        other: Box<jada_core::Charter>,
+        turnaround_minutes: i64,
+    },
     /// An update or lookup named a charter that does not exist.
     #[error("charter {0} does not exist")]
     CharterNotFound(CharterId),
@@ -58,6 +66,14 @@ pub enum StoreError {
     /// (not also a `source`, which printed it twice in an error chain).
     #[error("store backend failed: {0}")]
     Backend(Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn turnaround_note(minutes: i64) -> String {
+    if minutes > 0 {
+        format!(", with {minutes} minutes' turnaround between charters")
+    } else {
+        String::new()
+    }
 }
 
 /// The refusals both backends give in the same words.

@@ -22,7 +22,7 @@ pub use records::{hour_of, turn_counters};
 pub use records::{
     Acceptance, AgentTotals, AlertRecord, AlertStatus, ApiKey, CharterWrite, DispatchRecord, DispatchStatus,
     EventStatus, JobRun, NewApproval, NewSession, OutboxEvent, RunEnd, RunOutcome, SentStatement, Session, SessionEnd,
-    Started, Trigger, TurnCost,
+    Started, Trigger, TurnCost, Turnarounds,
 };
 pub use traits::{
     AccessStore, AgentStore, AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore,

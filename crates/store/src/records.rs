@@ -434,3 +434,42 @@ pub struct NewApproval {
     pub requested_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
+
+/// Each vessel's turnaround (minutes between two charters), by the vessel's name as the
+/// fleet knows it (case and spacing aside): what a charter write checks overlaps with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Turnarounds(std::collections::BTreeMap<String, u32>);
+
+impl Turnarounds {
+    pub fn new(vessels: impl IntoIterator<Item = (String, u32)>) -> Turnarounds {
+        Turnarounds(vessels.into_iter().map(|(v, m)| (key(&v), m)).collect())
+    }
+
+    /// The turnaround of `vessel` (0 for one the fleet does not list).
+    pub fn of(&self, vessel: &str) -> u32 {
+        self.0.get(&key(vessel)).copied().unwrap_or(0)
+    }
+
+    /// The first charter of `others` that `charter` would overlap, if any.
+    pub fn first_overlap<'a>(
+        &self,
+        charter: &jada_core::Charter,
+        others: &'a [jada_core::Charter],
+    ) -> Option<&'a jada_core::Charter> {
+        let turnaround = chrono::Duration::minutes(i64::from(self.of(&charter.vessel_name)));
+        others.iter().find(|o| charter.overlaps(o, turnaround))
+    }
+
+    /// The refusal for `charter` overlapping `other`.
+    pub fn refusal(&self, charter: &jada_core::Charter, other: &jada_core::Charter) -> crate::StoreError {
+        crate::StoreError::Overlap {
+            id: charter.charter_id,
+            other: Box::new(other.clone()),
+            turnaround_minutes: i64::from(self.of(&charter.vessel_name)),
+        }
+    }
+}
+
+fn key(vessel: &str) -> String {
+    vessel.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}

@@ -86,6 +86,12 @@ pub enum Conflict {
     },
     /// A create named an id that exists.
     Exists { charter_id: CharterId },
+    /// The charter would overlap another of its vessel (the one named).
+    Overlap {
+        charter_id: CharterId,
+        other: Box<jada_core::Charter>,
+        turnaround_minutes: i64,
+    },
 }
 
 impl Conflict {
@@ -98,6 +104,15 @@ impl Conflict {
                 current_version: *actual,
             }),
             jada_store::StoreError::CharterExists(id) => Some(Conflict::Exists { charter_id: *id }),
+            jada_store::StoreError::Overlap {
+                id,
+                other,
+                turnaround_minutes,
+            } => Some(Conflict::Overlap {
+                charter_id: *id,
+                other: other.clone(),
+                turnaround_minutes: *turnaround_minutes,
+            }),
             _ => None,
         }
     }
@@ -106,17 +121,26 @@ impl Conflict {
 /// Said as the store says it: one wording for a conflict, wherever it is found.
 impl fmt::Display for Conflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let e = match *self {
+        let e = match self {
             Conflict::Stale {
                 charter_id,
                 your_version,
                 current_version,
             } => jada_store::StoreError::StaleVersion {
-                id: charter_id,
-                expected: your_version,
-                actual: current_version,
+                id: *charter_id,
+                expected: *your_version,
+                actual: *current_version,
             },
-            Conflict::Exists { charter_id } => jada_store::StoreError::CharterExists(charter_id),
+            Conflict::Exists { charter_id } => jada_store::StoreError::CharterExists(*charter_id),
+            Conflict::Overlap {
+                charter_id,
+                other,
+                turnaround_minutes,
+            } => jada_store::StoreError::Overlap {
+                id: *charter_id,
+                other: other.clone(),
+                turnaround_minutes: *turnaround_minutes,
+            },
         };
         e.fmt(f)
     }

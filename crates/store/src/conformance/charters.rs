@@ -334,3 +334,91 @@ pub async fn chat_threads(s: &impl Store) {
         StoreError::CharterNotFound(_)
     ));
 }
+
+/// One vessel, one charter at a time: an overlapping write is refused naming the other
+/// charter; back to back, another vessel, another day or a cancelled charter are fine;
+/// an update that keeps its slot is not refused; concurrent bookings of one slot leave
+/// exactly one.
+pub async fn a_vessel_is_never_booked_twice_at_once(s: &impl Store) {
+    let now = t("2024-04-01T10:00:00Z");
+    let at = |day: &str, from: (u32, u32), to: (u32, u32), vessel: &str| {
+        let mut c = charter(day, 9);
+        c.start_time = NaiveTime::from_hms_opt(from.0, from.1, 0).unwrap();
+        c.end_time = NaiveTime::from_hms_opt(to.0, to.1, 0).unwrap();
+        c.vessel_name = vessel.into();
+        c
+    };
+    let first = s
+        .create_charter(at("2024-06-01", (9, 0), (12, 0), "Marlin"), vec![], now)
+        .await
+        .unwrap();
+    let inside = at("2024-06-01", (10, 0), (11, 0), "marlin ");
+    let err = s.create_charter(inside.clone(), vec![], now).await.unwrap_err();
+    match &err {
+        StoreError::Overlap { id, other, .. } => {
+            assert_eq!((*id, other.charter_id), (inside.charter_id, first.charter_id));
+        }
+        other => panic!("expected an overlap, got {other}"),
+    }
+    let said = err.to_string();
+    assert!(
+        said.contains(&first.charter_id.to_string()) && said.contains("09:00–12:00") && said.contains("Grace Hopper"),
+        "{said}"
+    );
+    assert!(
+        s.get_charter(inside.charter_id).await.unwrap().is_none(),
+        "nothing written"
+    );
+    assert!(pending_events(s).await.is_empty(), "no event for a refused write");
+
+    // Back to back, another vessel, another day: all fine.
+    for ok in [
+        at("2024-06-01", (12, 0), (14, 0), "Marlin"),
+        at("2024-06-01", (7, 0), (9, 0), "Marlin"),
+        at("2024-06-01", (10, 0), (11, 0), "Pelican"),
+        at("2024-06-02", (10, 0), (11, 0), "Marlin"),
+    ] {
+        s.create_charter(ok, vec![], now).await.unwrap();
+    }
+    // A cancelled charter does not hold its vessel; cancelling frees the slot.
+    let mut cancelled = at("2024-06-01", (15, 0), (16, 0), "Marlin");
+    cancelled.status = CharterStatus::Cancelled;
+    let cancelled = s.create_charter(cancelled, vec![], now).await.unwrap();
+    s.create_charter(at("2024-06-01", (15, 0), (16, 0), "Marlin"), vec![], now)
+        .await
+        .unwrap();
+    // Moving a charter onto a taken slot is refused; an update that keeps its slot is not.
+    let mut moved = first.clone();
+    moved.start_time = NaiveTime::from_hms_opt(13, 0, 0).unwrap();
+    moved.end_time = NaiveTime::from_hms_opt(14, 30, 0).unwrap();
+    let err = s.update_charter(moved, first.version, vec![], now).await.unwrap_err();
+    assert!(matches!(err, StoreError::Overlap { .. }), "{err}");
+    let mut recrewed = first.clone();
+    recrewed.guest_count = 7;
+    s.update_charter(recrewed, first.version, vec![], now).await.unwrap();
+    let mut revived = cancelled.clone();
+    revived.status = CharterStatus::Booked;
+    let err = s
+        .update_charter(revived, cancelled.version, vec![], now)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Overlap { .. }),
+        "reinstating onto a taken slot: {err}"
+    );
+
+    // Twenty bookings of one slot at once: exactly one is made.
+    let attempts: Vec<Charter> = (0..20).map(|_| at("2024-06-03", (10, 0), (12, 0), "Marlin")).collect();
+    let results = futures::future::join_all(attempts.into_iter().map(|c| s.create_charter(c, vec![], now))).await;
+    let made = results.iter().filter(|r| r.is_ok()).count();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::Overlap { .. })))
+        .count();
+    assert_eq!((made, refused), (1, 19), "{results:?}");
+    let day = s
+        .list_charters_between(date("2024-06-03"), date("2024-06-03"))
+        .await
+        .unwrap();
+    assert_eq!(day.len(), 1);
+}

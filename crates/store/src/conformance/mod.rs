@@ -39,6 +39,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases $factory;
             charter_create_and_get, charter_update_bumps_version, stale_update_fails_and_leaves_no_event,
             update_of_missing_charter_fails, batch_writes_are_independent, month_and_range_listing,
+            a_vessel_is_never_booked_twice_at_once,
             crew_upsert_and_lookup, crew_email_is_unique, crew_availability, chat_threads,
             outbox_claim_lease_and_ack, outbox_failure_dead_letter_retry_and_drop, job_runs, credential_states, leases, alerts, released_events_keep_their_attempts,
             statements_sent_once_per_month_and_key,
@@ -72,15 +73,17 @@ fn crew_id(s: &str) -> CrewId {
     CrewId::parse(s).expect("test crew id")
 }
 
-/// A valid charter on `day` starting at `hour`, with a fresh id.
+/// A valid charter on `day` starting at `hour`, with a fresh id, on a vessel of its own
+/// (so that cases about other rules never meet the one-vessel-one-charter rule).
 pub fn charter(day: &str, hour: u32) -> Charter {
+    let id = Uuid::new_v4();
     Charter {
-        charter_id: CharterId::from_uuid(Uuid::new_v4()),
+        charter_id: CharterId::from_uuid(id),
         created_at: Utc.with_ymd_and_hms(2024, 1, 15, 9, 0, 0).unwrap(),
         charter_date: date(day),
         start_time: NaiveTime::from_hms_opt(hour, 0, 0).unwrap(),
         end_time: NaiveTime::from_hms_opt(hour + 2, 30, 0).unwrap(),
-        vessel_name: "Marlin".into(),
+        vessel_name: format!("Marlin {}", &id.simple().to_string()[..8]),
         guest_name: "Grace Hopper".into(),
         guest_count: 6,
         captain_assigned: Some(crew_id("cap-1")),

@@ -7,18 +7,19 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
 use super::{corrupt, parse_ts, ts, SqliteStore};
-use crate::{CharterStore, CharterWrite, Result, StoreError};
+use crate::{CharterStore, CharterWrite, Result, StoreError, Turnarounds};
 
 pub(super) const COLUMNS: &str = "charter_id, created_at, charter_date, start_time, end_time, vessel_name, guest_name, guest_count, captain_assigned, crew_assigned, reportable_revenue, tips, status, version";
 
 #[async_trait]
 impl CharterStore for SqliteStore {
     async fn write_charters(&self, writes: Vec<CharterWrite>, now: DateTime<Utc>) -> Result<Vec<Result<Charter>>> {
+        let turnarounds = std::sync::Arc::clone(&self.turnarounds);
         self.call(move |conn| {
             let tx = super::write_tx(conn)?;
             let results = writes
                 .into_iter()
-                .map(|w| write_one(&tx, w, now))
+                .map(|w| write_one(&tx, w, &turnarounds, now))
                 .collect::<Result<Vec<_>>>()?;
             tx.commit()?;
             Ok(results)
@@ -80,7 +81,12 @@ pub(super) fn collect<P: rusqlite::Params>(conn: &Connection, sql: &str, p: P) -
 
 /// One write of a batch: the version check, the row, its events. A refusal is an inner
 /// `Err` and writes nothing; an SQLite failure is the outer `Err` and aborts the batch.
-fn write_one(tx: &Transaction, write: CharterWrite, now: DateTime<Utc>) -> Result<Result<Charter>> {
+fn write_one(
+    tx: &Transaction,
+    write: CharterWrite,
+    turnarounds: &Turnarounds,
+    now: DateTime<Utc>,
+) -> Result<Result<Charter>> {
     let (mut charter, expected, events) = match write {
         CharterWrite::Create { charter, events } => (charter, None, events),
         CharterWrite::Update {
@@ -90,27 +96,51 @@ fn write_one(tx: &Transaction, write: CharterWrite, now: DateTime<Utc>) -> Resul
         } => (charter, Some(expected_version), events),
     };
     let id = charter.charter_id;
-    let current: Option<(u64, String)> = tx
-        .prepare_cached("SELECT version, created_at FROM charters WHERE charter_id = ?1")?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+    let current: Option<(u64, String, String)> = tx
+        .prepare_cached(
+            "SELECT version, created_at, charter_date || ' ' || start_time || ' ' || end_time || ' ' || lower(vessel_name) || ' ' || (status <> 'cancelled')
+             FROM charters WHERE charter_id = ?1",
+        )?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
+    // An update that keeps the charter where and when it sails is not checked again: a
+    // charter already overlapping (imported before the rule, written by the old scripts)
+    // can still be crewed or cancelled; `jada charters check` lists it.
+    let slot = format!(
+        "{} {} {} {} {}",
+        charter.charter_date,
+        charter.start_time.format("%H:%M:%S"),
+        charter.end_time.format("%H:%M:%S"),
+        charter.vessel_name.to_lowercase(),
+        i32::from(charter.holds_vessel())
+    );
+    let moves = current.as_ref().is_none_or(|(_, _, was)| *was != slot);
+    let current = current.map(|(v, c, _)| (v, c));
     match (expected, current) {
         (None, Some(_)) => return Ok(Err(StoreError::CharterExists(id))),
         (Some(_), None) => return Ok(Err(StoreError::CharterNotFound(id))),
         (Some(expected), Some((actual, _))) if expected != actual => {
             return Ok(Err(StoreError::StaleVersion { id, expected, actual }))
         }
-        (None, None) => {
-            charter.version = 1;
-            put(tx, &charter, now)?;
-        }
+        (None, None) => charter.version = 1,
         (Some(expected), Some((_, created_at))) => {
             // The creation time is the table's sort key: it never changes.
             charter.created_at = parse_ts("charter created_at", &created_at)?;
             charter.version = expected + 1;
-            put(tx, &charter, now)?;
         }
     }
+    // One vessel, one charter at a time: checked in this (immediate, so serialised)
+    // transaction, against every charter of that day the store holds.
+    if charter.holds_vessel() && moves {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM charters WHERE charter_date = ?1 AND status <> 'cancelled' AND charter_id <> ?2"
+        );
+        let same_day = collect(tx, &sql, [charter.charter_date.to_string(), id.to_string()])?;
+        if let Some(other) = turnarounds.first_overlap(&charter, &same_day) {
+            return Ok(Err(turnarounds.refusal(&charter, other)));
+        }
+    }
+    put(tx, &charter, now)?;
     for event in &events {
         insert_event(tx, event, now)?;
     }

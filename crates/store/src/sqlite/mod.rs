@@ -31,6 +31,8 @@ use crate::{Result, StoreError};
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// Each vessel's turnaround, for the overlap check of every charter write.
+    turnarounds: Arc<crate::Turnarounds>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -53,7 +55,14 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             path,
+            turnarounds: Arc::default(),
         })
+    }
+
+    /// The store, checking charter writes against these turnarounds (the fleet's).
+    pub fn with_turnarounds(mut self, t: crate::Turnarounds) -> Self {
+        self.turnarounds = Arc::new(t);
+        self
     }
 
     pub fn path(&self) -> &Path {
