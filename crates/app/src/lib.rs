@@ -111,6 +111,12 @@ fn open_dynamo(config: &jada_dynamo::DynamoConfig) -> jada_dynamo::DynamoStore {
     })
 }
 
+/// Each vessel's turnaround, from `[[vessels]]`: what the store checks every charter write
+/// against, and what `jada charters check` lists old overlaps by.
+pub fn turnarounds(config: &Config) -> jada_store::Turnarounds {
+    jada_store::Turnarounds::new(config.fleet().vessels().iter().map(|v| (v.name.clone(), v.turnaround)))
+}
+
 impl App {
     /// Loads the configuration (`source`, then `JADA_*`; `data_dir` wins) and opens it.
     pub fn load(source: &Source, data_dir: Option<&Path>) -> Result<App, AppError> {
@@ -135,8 +141,7 @@ impl App {
         let data = DataDir::new(&config.data_dir);
         data.ensure()?;
         // The fleet's turnarounds: every charter write checks its vessel's time with them.
-        let turnarounds =
-            jada_store::Turnarounds::new(config.fleet().vessels().iter().map(|v| (v.name.clone(), v.turnaround)));
+        let turnarounds = turnarounds(&config);
         let store: Arc<dyn Store> = match config.store.backend {
             config::Backend::Sqlite => Arc::new(SqliteStore::open(data.db())?.with_turnarounds(turnarounds)),
             config::Backend::Dynamodb => Arc::new(open_dynamo(&config.store.dynamo()).with_turnarounds(turnarounds)),

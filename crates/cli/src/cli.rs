@@ -314,6 +314,23 @@ pub enum ChartersCommand {
     List(ListChartersArgs),
     /// Show one charter and its chat thread.
     Show(ShowArgs),
+    /// List charters that have one vessel booked twice at once (written before jada
+    /// refused it, or by other tools): each pair, with both charters' times and guests.
+    /// Exits 1 when there is one. Nothing is changed: cancel or move one of each pair.
+    Check(CheckChartersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckChartersArgs {
+    /// The first day to look at, YYYY-MM-DD [default: a year ago]
+    #[arg(long)]
+    pub from: Option<String>,
+    /// The last day to look at, YYYY-MM-DD [default: two years ahead]
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Print JSON: a list of {charter, overlaps} pairs
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -631,3 +631,95 @@ fn an_import_never_books_a_vessel_twice_and_names_the_charter_in_the_way() {
         "back to back and another vessel are bookings like any other"
     );
 }
+
+#[test]
+fn charters_check_lists_overlaps_written_before_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d).arg("init").assert().success();
+    std::fs::write(
+        d.join("day.csv"),
+        "charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue\n\
+         10000000-0000-4000-8000-000000000001,2031-07-04,09:00,12:00,Marlin,Ana Early,4,800\n\
+         10000000-0000-4000-8000-000000000002,2031-07-04,13:00,15:00,Marlin,Ben Later,2,300\n",
+    )
+    .unwrap();
+    jada(d).args(["charters", "import", "day.csv"]).assert().success();
+    jada(d)
+        .args(["charters", "check", "--from", "2031-07-01", "--to", "2031-07-31"])
+        .assert()
+        .success()
+        .stdout(contains("no vessel is booked twice at once"));
+    // What the old scripts (or an older jada) could write: the same boat twice at 10:00.
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute(\"UPDATE charters SET start_time = '10:00:00', end_time = '11:00:00' WHERE guest_name = 'Ben Later'\")\nc.commit()\n")
+        .arg(d.join("jada-data/jada.db"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = jada(d)
+        .args([
+            "charters",
+            "check",
+            "--from",
+            "2031-07-01",
+            "--to",
+            "2031-07-31",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let pairs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(pairs.len(), 1);
+    assert_eq!(pairs[0]["charter"]["guest_name"], "Ana Early");
+    assert_eq!(pairs[0]["overlaps"]["guest_name"], "Ben Later");
+    let text = jada(d)
+        .args(["charters", "check", "--from", "2031-07-01", "--to", "2031-07-31"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("1 overlap (cancel or move one of each"));
+    // Reading them is never refused, and an update that keeps the slot goes through.
+    let july = json_list(d, &["charters", "list", "--month", "2031-07", "--json"]);
+    assert_eq!(july.len(), 2);
+    std::fs::write(
+        d.join("more.csv"),
+        "charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue\n\
+         10000000-0000-4000-8000-000000000002,2031-07-04,10:00,11:00,Marlin,Ben Later,3,300\n",
+    )
+    .unwrap();
+    jada(d).args(["charters", "import", "more.csv"]).assert().success();
+}
+
+#[test]
+fn a_demo_never_merges_into_another_business() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d)
+        .args(["demo", "--seed", "7", "--season", "2024"])
+        .assert()
+        .success();
+    let before = json_list(d, &["charters", "list", "--month", "2024-07", "--json"]).len();
+    let out = jada(d)
+        .args(["demo", "--seed", "8", "--season", "2024"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("merge two businesses") && err.contains("--data-dir"),
+        "{err}"
+    );
+    assert_eq!(
+        json_list(d, &["charters", "list", "--month", "2024-07", "--json"]).len(),
+        before,
+        "nothing written"
+    );
+    // The same demo again is still a no-op.
+    jada(d)
+        .args(["demo", "--seed", "7", "--season", "2024"])
+        .assert()
+        .success()
+        .stdout(contains("0 created, 0 updated"));
+}

@@ -146,3 +146,19 @@ pub async fn save(
     report.rows = rows;
     Ok(report)
 }
+
+/// Pairs of `charters` that have one vessel at sea twice at once (charters written before
+/// the store refused it, or by the old scripts): each pair once, earlier first.
+pub fn overlaps_among(charters: &[Charter], turnarounds: &jada_store::Turnarounds) -> Vec<(Charter, Charter)> {
+    let mut sorted: Vec<&Charter> = charters.iter().filter(|c| c.holds_vessel()).collect();
+    sorted.sort_by_key(|c| (c.charter_date, c.start_time, c.charter_id));
+    let mut out = Vec::new();
+    for (i, a) in sorted.iter().enumerate() {
+        for b in sorted[i + 1..].iter().take_while(|b| b.charter_date == a.charter_date) {
+            if turnarounds.first_overlap(a, std::slice::from_ref(*b)).is_some() {
+                out.push(((*a).clone(), (*b).clone()));
+            }
+        }
+    }
+    out
+}

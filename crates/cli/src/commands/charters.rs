@@ -19,7 +19,67 @@ pub async fn run(g: &Global, cmd: ChartersCommand) -> Result<(), Failure> {
         ChartersCommand::Import(args) => import(&ctx, &args).await,
         ChartersCommand::List(args) => list(&ctx, &args).await,
         ChartersCommand::Show(args) => show(&ctx, &args).await,
+        ChartersCommand::Check(args) => check(&ctx, &args).await,
     }
+}
+
+/// `jada charters check`: one vessel booked twice at once, as the store holds it.
+async fn check(ctx: &Context, args: &crate::cli::CheckChartersArgs) -> Result<(), Failure> {
+    let today = ctx.today();
+    let day = |v: &Option<String>, default: chrono::NaiveDate, flag: &str| match v {
+        Some(s) => jada_core::calendar::parse_date(s).map_err(|e| Failure::Usage(anyhow::anyhow!("{flag}: {e}"))),
+        None => Ok(default),
+    };
+    let from = day(&args.from, today - chrono::Duration::days(365), "--from")?;
+    let to = day(&args.to, today + chrono::Duration::days(730), "--to")?;
+    let charters = ctx.store.list_charters_between(from, to).await.map_err(Failure::op)?;
+    let pairs = jada_ops::charters::overlaps_among(&charters, &jada_app::turnarounds(&ctx.config));
+    let brief = |c: &Charter| {
+        serde_json::json!({"charter_id": c.charter_id, "date": c.charter_date, "vessel": c.vessel_name,
+            "start": c.start_time.format("%H:%M").to_string(), "end": c.end_time.format("%H:%M").to_string(),
+            "guest_name": c.guest_name, "status": c.status})
+    };
+    if args.json {
+        let rows: Vec<serde_json::Value> = pairs
+            .iter()
+            .map(|(a, b)| serde_json::json!({"charter": brief(a), "overlaps": brief(b)}))
+            .collect();
+        print_json(&rows)?;
+    } else {
+        for (a, b) in &pairs {
+            println!(
+                "{} {}: {} {}–{} ({}) overlaps {} {}–{} ({})",
+                a.charter_date,
+                a.vessel_name,
+                a.charter_id,
+                a.start_time.format("%H:%M"),
+                a.end_time.format("%H:%M"),
+                a.guest_name,
+                b.charter_id,
+                b.start_time.format("%H:%M"),
+                b.end_time.format("%H:%M"),
+                b.guest_name
+            );
+        }
+        let found = match pairs.len() {
+            0 => "no vessel is booked twice at once".to_string(),
+            n => format!(
+                "{} (cancel or move one of each: `jada charters show ID`)",
+                crate::output::count(n, "overlap", "overlaps")
+            ),
+        };
+        println!(
+            "{} from {from} to {to}: {found}",
+            crate::output::count(charters.len(), "charter", "charters")
+        );
+    }
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::Operation {
+        error: anyhow::anyhow!("{} found", crate::output::count(pairs.len(), "overlap", "overlaps")),
+        reported: args.json,
+    })
 }
 
 /// The format a command names, else the one the file's extension says.

@@ -16,6 +16,7 @@ pub async fn run(g: &Global, args: &DemoArgs) -> Result<(), Failure> {
         None => DemoOptions::around(args.seed, today),
     };
     let business = generate(opts);
+    refuse_to_merge(&ctx, &business, opts.from, opts.to).await?;
     let span = match args.season {
         Some(year) => format!("season {year}"),
         None => format!("{} to {}", opts.from, opts.to),
@@ -76,4 +77,35 @@ pub async fn run(g: &Global, args: &DemoArgs) -> Result<(), Failure> {
         example.format("%Y-%m")
     );
     Ok(())
+}
+
+/// A demo loads into a store that is empty or holds this same demo: charters of another
+/// business (or another season's demo) on the same boats would merge two businesses into
+/// one, so nothing is written and the way out is said.
+async fn refuse_to_merge(
+    ctx: &crate::commands::Context,
+    business: &jada_ops::demo::DemoBusiness,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<(), Failure> {
+    let ours: std::collections::HashSet<_> = business.charters.iter().map(|c| c.charter_id).collect();
+    let stored = ctx.store.list_charters_between(from, to).await.map_err(Failure::op)?;
+    let others: Vec<_> = stored.into_iter().filter(|c| !ours.contains(&c.charter_id)).collect();
+    let turnarounds = jada_app::turnarounds(&ctx.config);
+    let clash = business
+        .charters
+        .iter()
+        .find_map(|d| turnarounds.first_overlap(d, &others).map(|o| (d.clone(), o.clone())));
+    let Some((_, other)) = clash else {
+        return Ok(());
+    };
+    Err(Failure::Usage(anyhow::anyhow!(
+        "{} already holds charters that are not this demo's (e.g. {} on {} {}–{}, {}): loading it would book the same boats twice and merge two businesses. Load this demo into a directory of its own: `jada --data-dir ./jada-demo demo` (with the same --seed and --season)",
+        ctx.data.root().display(),
+        other.vessel_name,
+        other.charter_date,
+        other.start_time.format("%H:%M"),
+        other.end_time.format("%H:%M"),
+        other.guest_name
+    )))
 }
