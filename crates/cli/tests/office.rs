@@ -497,3 +497,43 @@ fn the_first_sign_in_comes_from_the_terminal() {
     assert_eq!(text.lines().count(), 1);
     assert!(text.trim().starts_with("http://127.0.0.1:"));
 }
+
+#[test]
+fn a_booking_form_error_names_the_field_as_the_form_labels_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    charter_business(d, port, OFFICE);
+    let _serve = start(d, port);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = client();
+    let session = sign_in(&http, &base, d);
+    let page = office_page(&http, &format!("{base}/office/charters/new"), &session);
+    let csrf = hidden_csrf(&page);
+    let r = http
+        .post(format!("{base}/office/charters"))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("charter_date", "2031-08-09"),
+            ("start_time", "10:00"),
+            ("end_time", "12:00"),
+            ("vessel_name", "Marlin"),
+            ("guest_name", "Ada"),
+            ("guest_count", "4"),
+            ("reportable_revenue", "lots"),
+            ("tips", "0"),
+            ("status", "booked"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let page = r.text().unwrap();
+    let errors = page
+        .split("<ul class=\"bad\">")
+        .nth(1)
+        .and_then(|s| s.split("</ul>").next())
+        .unwrap_or_default();
+    assert!(errors.contains("Revenue"), "{errors}");
+    assert!(!errors.contains("reportable_revenue"), "no internal names: {errors}");
+}

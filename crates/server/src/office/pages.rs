@@ -307,13 +307,36 @@ pub(crate) fn charter_form(
         ("tips", "Tips ($)", v("tips", &|c| c.tips.dollars_string())),
         ("status", "Status", v("status", &|c| c.status.to_string())),
     ];
+    // Errors in the form's own words: a field's label, never its internal name.
+    let label_of = |f: &str| -> String {
+        fields
+            .iter()
+            .find(|(n, _, _)| *n == f)
+            .map(|(_, l, _)| l.split(" (").next().unwrap_or(l).to_string())
+            .unwrap_or_else(|| {
+                if f == "booking" {
+                    "Booking".into()
+                } else {
+                    f.replace('_', " ")
+                }
+            })
+    };
+    let said: Vec<(String, String)> = errors
+        .iter()
+        .map(|(f, r)| {
+            let reason = fields
+                .iter()
+                .fold(r.clone(), |acc, (n, _, _)| acc.replace(n, &label_of(n).to_lowercase()));
+            (label_of(f), reason)
+        })
+        .collect();
     let action = c.map_or("/office/charters".to_string(), |c| {
         format!("/office/charters/{}", c.charter_id)
     });
     let body = html! {
         h1 { (if c.is_some() { "Edit booking" } else { "Add a booking" }) }
         @if !errors.is_empty() {
-            ul.bad { @for (f, r) in errors { li { strong { (f) } ": " (r) } } }
+            ul.bad { @for (f, r) in &said { li { strong { (f) } ": " (r) } } }
         }
         form.booking method="post" action=(action) {
             (csrf_field(who))
