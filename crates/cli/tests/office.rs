@@ -24,6 +24,18 @@ fn park_a_dead_letter(d: &Path) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// The charter business with the office, its daemon, and a signed-in session: (daemon,
+/// base URL, client, session cookie).
+fn signed_in_office(d: &Path) -> (Running, String, reqwest::blocking::Client, String) {
+    let port = free_port();
+    charter_business(d, port, OFFICE);
+    let serve = start(d, port);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = client();
+    let session = sign_in(&http, &base, d);
+    (serve, base, http, session)
+}
+
 fn start(d: &Path, port: u16) -> Running {
     let listen = format!("127.0.0.1:{port}");
     let (child, _) = serve_with(d, &["--listen", &listen], &[], Stdio::null());
@@ -369,12 +381,7 @@ fn a_finished_charter_offers_no_dispatch_or_cancel_and_refuses_them() {
 fn a_stale_booking_form_is_refused_with_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let port = free_port();
-    charter_business(d, port, OFFICE);
-    let _serve = start(d, port);
-    let base = format!("http://127.0.0.1:{port}");
-    let http = client();
-    let session = sign_in(&http, &base, d);
+    let (_serve, base, http, session) = signed_in_office(d);
     let form = office_page(&http, &format!("{base}/office/charters/{CHARTER}/edit"), &session);
     assert!(form.contains("name=\"version\" value=\"1\""), "{form}");
     // Someone else changes the booking meanwhile (an import: version 2).
@@ -502,12 +509,7 @@ fn the_first_sign_in_comes_from_the_terminal() {
 fn a_booking_form_error_names_the_field_as_the_form_labels_it() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let port = free_port();
-    charter_business(d, port, OFFICE);
-    let _serve = start(d, port);
-    let base = format!("http://127.0.0.1:{port}");
-    let http = client();
-    let session = sign_in(&http, &base, d);
+    let (_serve, base, http, session) = signed_in_office(d);
     let page = office_page(&http, &format!("{base}/office/charters/new"), &session);
     let csrf = hidden_csrf(&page);
     let r = http
