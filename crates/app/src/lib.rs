@@ -114,7 +114,7 @@ fn open_dynamo(config: &jada_dynamo::DynamoConfig) -> jada_dynamo::DynamoStore {
 /// Each vessel's turnaround, from `[[vessels]]`: what the store checks every charter write
 /// against, and what `jada charters check` lists old overlaps by.
 pub fn turnarounds(config: &Config) -> jada_store::Turnarounds {
-    jada_store::Turnarounds::new(config.fleet().vessels().iter().map(|v| (v.name.clone(), v.turnaround)))
+    jada_store::Turnarounds::of_fleet(&config.fleet())
 }
 
 impl App {

@@ -539,3 +539,32 @@ fn a_booking_form_error_names_the_field_as_the_form_labels_it() {
     assert!(errors.contains("Revenue"), "{errors}");
     assert!(!errors.contains("reportable_revenue"), "no internal names: {errors}");
 }
+
+#[test]
+fn a_charter_already_booking_its_vessel_twice_says_so_on_its_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A second charter the old scripts wrote on top of the first (10:00-13:00 Marlin).
+    std::fs::write(
+        d.join("later.csv"),
+        "charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue\n7b2e0f3a-0000-4000-8000-000000000001,2031-07-12,14:00,15:00,Marlin,Bea Late,2,300\n",
+    )
+    .unwrap();
+    let (_serve, base, http, session) = signed_in_office(d);
+    jada(d).args(["charters", "import", "later.csv"]).assert().success();
+    let page = office_page(&http, &format!("{base}/office/charters/{CHARTER}"), &session);
+    assert!(!page.contains("books Marlin twice"), "not yet: {page}");
+    let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute(\"UPDATE charters SET start_time = '12:00:00' WHERE guest_name = 'Bea Late'\")\nc.commit()\n";
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(d.join("jada-data/jada.db"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = office_page(&http, &format!("{base}/office/charters/{CHARTER}"), &session);
+    assert!(
+        page.contains("This charter books Marlin twice") && page.contains("Bea Late"),
+        "{page}"
+    );
+}

@@ -445,6 +445,11 @@ impl Turnarounds {
         Turnarounds(vessels.into_iter().map(|(v, m)| (key(&v), m)).collect())
     }
 
+    /// The fleet's (`[[vessels]] turnaround`).
+    pub fn of_fleet(fleet: &jada_core::Fleet) -> Turnarounds {
+        Turnarounds::new(fleet.vessels().iter().map(|v| (v.name.clone(), v.turnaround)))
+    }
+
     /// The turnaround of `vessel` (0 for one the fleet does not list).
     pub fn of(&self, vessel: &str) -> u32 {
         self.0.get(&key(vessel)).copied().unwrap_or(0)

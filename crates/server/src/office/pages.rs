@@ -197,8 +197,22 @@ pub async fn charter(
         .filter(|m| m.active && m.captain_certified && m.is_available_on(c.charter_date))
         .collect();
     let seats = crew_seats(o, &c);
+    // An overlap written before jada refused them (or by other tools) is shown, never hidden.
+    let same_day = tryp!(shared.store.list_charters_between(c.charter_date, c.charter_date).await);
+    let turnarounds = jada_store::Turnarounds::of_fleet(o.fleet());
+    let clashes: Vec<&Charter> = same_day
+        .iter()
+        .filter(|x| turnarounds.first_overlap(&c, std::slice::from_ref(*x)).is_some())
+        .collect();
     let body = html! {
         h1 { (c.vessel_name) ", " (c.charter_date) " " (time(&c)) }
+        @for x in &clashes {
+            p.bad {
+                "This charter books " (c.vessel_name) " twice: it overlaps "
+                a href=(format!("/office/charters/{}", x.charter_id)) { (x.guest_name) ", " (time(x)) }
+                ". Cancel or move one of them."
+            }
+        }
         @if let Some(msg) = q.get("done") { p.notice { (msg) } }
         @if let Some(msg) = q.get("error") { p.bad { (msg) } }
         dl {
