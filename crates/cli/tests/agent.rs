@@ -577,15 +577,10 @@ fn the_office_shows_sessions_and_decides_approvals() {
         "{banner}"
     );
     // The session carries on in the daemon: completed, one mail to the guest.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    poll("the session to carry on", Duration::from_secs(20), || {
         let out = jada(d).args(["agent", "sessions", "--json"]).output().unwrap();
-        if json_of(&out.stdout)[0]["outcome"] == "completed" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the session did not carry on");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        (json_of(&out.stdout)[0]["outcome"] == "completed").then_some(())
+    });
     let out = jada(d)
         .args(["agent", "approvals", "--all", "--json"])
         .output()
@@ -804,37 +799,26 @@ fn the_running_daemon_sweeps_a_stuck_session_with_a_reused_pid_and_new_sessions_
             jada_store::Started::Existing(_) => panic!("new"),
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    poll("the stuck session to be swept", Duration::from_secs(30), || {
         let out = jada(d)
             .args(["agent", "show", &id.to_string(), "--json"])
             .output()
             .unwrap();
-        let s = json_of(&out.stdout);
-        if s["session"]["outcome"] == "abandoned" || s["outcome"] == "abandoned" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the stuck session was not swept: {s}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        (json_of(&out.stdout)["session"]["outcome"] == "abandoned").then_some(())
+    });
     // One alert, at once.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let alerts = poll("the abandoned session's alert", Duration::from_secs(20), || {
         let out = jada(d).args(["alerts", "list", "--json"]).output().unwrap();
         let alerts = json_of(&out.stdout);
-        let mine: Vec<&Value> = alerts
+        let mine = alerts
             .as_array()
             .unwrap()
             .iter()
             .filter(|a| a["key"] == format!("agent-abandoned:{id}"))
-            .collect();
-        if !mine.is_empty() {
-            assert_eq!(mine.len(), 1);
-            break;
-        }
-        assert!(Instant::now() < deadline, "no alert: {alerts}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+            .count();
+        (mine > 0).then_some(mine)
+    });
+    assert_eq!(alerts, 1);
     // Its max_concurrent slot is free again: a new session runs.
     emu.handle
         .script(json!({"name": "quick", "turns": [{"text": "Handled."}]}));
@@ -920,23 +904,19 @@ fn an_office_approval_that_cannot_carry_on_says_so_and_alerts() {
     let banner = urlencoding_decode(r.headers()["location"].to_str().unwrap());
     assert!(banner.contains("cannot carry on here"), "{banner}");
     assert!(banner.contains("`replies` is not configured"), "{banner}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let alert = poll("the agent job's alert", Duration::from_secs(20), || {
         let out = jada(d).args(["alerts", "list", "--json"]).output().unwrap();
-        let alerts = json_of(&out.stdout);
-        let firing = alerts
+        json_of(&out.stdout)
             .as_array()
             .unwrap()
             .iter()
             .find(|a| a["key"] == "job-failing:agent")
-            .cloned();
-        if let Some(a) = firing {
-            assert!(a["summary"].as_str().unwrap().contains("cannot carry on here"), "{a}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "no alert: {alerts}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+            .cloned()
+    });
+    assert!(
+        alert["summary"].as_str().unwrap().contains("cannot carry on here"),
+        "{alert}"
+    );
     let out = jada(d).args(["agent", "sessions", "--json"]).output().unwrap();
     assert_eq!(
         json_of(&out.stdout)[0]["outcome"],

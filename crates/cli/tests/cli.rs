@@ -651,13 +651,10 @@ fn charters_check_lists_overlaps_written_before_the_rule() {
         .success()
         .stdout(contains("no vessel is booked twice at once"));
     // What the old scripts (or an older jada) could write: the same boat twice at 10:00.
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg("import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute(\"UPDATE charters SET start_time = '10:00:00', end_time = '11:00:00' WHERE guest_name = 'Ben Later'\")\nc.commit()\n")
-        .arg(d.join("jada-data/jada.db"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    edit_db(
+        d,
+        "UPDATE charters SET start_time = '10:00:00', end_time = '11:00:00' WHERE guest_name = 'Ben Later'",
+    );
     let out = jada(d)
         .args([
             "charters",

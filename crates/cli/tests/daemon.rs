@@ -17,14 +17,7 @@ fn history(dir: &Path, job: &str) -> Vec<Value> {
 }
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    poll(what, Duration::from_secs(15), || f().then_some(()));
 }
 
 fn sigterm(child: &Child) {

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const OFFICE: &str = "[office]\nusers = [\"office@bluewater.example.com\"]\n";
@@ -14,14 +14,10 @@ const OFFICE: &str = "[office]\nusers = [\"office@bluewater.example.com\"]\n";
 /// Parks the import's first event as a dead letter (as if the sheet had refused it
 /// every time), before the daemon starts.
 fn park_a_dead_letter(d: &Path) {
-    let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute(\"UPDATE outbox SET status = 'dead', attempts = 8, last_error = 'port sheet: HTTP 503 (test)', finished_at = created_at WHERE seq = (SELECT min(seq) FROM outbox)\")\nc.commit()\n";
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(d.join("jada-data/jada.db"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    edit_db(
+        d,
+        "UPDATE outbox SET status = 'dead', attempts = 8, last_error = 'port sheet: HTTP 503 (test)', finished_at = created_at WHERE seq = (SELECT min(seq) FROM outbox)",
+    );
 }
 
 /// The charter business with the office, its daemon, and a signed-in session: (daemon,
@@ -554,14 +550,10 @@ fn a_charter_already_booking_its_vessel_twice_says_so_on_its_page() {
     jada(d).args(["charters", "import", "later.csv"]).assert().success();
     let page = office_page(&http, &format!("{base}/office/charters/{CHARTER}"), &session);
     assert!(!page.contains("books Marlin twice"), "not yet: {page}");
-    let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute(\"UPDATE charters SET start_time = '12:00:00' WHERE guest_name = 'Bea Late'\")\nc.commit()\n";
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(d.join("jada-data/jada.db"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    edit_db(
+        d,
+        "UPDATE charters SET start_time = '12:00:00' WHERE guest_name = 'Bea Late'",
+    );
     let page = office_page(&http, &format!("{base}/office/charters/{CHARTER}"), &session);
     assert!(
         page.contains("This charter books Marlin twice") && page.contains("Bea Late"),

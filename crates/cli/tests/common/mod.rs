@@ -321,3 +321,29 @@ pub fn redeem_link(http: &reqwest::blocking::Client, link: &str) -> String {
 pub fn office_page(http: &reqwest::blocking::Client, url: &str, session: &str) -> String {
     http.get(url).header("cookie", session).send().unwrap().text().unwrap()
 }
+
+/// Polls `f` until it gives a value, failing after `limit` (never a fixed sleep).
+pub fn poll<T>(what: &str, limit: std::time::Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Runs one SQL statement on the data directory's database, as another tool (the old
+/// scripts, a hand edit) would, behind jada's back.
+pub fn edit_db(d: &Path, statement: &str) {
+    let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute(sys.argv[2])\nc.commit()\n";
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(d.join("jada-data/jada.db"))
+        .arg(statement)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
