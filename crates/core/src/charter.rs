@@ -139,13 +139,7 @@ impl Charter {
     /// their times overlap once `turnaround` is added after each (back to back, end =
     /// start, is fine with no turnaround). The one rule every store write applies.
     pub fn overlaps(&self, other: &Charter, turnaround: chrono::Duration) -> bool {
-        let vessel = |c: &Charter| {
-            c.vessel_name
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_lowercase()
-        };
+        let vessel = |c: &Charter| crate::vessel::vessel_key(&c.vessel_name);
         self.charter_id != other.charter_id
             && self.holds_vessel()
             && other.holds_vessel()
@@ -153,6 +147,17 @@ impl Charter {
             && vessel(self) == vessel(other)
             && self.start_time < other.end_time + turnaround
             && other.start_time < self.end_time + turnaround
+    }
+
+    /// Whether this version of a charter sails where and when `before` did (same vessel,
+    /// day and times, equally holding the vessel): such an update is not checked for
+    /// overlaps again, so a charter written before the rule can still be crewed.
+    pub fn keeps_slot_of(&self, before: &Charter) -> bool {
+        crate::vessel::vessel_key(&self.vessel_name) == crate::vessel::vessel_key(&before.vessel_name)
+            && self.charter_date == before.charter_date
+            && self.start_time == before.start_time
+            && self.end_time == before.end_time
+            && self.holds_vessel() == before.holds_vessel()
     }
 
     /// Checks the rules a charter must satisfy on its own.

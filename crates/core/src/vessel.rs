@@ -56,6 +56,13 @@ pub struct Vessel {
     pub turnaround: u32,
 }
 
+/// A vessel's name as one boat is known whatever its spelling: case and spacing aside
+/// ("Sea  Lion" and "sea lion" are one boat). What charter overlaps and the store's
+/// per-vessel records key on.
+pub fn vessel_key(name: &str) -> String {
+    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
 impl Vessel {
     /// Checks the vessel's own rules (run when configuration is loaded).
     pub fn validate(&self) -> Result<(), SeatError> {

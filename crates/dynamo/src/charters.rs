@@ -332,7 +332,7 @@ impl DynamoStore {
         let mut tx = Tx::new(self);
         // One vessel, one charter at a time. An update that keeps where and when the
         // charter sails is not checked again (an old overlap can still be crewed).
-        let moves = current.as_ref().is_none_or(|cur| !same_slot(&cur.charter, &charter));
+        let moves = current.as_ref().is_none_or(|cur| !charter.keeps_slot_of(&cur.charter));
         if charter.holds_vessel() && moves {
             let slot = slot_key(&charter);
             let seen = self.slot_version(&slot).await?;
@@ -546,22 +546,7 @@ const SLOT_ATTEMPTS: u32 = 20;
 
 /// A vessel's day, as the item that serialises writes to it is keyed.
 fn slot_key(c: &Charter) -> String {
-    let vessel = c
-        .vessel_name
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase();
-    format!("{vessel}#{}", c.charter_date)
-}
-
-/// Whether two versions of a charter sail on the same vessel, day and times, equally
-/// holding it.
-fn same_slot(a: &Charter, b: &Charter) -> bool {
-    slot_key(a) == slot_key(b)
-        && a.start_time == b.start_time
-        && a.end_time == b.end_time
-        && a.holds_vessel() == b.holds_vessel()
+    format!("{}#{}", jada_core::vessel::vessel_key(&c.vessel_name), c.charter_date)
 }
 
 pub(crate) fn new_event(event: Event, now: DateTime<Utc>) -> EventDoc {

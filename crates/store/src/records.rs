@@ -442,7 +442,12 @@ pub struct Turnarounds(std::collections::BTreeMap<String, u32>);
 
 impl Turnarounds {
     pub fn new(vessels: impl IntoIterator<Item = (String, u32)>) -> Turnarounds {
-        Turnarounds(vessels.into_iter().map(|(v, m)| (key(&v), m)).collect())
+        Turnarounds(
+            vessels
+                .into_iter()
+                .map(|(v, m)| (jada_core::vessel::vessel_key(&v), m))
+                .collect(),
+        )
     }
 
     /// The fleet's (`[[vessels]] turnaround`).
@@ -452,7 +457,7 @@ impl Turnarounds {
 
     /// The turnaround of `vessel` (0 for one the fleet does not list).
     pub fn of(&self, vessel: &str) -> u32 {
-        self.0.get(&key(vessel)).copied().unwrap_or(0)
+        self.0.get(&jada_core::vessel::vessel_key(vessel)).copied().unwrap_or(0)
     }
 
     /// The first charter of `others` that `charter` would overlap, if any.
@@ -473,8 +478,4 @@ impl Turnarounds {
             turnaround_minutes: i64::from(self.of(&charter.vessel_name)),
         }
     }
-}
-
-fn key(vessel: &str) -> String {
-    vessel.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }

@@ -96,26 +96,17 @@ fn write_one(
         } => (charter, Some(expected_version), events),
     };
     let id = charter.charter_id;
-    let current: Option<(u64, String, String)> = tx
-        .prepare_cached(
-            "SELECT version, created_at, charter_date || ' ' || start_time || ' ' || end_time || ' ' || lower(vessel_name) || ' ' || (status <> 'cancelled')
-             FROM charters WHERE charter_id = ?1",
-        )?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
+    let sql = format!("SELECT {COLUMNS} FROM charters WHERE charter_id = ?1");
+    let before: Option<Charter> = tx
+        .prepare_cached(&sql)?
+        .query_row([id.to_string()], read_row)
+        .optional()?
+        .transpose()?;
     // An update that keeps the charter where and when it sails is not checked again: a
     // charter already overlapping (imported before the rule, written by the old scripts)
     // can still be crewed or cancelled; `jada charters check` lists it.
-    let slot = format!(
-        "{} {} {} {} {}",
-        charter.charter_date,
-        charter.start_time.format("%H:%M:%S"),
-        charter.end_time.format("%H:%M:%S"),
-        charter.vessel_name.to_lowercase(),
-        i32::from(charter.holds_vessel())
-    );
-    let moves = current.as_ref().is_none_or(|(_, _, was)| *was != slot);
-    let current = current.map(|(v, c, _)| (v, c));
+    let moves = before.as_ref().is_none_or(|b| !charter.keeps_slot_of(b));
+    let current = before.map(|b| (b.version, b.created_at));
     match (expected, current) {
         (None, Some(_)) => return Ok(Err(StoreError::CharterExists(id))),
         (Some(_), None) => return Ok(Err(StoreError::CharterNotFound(id))),
@@ -125,7 +116,7 @@ fn write_one(
         (None, None) => charter.version = 1,
         (Some(expected), Some((_, created_at))) => {
             // The creation time is the table's sort key: it never changes.
-            charter.created_at = parse_ts("charter created_at", &created_at)?;
+            charter.created_at = created_at;
             charter.version = expected + 1;
         }
     }
