@@ -196,6 +196,15 @@ pub struct OfficeConfig {
     pub users: Vec<String>,
     /// A signed-in session lasts this many hours.
     pub session_hours: i64,
+    /// A cancelled charter can be reinstated for this many hours after the cancel.
+    pub reinstate_hours: i64,
+}
+
+impl OfficeConfig {
+    /// How long after a cancel a charter can be reinstated.
+    pub fn reinstate_within(&self) -> chrono::Duration {
+        chrono::Duration::hours(self.reinstate_hours)
+    }
 }
 
 /// `[dispatch]`: offering crew seats through magic links.
@@ -554,6 +563,15 @@ impl Config {
             return bad(
                 "office.session_hours",
                 format!("{} is out of range: use 1 to 720 hours", self.office.session_hours),
+            );
+        }
+        if !(1..=8760).contains(&self.office.reinstate_hours) {
+            return bad(
+                "office.reinstate_hours",
+                format!(
+                    "{} is out of range: use 1 to 8760 hours (a year)",
+                    self.office.reinstate_hours
+                ),
             );
         }
         if !(1..=10).contains(&self.dispatch.fanout) {

@@ -318,6 +318,15 @@ pub enum ChartersCommand {
     /// refused it, or by other tools): each pair, with both charters' times and guests.
     /// Exits 1 when there is one. Nothing is changed: cancel or move one of each pair.
     Check(CheckChartersArgs),
+    /// Cancel a charter: its open crew offers are withdrawn, the crew aboard and those
+    /// offered are told by mail, and dispatch stops. It can be taken back with
+    /// `jada charters reinstate ID` for `[office] reinstate_hours` (72 by default).
+    Cancel(ShowArgs),
+    /// Take a cancel back: the charter returns to its status before the cancel (if its
+    /// vessel is still free then), dispatch resumes where it stood (the people whose
+    /// offers were withdrawn are asked again first), the crew aboard are told. Works for
+    /// `[office] reinstate_hours` after the cancel.
+    Reinstate(ShowArgs),
 }
 
 #[derive(Debug, Args)]

@@ -469,3 +469,53 @@ fn twenty_bookings_of_one_slot_at_once_make_one_charter_and_nineteen_409s() {
         .unwrap();
     assert_eq!(r.status(), 201);
 }
+
+/// A cancel through the API is taken back through the API: the status returns, the slot
+/// is claimed again (so a booking made meanwhile refuses it, naming itself), and a
+/// charter that is not cancelled has nothing to reinstate.
+#[test]
+fn a_cancelled_booking_is_reinstated_unless_its_slot_was_taken_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_serve, url) = start(d);
+    let auth = format!("Bearer {}", key(d, "booking-site"));
+    let http = Client::new();
+    let send = |req: reqwest::blocking::RequestBuilder| {
+        let r = req.header("authorization", &auth).send().unwrap();
+        (r.status().as_u16(), r.json::<Value>().unwrap())
+    };
+    let (s, made) = send(http.post(format!("{url}/api/charters")).json(&booking()));
+    assert_eq!(s, 201, "{made}");
+    let id = made["charter_id"].as_str().unwrap().to_string();
+    let reinstate = || send(http.post(format!("{url}/api/charters/{id}/reinstate")));
+
+    let (s, body) = reinstate();
+    assert_eq!((s, body["code"].as_str()), (409, Some("not_cancelled")), "{body}");
+
+    let cancel = |version: &Value| {
+        let (s, body) = send(
+            http.put(format!("{url}/api/charters/{id}"))
+                .json(&json!({"version": version, "status": "cancelled"})),
+        );
+        assert_eq!(s, 200, "{body}");
+    };
+    cancel(&made["version"]);
+    let (s, back) = reinstate();
+    assert_eq!((s, back["status"].as_str()), (200, Some("booked")), "{back}");
+    let story = jada(d).args(["charters", "show", &id]).output().unwrap();
+    let story = String::from_utf8_lossy(&story.stdout).to_string();
+    assert!(
+        story.contains("reinstated by API key booking-site: back to booked"),
+        "{story}"
+    );
+
+    // Cancelled again, and the slot booked by someone else meanwhile.
+    cancel(&back["version"]);
+    let (s, other) = send(http.post(format!("{url}/api/charters")).json(&booking()));
+    assert_eq!(s, 201, "{other}");
+    let (s, body) = reinstate();
+    assert_eq!((s, body["code"].as_str()), (409, Some("overlap")), "{body}");
+    assert_eq!(body["conflicts_with"]["charter_id"], other["charter_id"], "{body}");
+    let (_, now) = send(http.get(format!("{url}/api/charters/{id}")));
+    assert_eq!(now["status"], "cancelled");
+}

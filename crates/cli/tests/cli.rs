@@ -720,3 +720,34 @@ fn a_demo_never_merges_into_another_business() {
         .success()
         .stdout(contains("0 created, 0 updated"));
 }
+
+/// The terminal's cancel and reinstate: the cancel says how to take it back, reinstate
+/// brings the status back, and asking twice says there is nothing to reinstate.
+#[test]
+fn a_charter_cancelled_from_the_terminal_is_reinstated_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    charter_business(d, free_port(), "");
+    let out = jada(d).args(["charters", "cancel", CHARTER]).assert().success();
+    let said = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(said.contains(&format!("jada charters reinstate {CHARTER}")), "{said}");
+    assert!(said.contains("within 72 hours"), "{said}");
+    let out = jada(d)
+        .args(["charters", "reinstate", CHARTER, "--json"])
+        .assert()
+        .success();
+    let r: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(r["charter"]["status"], "booked", "{r}");
+    let out = jada(d).args(["charters", "reinstate", CHARTER]).assert().code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("is booked, not cancelled: there is nothing to reinstate"),
+        "{err}"
+    );
+    let out = jada(d).args(["charters", "show", CHARTER]).assert().success();
+    let shown = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        shown.contains("(cli): back to booked (it was cancelled 0m ago)"),
+        "{shown}"
+    );
+}

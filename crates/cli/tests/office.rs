@@ -55,6 +55,7 @@ fn admin_paths_need_a_session_posts_need_csrf_and_pages_show_no_secret() {
         "/office/charters/new".into(),
         format!("/office/charters/{CHARTER}"),
         format!("/office/charters/{CHARTER}/edit"),
+        format!("/office/charters/{CHARTER}/cancel"),
         "/office/crew".into(),
         "/office/crew/ann".into(),
         "/office/automation".into(),
@@ -352,6 +353,7 @@ fn a_finished_charter_offers_no_dispatch_or_cancel_and_refuses_them() {
     assert!(page.contains("Edit booking"));
     let open = get(&format!("/office/charters/{CHARTER}"));
     assert!(open.contains("Cancel charter") && open.contains("Assign captain and dispatch"));
+    assert!(get(&format!("/office/charters/{done}/cancel")).contains("there is nothing to cancel"));
 
     // Posted anyway (a stale page, a hand-made request): refused, nothing changes.
     let csrf = hidden_csrf(&open);
@@ -559,4 +561,100 @@ fn a_charter_already_booking_its_vessel_twice_says_so_on_its_page() {
         page.contains("This charter books Marlin twice") && page.contains("Bea Late"),
         "{page}"
     );
+}
+
+/// Cancel is a link to a page that says what will happen; only its own button cancels.
+/// Reinstate then brings back the status, the crew offer and tells the crew.
+#[test]
+fn cancel_asks_first_and_reinstate_brings_the_charter_and_its_offers_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_serve, base, http, session) = signed_in_office(d);
+    jada(d)
+        .args(["dispatch", "assign-captain", CHARTER, "cap"])
+        .assert()
+        .success();
+    let get = |path: &str| office_page(&http, &format!("{base}{path}"), &session);
+    let post = |path: &str, form: &[(&str, &str)]| {
+        let r = http
+            .post(format!("{base}{path}"))
+            .header("cookie", &session)
+            .form(form)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 303, "{path}");
+        r.headers()["location"].to_str().unwrap().to_string()
+    };
+    let status = || {
+        let out = jada(d).args(["charters", "show", CHARTER, "--json"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["charter"]["status"].as_str().unwrap().to_string()
+    };
+    let page = get(&format!("/office/charters/{CHARTER}"));
+    let confirm = format!("/office/charters/{CHARTER}/cancel");
+    // Cancel is a plain link, in a section of its own away from Edit.
+    assert!(
+        page.contains(&format!("<a class=\"button danger\" href=\"{confirm}\">")),
+        "{page}"
+    );
+    let zones: Vec<&str> = page.split("<section").collect();
+    assert!(zones
+        .iter()
+        .any(|z| z.contains("Edit booking") && !z.contains("Cancel charter")));
+    let csrf = hidden_csrf(&page);
+
+    // A bare POST (an old page's button) only leads to the confirmation.
+    assert_eq!(post(&confirm, &[("csrf", &csrf)]), confirm);
+    assert_eq!(status(), "booked");
+    let ask = get(&confirm);
+    for says in [
+        "Cancel this charter?",
+        "Ada Guest",
+        "Open crew offers are withdrawn: Ann Deck (ann).",
+        "These crew are told by mail: Cora Captain (cap), Ann Deck (ann).",
+        "You can reinstate it for 72 hours",
+    ] {
+        assert!(ask.contains(says), "`{says}` missing from\n{ask}");
+    }
+    let version = ask
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let done = post(&confirm, &[("csrf", &csrf), ("version", &version), ("confirm", "yes")]);
+    assert!(done.contains("done="), "{done}");
+    assert_eq!(status(), "cancelled");
+    assert_eq!(count_links(d, "ann", "/c/"), 1, "no new offer while cancelled");
+    let subjects = mailed_subjects(d);
+    for who in ["cap@", "ann@"] {
+        assert!(
+            subjects
+                .iter()
+                .any(|(to, s)| to.starts_with(who) && s.starts_with("Cancelled: Marlin")),
+            "{who}: {subjects:?}"
+        );
+    }
+
+    // Reinstated from the charter page: booked again, Ann asked again, the crew told.
+    let page = get(&format!("/office/charters/{CHARTER}"));
+    assert!(
+        page.contains("Reinstate charter") && page.contains("it goes back to booked"),
+        "{page}"
+    );
+    let done = post(&format!("/office/charters/{CHARTER}/reinstate"), &[("csrf", &csrf)]);
+    assert!(done.contains("done="), "{done}");
+    assert_eq!(status(), "booked");
+    assert_eq!(count_links(d, "ann", "/c/"), 2, "the withdrawn offer is made again");
+    assert!(mailed_subjects(d)
+        .iter()
+        .any(|(to, s)| to.starts_with("cap@") && s.starts_with("Back on: Marlin")));
+    let page = get(&format!("/office/charters/{CHARTER}"));
+    assert!(
+        page.contains("reinstated by office@bluewater.example.com: back to booked"),
+        "{page}"
+    );
+    assert!(!page.contains("Reinstate charter"));
 }

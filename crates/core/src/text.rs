@@ -83,6 +83,17 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// A span of time as people read it: `45m`, `2h`, `2h30m`, `3d4h` (negative reads as 0m).
+pub fn age(d: chrono::Duration) -> String {
+    let m = d.num_minutes().max(0);
+    match m {
+        0..60 => format!("{m}m"),
+        60..1440 if m % 60 == 0 => format!("{}h", m / 60),
+        60..1440 => format!("{}h{}m", m / 60, m % 60),
+        _ => format!("{}d{}h", m / 1440, m % 1440 / 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

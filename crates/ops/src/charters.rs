@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use jada_core::{Charter, CharterId, Event};
+use jada_core::{Charter, CharterId, CharterStatus, Event};
 use jada_store::{CharterWrite, Store};
 
+use crate::cancellation;
 use crate::import::{Conflict, ImportReport, Location, Progress, Rejection};
 
 /// A charter as the caller wants it stored, and where it came from.
@@ -23,6 +24,8 @@ pub struct Plan {
     pub writes: Vec<(Location, CharterWrite)>,
     pub unchanged: usize,
     pub rejected: Vec<Rejection>,
+    /// The charters these writes cancel, as they are now (see `crate::cancellation`).
+    pub cancels: HashMap<CharterId, Charter>,
 }
 
 /// How many writes go to the store at once: large enough to amortise a transaction,
@@ -78,6 +81,9 @@ pub fn plan(existing: &HashMap<CharterId, Charter>, drafts: Vec<Draft>) -> Plan 
                     charter_id: charter.charter_id,
                     version: old.version + 1,
                 }];
+                if charter.status == CharterStatus::Cancelled && old.status != CharterStatus::Cancelled {
+                    plan.cancels.insert(charter.charter_id, old.clone());
+                }
                 plan.writes.push((
                     location,
                     CharterWrite::Update {
@@ -112,11 +118,17 @@ pub async fn apply(
         let (locations, batch): (Vec<Location>, Vec<CharterWrite>) = writes.by_ref().take(CHUNK).unzip();
         let kinds: Vec<bool> = batch.iter().map(|w| matches!(w, CharterWrite::Create { .. })).collect();
         done += batch.len();
+        let cancels = snapshots(store, &plan.cancels, &batch, now).await?;
         let results = store.write_charters(batch, now).await?;
         for ((result, location), created) in results.into_iter().zip(locations).zip(kinds) {
             match result {
                 Ok(_) if created => report.created += 1,
-                Ok(_) => report.updated += 1,
+                Ok(c) => {
+                    report.updated += 1;
+                    if let Some(before) = cancels.get(&c.charter_id) {
+                        remember(store, before).await;
+                    }
+                }
                 Err(e) => report.rejected.push(Rejection {
                     conflict: Conflict::of(&e),
                     location,
@@ -130,6 +142,32 @@ pub async fn apply(
     }
     report.rejected.sort_by_key(|r| r.location);
     Ok(report)
+}
+
+/// What each charter of `batch` that the write cancels was just before it.
+async fn snapshots(
+    store: &dyn Store,
+    cancels: &HashMap<CharterId, Charter>,
+    batch: &[CharterWrite],
+    now: DateTime<Utc>,
+) -> Result<HashMap<CharterId, cancellation::Cancellation>, jada_store::StoreError> {
+    let mut out = HashMap::new();
+    for w in batch {
+        if let CharterWrite::Update { charter, .. } = w {
+            if let Some(old) = cancels.get(&charter.charter_id) {
+                out.insert(charter.charter_id, cancellation::snapshot(store, old, now).await?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Keeps a cancellation. The cancel itself is written already: failing to keep what it
+/// changed only means it cannot be reinstated, which the log says (and reinstate says why).
+async fn remember(store: &dyn Store, c: &cancellation::Cancellation) {
+    if let Err(e) = cancellation::remember(store, c).await {
+        tracing::error!(charter = %c.charter_id, error = %e, "cancelled, but what it changed was not kept: it cannot be reinstated");
+    }
 }
 
 /// Plans and applies drafts that need no further checks (demo data, a single API write).

@@ -8,6 +8,7 @@
 //! - [`demo`]: a deterministic sample business for newcomers and benchmarks.
 //! - [`dispatch`]: offering open crew seats one by one through signed links.
 //! - [`booking`]: one charter from the booking API or the office form.
+//! - [`cancellation`]: a cancel kept so it can be taken back (reinstated) within hours.
 //! - [`office`]: office sign-in links, sessions and booking-API keys.
 //! - [`auth`]: the token service's health records, kept in the store.
 //! - [`events`]: the handlers the outbox worker hands events to, by topic.
@@ -23,6 +24,7 @@
 pub mod agent;
 pub mod auth;
 pub mod booking;
+pub mod cancellation;
 pub mod charters;
 pub mod clock;
 pub mod demo;

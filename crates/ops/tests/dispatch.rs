@@ -12,13 +12,13 @@ use jada_core::{
     BusinessZone, Cents, Charter, CharterId, CharterStatus, ChatAuthor, CrewId, CrewMember, CrewTier, Email, Fleet,
     Offer, OfferStatus, SeatRules, Vessel,
 };
-use jada_ops::dispatch::{Answer, Answered, DispatchConfig, Dispatcher, Links, Notifier};
+use jada_ops::dispatch::{Answer, Answered, DispatchConfig, Dispatcher, Links, News, Notifier};
 use jada_store::sqlite::SqliteStore;
 use jada_store::{CharterStore, CrewStore, DispatchStatus, OfferStore, Store};
 
-/// Keeps every link sent, by person.
+/// Keeps every link sent, by person (and, apart, every piece of news).
 #[derive(Default)]
-struct Inbox(Mutex<Vec<(CrewId, String)>>);
+struct Inbox(Mutex<Vec<(CrewId, String)>>, Mutex<Vec<(CrewId, News)>>);
 
 #[async_trait]
 impl Notifier for Inbox {
@@ -32,9 +32,23 @@ impl Notifier for Inbox {
         self.0.lock().unwrap().push((crew.crew_id.clone(), link.to_string()));
         Ok(())
     }
+
+    async fn news(&self, crew: &CrewMember, _c: &Charter, news: News) -> Result<(), jada_ops::mail::MailError> {
+        self.1.lock().unwrap().push((crew.crew_id.clone(), news));
+        Ok(())
+    }
 }
 
 impl Inbox {
+    fn news(&self) -> Vec<(String, News)> {
+        self.1
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(c, n)| (c.to_string(), *n))
+            .collect()
+    }
+
     fn to(&self) -> Vec<String> {
         self.0.lock().unwrap().iter().map(|(c, _)| c.to_string()).collect()
     }
@@ -353,4 +367,121 @@ async fn a_cancelled_charter_stops_its_cascade_and_the_window_shrinks_near_the_s
         .await,
         Answered::AlreadyClosed(OfferStatus::Withdrawn)
     );
+    // The tick that noticed told the captain and the person whose offer went, once.
+    d.tick(t0 + Duration::minutes(2)).await.unwrap();
+    assert_eq!(
+        inbox.news(),
+        [("cap".into(), News::Cancelled), ("ann".into(), News::Cancelled)]
+    );
+}
+
+/// The office's cancel and its undo: the cancel keeps what it changed; reinstating brings
+/// back the status, asks again the people whose offers were withdrawn (first), tells the
+/// crew aboard, and the chat says it all. Too late, or a slot taken meanwhile, is refused.
+#[tokio::test]
+async fn a_cancel_is_taken_back_within_the_window_with_status_offers_and_crew_restored() {
+    use jada_ops::cancellation::{self, ReinstateError};
+    let dir = tempfile::tempdir().unwrap();
+    let store = setup(dir.path()).await;
+    let mut booked = charter(4, day(), 10, 8, &["bob"]);
+    booked.status = CharterStatus::Confirmed;
+    let c = store.create_charter(booked, vec![], Utc::now()).await.unwrap();
+    let inbox = Arc::new(Inbox::default());
+    let d = dispatcher(store.clone(), dir.path(), inbox.clone(), 1);
+    let t0: DateTime<Utc> = "2030-07-01T09:00:00Z".parse().unwrap();
+    d.assign_captain(c.charter_id, &id("cap"), ChatAuthor::System, t0)
+        .await
+        .unwrap();
+    let open = |offers: Vec<Offer>| -> Vec<String> {
+        offers
+            .iter()
+            .filter(|o| o.status.is_open())
+            .map(|o| o.crew_id.to_string())
+            .collect()
+    };
+    assert_eq!(
+        open(store.list_offers_for_charter(c.charter_id).await.unwrap()),
+        ["ann"]
+    );
+    let v = store.get_charter(c.charter_id).await.unwrap().unwrap().version;
+
+    // A stale version is not cancelled.
+    let stale = cancellation::cancel(&d, c.charter_id, v - 1, "office@example.com", t0).await;
+    assert!(stale.is_err(), "{stale:?}");
+    let t1 = t0 + Duration::hours(1);
+    let gone = cancellation::cancel(&d, c.charter_id, v, "office@example.com", t1)
+        .await
+        .unwrap();
+    assert_eq!(gone.status, CharterStatus::Cancelled);
+    assert!(open(store.list_offers_for_charter(c.charter_id).await.unwrap()).is_empty());
+    assert_eq!(
+        inbox.news(),
+        [
+            ("cap".into(), News::Cancelled),
+            ("bob".into(), News::Cancelled),
+            ("ann".into(), News::Cancelled)
+        ]
+    );
+    let kept = cancellation::get(store.as_ref(), c.charter_id).await.unwrap().unwrap();
+    assert_eq!(kept.previous_status, CharterStatus::Confirmed);
+    assert_eq!(kept.offered_to, [id("ann")]);
+    assert_eq!(kept.cancelled_at, t1);
+
+    // Past the window: refused, nothing changed.
+    let window = Duration::hours(72);
+    let late = cancellation::reinstate(&d, c.charter_id, ChatAuthor::System, window, t1 + Duration::hours(73)).await;
+    assert!(
+        matches!(late, Err(ReinstateError::TooLate { hours: 72, .. })),
+        "{late:?}"
+    );
+    assert_eq!(
+        store.get_charter(c.charter_id).await.unwrap().unwrap().status,
+        CharterStatus::Cancelled
+    );
+
+    // Someone booked the freed slot meanwhile: reinstating would book Marlin twice.
+    let other = store
+        .create_charter(charter(5, day(), 11, 2, &[]), vec![], t1)
+        .await
+        .unwrap();
+    let taken = cancellation::reinstate(&d, c.charter_id, ChatAuthor::System, window, t1 + Duration::hours(2)).await;
+    assert!(
+        matches!(&taken, Err(ReinstateError::Conflict(jada_ops::import::Conflict::Overlap { other: o, .. })) if o.charter_id == other.charter_id),
+        "{taken:?}"
+    );
+    let mut moved = store.get_charter(other.charter_id).await.unwrap().unwrap();
+    moved.status = CharterStatus::Cancelled;
+    let mv = moved.version;
+    store.update_charter(moved, mv, vec![], t1).await.unwrap();
+
+    // Within the window: back to confirmed, ann asked again first, the crew aboard told.
+    let t2 = t1 + Duration::hours(3);
+    let by = ChatAuthor::Operator("office@example.com".into());
+    let back = cancellation::reinstate(&d, c.charter_id, by, window, t2).await.unwrap();
+    assert_eq!(back.charter.status, CharterStatus::Confirmed);
+    assert_eq!(back.dispatch.unwrap().offered, [id("ann")]);
+    assert_eq!(
+        open(store.list_offers_for_charter(c.charter_id).await.unwrap()),
+        ["ann"]
+    );
+    assert_eq!(
+        store.get_dispatch(c.charter_id).await.unwrap().unwrap().status,
+        DispatchStatus::Active
+    );
+    assert_eq!(
+        &inbox.news()[3..],
+        [("cap".into(), News::Reinstated), ("bob".into(), News::Reinstated)]
+    );
+    let story = chat(store.as_ref(), c.charter_id).await;
+    assert!(
+        story.contains("the charter was cancelled by office@example.com"),
+        "{story}"
+    );
+    assert!(
+        story.contains("reinstated by office@example.com: back to confirmed (it was cancelled 3h ago)"),
+        "{story}"
+    );
+    // Reinstating twice says there is nothing to reinstate.
+    let again = cancellation::reinstate(&d, c.charter_id, ChatAuthor::System, window, t2).await;
+    assert!(matches!(again, Err(ReinstateError::NotCancelled { .. })), "{again:?}");
 }

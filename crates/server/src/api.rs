@@ -1,5 +1,5 @@
 //! The booking API: `POST /api/charters`, `PUT /api/charters/{id}`,
-//! `GET /api/charters/{id}`, `GET /api/charters?month=YYYY-MM`, `GET /api/revenue?month=YYYY-MM`
+//! `GET /api/charters/{id}`, `POST /api/charters/{id}/reinstate` (take a cancel back), `GET /api/charters?month=YYYY-MM`, `GET /api/revenue?month=YYYY-MM`
 //! (the month's figures under `jada_core::revenue`), the office's tasks (`/api/tasks`,
 //! [`tasks`]), with a bearer API key
 //! (`jada api-key create NAME`). Writes go through `jada_ops::booking`, the same rules and
@@ -24,6 +24,7 @@ use axum::{Json, Router};
 use jada_core::revenue::{is_reportable, Totals};
 use jada_core::{Charter, CharterId, Clock, Fleet, Month};
 use jada_ops::booking::{self, BookingChange, BookingError, BookingFields, Conflict, FieldError, NewBooking};
+use jada_ops::cancellation::{self, ReinstateError};
 use jada_store::Store;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -35,6 +36,8 @@ pub struct ApiState {
     pub clock: Arc<dyn Clock>,
     /// A captain set through the API starts dispatch, as on the office page.
     pub dispatcher: Option<Arc<jada_ops::dispatch::Dispatcher>>,
+    /// `[office] reinstate_hours`.
+    pub reinstate_within: chrono::Duration,
 }
 
 impl ApiState {
@@ -51,7 +54,7 @@ impl ApiState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "jada booking API", description = "Push bookings into jada. Authenticate with `Authorization: Bearer <key>` (keys from `jada api-key create NAME`). Money is in dollars, as a string (\"1234.50\") or a number with at most two decimals (1234.5); dates are YYYY-MM-DD, times HH:MM."),
-    paths(create, get_one, update, list, revenue, tasks::list, tasks::create, tasks::get_one, tasks::note, tasks::status),
+    paths(create, get_one, update, reinstate, list, revenue, tasks::list, tasks::create, tasks::get_one, tasks::note, tasks::status),
     components(schemas(NewCharter, CharterUpdate, ApiCharter, ApiRevenue, ApiError, ApiFieldError, ConflictsWith,
         tasks::ApiTask, tasks::ApiTaskNote, tasks::NewApiTask, tasks::ApiNote, tasks::ApiStatusChange)),
     modifiers(&BearerAuth),
@@ -284,44 +287,76 @@ fn booking_error(e: BookingError) -> Response {
             let detail = BookingError::Invalid(errors.clone()).to_string();
             fail(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail, errors)
         }
-        BookingError::Conflict(c) => {
-            let (your_version, current_version) = match &c {
-                Conflict::Stale {
-                    your_version,
-                    current_version,
-                    ..
-                } => (Some(*your_version), Some(*current_version)),
-                _ => (None, None),
-            };
-            let conflicts_with = match &c {
-                Conflict::Overlap { other, .. } => Some(ConflictsWith {
-                    charter_id: other.charter_id.to_string(),
-                    date: other.charter_date.to_string(),
-                    start: other.start_time.format("%H:%M").to_string(),
-                    end: other.end_time.format("%H:%M").to_string(),
-                    vessel: other.vessel_name.clone(),
-                    guest_name: other.guest_name.clone(),
-                }),
-                _ => None,
-            };
-            let body = ApiError {
-                code: if conflicts_with.is_some() {
-                    "overlap"
-                } else {
-                    "conflict"
-                }
-                .into(),
-                detail: c.to_string(),
-                errors: vec![],
-                your_version,
-                current_version,
-                error: conflicts_with.as_ref().map(|_| c.to_string()),
-                conflicts_with,
-            };
-            (StatusCode::CONFLICT, Json(body)).into_response()
-        }
+        BookingError::Conflict(c) => conflict(&c),
         BookingError::NotFound(id) => fail(StatusCode::NOT_FOUND, "not_found", format!("no charter {id}"), vec![]),
         BookingError::Store(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string(), vec![]),
+    }
+}
+
+/// A 409: a stale version, an id taken, or the vessel taken then (`conflicts_with`).
+fn conflict(c: &Conflict) -> Response {
+    let (your_version, current_version) = match c {
+        Conflict::Stale {
+            your_version,
+            current_version,
+            ..
+        } => (Some(*your_version), Some(*current_version)),
+        _ => (None, None),
+    };
+    let conflicts_with = match c {
+        Conflict::Overlap { other, .. } => Some(ConflictsWith {
+            charter_id: other.charter_id.to_string(),
+            date: other.charter_date.to_string(),
+            start: other.start_time.format("%H:%M").to_string(),
+            end: other.end_time.format("%H:%M").to_string(),
+            vessel: other.vessel_name.clone(),
+            guest_name: other.guest_name.clone(),
+        }),
+        _ => None,
+    };
+    let body = ApiError {
+        code: if conflicts_with.is_some() {
+            "overlap"
+        } else {
+            "conflict"
+        }
+        .into(),
+        detail: c.to_string(),
+        errors: vec![],
+        your_version,
+        current_version,
+        error: conflicts_with.as_ref().map(|_| c.to_string()),
+        conflicts_with,
+    };
+    (StatusCode::CONFLICT, Json(body)).into_response()
+}
+
+/// Take a cancel back: the charter returns to its status before the cancel and its
+/// dispatch resumes, within `[office] reinstate_hours` of the cancel.
+#[utoipa::path(post, path = "/api/charters/{id}/reinstate",
+    params(("id" = String, Path, format = "uuid", description = "charter id")),
+    responses((status = 200, body = ApiCharter), (status = 401, body = ApiError), (status = 404, body = ApiError),
+              (status = 409, body = ApiError, description = "not cancelled (not_cancelled), cancelled too long ago (too_late), cancelled before jada kept cancels (no_record), or the vessel is taken then (overlap, conflicts_with)")))]
+async fn reinstate(State(state): State<Arc<ApiState>>, caller: Caller, Path(id): Path<String>) -> Response {
+    let id = match charter_id(&id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let Some(d) = &state.dispatcher else {
+        return fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "dispatch is not running here",
+            vec![],
+        );
+    };
+    let by = jada_core::ChatAuthor::Operator(format!("API key {}", caller.key_name));
+    match cancellation::reinstate(d, id, by, state.reinstate_within, state.clock.now()).await {
+        Ok(r) => Json(ApiCharter::from(&r.charter)).into_response(),
+        Err(ReinstateError::Conflict(c)) => conflict(&c),
+        Err(e @ ReinstateError::NotFound(_)) => fail(StatusCode::NOT_FOUND, e.code(), e.to_string(), vec![]),
+        Err(e @ ReinstateError::Store(_)) => fail(StatusCode::INTERNAL_SERVER_ERROR, e.code(), e.to_string(), vec![]),
+        Err(e) => fail(StatusCode::CONFLICT, e.code(), e.to_string(), vec![]),
     }
 }
 
@@ -371,6 +406,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
     let protected = Router::new()
         .route("/api/charters", get(list).post(create))
         .route("/api/charters/{id}", get(get_one).put(update))
+        .route("/api/charters/{id}/reinstate", axum::routing::post(reinstate))
         .route("/api/revenue", get(revenue))
         .route("/api/tasks", get(tasks::list).post(tasks::create))
         .route("/api/tasks/{id}", get(tasks::get_one))

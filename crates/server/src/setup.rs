@@ -390,6 +390,7 @@ pub fn office(app: &App) -> Result<Option<crate::office::Office>, AppError> {
         business: app.config.business.name.clone(),
         reports_dir: app.data.reports(),
         session_hours: app.config.office.session_hours,
+        reinstate_within: app.config.office.reinstate_within(),
         secure_cookies: app.config.server.public_url.starts_with("https://"),
         behind_proxy: app.config.server.behind_proxy,
         sign_in_limits: crate::office::auth::SignInLimits::default(),
@@ -417,6 +418,7 @@ pub fn api(app: &App) -> Result<crate::api::ApiState, AppError> {
         fleet: app.config.fleet(),
         clock: Arc::clone(&app.clock),
         dispatcher: Some(app.dispatcher()?),
+        reinstate_within: app.config.office.reinstate_within(),
     })
 }
 

@@ -1,4 +1,4 @@
-//! `jada charters import|list|show`.
+//! `jada charters import|list|show|check|cancel|reinstate`.
 
 use jada_core::revenue::Totals;
 use jada_core::text::printable;
@@ -20,7 +20,66 @@ pub async fn run(g: &Global, cmd: ChartersCommand) -> Result<(), Failure> {
         ChartersCommand::List(args) => list(&ctx, &args).await,
         ChartersCommand::Show(args) => show(&ctx, &args).await,
         ChartersCommand::Check(args) => check(&ctx, &args).await,
+        ChartersCommand::Cancel(args) => cancel(&ctx, &args).await,
+        ChartersCommand::Reinstate(args) => reinstate(&ctx, &args).await,
     }
+}
+
+/// `jada charters cancel ID`: the office's Cancel, from the terminal.
+async fn cancel(ctx: &Context, args: &ShowArgs) -> Result<(), Failure> {
+    let id = CharterId::parse(&args.id).map_err(|e| Failure::Usage(anyhow::anyhow!("ID: {e}")))?;
+    let d = ctx.dispatcher()?;
+    let Some(c) = ctx.store.get_charter(id).await.map_err(Failure::op)? else {
+        return Err(Failure::op(anyhow::anyhow!(
+            "no charter {id}: `jada charters list --month YYYY-MM` shows the ids"
+        )));
+    };
+    if c.status.is_final() {
+        return Err(Failure::op(anyhow::anyhow!(
+            "charter {id} is {}: there is nothing to cancel",
+            c.status
+        )));
+    }
+    let done = jada_ops::cancellation::cancel(&d, id, c.version, &crate::commands::cli_operator(), ctx.clock.now())
+        .await
+        .map_err(Failure::op)?;
+    if args.json {
+        return Ok(print_json(&done)?);
+    }
+    println!(
+        "cancelled {id} ({}, {} {}, guest {}): open offers withdrawn, crew told",
+        printable(&c.vessel_name),
+        c.charter_date,
+        c.start_time.format("%H:%M"),
+        printable(&c.guest_name)
+    );
+    println!(
+        "take it back within {} hours with: jada charters reinstate {id}",
+        ctx.config.office.reinstate_hours
+    );
+    Ok(())
+}
+
+/// `jada charters reinstate ID`.
+async fn reinstate(ctx: &Context, args: &ShowArgs) -> Result<(), Failure> {
+    let id = CharterId::parse(&args.id).map_err(|e| Failure::Usage(anyhow::anyhow!("ID: {e}")))?;
+    let d = ctx.dispatcher()?;
+    let by = jada_core::ChatAuthor::Operator(crate::commands::cli_operator());
+    let r = jada_ops::cancellation::reinstate(&d, id, by, ctx.config.office.reinstate_within(), ctx.clock.now())
+        .await
+        .map_err(Failure::op)?;
+    if args.json {
+        return Ok(print_json(&r)?);
+    }
+    println!("reinstated {id}: back to {}", r.charter.status);
+    match (&r.dispatch, &r.dispatch_error) {
+        (Some(step), _) => println!("dispatch: {}", step.detail),
+        (None, e) => println!(
+            "dispatch did not resume ({}): start it with `jada dispatch assign-captain {id} CAPTAIN`",
+            e.as_deref().unwrap_or("")
+        ),
+    }
+    Ok(())
 }
 
 /// `jada charters check`: one vessel booked twice at once, as the store holds it.

@@ -21,7 +21,7 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
             let charter = CharterId::parse(&charter).map_err(|e| usage(format!("CHARTER: {e}")))?;
             let crew = CrewId::parse(&crew).map_err(|e| usage(format!("CREW: {e}")))?;
             let d = ctx.dispatcher()?;
-            let by = ChatAuthor::Operator(format!("{} (cli)", whoami()));
+            let by = ChatAuthor::Operator(crate::commands::cli_operator());
             let step = d.assign_captain(charter, &crew, by, now).await.map_err(Failure::op)?;
             if json {
                 return Ok(print_json(&step)?);
@@ -131,8 +131,4 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
             Ok(())
         }
     }
-}
-
-fn whoami() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "operator".into())
 }

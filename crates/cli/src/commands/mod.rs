@@ -99,3 +99,8 @@ pub fn load_config(g: &Global) -> Result<Config, Failure> {
 pub fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
     std::fs::read(path).map_err(|e| Failure::Usage(anyhow::anyhow!("cannot read {}: {e}", path.display())))
 }
+
+/// Who the chat says did something from the command line: the login name, marked (cli).
+pub fn cli_operator() -> String {
+    format!("{} (cli)", std::env::var("USER").unwrap_or_else(|_| "operator".into()))
+}

@@ -153,6 +153,27 @@ print(json.dumps(out))
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Every (recipient, subject) in the .eml outbox, oldest first (read by Python's `email`).
+pub fn mailed_subjects(d: &Path) -> Vec<(String, String)> {
+    let script = r#"
+import email, email.policy, glob, json, sys
+out = []
+for p in sorted(glob.glob(sys.argv[1] + "/*.eml")):
+    m = email.message_from_bytes(open(p, "rb").read(), policy=email.policy.default)
+    for a in m["To"].addresses:
+        out.append([a.addr_spec, str(m["Subject"])])
+print(json.dumps(out))
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(d.join("jada-data/outbox"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// How many links containing `part` went to an address starting with `who`.
 pub fn count_links(d: &Path, who: &str, part: &str) -> usize {
     mailed_links(d)

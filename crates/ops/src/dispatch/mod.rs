@@ -28,7 +28,10 @@ use uuid::Uuid;
 use jada_core::{Fault, Recovery};
 
 pub use links::Links;
-pub use notify::{MailNotifier, Notifier};
+pub use notify::{MailNotifier, News, Notifier};
+
+/// How a dispatch stopped by a cancel begins its detail.
+const CANCELLED: &str = "stopped: the charter was cancelled";
 
 pub struct DispatchConfig {
     pub fleet: Fleet,
@@ -297,7 +300,7 @@ impl Dispatcher {
         let new = after.captain_assigned.as_ref();
         let id = after.charter_id;
         if after.status == CharterStatus::Cancelled && before.is_some_and(|c| c.status != CharterStatus::Cancelled) {
-            return self.stop(id, "the charter was cancelled", now).await.map(Some);
+            return self.cancelled(id, None, now).await.map(Some);
         }
         match (old, new) {
             (o, Some(n)) if o != Some(n) && after.status != CharterStatus::Cancelled => {
@@ -308,6 +311,104 @@ impl Dispatcher {
             (Some(_), None) => self.stop(id, "the captain was removed", now).await.map(Some),
             _ => Ok(None),
         }
+    }
+
+    /// A charter was cancelled: open offers are withdrawn, the people aboard and those
+    /// who held an offer are told (once: not again when the tick sees it later), and
+    /// dispatch stops.
+    pub async fn cancelled(&self, id: CharterId, by: Option<&str>, now: DateTime<Utc>) -> Result<Step, DispatchError> {
+        let c = self.charter(id).await?;
+        let was = self.store.get_dispatch(id).await?;
+        let told_before = was
+            .as_ref()
+            .is_some_and(|d| d.status == DispatchStatus::Stopped && d.detail.starts_with(CANCELLED));
+        let offered: Vec<CrewId> = self
+            .store
+            .list_offers_for_charter(id)
+            .await?
+            .into_iter()
+            .filter(|o| o.status.is_open())
+            .map(|o| o.crew_id)
+            .collect();
+        self.withdraw_open(id, "the charter was cancelled", now).await?;
+        if !told_before || !offered.is_empty() {
+            let people = crate::cancellation::told(&c, &offered);
+            self.tell(&c, &people, News::Cancelled, now).await?;
+        }
+        let by = by.map(|b| format!(" by {b}")).unwrap_or_default();
+        self.finish(id, DispatchStatus::Stopped, format!("{CANCELLED}{by}"), now)
+            .await
+    }
+
+    /// A cancelled charter is back on (see `crate::cancellation`): the people aboard are
+    /// told, and dispatch goes back to where it stood: offering again (those whose offers
+    /// the cancel withdrew first) when it was under way and a captain is set, otherwise
+    /// the state it had.
+    pub async fn reinstated(
+        &self,
+        c: &Charter,
+        before: &crate::cancellation::Cancellation,
+        now: DateTime<Utc>,
+    ) -> Result<Step, DispatchError> {
+        let aboard: Vec<CrewId> = c.people().cloned().collect();
+        self.tell(c, &aboard, News::Reinstated, now).await?;
+        let id = c.charter_id;
+        match &before.dispatch {
+            Some(d) if c.captain_assigned.is_some() && d.status != DispatchStatus::Stopped => {
+                self.set(id, DispatchStatus::Active, "resuming after a reinstate".into(), now)
+                    .await?;
+                self.advance_preferring(id, &before.offered_to, now).await
+            }
+            Some(d) => {
+                self.set(id, d.status, d.detail.clone(), now).await?;
+                Ok(Step {
+                    status: d.status,
+                    detail: d.detail.clone(),
+                    offered: vec![],
+                })
+            }
+            None => {
+                let detail = "not started: dispatch starts when a captain is assigned".to_string();
+                self.set(id, DispatchStatus::Stopped, detail.clone(), now).await?;
+                Ok(Step {
+                    status: DispatchStatus::Stopped,
+                    detail,
+                    offered: vec![],
+                })
+            }
+        }
+    }
+
+    /// Sends `news` of `c` to each of `people`; one that cannot be told is said in the
+    /// chat (and the log), and the others are still told.
+    async fn tell(&self, c: &Charter, people: &[CrewId], news: News, now: DateTime<Utc>) -> Result<(), DispatchError> {
+        let what = match news {
+            News::Cancelled => "cancelled",
+            News::Reinstated => "back on",
+        };
+        let mut told = Vec::new();
+        for p in people {
+            let Some(member) = self.store.get_crew(p).await? else {
+                continue;
+            };
+            match self.notifier.news(&member, c, news).await {
+                Ok(()) => told.push(p.to_string()),
+                Err(e) => {
+                    tracing::warn!(charter = %c.charter_id, crew = %p, error = %e, "could not tell a crew member");
+                    let body = format!("could not tell {p} that the charter is {what}: {e}");
+                    self.store
+                        .append_chat(&note(c.charter_id, ChatKind::Status, body, now))
+                        .await?;
+                }
+            }
+        }
+        if !told.is_empty() {
+            let body = format!("told that the charter is {what}: {}", told.join(", "));
+            self.store
+                .append_chat(&note(c.charter_id, ChatKind::Status, body, now))
+                .await?;
+        }
+        Ok(())
     }
 
     /// Withdraws every open offer of a charter and stops its dispatch.
@@ -376,9 +477,20 @@ impl Dispatcher {
     /// wants crew, withdraw leftovers when full, otherwise offer open seats to the next
     /// people in order, or report that nobody is left.
     pub async fn advance(&self, id: CharterId, now: DateTime<Utc>) -> Result<Step, DispatchError> {
+        self.advance_preferring(id, &[], now).await
+    }
+
+    /// [`Dispatcher::advance`], asking the people in `prefer` first among those who may
+    /// be asked (after a reinstate: the people whose offers the cancel withdrew).
+    async fn advance_preferring(
+        &self,
+        id: CharterId,
+        prefer: &[CrewId],
+        now: DateTime<Utc>,
+    ) -> Result<Step, DispatchError> {
         let c = self.charter(id).await?;
         if c.status == CharterStatus::Cancelled {
-            return self.stop(id, "the charter was cancelled", now).await;
+            return self.cancelled(id, None, now).await;
         }
         if c.captain_assigned.is_none() {
             return self.stop(id, "the charter has no captain", now).await;
@@ -402,8 +514,10 @@ impl Dispatcher {
         let out = offers.iter().filter(|o| o.status.is_open()).count() as u32;
         let want = (open * self.cfg.fanout.max(1)).saturating_sub(out);
         let ranking = self.ranking(&c, &offers).await?;
+        let mut in_order: Vec<_> = ranking.candidates.iter().collect();
+        in_order.sort_by_key(|cand| !prefer.contains(&cand.crew_id));
         let mut offered = Vec::new();
-        for cand in ranking.candidates.iter().take(want as usize) {
+        for cand in in_order.into_iter().take(want as usize) {
             self.offer(&c, &cand.crew_id, now, window).await?;
             offered.push(cand.crew_id.clone());
         }

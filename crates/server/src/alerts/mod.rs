@@ -192,16 +192,7 @@ fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// `2h30m`, `45m`, `3d`.
-pub fn age(d: chrono::Duration) -> String {
-    let m = d.num_minutes().max(0);
-    match m {
-        0..60 => format!("{m}m"),
-        60..1440 if m % 60 == 0 => format!("{}h", m / 60),
-        60..1440 => format!("{}h{}m", m / 60, m % 60),
-        _ => format!("{}d{}h", m / 1440, m % 1440 / 60),
-    }
-}
+pub use jada_core::text::age;
 
 /// What a notification says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,7 +22,7 @@ pub(crate) fn back(path: &str, key: &str, msg: &str) -> Response {
     Redirect::to(&format!("{path}?{key}={q}")).into_response()
 }
 
-fn charter_path(id: CharterId) -> String {
+pub(crate) fn charter_path(id: CharterId) -> String {
     format!("/office/charters/{id}")
 }
 
@@ -107,7 +107,7 @@ pub async fn update_charter(
 /// The check every dispatch and cancel button starts with (after [`Checked`]): the
 /// charter exists and is still open — a completed or cancelled charter has nothing to
 /// dispatch or cancel, whatever a stale page or a hand-made POST asks.
-async fn checked_charter(shared: &OfficeState, id: &str) -> Result<jada_core::Charter, Response> {
+pub(crate) async fn checked_charter(shared: &OfficeState, id: &str) -> Result<jada_core::Charter, Response> {
     let no = || (StatusCode::NOT_FOUND, "no such charter").into_response();
     let id = CharterId::parse(id).map_err(|_| no())?;
     match shared.store.get_charter(id).await {
@@ -122,7 +122,7 @@ async fn checked_charter(shared: &OfficeState, id: &str) -> Result<jada_core::Ch
     }
 }
 
-fn operator(who: &SignedIn) -> ChatAuthor {
+pub(crate) fn operator(who: &SignedIn) -> ChatAuthor {
     ChatAuthor::Operator(who.email.clone())
 }
 
@@ -183,33 +183,6 @@ pub async fn restart_dispatch(
         ),
         Err(e) => back(&charter_path(c.charter_id), "error", &e.to_string()),
     }
-}
-
-pub async fn cancel(
-    State(shared): State<Arc<OfficeState>>,
-    Path(id): Path<String>,
-    Checked { who, .. }: Checked,
-) -> Response {
-    let c = match checked_charter(&shared, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let (o, id, now) = (office(&shared), c.charter_id, shared.clock.now());
-    let change = BookingChange {
-        charter_id: id,
-        version: c.version,
-        fields: BookingFields {
-            status: Some("cancelled".into()),
-            ..BookingFields::default()
-        },
-    };
-    if let Err(e) = booking::update(shared.store.as_ref(), o.fleet(), change, now).await {
-        return back(&charter_path(id), "error", &e.to_string());
-    }
-    if let Err(e) = o.dispatcher.stop(id, &format!("cancelled by {}", who.email), now).await {
-        tracing::warn!(charter = %id, error = %e, "cancelled, but stopping dispatch failed; the next tick stops it");
-    }
-    back(&charter_path(id), "done", "Charter cancelled; open offers withdrawn.")
 }
 
 pub async fn run_job(

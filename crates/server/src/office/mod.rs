@@ -7,12 +7,14 @@
 //! - [`pages`]: Today, Charters (and one charter), Crew, Automation, Revenue.
 //! - [`tasks`]: the tasks people and agents left, add one, mark one done or cancelled.
 //! - [`agent`]: agent sessions, transcripts, and approving or denying a tool call.
-//! - [`actions`]: the buttons and forms (assign a captain, cancel, restart dispatch,
+//! - [`cancel`]: the cancel confirmation page, the cancel, and reinstating a cancel.
+//! - [`actions`]: the buttons and forms (assign a captain, restart dispatch,
 //!   save a booking, run a job, retry or drop a dead letter).
 
 pub mod actions;
 pub mod agent;
 pub mod auth;
+pub mod cancel;
 pub mod chart;
 pub mod pages;
 pub mod tasks;
@@ -50,6 +52,8 @@ pub struct Office {
     /// Where the monthly reports are written.
     pub reports_dir: PathBuf,
     pub session_hours: i64,
+    /// A cancelled charter can be reinstated this long after the cancel.
+    pub reinstate_within: chrono::Duration,
     /// Mark cookies `Secure` (the site is served over HTTPS).
     pub secure_cookies: bool,
     /// The client's address is the last X-Forwarded-For entry (a reverse proxy in front).
@@ -97,7 +101,8 @@ pub fn router(shared: Arc<OfficeState>) -> Router {
         )
         .route("/office/charters/{id}/edit", get(pages::edit_charter))
         .route("/office/charters/{id}/captain", post(actions::assign_captain))
-        .route("/office/charters/{id}/cancel", post(actions::cancel))
+        .route("/office/charters/{id}/cancel", get(cancel::page).post(cancel::cancel))
+        .route("/office/charters/{id}/reinstate", post(cancel::reinstate))
         .route("/office/charters/{id}/dispatch", post(actions::restart_dispatch))
         .route("/office/crew", get(pages::crew))
         .route("/office/crew/{id}", get(pages::crew_member))

@@ -38,7 +38,7 @@ macro_rules! tryp {
 }
 pub(crate) use tryp;
 
-fn not_found(who: &SignedIn, what: &str) -> Response {
+pub(crate) fn not_found(who: &SignedIn, what: &str) -> Response {
     (
         StatusCode::NOT_FOUND,
         layout("Not found", Some(who), html! { h1 { "Not found" } p { (what) } }),
@@ -57,7 +57,7 @@ fn short_handed(o: &Office, c: &Charter) -> bool {
         && (c.captain_assigned.is_none() || (c.crew_assigned.len() as u32) < crew_seats(o, c))
 }
 
-fn time(c: &Charter) -> String {
+pub(crate) fn time(c: &Charter) -> String {
     format!("{}–{}", c.start_time.format("%H:%M"), c.end_time.format("%H:%M"))
 }
 
@@ -197,6 +197,11 @@ pub async fn charter(
         .filter(|m| m.active && m.captain_certified && m.is_available_on(c.charter_date))
         .collect();
     let seats = crew_seats(o, &c);
+    let cancelled = if c.status == CharterStatus::Cancelled {
+        tryp!(jada_ops::cancellation::get(shared.store.as_ref(), id).await)
+    } else {
+        None
+    };
     // An overlap written before jada refused them (or by other tools) is shown, never hidden.
     let same_day = tryp!(shared.store.list_charters_between(c.charter_date, c.charter_date).await);
     let turnarounds = jada_store::Turnarounds::of_fleet(o.fleet());
@@ -238,7 +243,22 @@ pub async fn charter(
                 }
                 @if c.captain_assigned.is_some() { (button(&who, &format!("/office/charters/{id}/dispatch"), "Restart dispatch", "")) }
                 a.button href=(format!("/office/charters/{id}/edit")) { "Edit booking" }
-                (button(&who, &format!("/office/charters/{id}/cancel"), "Cancel charter", "danger"))
+            }
+            // Apart from Edit, and only a link: the cancel itself is on its own page.
+            section.danger-zone {
+                a.button.danger href=(format!("/office/charters/{id}/cancel")) { "Cancel charter…" }
+            }
+        }
+        @if let Some(x) = &cancelled {
+            @let until = x.cancelled_at + o.reinstate_within;
+            section.danger-zone {
+                @if shared.clock.now() <= until {
+                    p { "Cancelled " (shared.local(x.cancelled_at)) "; it can be reinstated until " (shared.local(until))
+                        ": it goes back to " (x.previous_status.to_string()) " and dispatch resumes." }
+                    (button(&who, &format!("/office/charters/{id}/reinstate"), "Reinstate charter", ""))
+                } @else {
+                    p { "Cancelled " (shared.local(x.cancelled_at)) "; too long ago to reinstate (" (o.reinstate_within.num_hours()) " hours): book it again instead." }
+                }
             }
         }
         h2 { "Dispatch timeline" }
