@@ -658,3 +658,168 @@ fn cancel_asks_first_and_reinstate_brings_the_charter_and_its_offers_back() {
     );
     assert!(!page.contains("Reinstate charter"));
 }
+
+/// Every word, date, time, status and amount on an office page that the browser broke
+/// across lines (a word whose characters sit on more than one line), and every amount in
+/// a table cell that is not right-aligned. A compound word may wrap after its hyphen or
+/// slash ("crew-" / "statements") as print does, but never between digits ("2026-" /
+/// "12-01", "09:00–" / "12:00"). Transcripts (`pre`) and form fields wrap by design and are
+/// left out.
+const UNREADABLE: &str = r#"
+const out = [];
+const main = document.querySelector('main');
+const lineOf = (node, i) => {
+  const r = document.createRange();
+  r.setStart(node, i);
+  r.setEnd(node, i + 1);
+  const rects = Array.from(r.getClientRects()).filter(x => x.width > 0);
+  return rects.length ? Math.round(rects[0].bottom) : null;
+};
+// Whether every line break inside the word at [start, end) of `node` is a fair one.
+const fairBreaks = (node, start, end) => {
+  const t = node.textContent;
+  let prev = lineOf(node, start);
+  for (let i = start + 1; i < end; i++) {
+    const line = lineOf(node, i);
+    if (line === null || prev === null || line === prev) { prev = line ?? prev; continue; }
+    const before = t[i - 1], after = t[i];
+    const digits = /[0-9]/.test(t[i - 2] || '') && /[0-9]/.test(after);
+    if (!/[-\/\u2010-\u2014]/.test(before) || digits) return false;
+    prev = line;
+  }
+  return true;
+};
+const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+let n;
+while ((n = walker.nextNode())) {
+  const el = n.parentElement;
+  if (el.closest('pre, textarea, select, option, script, style, svg')) continue;
+  const re = /\S+/g;
+  let m;
+  while ((m = re.exec(n.textContent))) {
+    const r = document.createRange();
+    r.setStart(n, m.index);
+    r.setEnd(n, m.index + m[0].length);
+    const lines = new Set(Array.from(r.getClientRects()).filter(x => x.width > 0).map(x => Math.round(x.bottom)));
+    if (lines.size > 1 && !fairBreaks(n, m.index, m.index + m[0].length)) {
+      out.push(`"${m[0]}" broken over ${lines.size} lines in <${el.tagName.toLowerCase()}>`);
+    }
+  }
+}
+for (const td of main.querySelectorAll('td')) {
+  const t = td.textContent.trim();
+  if (/^-?\$[0-9,]+\.[0-9]+$/.test(t) && getComputedStyle(td).textAlign !== 'right') {
+    out.push(`amount ${t} is not right-aligned`);
+  }
+}
+// No table hides a column past its right edge (where an amount or a button is cut off).
+for (const t of main.querySelectorAll('table')) {
+  if (t.scrollWidth > t.clientWidth + 1) out.push(`a table is wider than the screen (${t.scrollWidth} > ${t.clientWidth}): its right columns are cut off`);
+}
+return out;
+"#;
+
+/// The office a new business sees after `jada serve --demo` (a season of charters, 15
+/// crew, three agent sessions), read by Chromium at a 390 px phone and a 1280 px desktop:
+/// on every page, every word and amount reads whole and money lines up on the right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_office_page_reads_whole_on_a_phone_and_a_desktop() {
+    use fantoccini::Locator;
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let port = free_port();
+    std::fs::write(
+        d.join("jada.toml"),
+        format!("[server]\npublic_url = \"http://127.0.0.1:{port}\"\n{OFFICE}"),
+    )
+    .unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let (child, base) = serve_with(&d, &["--demo", "--listen", &listen], &[], Stdio::null());
+    let _serve = Running(child);
+    let d2 = d.clone();
+    let (link, charter) = tokio::task::spawn_blocking(move || {
+        let out = jada(&d2)
+            .args(["office", "link", "office@bluewater.example.com"])
+            .output()
+            .unwrap();
+        let link = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        let out = jada(&d2).args(["charters", "list", "--json"]).output().unwrap();
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // A charter with the most on its page: crew aboard, and a long guest name.
+        let charter = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .max_by_key(|c| {
+                (
+                    c["crew_assigned"].as_array().map_or(0, Vec::len),
+                    c["guest_name"].as_str().unwrap().len(),
+                )
+            })
+            .map(|c| c["charter_id"].as_str().unwrap().to_string())
+            .expect("the demo has charters this month");
+        (link, charter)
+    })
+    .await
+    .unwrap();
+    let (_driver, driver_url) = tokio::task::spawn_blocking(chromedriver).await.unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver_url, profile.path(), 1280, 900).await;
+    c.goto(&link).await.unwrap();
+    heading(&c, "Sign in to jada").await;
+    click(&c, "form button").await;
+    heading(&c, "Today").await;
+
+    let pages = [
+        "/office".to_string(),
+        "/office/charters".into(),
+        "/office/charters/new".into(),
+        format!("/office/charters/{charter}"),
+        format!("/office/charters/{charter}/edit"),
+        format!("/office/charters/{charter}/cancel"),
+        "/office/crew".into(),
+        "/office/crew/c01".into(),
+        "/office/automation".into(),
+        "/office/revenue".into(),
+        "/office/tasks".into(),
+        "/office/agent".into(),
+        "/office/agent/sessions/1".into(),
+        "/office/agent/sessions/2".into(),
+    ];
+    let mut unreadable = Vec::new();
+    for (width, height) in [(390, 844), (1280, 900)] {
+        c.set_window_size(width, height).await.unwrap();
+        for page in &pages {
+            c.goto(&format!("{base}{page}")).await.unwrap();
+            c.find(Locator::Css("main h1")).await.unwrap();
+            let found = c.execute(UNREADABLE, vec![]).await.unwrap();
+            for f in found.as_array().unwrap() {
+                unreadable.push(format!("{width} px {page}: {}", f.as_str().unwrap()));
+            }
+            let widths = c
+                .execute(
+                    "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let (scroll, client) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+            if scroll > client {
+                unreadable.push(format!(
+                    "{width} px {page}: the page scrolls sideways ({scroll} > {client})"
+                ));
+            }
+            let name: String = page.trim_start_matches('/').replace('/', "-");
+            let shot = artefact(&format!("readable-{width}-{name}.png"));
+            std::fs::write(shot, c.screenshot().await.unwrap()).unwrap();
+        }
+    }
+    c.close().await.unwrap();
+    assert!(
+        unreadable.is_empty(),
+        "{} problems:\n{}",
+        unreadable.len(),
+        unreadable.join("\n")
+    );
+}

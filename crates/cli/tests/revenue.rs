@@ -155,12 +155,12 @@ print(json.dumps({"active": ws.title, "head": head, "statuses": [r[head.index("S
     let http = client();
     let session = sign_in(&http, &base, d);
     let page = office_page(&http, &format!("{base}/office/revenue?year=2024"), &session);
-    let row = page.split("<td>July 2024</td>").nth(1).expect("a July row");
+    let row = page.split(">July 2024</td>").nth(1).expect("a July row");
     let cells: Vec<&str> = row
-        .split("<td>")
+        .split("<td class=\"money\"")
         .skip(1)
         .take(2)
-        .map(|c| c.split('<').next().unwrap())
+        .map(|c| c.split('>').nth(1).unwrap().split('<').next().unwrap())
         .collect();
     seen.push((
         "Revenue page",

@@ -62,19 +62,19 @@ pub async fn sessions(
         }
         h2 { "Sessions" }
         div.scroll {
-            table #sessions {
-                thead { tr { th { "#" } th { "Playbook" } th { "Started" } th { "Outcome" } th { "Turns" } th { "Tokens in/out" } th { "Cost" } th { "Note" } } }
+            table.cards #sessions {
+                thead { tr { th { "#" } th { "Playbook" } th { "Started" } th { "Outcome" } th.count { "Turns" } th.count { "Tokens in/out" } th.money { "Cost" } th { "Note" } } }
                 tbody {
                     @for s in &sessions {
                         tr class=(if s.outcome.is_some_and(|o| o != Outcome::Completed) { "bad" } else { "" }) {
-                            td { a href=(format!("/office/agent/sessions/{}", s.id)) { (s.id) } }
-                            td { (s.playbook) }
-                            td { (shared.local(s.started_at)) }
-                            td { (Outcome::label(s.outcome)) }
-                            td { (s.turns) "/" (s.max_turns) }
-                            td { (s.input_tokens) " / " (s.output_tokens) }
-                            td { (format!("${:.4}", s.cost_usd())) }
-                            td { (truncate(s.error.as_deref().or(s.handoff.as_deref()).unwrap_or(""), 120)) }
+                            td data-label="#" { a href=(format!("/office/agent/sessions/{}", s.id)) { (s.id) } }
+                            td.key data-label="Playbook" { (s.playbook) }
+                            td data-label="Started" { (shared.local(s.started_at)) }
+                            td data-label="Outcome" { (Outcome::label(s.outcome)) }
+                            td.count data-label="Turns" { (s.turns) "/" (s.max_turns) }
+                            td.count data-label="Tokens in/out" { (s.input_tokens) " / " (s.output_tokens) }
+                            td.money data-label="Cost" { (format!("${:.4}", s.cost_usd())) }
+                            td.text data-label="Note" { (truncate(s.error.as_deref().or(s.handoff.as_deref()).unwrap_or(""), 120)) }
                         }
                     }
                 }

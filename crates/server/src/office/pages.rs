@@ -57,8 +57,13 @@ fn short_handed(o: &Office, c: &Charter) -> bool {
         && (c.captain_assigned.is_none() || (c.crew_assigned.len() as u32) < crew_seats(o, c))
 }
 
+/// "09:00–12:00", never broken after its dash (a word joiner holds the two times together).
 pub(crate) fn time(c: &Charter) -> String {
-    format!("{}–{}", c.start_time.format("%H:%M"), c.end_time.format("%H:%M"))
+    format!(
+        "{}–\u{2060}{}",
+        c.start_time.format("%H:%M"),
+        c.end_time.format("%H:%M")
+    )
 }
 
 fn money(c: Cents) -> String {
@@ -108,14 +113,14 @@ pub async fn today(State(shared): State<Arc<OfficeState>>, who: SignedIn) -> Res
         h2 { "Next 7 days not fully crewed (" (short.len()) ")" }
         @if short.is_empty() { p.ok { "Every charter in the next 7 days has its captain and crew." } }
         @else {
-            table {
+            table.cards {
                 thead { tr { th { "Date" } th { "Time" } th { "Vessel" } th { "Captain" } th { "Crew" } th { "" } } }
                 tbody {
                     @for c in &short {
                         tr.bad {
-                            td { (c.charter_date) } td { (time(c)) } td { (c.vessel_name) }
-                            td { (c.captain_assigned.as_ref().map_or("none: assign one", |x| x.as_str())) }
-                            td { (c.crew_assigned.len()) "/" (crew_seats(o, c)) }
+                            td data-label="Date" { (c.charter_date) } td data-label="Time" { (time(c)) } td data-label="Vessel" { (c.vessel_name) }
+                            td data-label="Captain" { (c.captain_assigned.as_ref().map_or("none: assign one", |x| x.as_str())) }
+                            td data-label="Crew" { (c.crew_assigned.len()) "/" (crew_seats(o, c)) }
                             td { a href=(format!("/office/charters/{}", c.charter_id)) { "Open" } }
                         }
                     }
@@ -155,17 +160,17 @@ pub async fn charters(
         }
         @if list.is_empty() { p { "No charters this month." } }
         @else {
-            table {
+            table.cards {
                 thead { tr { th { "Date" } th { "Time" } th { "Vessel" } th { "Guest" } th { "Status" } th { "Crew" } th { "Dispatch" } } }
                 tbody {
                     @for c in &list {
                         @let seats = crew_seats(o, c);
                         tr class=(if short_handed(o, c) { "short" } else { "" }) {
-                            td { a href=(format!("/office/charters/{}", c.charter_id)) { (c.charter_date) } }
-                            td { (time(c)) } td { (c.vessel_name) } td { (c.guest_name) " (" (c.guest_count) ")" }
-                            td { (c.status.to_string()) }
-                            td { (if c.captain_assigned.is_some() { "captain, " } else { "no captain, " }) (c.crew_assigned.len()) "/" (seats) }
-                            td { (status.get(&c.charter_id).map_or("", |s| s.as_str())) }
+                            td data-label="Date" { a href=(format!("/office/charters/{}", c.charter_id)) { (c.charter_date) } }
+                            td data-label="Time" { (time(c)) } td data-label="Vessel" { (c.vessel_name) } td.text data-label="Guest" { (c.guest_name) " (" (c.guest_count) ")" }
+                            td data-label="Status" { (c.status.to_string()) }
+                            td data-label="Crew" { (if c.captain_assigned.is_some() { "captain, " } else { "no captain, " }) (c.crew_assigned.len()) "/" (seats) }
+                            td data-label="Dispatch" { (status.get(&c.charter_id).map_or("", |s| s.as_str())) }
                         }
                     }
                 }
@@ -264,14 +269,14 @@ pub async fn charter(
         h2 { "Dispatch timeline" }
         @if offers.is_empty() { p { "No offers yet." } }
         @else {
-            table #offers {
+            table.cards #offers {
                 thead { tr { th { "Crew" } th { "Status" } th { "Offered" } th { "Answer by" } th { "Answered" } } }
                 tbody {
                     @for x in &offers {
                         tr {
-                            td { (x.crew_id) } td.status { (x.status.as_str()) }
-                            td { (shared.local(x.offered_at)) } td { (shared.local(x.expires_at)) }
-                            td { (x.answered_at.map(|t| shared.local(t)).unwrap_or_default()) }
+                            td data-label="Crew" { (x.crew_id) } td.status data-label="Status" { (x.status.as_str()) }
+                            td data-label="Offered" { (shared.local(x.offered_at)) } td data-label="Answer by" { (shared.local(x.expires_at)) }
+                            td data-label="Answered" { (x.answered_at.map(|t| shared.local(t)).unwrap_or_default()) }
                         }
                     }
                 }
@@ -423,16 +428,16 @@ pub async fn crew(State(shared): State<Arc<OfficeState>>, who: SignedIn) -> Resp
     }
     let body = html! {
         h1 { "Crew" }
-        table {
-            thead { tr { th { "Crew" } th { "Email" } th { "Captain" } th { "Active" } th { "Charters in " (month.long_name()) } } }
+        table.cards {
+            thead { tr { th { "Crew" } th { "Email" } th { "Captain" } th { "Active" } th.count { "Charters in " (month.long_name()) } } }
             tbody {
                 @for m in &crew {
                     tr {
-                        td { a href=(format!("/office/crew/{}", m.crew_id)) { (m.name) } " (" (m.crew_id) ")" }
-                        td { (m.email.to_string()) }
-                        td { (if m.captain_certified { "certified" } else { "" }) }
-                        td { (if m.active { "yes" } else { "no" }) }
-                        td { (sailed.get(&m.crew_id).copied().unwrap_or(0)) }
+                        td data-label="Crew" { a href=(format!("/office/crew/{}", m.crew_id)) { (m.name) } " (" (m.crew_id) ")" }
+                        td data-label="Email" { (m.email.to_string()) }
+                        td data-label="Captain" { (if m.captain_certified { "certified" } else { "no" }) }
+                        td data-label="Active" { (if m.active { "yes" } else { "no" }) }
+                        td.count data-label=(format!("Charters in {}", month.long_name())) { (sailed.get(&m.crew_id).copied().unwrap_or(0)) }
                     }
                 }
             }
@@ -520,32 +525,32 @@ pub async fn automation(
         h1 { "Automation" }
         @if let Some(msg) = q.get("done") { p.notice { (msg) } }
         h2 { "Jobs" }
-        table #jobs {
+        table.cards #jobs {
             thead { tr { th { "Job" } th { "Schedule" } th { "Last run" } th { "Last success" } th { "Next run" } th { "" } } }
             tbody {
                 @for j in &report.jobs {
                     tr class=(if j.failing || j.stale { "bad" } else { "" }) {
-                        td { (j.name) }
-                        td { (j.schedule) (if j.enabled { "" } else { " (disabled)" }) }
-                        td { @if let Some(r) = &j.last_run { (shared.local(r.started_at)) " " (r.outcome.to_string()) @if let Some(e) = &r.error { br; small.error { (e) } } } }
-                        td { (match (j.last_success_at, j.last_checked) {
+                        td.key data-label="Job" { (j.name) }
+                        td.schedule data-label="Schedule" { (j.schedule) (if j.enabled { "" } else { " (disabled)" }) }
+                        td.text data-label="Last run" { @if let Some(r) = &j.last_run { (shared.local(r.started_at)) " " (r.outcome.to_string()) @if let Some(e) = &r.error { br; small.error { (e) } } } }
+                        td data-label="Last success" { (match (j.last_success_at, j.last_checked) {
                             (Some(t), _) => shared.local(t),
                             (None, Some(c)) if j.last_run.is_none() => format!("checked {}, nothing to do", shared.local(c)),
                             _ => "never".into(),
                         }) }
-                        td { (j.next_run.map(|t| shared.local(t)).unwrap_or_default()) }
+                        td data-label="Next run" { (j.next_run.map(|t| shared.local(t)).unwrap_or_default()) }
                         td { (button(&who, &format!("/office/jobs/{}/run", j.name), "Run now", "")) }
                     }
                 }
             }
         }
         h3 { "Recent runs" }
-        table {
+        table.cards {
             thead { tr { th { "Job" } th { "Started" } th { "Outcome" } th { "Summary or error" } } }
             tbody {
                 @for r in &runs {
-                    tr { td { (r.job) } td { (shared.local(r.started_at)) } td { (r.outcome.to_string()) }
-                         td { (r.error.clone().or_else(|| r.summary.clone()).unwrap_or_default()) } }
+                    tr { td.key data-label="Job" { (r.job) } td data-label="Started" { (shared.local(r.started_at)) } td data-label="Outcome" { (r.outcome.to_string()) }
+                         td.text data-label="Summary or error" { (r.error.clone().or_else(|| r.summary.clone()).unwrap_or_default()) } }
                 }
             }
         }
@@ -561,12 +566,12 @@ pub async fn automation(
         h2 { "Dead letters (" (dead.len()) ")" }
         @if dead.is_empty() { p.ok { "None: every change reached its consumers." } }
         @else {
-            table #dead {
-                thead { tr { th { "Event" } th { "Topic" } th { "Attempts" } th { "Last error" } th { "" } } }
+            table.cards #dead {
+                thead { tr { th { "Event" } th { "Topic" } th.count { "Attempts" } th { "Last error" } th { "" } } }
                 tbody {
                     @for e in &dead {
                         tr {
-                            td { (e.event_id) } td { (e.event.topic()) } td { (e.attempts) } td { (e.last_error.clone().unwrap_or_default()) }
+                            td data-label="Event" { (e.event_id) } td data-label="Topic" { (e.event.topic()) } td.count data-label="Attempts" { (e.attempts) } td.text data-label="Last error" { (e.last_error.clone().unwrap_or_default()) }
                             td { (button(&who, &format!("/office/dlq/{}/retry", e.event_id), "Retry", "")) (button(&who, &format!("/office/dlq/{}/drop", e.event_id), "Drop", "danger")) }
                         }
                     }
@@ -574,20 +579,23 @@ pub async fn automation(
             }
         }
         h2 { "Google credentials" }
-        @if report.credentials.is_empty() { p { "None configured." } }
-        table {
+        @if report.credentials.is_empty() {
+            p { "None yet: a credential appears here once " code { "jada auth login NAME" } " has signed it in (see the README's Google section)." }
+        } @else {
+        table.cards {
             thead { tr { th { "Name" } th { "State" } th { "Token expires" } th { "Last error" } th { "Fix" } } }
             tbody {
                 @for c in &report.credentials {
                     tr class=(if c.needs_reauth { "bad" } else { "" }) {
-                        td { (c.name) }
-                        td { (c.health(report.generated_at)) }
-                        td { (c.expires_at.map(|t| shared.local(t)).unwrap_or_default()) }
-                        td { (c.last_error.clone().unwrap_or_default()) }
-                        td { @if c.needs_reauth { code { "jada auth login " (c.name) } } }
+                        td data-label="Name" { (c.name) }
+                        td data-label="State" { (c.health(report.generated_at)) }
+                        td data-label="Token expires" { (c.expires_at.map(|t| shared.local(t)).unwrap_or_default()) }
+                        td.text data-label="Last error" { (c.last_error.clone().unwrap_or_default()) }
+                        td data-label="Fix" { @if c.needs_reauth { code { "jada auth login " (c.name) } } }
                     }
                 }
             }
+        }
         }
     };
     layout("Automation", Some(&who), body)
@@ -617,13 +625,13 @@ pub async fn revenue(
         h1 { "Revenue " (year) }
         p.pager { a href=(format!("/office/revenue?year={}", year - 1)) { "← " (year - 1) } " · " a href=(format!("/office/revenue?year={}", year + 1)) { (year + 1) " →" } }
         figure { (PreEscaped(svg)) }
-        table {
-            thead { tr { th { "Month" } th { "Revenue" } th { "Tips" } th { "Report" } } }
+        table.cards {
+            thead { tr { th { "Month" } th.money { "Revenue" } th.money { "Tips" } th { "Report" } } }
             tbody {
                 @for (m, r, t) in &months {
                     tr {
-                        td { (m.long_name()) } td { (money(*r)) } td { (money(*t)) }
-                        td {
+                        td data-label="Month" { (m.long_name()) } td.money data-label="Revenue" { (money(*r)) } td.money data-label="Tips" { (money(*t)) }
+                        td data-label="Report" {
                             @let file = jada_ops::report::file_name(*m);
                             @if o.reports_dir.join(&file).exists() { a href=(format!("/office/reports/{file}")) { (file) } }
                             @else if *r > Cents::ZERO { small { "not built: " code { "jada report monthly --month " (m) } } }
