@@ -11,12 +11,43 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jada_ops::import::{ImportReport, Progress};
 use serde::Serialize;
 
-pub fn table(header: &[&str]) -> Table {
+/// The widest a table is printed: a terminal narrower than this is used as it is; a
+/// file or a pipe gets this (scripts wanting every character use `--json`).
+pub const TABLE_COLUMNS: u16 = 100;
+
+/// A table for people: at most [`TABLE_COLUMNS`] wide (or the terminal's width), each row
+/// one line, a value too long for its column shortened with `…`.
+pub struct CliTable(Table);
+
+pub fn table(header: &[&str]) -> CliTable {
     let mut t = Table::new();
     t.load_preset(UTF8_BORDERS_ONLY)
         .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_truncation_indicator("…")
         .set_header(header.to_vec());
-    t
+    CliTable(t)
+}
+
+impl CliTable {
+    pub fn add_row<T: Into<comfy_table::Row>>(&mut self, row: T) -> &mut Self {
+        let mut row: comfy_table::Row = row.into();
+        row.max_height(1);
+        self.0.add_row(row);
+        self
+    }
+}
+
+impl std::fmt::Display for CliTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut t = self.0.clone();
+        let terminal = if std::io::stdout().is_terminal() {
+            t.width()
+        } else {
+            None
+        };
+        t.set_width(terminal.map_or(TABLE_COLUMNS, |w| w.min(TABLE_COLUMNS)));
+        write!(f, "{t}")
+    }
 }
 
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {

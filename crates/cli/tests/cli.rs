@@ -751,3 +751,45 @@ fn a_charter_cancelled_from_the_terminal_is_reinstated_from_it() {
         "{shown}"
     );
 }
+
+/// Tables for people fit 100 columns when printed to a file or a pipe: each row one line,
+/// a long value shortened with `…`; `--json` keeps every value whole.
+#[test]
+fn cli_tables_fit_a_hundred_columns_and_json_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d).arg("demo").assert().success();
+    let month = {
+        let out = jada(d).args(["charters", "list", "--json"]).output().unwrap();
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        list[0]["charter_id"].as_str().unwrap().to_string()
+    };
+    let commands: [&[&str]; 8] = [
+        &["charters", "list"],
+        &["charters", "show", &month],
+        &["crew", "list"],
+        &["jobs", "list"],
+        &["jobs", "history", "outbox"],
+        &["dispatch", "explain", &month],
+        &["agent", "playbooks"],
+        &["auth", "status"],
+    ];
+    let mut shortened = 0;
+    for args in commands {
+        let out = jada(d).args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= 100,
+                "`jada {}` prints {} columns:\n{line}",
+                args.join(" "),
+                line.chars().count()
+            );
+        }
+        shortened += text.matches('…').count();
+    }
+    assert!(shortened > 0, "the demo has values too long for 100 columns");
+    let out = jada(d).args(["crew", "list", "--json"]).output().unwrap();
+    let crew: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(crew[0]["email"], "ana-m@crew.example.com", "whole in JSON");
+}

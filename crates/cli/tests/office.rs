@@ -815,6 +815,14 @@ async fn every_office_page_reads_whole_on_a_phone_and_a_desktop() {
             std::fs::write(shot, c.screenshot().await.unwrap()).unwrap();
         }
     }
+    // An empty table is not shown as bare headers: the credentials section says what to do.
+    c.goto(&format!("{base}/office/automation")).await.unwrap();
+    let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(
+        text.contains("None yet: a credential appears here once jada auth login NAME"),
+        "{text}"
+    );
+    assert!(!text.contains("Token expires"), "{text}");
     c.close().await.unwrap();
     assert!(
         unreadable.is_empty(),
