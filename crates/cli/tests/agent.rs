@@ -697,6 +697,10 @@ fn the_demo_shows_a_completed_a_handed_off_and_a_waiting_session() {
         .map(|s| s["outcome"].as_str().unwrap())
         .collect();
     assert_eq!(outcomes, ["waiting_approval", "turn_limit", "completed"]);
+    // `jobs list` shows the daemon's jobs, the demo's agent job among them, as the office does.
+    let out = jada(d).args(["jobs", "list", "--json"]).output().unwrap();
+    let jobs = json_of(&out.stdout);
+    assert!(jobs.as_array().unwrap().iter().any(|j| j["name"] == "agent"), "{jobs}");
     assert!(sessions[1]["handoff"].as_str().unwrap().contains("Still to do"));
     let metrics = client().get(format!("{url}/metrics")).send().unwrap().text().unwrap();
     assert!(metrics.contains("jada_agent_approvals_waiting 1"), "{metrics}");

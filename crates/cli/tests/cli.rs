@@ -793,3 +793,49 @@ fn cli_tables_fit_a_hundred_columns_and_json_keeps_everything() {
     let crew: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(crew[0]["email"], "ana-m@crew.example.com", "whole in JSON");
 }
+
+/// Doctor names a double booking still ahead (written before jada refused them), with
+/// both charters and what to do; reading it changes nothing.
+#[test]
+fn doctor_lists_a_vessel_booked_twice_ahead() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d).arg("init").assert().success();
+    let day = (chrono::Utc::now() + chrono::Duration::days(30)).date_naive();
+    std::fs::write(
+        d.join("day.csv"),
+        format!(
+            "charter_id,charter_date,start_time,end_time,vessel_name,guest_name,guest_count,reportable_revenue\n\
+             10000000-0000-4000-8000-000000000001,{day},09:00,12:00,Marlin,Ana Early,4,800\n\
+             10000000-0000-4000-8000-000000000002,{day},13:00,15:00,Marlin,Ben Later,2,300\n"
+        ),
+    )
+    .unwrap();
+    jada(d).args(["charters", "import", "day.csv"]).assert().success();
+    let doctor = || {
+        let out = jada(d).args(["doctor", "--json"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["findings"].as_array().unwrap().clone()
+    };
+    let twice = |findings: &[serde_json::Value]| {
+        findings
+            .iter()
+            .filter(|f| f["what"].as_str().unwrap().contains("booked twice"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert!(twice(&doctor()).is_empty());
+    edit_db(
+        d,
+        "UPDATE charters SET start_time = '10:00:00', end_time = '11:00:00' WHERE guest_name = 'Ben Later'",
+    );
+    let found = twice(&doctor());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["ok"], false);
+    let what = found[0]["what"].as_str().unwrap();
+    assert_eq!(
+        what,
+        format!("Marlin is booked twice on {day}: 09:00–12:00 (Ana Early, 10000000-0000-4000-8000-000000000001) and 10:00–11:00 (Ben Later, 10000000-0000-4000-8000-000000000002)")
+    );
+    assert!(found[0]["fix"].as_str().unwrap().contains("jada charters check"));
+}

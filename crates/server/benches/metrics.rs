@@ -80,6 +80,7 @@ fn main() {
         zone: chrono_tz::America::Los_Angeles,
         started_at: now,
         data_dir: t.dir.path().to_path_buf(),
+        fleet: jada_core::Fleet::default(),
     });
     let ops = OpsState {
         store,

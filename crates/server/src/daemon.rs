@@ -44,6 +44,8 @@ pub struct Shared {
     pub agent: Option<crate::jobs::agent::AgentDesk>,
     /// All the daemon's work in flight: shutdown waits for it (then cancels it).
     pub tasks: TaskTracker,
+    /// The fleet (the status report's double-booking check uses its turnarounds).
+    pub fleet: jada_core::Fleet,
 }
 
 /// `[agent] stuck_after` and each playbook's own.
@@ -85,6 +87,7 @@ impl Shared {
             zone: self.zone,
             started_at: self.started_at,
             data_dir: self.data_dir.clone(),
+            fleet: self.fleet.clone(),
         }
     }
 

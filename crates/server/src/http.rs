@@ -162,7 +162,7 @@ impl FromRequestParts<Arc<OpsState>> for Admin {
 }
 
 async fn status(State(shared): State<Arc<OpsState>>, _admin: Admin) -> Response {
-    match shared.status.report().await {
+    match shared.status.full_report().await {
         Ok(r) => Json(r).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", &e.to_string()),
     }

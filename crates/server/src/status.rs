@@ -7,7 +7,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use jada_core::CredentialState;
+use jada_core::{Charter, CredentialState, Fleet};
 use jada_store::{AlertRecord, AlertStatus, EventStatus, JobRun, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +62,11 @@ pub struct StatusReport {
     /// The business time zone (IANA name), in which the findings show instants.
     #[serde(default)]
     pub zone: Option<String>,
+    /// Pairs of charters, from today on, that book one vessel twice (written before jada
+    /// refused it, or by other tools). Filled by [`StatusSource::full_report`] and the
+    /// local report, not for `/metrics`.
+    #[serde(default)]
+    pub overlaps: Vec<[Charter; 2]>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,9 +111,41 @@ pub struct StatusSource {
     pub zone: Tz,
     pub started_at: DateTime<Utc>,
     pub data_dir: std::path::PathBuf,
+    /// The fleet, for the vessels' turnarounds when looking for double bookings.
+    pub fleet: Fleet,
+}
+
+/// How far ahead the report looks for a vessel booked twice.
+const OVERLAPS_AHEAD_DAYS: i64 = 366;
+
+/// Pairs of charters from today (in `zone`) to a year ahead that book one vessel twice:
+/// the rule of `jada charters check`, for doctor and the office's Today page.
+pub async fn overlaps(
+    store: &dyn Store,
+    fleet: &Fleet,
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> Result<Vec<[Charter; 2]>, StoreError> {
+    let today = now.with_timezone(&zone).date_naive();
+    let charters = store
+        .list_charters_between(today, today + chrono::Duration::days(OVERLAPS_AHEAD_DAYS))
+        .await?;
+    let turnarounds = jada_store::Turnarounds::of_fleet(fleet);
+    Ok(jada_ops::charters::overlaps_among(&charters, &turnarounds)
+        .into_iter()
+        .map(|(a, b)| [a, b])
+        .collect())
 }
 
 impl StatusSource {
+    /// The report with what costs a longer read (a year of charters, for double bookings):
+    /// for `/api/status` (doctor) and the office, not for every `/metrics` scrape.
+    pub async fn full_report(&self) -> Result<StatusReport, StoreError> {
+        let mut r = self.report().await?;
+        r.overlaps = overlaps(self.store.as_ref(), &self.fleet, self.zone, r.generated_at).await?;
+        Ok(r)
+    }
+
     pub async fn report(&self) -> Result<StatusReport, StoreError> {
         let credentials = jada_ops::auth::status(&self.tokens, self.store.as_ref()).await?;
         collect(Inputs {
@@ -189,6 +226,7 @@ pub async fn collect(i: Inputs<'_>) -> Result<StatusReport, StoreError> {
             .count() as u64,
         log_write_failures: crate::metrics::LOG_WRITE_FAILURES.load(std::sync::atomic::Ordering::Relaxed),
         zone: Some(i.zone.name().to_string()),
+        overlaps: Vec::new(),
     })
 }
 
@@ -318,6 +356,28 @@ impl StatusReport {
                     "check where the daemon's stderr goes: a full disk or a stalled journald (`journalctl --disk-usage`, `df`)"
                         .into(),
                 ),
+            });
+        }
+        for [a, b] in &self.overlaps {
+            let slot = |c: &Charter| {
+                format!(
+                    "{}–{} ({}, {})",
+                    c.start_time.format("%H:%M"),
+                    c.end_time.format("%H:%M"),
+                    c.guest_name,
+                    c.charter_id
+                )
+            };
+            f.push(Finding {
+                ok: false,
+                what: format!(
+                    "{} is booked twice on {}: {} and {}",
+                    a.vessel_name,
+                    a.charter_date,
+                    slot(a),
+                    slot(b)
+                ),
+                fix: Some("cancel or move one of them (`jada charters check` lists every double booking)".into()),
             });
         }
         if self.approvals_waiting > 0 {

@@ -27,21 +27,8 @@ pub async fn run(g: &Global, args: &DoctorArgs) -> Result<(), Failure> {
         // another business's daemon.
         (None, env_token) => {
             let ctx = crate::commands::load_app(g)?;
-            match ctx.data.running_daemon() {
-                Some(d) => {
-                    let token = match env_token {
-                        Some(t) => t,
-                        None => admin_token(&ctx)?,
-                    };
-                    match fetch(&d.url(), Some(&token)).await {
-                        Ok(r) => r,
-                        Err(Fetch::Refused(why)) => return Err(Failure::op(anyhow::anyhow!("{}: {why}", d.url()))),
-                        Err(Fetch::Unreachable(why)) => {
-                            tracing::info!(%why, "this data directory's daemon did not answer; reading the store");
-                            local_report(&ctx, &jobs(&ctx)?).await?
-                        }
-                    }
-                }
+            match own_daemon_report(&ctx, env_token).await? {
+                Some(r) => r,
                 None => local_report(&ctx, &jobs(&ctx)?).await?,
             }
         }
@@ -70,6 +57,30 @@ pub async fn run(g: &Global, args: &DoctorArgs) -> Result<(), Failure> {
             error,
             reported: !args.json,
         })
+    }
+}
+
+/// The status report of this data directory's own daemon (as its lock and daemon.json
+/// say): `None` when none runs or it does not answer (then the store is read instead); an
+/// error when it answers but refuses, which is a problem in itself.
+pub async fn own_daemon_report(
+    ctx: &crate::commands::Context,
+    env_token: Option<String>,
+) -> Result<Option<StatusReport>, Failure> {
+    let Some(d) = ctx.data.running_daemon() else {
+        return Ok(None);
+    };
+    let token = match env_token {
+        Some(t) => t,
+        None => admin_token(ctx)?,
+    };
+    match fetch(&d.url(), Some(&token)).await {
+        Ok(r) => Ok(Some(r)),
+        Err(Fetch::Refused(why)) => Err(Failure::op(anyhow::anyhow!("{}: {why}", d.url()))),
+        Err(Fetch::Unreachable(why)) => {
+            tracing::info!(%why, "this data directory's daemon did not answer; reading the store");
+            Ok(None)
+        }
     }
 }
 

@@ -27,17 +27,22 @@ pub async fn local_report(ctx: &Context, p: &Jobs) -> Result<StatusReport, Failu
     let credentials = jada_ops::auth::status(ctx.tokens()?.as_ref(), ctx.store.as_ref())
         .await
         .map_err(Failure::op)?;
-    status::collect(status::Inputs {
+    let zone = ctx.config.business.time_zone.tz();
+    let mut report = status::collect(status::Inputs {
         store: ctx.store.as_ref(),
         registry: &p.registry,
         credentials,
-        zone: ctx.config.business.time_zone.tz(),
+        zone,
         daemon: None,
         now: SystemClock.now(),
         data_dir: ctx.data.root(),
     })
     .await
-    .map_err(Failure::op)
+    .map_err(Failure::op)?;
+    report.overlaps = status::overlaps(ctx.store.as_ref(), &ctx.config.fleet(), zone, report.generated_at)
+        .await
+        .map_err(Failure::op)?;
+    Ok(report)
 }
 
 /// An instant in the business zone, as every screen shows it ("Jul 4, 18:49 PDT").
@@ -46,7 +51,17 @@ fn when(ctx: &Context, t: Option<chrono::DateTime<Utc>>) -> String {
 }
 
 async fn list(ctx: &Context, p: &Jobs, json: bool) -> Result<(), Failure> {
-    let report = local_report(ctx, p).await?;
+    // The running daemon knows jobs this configuration alone does not (the agent job of
+    // `serve --demo`): its list is the one the office and doctor show.
+    let env_token = std::env::var("JADA_ADMIN_TOKEN").ok().filter(|t| !t.trim().is_empty());
+    let report = match crate::commands::doctor::own_daemon_report(ctx, env_token).await {
+        Ok(Some(r)) => r,
+        Ok(None) => local_report(ctx, p).await?,
+        Err(Failure::Operation { error: e, .. } | Failure::Usage(e)) => {
+            eprintln!("note: the daemon's own list is unavailable ({e:#}); showing this configuration's jobs");
+            local_report(ctx, p).await?
+        }
+    };
     if json {
         return Ok(print_json(&report.jobs)?);
     }

@@ -73,7 +73,7 @@ fn money(c: Cents) -> String {
 /// `GET /office`: what needs attention, red first, each with what to do.
 pub async fn today(State(shared): State<Arc<OfficeState>>, who: SignedIn) -> Response {
     let o = office(&shared);
-    let report = tryp!(shared.status.report().await);
+    let report = tryp!(shared.status.full_report().await);
     let today = o.zone().date_of(shared.clock.now());
     let week = tryp!(
         shared

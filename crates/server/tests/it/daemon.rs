@@ -40,6 +40,7 @@ async fn health_metrics_and_status_over_http_then_a_clean_stop() {
         stuck_after: Default::default(),
         agent: None,
         tasks: tokio_util::task::TaskTracker::new(),
+        fleet: jada_core::Fleet::default(),
     });
     let daemon = Daemon {
         shared: Arc::clone(&shared),
