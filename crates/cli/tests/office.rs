@@ -538,6 +538,57 @@ fn a_booking_form_error_names_the_field_as_the_form_labels_it() {
     assert!(!errors.contains("reportable_revenue"), "no internal names: {errors}");
 }
 
+/// The office form refuses a booking on top of another of its vessel, naming the charter
+/// in the way, and keeps what was typed; back to back is a booking like any other.
+#[test]
+fn the_booking_form_refuses_a_vessel_already_out_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_serve, base, http, session) = signed_in_office(d);
+    let page = office_page(&http, &format!("{base}/office/charters/new"), &session);
+    let csrf = hidden_csrf(&page);
+    let book = |start: &str, end: &str| {
+        http.post(format!("{base}/office/charters"))
+            .header("cookie", &session)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("charter_date", "2031-07-12"),
+                ("start_time", start),
+                ("end_time", end),
+                ("vessel_name", "marlin"),
+                ("guest_name", "Second Guest"),
+                ("guest_count", "2"),
+                ("reportable_revenue", "500"),
+                ("status", "booked"),
+            ])
+            .send()
+            .unwrap()
+    };
+    // On top of Ada Guest's 10:00-13:00 Marlin charter.
+    let r = book("12:00", "14:00");
+    assert_eq!(r.status(), 422);
+    let page = r.text().unwrap();
+    assert!(
+        page.contains(CHARTER) && page.contains("Ada Guest") && page.contains("one vessel sails one charter at a time"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"Second Guest\""), "what was typed is kept");
+    let list = |d: &Path| {
+        let out = jada(d)
+            .args(["charters", "list", "--month", "2031-07", "--json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(list(d), 1, "nothing added");
+    assert_eq!(book("13:00", "15:00").status(), 303, "back to back");
+    assert_eq!(list(d), 2);
+}
+
 #[test]
 fn a_charter_already_booking_its_vessel_twice_says_so_on_its_page() {
     let dir = tempfile::tempdir().unwrap();
@@ -829,5 +880,78 @@ async fn every_office_page_reads_whole_on_a_phone_and_a_desktop() {
         "{} problems:\n{}",
         unreadable.len(),
         unreadable.join("\n")
+    );
+}
+
+/// A task added from a charter's page names that charter; any task takes a note; a charter
+/// that does not exist is refused, and nothing is added.
+#[test]
+fn office_tasks_name_a_charter_and_take_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_serve, base, http, session) = signed_in_office(d);
+    let get = |path: &str| office_page(&http, &format!("{base}{path}"), &session);
+    let post = |path: &str, form: &[(&str, &str)]| {
+        let r = http
+            .post(format!("{base}{path}"))
+            .header("cookie", &session)
+            .form(form)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 303, "{path}");
+        r.headers()["location"].to_str().unwrap().to_string()
+    };
+    let charter_page = get(&format!("/office/charters/{CHARTER}"));
+    let add = format!("/office/tasks?charter={CHARTER}#title");
+    assert!(charter_page.contains(&add), "a link to add a task for this charter");
+    let form = get(&format!("/office/tasks?charter={CHARTER}"));
+    assert!(
+        form.contains(&format!("value=\"{CHARTER}\"")),
+        "the charter is filled in"
+    );
+    let csrf = hidden_csrf(&form);
+
+    let bad = post(
+        "/office/tasks",
+        &[
+            ("csrf", &csrf),
+            ("title", "Ghost"),
+            ("charter", "10000000-0000-4000-8000-00000000dead"),
+        ],
+    );
+    assert!(get(&bad).contains("Not added: charter: there is no charter"), "{bad}");
+    post(
+        "/office/tasks",
+        &[
+            ("csrf", &csrf),
+            ("title", "Bring the birthday cake aboard"),
+            ("charter", CHARTER),
+        ],
+    );
+    post(
+        "/office/tasks/1/notes",
+        &[("csrf", &csrf), ("note", "Cake ordered for 09:30")],
+    );
+    let empty = post("/office/tasks/1/notes", &[("csrf", &csrf), ("note", "  ")]);
+    assert!(get(&empty).contains("Note not added"), "{empty}");
+
+    let out = jada(d).args(["tasks", "show", "1", "--json"]).output().unwrap();
+    let task: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(task["title"], "Bring the birthday cake aboard");
+    assert_eq!(task["charter_id"], CHARTER);
+    let notes = task["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{task}");
+    assert_eq!(
+        (notes[0]["author"].as_str(), notes[0]["body"].as_str()),
+        (Some("office@bluewater.example.com"), Some("Cake ordered for 09:30"))
+    );
+    let out = jada(d).args(["tasks", "list", "--json"]).output().unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
     );
 }

@@ -200,3 +200,26 @@ pub fn overlaps_among(charters: &[Charter], turnarounds: &jada_store::Turnaround
     }
     out
 }
+
+/// Why a charter named by a person (a task's charter) was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum NamedCharterError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] jada_store::StoreError),
+}
+
+/// The charter a person named by its id (blank: none), checked to exist: the one check
+/// for a task's charter from the CLI, the API and the office.
+pub async fn named_charter(store: &dyn Store, text: &str) -> Result<Option<CharterId>, NamedCharterError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let id = CharterId::parse(text).map_err(|e| NamedCharterError::Invalid(e.0))?;
+    match store.get_charter(id).await? {
+        Some(_) => Ok(Some(id)),
+        None => Err(NamedCharterError::Invalid(format!("there is no charter {id}"))),
+    }
+}

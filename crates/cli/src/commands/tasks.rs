@@ -1,7 +1,7 @@
 //! `jada tasks add|list|show|note|done|cancel`.
 
 use jada_core::text::truncate;
-use jada_core::{CharterId, NewTask, Task, TaskNote, TaskSource, TaskStatus};
+use jada_core::{NewTask, Task, TaskNote, TaskSource, TaskStatus};
 
 use crate::cli::{Global, TasksCommand};
 use crate::commands::{load_app, Context};
@@ -26,11 +26,12 @@ pub async fn run(g: &Global, cmd: TasksCommand) -> Result<(), Failure> {
                 .and_then(|t| t.assigned_to(assignee.as_deref()))
                 .map_err(usage)?;
             if let Some(c) = charter {
-                let id = CharterId::parse(&c).map_err(|e| usage(format!("--charter: {e}")))?;
-                if app.store.get_charter(id).await.map_err(Failure::op)?.is_none() {
-                    return Err(usage(format!("--charter: there is no charter {id}")));
-                }
-                task.charter_id = Some(id);
+                use jada_ops::charters::{named_charter, NamedCharterError};
+                task.charter_id = match named_charter(app.store.as_ref(), &c).await {
+                    Ok(id) => id,
+                    Err(NamedCharterError::Invalid(e)) => return Err(usage(format!("--charter: {e}"))),
+                    Err(NamedCharterError::Store(e)) => return Err(Failure::op(e)),
+                };
             }
             let t = app
                 .store

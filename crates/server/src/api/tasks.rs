@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use jada_core::{CharterId, NewTask, Task, TaskNote, TaskSource, TaskStatus};
+use jada_core::{NewTask, Task, TaskNote, TaskSource, TaskStatus};
 use jada_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -172,15 +172,12 @@ pub async fn create(State(state): State<Arc<ApiState>>, caller: Caller, body: By
     };
     task.source_ref = Some(format!("api key {}", caller.key_name));
     if let Some(c) = req.charter_id.as_deref() {
-        let id = match CharterId::parse(c) {
+        use jada_ops::charters::{named_charter, NamedCharterError};
+        task.charter_id = match named_charter(state.store.as_ref(), c).await {
             Ok(id) => id,
-            Err(e) => return invalid("charter_id", e.0),
+            Err(NamedCharterError::Invalid(e)) => return invalid("charter_id", e),
+            Err(NamedCharterError::Store(e)) => return store_failure(e),
         };
-        match state.store.get_charter(id).await {
-            Ok(Some(_)) => task.charter_id = Some(id),
-            Ok(None) => return invalid("charter_id", format!("there is no charter {id}")),
-            Err(e) => return store_failure(e),
-        }
     }
     match state.store.create_task(&task, state.clock.now()).await {
         Ok(t) => (StatusCode::CREATED, Json(ApiTask::from(&t))).into_response(),

@@ -112,6 +112,7 @@ pub fn router(shared: Arc<OfficeState>) -> Router {
         .route("/office/dlq/{id}/drop", post(actions::drop_dead))
         .route("/office/revenue", get(pages::revenue))
         .route("/office/tasks", get(tasks::page).post(tasks::add))
+        .route("/office/tasks/{id}/notes", post(tasks::note))
         .route("/office/tasks/{id}/{to}", post(tasks::close))
         .route("/office/agent", get(agent::sessions))
         .route("/office/agent/sessions/{id}", get(agent::session))

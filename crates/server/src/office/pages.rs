@@ -248,6 +248,7 @@ pub async fn charter(
                 }
                 @if c.captain_assigned.is_some() { (button(&who, &format!("/office/charters/{id}/dispatch"), "Restart dispatch", "")) }
                 a.button href=(format!("/office/charters/{id}/edit")) { "Edit booking" }
+                a.button href=(format!("/office/tasks?charter={id}#title")) { "Add a task" }
             }
             // Apart from Edit, and only a link: the cancel itself is on its own page.
             section.danger-zone {

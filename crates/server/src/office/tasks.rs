@@ -1,12 +1,15 @@
 //! The office's Tasks page: what people and agents left to do, a form to add one, and
-//! Done / Cancel buttons — the same store calls and text rules as `jada tasks`.
+//! Done / Cancel buttons, a note on any task, a task naming a charter — the same store
+//! calls and text rules as `jada tasks`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
+use jada_core::task::note_body;
 use jada_core::{NewTask, TaskNote, TaskSource, TaskStatus};
+use jada_ops::charters::{named_charter, NamedCharterError};
 use jada_store::StoreError;
 use maud::html;
 
@@ -46,6 +49,12 @@ pub async fn page(
                 }
                 @if !t.body.is_empty() { pre.note { (t.body) } }
                 @for n in &t.notes { p { small { (shared.local(n.at)) " " (n.author) ": " } (n.body) } }
+                form.note method="post" action=(format!("/office/tasks/{}/notes", t.id)) {
+                    (csrf_field(&who))
+                    label for=(format!("note-{}", t.id)) { "Add a note" }
+                    textarea id=(format!("note-{}", t.id)) name="note" rows="2" maxlength="20000" required {}
+                    button type="submit" { "Add note" }
+                }
                 @if !t.status.is_final() {
                     (button(&who, &format!("/office/tasks/{}/done", t.id), "Done", ""))
                     (button(&who, &format!("/office/tasks/{}/cancelled", t.id), "Cancel", "danger"))
@@ -58,6 +67,8 @@ pub async fn page(
             label for="title" { "What" } input #title type="text" name="title" required maxlength="200";
             label for="body" { "Details" } textarea #body name="body" rows="3" maxlength="20000" {}
             label for="assignee" { "For" } input #assignee type="text" name="assignee" maxlength="100";
+            label for="charter" { "Charter id (optional)" }
+            input #charter type="text" name="charter" maxlength="36" value=(q.get("charter").map(String::as_str).unwrap_or(""));
             button type="submit" { "Add" }
         }
     };
@@ -74,8 +85,35 @@ pub async fn add(State(shared): State<Arc<OfficeState>>, Checked { who, form }: 
         Err(e) => return back(&e.0),
     };
     task.source_ref = Some(who.email.clone());
+    task.charter_id = match named_charter(shared.store.as_ref(), get("charter")).await {
+        Ok(id) => id,
+        Err(NamedCharterError::Invalid(e)) => return back(&format!("Not added: charter: {e}")),
+        Err(NamedCharterError::Store(e)) => return unavailable(e),
+    };
     match shared.store.create_task(&task, shared.clock.now()).await {
         Ok(t) => back(&format!("task {} added", t.id)),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `POST /office/tasks/{id}/notes`: adds a note (the same text rule as `jada tasks note`).
+pub async fn note(
+    State(shared): State<Arc<OfficeState>>,
+    Path(id): Path<u64>,
+    Checked { who, form }: Checked,
+) -> Response {
+    let body = match note_body(form.get("note").map(String::as_str).unwrap_or("")) {
+        Ok(b) => b,
+        Err(e) => return back(&format!("Note not added: {}", e.0)),
+    };
+    let note = TaskNote {
+        at: shared.clock.now(),
+        author: who.email.clone(),
+        body,
+    };
+    match shared.store.add_task_note(id, &note).await {
+        Ok(t) => back(&format!("note added to task {}", t.id)),
+        Err(e @ (StoreError::NoSuchRecord { .. } | StoreError::NotAllowed { .. })) => back(&e.to_string()),
         Err(e) => unavailable(e),
     }
 }
