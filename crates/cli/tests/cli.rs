@@ -134,13 +134,13 @@ fn demo_loads_a_business_that_lists_and_is_idempotent() {
     let shown = String::from_utf8(again.stdout).unwrap();
     assert!(shown.contains("0 created, 0 updated"), "{shown}");
     // The charters shown are in the order of the day: date, then start time.
-    let slots: Vec<(String, String)> = shown
+    let slots: Vec<(chrono::NaiveDate, String)> = shown
         .lines()
         .filter_map(|l| {
-            let mut cells = l.trim_start_matches('│').split_whitespace();
-            let date = cells.next()?;
-            let time = cells.next()?;
-            date.starts_with("20").then(|| (date.to_string(), time.to_string()))
+            let mut cells = l.split_whitespace();
+            let (month, day, time) = (cells.next()?, cells.next()?, cells.next()?);
+            let date = chrono::NaiveDate::parse_from_str(&format!("{month} {day} 2024"), "%b %d %Y").ok()?;
+            Some((date, time.to_string()))
         })
         .collect();
     assert!(slots.len() > 5, "{shown}");

@@ -129,6 +129,9 @@ fn print_states(states: &[CredentialState], now: DateTime<Utc>) {
         ]);
     }
     println!("{t}");
+    for s in states.iter().filter(|s| s.last_error.is_some() && !s.needs_reauth) {
+        println!("{}: {}", s.name, s.last_error.as_deref().unwrap_or_default());
+    }
     for s in states.iter().filter(|s| s.needs_reauth) {
         println!(
             "fix: credential `{}` needs re-auth: run `jada auth login {}`",
@@ -167,6 +170,12 @@ async fn check(ctx: &Context, only: Option<&str>, json: bool) -> Result<(), Fail
             ]);
         }
         println!("{t}");
+        // The table may shorten a problem; each is said whole, with its fix, below it.
+        for p in &probes {
+            if let Some(problem) = &p.problem {
+                println!("{}: {problem}", p.credential);
+            }
+        }
     }
     let unhealthy: Vec<&str> = probes.iter().filter(|p| !p.ok).map(|p| p.credential.as_str()).collect();
     if unhealthy.is_empty() {

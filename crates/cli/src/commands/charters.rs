@@ -236,38 +236,18 @@ pub fn print_charters(charters: &[Charter]) {
     if charters.is_empty() {
         return;
     }
-    let mut t = table(&[
-        "date",
-        "time",
-        "vessel",
-        "guest",
-        "guests",
-        "revenue",
-        "tips",
-        "status",
-        "captain",
-        "crew",
-        "charter id",
-    ]);
+    // What fits 100 columns with the id whole (to copy into `charters show`); guests,
+    // tips, captain and crew are in `charters show` and `--json`.
+    let mut t = table(&["date", "time", "vessel", "guest", "status", "revenue", "charter id"]);
+    t.whole(&[6]);
     for c in charters {
         t.add_row(vec![
-            c.charter_date.to_string(),
+            c.charter_date.format("%b %-d").to_string(),
             format!("{}-{}", c.start_time.format("%H:%M"), c.end_time.format("%H:%M")),
             printable(&c.vessel_name).into_owned(),
             printable(&c.guest_name).into_owned(),
-            c.guest_count.to_string(),
-            c.reportable_revenue.to_string(),
-            c.tips.to_string(),
             c.status.to_string(),
-            c.captain_assigned
-                .as_ref()
-                .map(|x| x.to_string())
-                .unwrap_or_else(|| "-".into()),
-            if c.crew_assigned.is_empty() {
-                "-".into()
-            } else {
-                c.crew_assigned.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" ")
-            },
+            c.reportable_revenue.to_string(),
             c.charter_id.to_string(),
         ]);
     }

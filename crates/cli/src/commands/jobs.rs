@@ -65,11 +65,13 @@ async fn list(ctx: &Context, p: &Jobs, json: bool) -> Result<(), Failure> {
     if json {
         return Ok(print_json(&report.jobs)?);
     }
-    let mut t = table(&["job", "schedule", "last run", "last success", "next run", "state"]);
+    // The last success is in `--json` and doctor; FAILING or STALE says when it matters.
+    let mut t = table(&["job", "schedule", "last run", "next run", "state"]);
+    t.whole(&[0, 2, 3]);
     for j in &report.jobs {
         let last = match (&j.last_run, j.last_checked) {
             (Some(r), _) => format!("{} {}", when(ctx, Some(r.started_at)), r.outcome),
-            (None, Some(c)) => format!("checked {}, nothing to do", when(ctx, Some(c))),
+            (None, Some(c)) => format!("{} nothing to do", when(ctx, Some(c))),
             (None, None) => "never".into(),
         };
         let state = match (j.enabled, j.failing, j.stale, &j.last_run, j.last_checked) {
@@ -83,7 +85,6 @@ async fn list(ctx: &Context, p: &Jobs, json: bool) -> Result<(), Failure> {
             j.name.clone(),
             j.schedule.clone(),
             last,
-            when(ctx, j.last_success_at),
             when(ctx, j.next_run),
             state.into(),
         ]);

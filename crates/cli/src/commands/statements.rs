@@ -89,11 +89,12 @@ pub async fn run(g: &Global, cmd: StatementsCommand) -> Result<(), Failure> {
                 return Ok(());
             }
             let mut t = table(&["Statement", "Recipients", "Sent", "Message"]);
+            t.whole(&[0, 2]);
             for s in &sent {
                 t.add_row(vec![
                     s.key.clone(),
                     s.recipient.clone(),
-                    s.sent_at.to_rfc3339(),
+                    ctx.show_time(s.sent_at),
                     s.message_id.clone(),
                 ]);
             }
