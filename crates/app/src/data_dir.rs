@@ -13,11 +13,13 @@ pub struct DaemonLock {
 }
 
 impl DaemonLock {
-    /// Tells the CLI where this daemon listens: `daemon.json` (`pid`, `addr`) in the data
-    /// directory, trusted only while the lock is held.
-    pub fn announce(&self, dir: &DataDir, addr: std::net::SocketAddr) -> std::io::Result<()> {
+    /// Tells the CLI where this daemon listens: `daemon.json` (`pid`, `addr`, and the
+    /// `office_users` it lets sign in, which `serve --demo` widens) in the data directory,
+    /// trusted only while the lock is held.
+    pub fn announce(&self, dir: &DataDir, addr: std::net::SocketAddr, office_users: &[String]) -> std::io::Result<()> {
         let path = dir.root.join("daemon.json");
-        let body = serde_json::json!({"pid": std::process::id(), "addr": addr.to_string()});
+        let body =
+            serde_json::json!({"pid": std::process::id(), "addr": addr.to_string(), "office_users": office_users});
         std::fs::write(&path, body.to_string())?;
         let _ = self.announced.set(path);
         Ok(())
@@ -37,6 +39,8 @@ impl Drop for DaemonLock {
 pub struct RunningDaemon {
     pub pid: u32,
     pub addr: std::net::SocketAddr,
+    /// Who it lets sign in to the office pages.
+    pub office_users: Vec<String>,
 }
 
 impl RunningDaemon {
@@ -169,6 +173,10 @@ impl DataDir {
         Some(RunningDaemon {
             pid: v["pid"].as_u64()? as u32,
             addr: v["addr"].as_str()?.parse().ok()?,
+            office_users: v["office_users"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|u| u.as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
         })
     }
 

@@ -230,7 +230,4 @@ pub fn print_report(file: &str, what: &str, report: &ImportReport) {
     }
 }
 
-/// `n` things, singular or plural as English needs: "1 session", "3 sessions".
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+pub use jada_core::text::count;

@@ -697,6 +697,13 @@ fn the_demo_shows_a_completed_a_handed_off_and_a_waiting_session() {
         .map(|s| s["outcome"].as_str().unwrap())
         .collect();
     assert_eq!(outcomes, ["waiting_approval", "turn_limit", "completed"]);
+    // The README's first sign-in: the demo lets the mail sender in, and so does its link.
+    let out = jada(d).args(["office", "link", "office@example.com"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let link = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(link.starts_with(&format!("{url}/office/auth/")), "{link} for {url}");
+    let session = redeem_link(&client(), &link);
+    assert!(office_page(&client(), &format!("{url}/office"), &session).contains("<h1>Today</h1>"));
     // `jobs list` shows the daemon's jobs, the demo's agent job among them, as the office does.
     let out = jada(d).args(["jobs", "list", "--json"]).output().unwrap();
     let jobs = json_of(&out.stdout);

@@ -83,6 +83,11 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// `n` things, singular or plural as English needs: "1 session", "3 sessions".
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A span of time as people read it: `45m`, `2h`, `2h30m`, `3d4h` (negative reads as 0m).
 pub fn age(d: chrono::Duration) -> String {
     let m = d.num_minutes().max(0);

@@ -336,10 +336,11 @@ impl StatusReport {
             f.push(Finding {
                 ok: true,
                 what: format!(
-                    "agent `{}`: {total} sessions in the last 24 h ({}), {} turns, ${:.2}",
+                    "agent `{}`: {} in the last 24 h ({}), {}, ${:.2}",
                     p.playbook,
+                    jada_core::text::count(total as usize, "session", "sessions"),
                     outcomes.join(", "),
-                    p.turns,
+                    jada_core::text::count(p.turns as usize, "turn", "turns"),
                     p.cost_usd
                 ),
                 fix: None,
@@ -383,7 +384,10 @@ impl StatusReport {
         if self.approvals_waiting > 0 {
             f.push(Finding {
                 ok: true,
-                what: format!("{} agent tool call(s) {APPROVALS_WAITING}", self.approvals_waiting),
+                what: format!(
+                    "{} {APPROVALS_WAITING}",
+                    jada_core::text::count(self.approvals_waiting as usize, "agent tool call", "agent tool calls")
+                ),
                 fix: None,
             });
         }

@@ -14,7 +14,13 @@ use crate::Failure;
 pub async fn run(g: &Global, cmd: OfficeCommand) -> Result<(), Failure> {
     let OfficeCommand::Link { email, json } = cmd;
     let app = load_app(g)?;
-    let users = &app.config.office.users;
+    // This data directory's daemon may let more people in than the configuration says
+    // (`serve --demo` lets the mail sender in): a link is for the daemon that will read it.
+    let daemon = app.data.running_daemon();
+    let users = match &daemon {
+        Some(d) if app.config.office.users.is_empty() => &d.office_users,
+        _ => &app.config.office.users,
+    };
     if users.is_empty() {
         return Err(Failure::Usage(anyhow::anyhow!(
             "no one may sign in to the office pages: list the office's addresses in jada.toml, e.g.\n\n[office]\nusers = [\"{email}\"]"

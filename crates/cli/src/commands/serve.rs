@@ -110,10 +110,11 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
             }
         )
     };
+    let office_users = ctx.config.office.users.clone();
     daemon
         .run(listener, stop, |addr| {
             // The CLI's links and `jada doctor` find this daemon through daemon.json.
-            if let Err(e) = lock.announce(&data, addr) {
+            if let Err(e) = lock.announce(&data, addr, &office_users) {
                 tracing::warn!(error = %e, "cannot write daemon.json; the CLI will not find this daemon's address");
             }
             // Said, not required: a full or closed stdout must not stop the daemon.
