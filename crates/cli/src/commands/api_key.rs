@@ -37,8 +37,8 @@ pub async fn run(g: &Global, cmd: ApiKeyCommand) -> Result<(), Failure> {
             for k in &keys {
                 t.add_row(vec![
                     k.name.clone(),
-                    k.created_at.to_rfc3339(),
-                    k.revoked_at.map(|r| r.to_rfc3339()).unwrap_or_default(),
+                    ctx.show_time(k.created_at),
+                    k.revoked_at.map(|r| ctx.show_time(r)).unwrap_or_default(),
                 ]);
             }
             println!("{t}");

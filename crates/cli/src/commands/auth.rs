@@ -196,7 +196,7 @@ async fn refresh(ctx: &Context, name: &str) -> Result<(), Failure> {
     println!(
         "refreshed `{name}`: the new token expires {} ({})",
         expires_in(Some(token.expires_at()), now),
-        token.expires_at().to_rfc3339()
+        ctx.show_time(token.expires_at())
     );
     Ok(())
 }

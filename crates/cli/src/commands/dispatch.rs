@@ -81,8 +81,8 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
                     t.add_row(vec![
                         o.crew_id.to_string(),
                         o.status.as_str().to_string(),
-                        o.offered_at.to_rfc3339(),
-                        o.expires_at.to_rfc3339(),
+                        ctx.show_time(o.offered_at),
+                        ctx.show_time(o.expires_at),
                     ]);
                 }
                 println!("\nOffers:\n{t}");
