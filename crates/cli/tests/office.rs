@@ -955,3 +955,42 @@ fn office_tasks_name_a_charter_and_take_notes() {
         1
     );
 }
+
+/// Someone removed from `[office] users` is out at their next request, even with a
+/// session they signed in with before (checked per request, not only at sign-in).
+#[test]
+fn a_person_removed_from_the_office_users_loses_their_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (serve, base, http, session) = signed_in_office(d);
+    let page = office_page(&http, &format!("{base}/office/charters/{CHARTER}"), &session);
+    let csrf = hidden_csrf(&page);
+    drop(serve);
+    let port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();
+    let toml = std::fs::read_to_string(d.join("jada.toml")).unwrap();
+    std::fs::write(
+        d.join("jada.toml"),
+        toml.replace("office@bluewater.example.com", "skipper@bluewater.example.com"),
+    )
+    .unwrap();
+    let _serve = start(d, port);
+    let r = http
+        .get(format!("{base}/office"))
+        .header("cookie", &session)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"].to_str().unwrap().starts_with("/office/sign-in"));
+    let r = http
+        .post(format!("{base}/office/charters/{CHARTER}/dispatch"))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"].to_str().unwrap().starts_with("/office/sign-in"));
+    // The refused POST changed nothing.
+    let out = jada(d).args(["charters", "show", CHARTER, "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["charter"]["version"], 1, "nothing changed");
+}

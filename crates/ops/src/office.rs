@@ -167,12 +167,28 @@ pub async fn redeem(
     Ok(NewSession { secret, session })
 }
 
-/// The live session for a cookie's secret.
-pub async fn session(store: &dyn Store, secret: &str, now: DateTime<Utc>) -> Result<Option<Session>, StoreError> {
+/// The live session for a cookie's secret, while its person is still one of `users`:
+/// checked on every request, so someone removed from `[office] users` is out at their
+/// next click (their session is deleted then), whatever they signed in with before.
+pub async fn session(
+    store: &dyn Store,
+    users: &[String],
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Session>, StoreError> {
     if secret.len() != 64 {
         return Ok(None);
     }
-    store.get_session(&digest(secret), now).await
+    let hash = digest(secret);
+    match store.get_session(&hash, now).await? {
+        Some(s) if is_user(users, &s.email) => Ok(Some(s)),
+        Some(s) => {
+            tracing::info!(email = %s.email, "a session of someone no longer an office user was refused and ended");
+            store.delete_session(&hash).await?;
+            Ok(None)
+        }
+        None => Ok(None),
+    }
 }
 
 /// The CSRF token for a session's forms: derived from its secret, so it needs no storage
@@ -248,9 +264,22 @@ mod tests {
             redeem(&store, &links, &users, &token, 12, now).await,
             Err(SignInError::Used)
         ));
-        let found = session(&store, &s.secret, now).await.unwrap().unwrap();
+        let found = session(&store, &users, &s.secret, now).await.unwrap().unwrap();
         assert_eq!(found.email, "office@example.com");
-        assert!(session(&store, &s.secret, now + Duration::hours(13))
+        // Someone taken off the list is out, and their session with them.
+        assert!(session(&store, &[], &s.secret, now).await.unwrap().is_none());
+        assert!(session(&store, &users, &s.secret, now).await.unwrap().is_none());
+        let s = redeem(
+            &store,
+            &links,
+            &users,
+            &links.token("office@example.com", Purpose::Admin, now),
+            12,
+            now,
+        )
+        .await
+        .unwrap();
+        assert!(session(&store, &users, &s.secret, now + Duration::hours(13))
             .await
             .unwrap()
             .is_none());

@@ -38,7 +38,7 @@ impl FromRequestParts<Arc<OfficeState>> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, shared: &Arc<OfficeState>) -> Result<Self, Response> {
         let now = shared.clock.now();
         let secret = cookie(&parts.headers, SESSION_COOKIE).unwrap_or_default();
-        match jada_ops::office::session(shared.store.as_ref(), &secret, now).await {
+        match jada_ops::office::session(shared.store.as_ref(), &shared.office.users, &secret, now).await {
             Ok(Some(s)) => Ok(SignedIn {
                 email: s.email,
                 csrf: jada_ops::office::csrf_token(&secret),
