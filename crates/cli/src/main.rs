@@ -1,6 +1,15 @@
 //! The `jada` binary: parses arguments, loads configuration, wires the store and runs the
 //! use case a command names. No business rule lives here.
 
+/// `println!` for lines that may carry text from outside jada (a model, mail, a guest, a
+/// provider's error): control characters and bidi overrides are shown escaped, never
+/// sent to the terminal (see `jada_core::text::printable`).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", jada_core::text::printable(&format!($($arg)*)))
+    };
+}
+
 mod cli;
 mod commands;
 mod output;

@@ -40,7 +40,9 @@ pub fn table(header: &[&str]) -> CliTable {
 
 impl CliTable {
     pub fn add_row<T: ToString>(&mut self, row: Vec<T>) -> &mut Self {
-        self.rows.push(row.iter().map(|c| c.to_string()).collect());
+        // Cells carry names, guests and errors from outside: never a control character.
+        let printable = |c: &T| jada_core::text::printable(&c.to_string()).into_owned();
+        self.rows.push(row.iter().map(printable).collect());
         self
     }
 
@@ -126,7 +128,7 @@ impl std::fmt::Display for CliTable {
             .set_content_arrangement(ContentArrangement::Disabled)
             .set_truncation_indicator("…")
             .set_header(self.header.iter().enumerate().map(|(i, h)| {
-                let cell = comfy_table::Cell::new(h);
+                let cell = comfy_table::Cell::new(jada_core::text::printable(h));
                 if self.is_numeric(i) {
                     cell.set_alignment(comfy_table::CellAlignment::Right)
                 } else {

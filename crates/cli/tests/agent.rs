@@ -955,3 +955,60 @@ fn urlencoding_decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Text from outside (a model, a mail subject, a provider's error, a task) that carries
+/// terminal controls is printed inert by every command that shows it: ESC, OSC, BEL, C1
+/// controls and bidi overrides appear escaped, never raw.
+#[test]
+fn hostile_text_reaches_the_terminal_inert() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (child, _url) = serve_with(
+        d,
+        &["--demo", "--listen", "127.0.0.1:0"],
+        &[],
+        std::process::Stdio::null(),
+    );
+    drop(Running(child));
+    // ESC[2J clears the screen, ESC]0;..BEL sets the title, U+009B is a C1 CSI, U+202E
+    // reverses what follows.
+    let evil = "char(27)||'[2J'||char(27)||']0;OWNED'||char(7)||'x'||char(155)||'31m'||char(8238)||'gnp.exe'";
+    edit_db(
+        d,
+        &format!("UPDATE agent_sessions SET input = 'Subject: '||{evil}, handoff = 'note '||{evil}"),
+    );
+    edit_db(d, &format!("UPDATE tasks SET title = 'task '||{evil}"));
+    edit_db(
+        d,
+        &format!(
+            "INSERT INTO alerts (key, status, record) VALUES ('provider', 'firing', json_object('key', 'provider', 'status', 'firing', 'summary', 'alert '||{evil}, 'since', '2026-01-01T00:00:00Z', 'last_notified', NULL, 'notifications', 1))"
+        ),
+    );
+    let commands: [&[&str]; 6] = [
+        &["agent", "show", "2"],
+        &["agent", "sessions"],
+        &["agent", "approvals"],
+        &["tasks", "list"],
+        &["tasks", "show", "1"],
+        &["alerts", "list"],
+    ];
+    for args in commands {
+        let out = jada(d).args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        for raw in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}'] {
+            assert!(
+                !text.contains(raw),
+                "`jada {}` printed {raw:?} raw:\n{text}",
+                args.join(" ")
+            );
+        }
+    }
+    let out = jada(d).args(["agent", "show", "2"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\\u{001b}[2J"), "shown escaped: {text}");
+    let out = jada(d).args(["alerts", "list"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("alert \\u{001b}[2J"),
+        "an alert to show"
+    );
+}

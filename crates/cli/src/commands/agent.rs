@@ -66,7 +66,7 @@ async fn approvals(app: &Context, all: bool, json: bool) -> Result<(), Failure> 
         return Ok(print_json(&rows)?);
     }
     for a in &list {
-        println!(
+        say!(
             "approval {} — session {} wants {} (requested {}, expires {}): {}",
             a.id,
             a.session_id,
@@ -76,15 +76,15 @@ async fn approvals(app: &Context, all: bool, json: bool) -> Result<(), Failure> 
             a.state_at(now).as_str()
         );
         let args = serde_json::to_string_pretty(&a.arguments).unwrap_or_default();
-        println!("{}\n", indent(&args));
+        say!("{}\n", indent(&args));
     }
-    println!(
+    say!(
         "{}{}",
         crate::output::count(list.len(), "approval request", "approval requests"),
         if all { "" } else { " waiting" }
     );
     if !list.is_empty() && !all {
-        println!("decide with `jada agent approve ID` or `jada agent deny ID --reason \"...\"`");
+        say!("decide with `jada agent approve ID` or `jada agent deny ID --reason \"...\"`");
     }
     Ok(())
 }
@@ -105,7 +105,7 @@ async fn decide(app: &Context, id: u64, approve: bool, reason: Option<&str>, jso
     if json {
         return Ok(print_json(&json!({"approval": decided, "session": report}))?);
     }
-    println!("approval {} {}: {}", decided.id, decided.state.as_str(), decided.tool);
+    say!("approval {} {}: {}", decided.id, decided.state.as_str(), decided.tool);
     print_report(app, &report);
     Ok(())
 }
@@ -200,13 +200,13 @@ fn finish(app: &Context, r: &Report, json: bool) -> Result<(), Failure> {
 
 fn print_report(_app: &Context, r: &Report) {
     if r.existing {
-        println!(
+        say!(
             "a session for this input exists already: session {} ({}), not run again",
             r.session_id,
             Outcome::label(r.outcome)
         );
     }
-    println!(
+    say!(
         "session {} ({}): {} after {} of {} turns, {} input / {} output tokens, ${:.4}",
         r.session_id,
         r.playbook,
@@ -218,13 +218,13 @@ fn print_report(_app: &Context, r: &Report) {
         r.cost_usd
     );
     if let Some(e) = &r.error {
-        println!("why: {e}");
+        say!("why: {e}");
     }
     if let Some(h) = &r.handoff {
-        println!("handoff note:\n{}", indent(h));
+        say!("handoff note:\n{}", indent(h));
     }
     if let Some(t) = r.follow_up_task {
-        println!(
+        say!(
             "task {t} created to continue it; `jada agent resume {}` carries on",
             r.session_id
         );
@@ -273,10 +273,10 @@ async fn sessions(app: &Context, limit: usize, json: bool) -> Result<(), Failure
         ]);
     }
     if !list.is_empty() {
-        println!("{t}");
+        say!("{t}");
     }
     let not_completed = list.iter().filter(|s| s.outcome != Some(Outcome::Completed)).count();
-    println!(
+    say!(
         "{}, {not_completed} not completed",
         crate::output::count(list.len(), "session", "sessions")
     );
@@ -298,23 +298,23 @@ async fn show(app: &Context, id: u64, json: bool) -> Result<(), Failure> {
     }
     let r = Report::of(&s, None, false);
     print_report(app, &r);
-    println!("input: {}", truncate(&s.input, 500));
+    say!("input: {}", truncate(&s.input, 500));
     let mut turn = 0;
     for m in &messages {
         match m.role {
-            Role::User => println!("\n── user"),
+            Role::User => say!("\n── user"),
             Role::Assistant => {
                 turn += 1;
-                println!("\n── assistant, turn {turn}");
+                say!("\n── assistant, turn {turn}");
             }
         }
         for b in &m.content {
             match b {
-                Block::Text { text } => println!("{}", indent(text)),
-                Block::ToolUse { name, input, .. } => println!("  → {name} {}", truncate(&input.to_string(), 300)),
+                Block::Text { text } => say!("{}", indent(text)),
+                Block::ToolUse { name, input, .. } => say!("  → {name} {}", truncate(&input.to_string(), 300)),
                 Block::ToolResult { content, is_error, .. } => {
                     let tag = if *is_error { "error" } else { "result" };
-                    println!("  ← {tag}: {}", truncate(content, 300))
+                    say!("  ← {tag}: {}", truncate(content, 300))
                 }
             }
         }
@@ -349,6 +349,6 @@ fn list_playbooks(app: &Context, json: bool) -> Result<(), Failure> {
             tools,
         ]);
     }
-    println!("{t}");
+    say!("{t}");
     Ok(())
 }

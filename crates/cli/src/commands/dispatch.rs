@@ -27,10 +27,10 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
                 return Ok(print_json(&step)?);
             }
             // The detail is a whole sentence ("crewed: 2 crew aboard").
-            println!("captain {crew} assigned to {charter}; dispatch: {}", step.detail);
+            say!("captain {crew} assigned to {charter}; dispatch: {}", step.detail);
             if !step.offered.is_empty() {
                 let who: Vec<String> = step.offered.iter().map(|c| c.to_string()).collect();
-                println!("offers sent to: {}", who.join(", "));
+                say!("offers sent to: {}", who.join(", "));
             }
             Ok(())
         }
@@ -42,7 +42,7 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
                 return Ok(print_json(&ex)?);
             }
             let c = &ex.charter;
-            println!(
+            say!(
                 "{} on {} {}-{}, {} guests; captain {}; crew {}/{} ({} open); dispatch: {}",
                 c.vessel_name,
                 c.charter_date,
@@ -69,12 +69,12 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
                     x.priority.to_string(),
                 ]);
             }
-            println!("\nNext in line (fewest charters in the last 30 days first, then priority, then id):\n{t}");
+            say!("\nNext in line (fewest charters in the last 30 days first, then priority, then id):\n{t}");
             let mut t = table(&["Crew", "Name", "Left out because"]);
             for (id, name, why) in &ex.ranking.excluded {
                 t.add_row(vec![id.to_string(), name.clone(), why.describe()]);
             }
-            println!("\nLeft out:\n{t}");
+            say!("\nLeft out:\n{t}");
             if !ex.offers.is_empty() {
                 let mut t = table(&["Crew", "Status", "Offered", "Deadline"]);
                 for o in &ex.offers {
@@ -85,16 +85,18 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
                         ctx.show_time(o.expires_at),
                     ]);
                 }
-                println!("\nOffers:\n{t}");
+                say!("\nOffers:\n{t}");
             }
             Ok(())
         }
         DispatchCommand::Tick => {
             let d = ctx.dispatcher()?;
             let r = d.tick(now).await.map_err(Failure::op)?;
-            println!(
+            say!(
                 "{} offer(s) expired, {} dispatch(es) advanced, {} offer(s) sent",
-                r.expired, r.advanced, r.offered
+                r.expired,
+                r.advanced,
+                r.offered
             );
             if !r.failures.is_empty() {
                 return Err(Failure::op(anyhow::anyhow!("{}", r.failures.join("\n"))));
@@ -108,7 +110,7 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
             }
             let d = ctx.dispatcher()?;
             let token = d.links.token(crew.as_str(), Purpose::Schedule, now);
-            println!("{}", d.links.url(&token));
+            say!("{}", d.links.url(&token));
             eprintln!(
                 "(works for {} days; anyone with the link sees {crew}'s schedule and open offers)",
                 ctx.config.dispatch.schedule_link_days
@@ -124,7 +126,7 @@ pub async fn run(g: &Global, cmd: DispatchCommand) -> Result<(), Failure> {
                     "the store (restart every daemon: each reads the keys at start)".into()
                 }
             };
-            println!(
+            say!(
                 "new link key {id} in {place}; links signed before keep working for {}",
                 ctx.config.dispatch.key_grace
             );

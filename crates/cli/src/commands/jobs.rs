@@ -89,9 +89,9 @@ async fn list(ctx: &Context, p: &Jobs, json: bool) -> Result<(), Failure> {
             state.into(),
         ]);
     }
-    println!("{t}");
+    say!("{t}");
     for c in report.conditions.iter().filter(|c| c.key.starts_with("job-")) {
-        println!("{}", c.summary);
+        say!("{}", c.summary);
     }
     Ok(())
 }
@@ -100,7 +100,7 @@ async fn run_now(ctx: &Context, p: Jobs, name: &str) -> Result<(), Failure> {
     let runner = cli_runner(ctx, p.registry)?;
     match runner.run(name, Trigger::Manual).await {
         Ok(Some(run)) if run.outcome == RunOutcome::Succeeded => {
-            println!("job `{name}` succeeded: {}", run.summary.unwrap_or_default());
+            say!("job `{name}` succeeded: {}", run.summary.unwrap_or_default());
             Ok(())
         }
         Ok(Some(run)) => Err(Failure::op(anyhow::anyhow!(
@@ -108,7 +108,7 @@ async fn run_now(ctx: &Context, p: Jobs, name: &str) -> Result<(), Failure> {
             run.error.unwrap_or_default()
         ))),
         Ok(None) => {
-            println!("job `{name}` had nothing to do");
+            say!("job `{name}` had nothing to do");
             Ok(())
         }
         Err(e @ RunError::UnknownJob { .. }) => Err(Failure::Usage(e.into())),
@@ -142,8 +142,8 @@ async fn history(ctx: &Context, p: &Jobs, name: &str, limit: usize, json: bool) 
             text,
         ]);
     }
-    println!("{t}");
-    println!("{} run(s) of `{name}` shown", runs.len());
+    say!("{t}");
+    say!("{} run(s) of `{name}` shown", runs.len());
     Ok(())
 }
 
@@ -175,16 +175,16 @@ pub async fn dlq(g: &Global, cmd: DlqCommand) -> Result<(), Failure> {
                 ]);
             }
             if !dead.is_empty() {
-                println!("{t}");
+                say!("{t}");
             }
-            println!("{} dead letter(s)", dead.len());
+            say!("{} dead letter(s)", dead.len());
         }
         DlqCommand::Retry { id: Some(id), .. } => {
             ctx.store
                 .retry_dead_event(parse(&id)?, now)
                 .await
                 .map_err(Failure::op)?;
-            println!("event {id} is queued again");
+            say!("event {id} is queued again");
         }
         DlqCommand::Retry { id: None, .. } => {
             let dead = ctx
@@ -195,11 +195,11 @@ pub async fn dlq(g: &Global, cmd: DlqCommand) -> Result<(), Failure> {
             for e in &dead {
                 ctx.store.retry_dead_event(e.event_id, now).await.map_err(Failure::op)?;
             }
-            println!("{} event(s) queued again", dead.len());
+            say!("{} event(s) queued again", dead.len());
         }
         DlqCommand::Drop { id } => {
             ctx.store.drop_dead_event(parse(&id)?, now).await.map_err(Failure::op)?;
-            println!("event {id} dropped (kept on record as dropped)");
+            say!("event {id} dropped (kept on record as dropped)");
         }
     }
     Ok(())
@@ -228,9 +228,9 @@ pub async fn alerts(g: &Global, cmd: AlertsCommand) -> Result<(), Failure> {
         ]);
     }
     if !all.is_empty() {
-        println!("{t}");
+        say!("{t}");
     }
-    println!(
+    say!(
         "{} firing, {} resolved",
         all.iter().filter(|a| a.status == AlertStatus::Firing).count(),
         all.iter().filter(|a| a.status == AlertStatus::Resolved).count()

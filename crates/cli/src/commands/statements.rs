@@ -53,9 +53,9 @@ pub async fn run(g: &Global, cmd: StatementsCommand) -> Result<(), Failure> {
                     ]);
                 }
                 if !out.sent.is_empty() {
-                    println!("{t}");
+                    say!("{t}");
                 }
-                println!(
+                say!(
                     "{}: {verb} {} message(s); {} already sent (--resend to send again); workbooks in {}",
                     month.long_name(),
                     out.sent.len(),
@@ -63,10 +63,10 @@ pub async fn run(g: &Global, cmd: StatementsCommand) -> Result<(), Failure> {
                     out.dir.display()
                 );
                 for n in &out.notes {
-                    println!("note: {n}");
+                    say!("note: {n}");
                 }
                 if !out.found_by_search.is_empty() {
-                    println!("summary recipients found in Gmail: {}", out.found_by_search.join(", "));
+                    say!("summary recipients found in Gmail: {}", out.found_by_search.join(", "));
                 }
             }
             if !out.ok() {
@@ -85,7 +85,7 @@ pub async fn run(g: &Global, cmd: StatementsCommand) -> Result<(), Failure> {
                 return Ok(print_json(&sent)?);
             }
             if sent.is_empty() {
-                println!("no statements sent for {}", month.long_name());
+                say!("no statements sent for {}", month.long_name());
                 return Ok(());
             }
             let mut t = table(&["Statement", "Recipients", "Sent", "Message"]);
@@ -98,7 +98,7 @@ pub async fn run(g: &Global, cmd: StatementsCommand) -> Result<(), Failure> {
                     s.message_id.clone(),
                 ]);
             }
-            println!("{t}");
+            say!("{t}");
             Ok(())
         }
     }

@@ -41,7 +41,7 @@ pub async fn run(g: &Global, cmd: TasksCommand) -> Result<(), Failure> {
             if json {
                 return Ok(print_json(&t)?);
             }
-            println!("task {} added: {}", t.id, t.title);
+            say!("task {} added: {}", t.id, t.title);
             Ok(())
         }
         TasksCommand::List {
@@ -73,7 +73,7 @@ pub async fn run(g: &Global, cmd: TasksCommand) -> Result<(), Failure> {
         TasksCommand::Note { id, note } => {
             let note = note_of(&app, &note)?;
             let t = app.store.add_task_note(id, &note).await.map_err(not_found)?;
-            println!(
+            say!(
                 "task {}: note added ({})",
                 t.id,
                 crate::output::count(t.notes.len(), "note", "notes")
@@ -105,7 +105,7 @@ fn note_of(app: &Context, body: &str) -> Result<TaskNote, Failure> {
 async fn set(app: &Context, id: u64, status: TaskStatus, note: &str) -> Result<(), Failure> {
     let note = note_of(app, note)?;
     let t = app.store.set_task_status(id, status, &note).await.map_err(not_found)?;
-    println!("task {} is {}: {}", t.id, t.status, t.title);
+    say!("task {} is {}: {}", t.id, t.status, t.title);
     Ok(())
 }
 
@@ -130,34 +130,34 @@ fn list(app: &Context, tasks: &[Task]) {
         ]);
     }
     if !tasks.is_empty() {
-        println!("{t}");
+        say!("{t}");
     }
-    println!("{} tasks", tasks.len());
+    say!("{} tasks", tasks.len());
 }
 
 fn show(app: &Context, t: &Task) {
-    println!("task {}: {}", t.id, t.title);
-    println!(
+    say!("task {}: {}", t.id, t.title);
+    say!(
         "status: {}   source: {}",
         t.status,
         t.source_ref.as_deref().unwrap_or(t.source.as_str())
     );
     if let Some(c) = t.charter_id {
-        println!("charter: {c}");
+        say!("charter: {c}");
     }
     if let Some(a) = &t.assignee {
-        println!("assignee: {a}");
+        say!("assignee: {a}");
     }
-    println!(
+    say!(
         "created {}, updated {}",
         app.show_time(t.created_at),
         app.show_time(t.updated_at)
     );
     if !t.body.is_empty() {
-        println!("\n{}", t.body);
+        say!("\n{}", t.body);
     }
     for n in &t.notes {
-        println!(
+        say!(
             "\n{} — {}:\n  {}",
             app.show_time(n.at),
             n.author,
