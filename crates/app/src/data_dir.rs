@@ -20,7 +20,7 @@ impl DaemonLock {
         let path = dir.root.join("daemon.json");
         let body =
             serde_json::json!({"pid": std::process::id(), "addr": addr.to_string(), "office_users": office_users});
-        std::fs::write(&path, body.to_string())?;
+        jada_google::secret_files::write_private_atomic(&path, body.to_string().as_bytes())?;
         let _ = self.announced.set(path);
         Ok(())
     }
@@ -123,17 +123,20 @@ impl DataDir {
     /// lock file keeps the holder's pid, for the message.
     pub fn lock_daemon(&self) -> Result<DaemonLock, LockError> {
         use std::io::{Read, Seek, Write};
+        use std::os::unix::fs::OpenOptionsExt;
         use std::os::unix::io::AsRawFd;
         let path = self.root.join("daemon.lock");
         let io = |source| LockError::Io {
             path: path.display().to_string(),
             source,
         };
+        // Private (0600 whatever the umask): a lock others could open, they could hold.
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(0o600)
             .open(&path)
             .map_err(io)?;
         // SAFETY: flock on a file descriptor we own; it cannot corrupt memory.
@@ -187,24 +190,11 @@ impl DataDir {
             let path = dir.display().to_string();
             move |source| DataDirError { path, source }
         };
-        for dir in [self.root.clone(), self.outbox(), self.reports()] {
-            std::fs::create_dir_all(&dir).map_err(err(&dir))?;
-        }
-        let secrets = self.secrets();
-        if !secrets.exists() {
-            create_private_dir(&secrets).map_err(err(&secrets))?;
+        // Every part private (0700), explicitly rather than through the umask: the
+        // database holds the crew's phones and the outbox live sign-in links.
+        for dir in [self.root.clone(), self.outbox(), self.reports(), self.secrets()] {
+            jada_google::secret_files::create_private_dir_all(&dir).map_err(err(&dir))?;
         }
         Ok(())
     }
-}
-
-#[cfg(unix)]
-fn create_private_dir(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().mode(0o700).create(path)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(path: &Path) -> std::io::Result<()> {
-    std::fs::create_dir(path)
 }

@@ -5,6 +5,7 @@ mod common;
 use common::*;
 
 use std::path::Path;
+use std::time::Duration;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -838,4 +839,112 @@ fn doctor_lists_a_vessel_booked_twice_ahead() {
         format!("Marlin is booked twice on {day}: 09:00–12:00 (Ana Early, 10000000-0000-4000-8000-000000000001) and 10:00–11:00 (Ben Later, 10000000-0000-4000-8000-000000000002)")
     );
     assert!(found[0]["fix"].as_str().unwrap().contains("jada charters check"));
+}
+
+/// Runs jada under `umask`, as a person's shell would.
+fn jada_under(umask: &str, d: &Path, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+        .arg(assert_cmd::cargo::cargo_bin("jada"))
+        .args(args)
+        .current_dir(d)
+        .env_remove("JADA_DATA_DIR")
+        .env_remove("JADA_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "jada {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Every path under `root` whose mode lets anyone but its owner in, with its mode.
+fn open_to_others(root: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(p) = todo.pop() {
+        let mode = std::fs::symlink_metadata(&p).unwrap().permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            out.push(format!("{:o} {}", mode, p.display()));
+        }
+        if p.is_dir() {
+            todo.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Whatever the umask (000 lets everyone write, 022 everyone read), everything jada
+/// writes is its user's alone: the configuration, the data directory and all in it — the
+/// database and its WAL, mail in the outbox, reports, statements, the lock and
+/// daemon.json of a running daemon.
+#[test]
+fn everything_jada_writes_is_private_whatever_the_umask() {
+    for umask in ["000", "022"] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        jada_under(umask, d, &["init"]);
+        jada_under(umask, d, &["demo", "--season", "2024"]);
+        jada_under(umask, d, &["report", "monthly", "--month", "2024-07"]);
+        jada_under(umask, d, &["statements", "send", "--month", "2024-07", "--dry-run"]);
+        jada_under(umask, d, &["statements", "send", "--month", "2024-07"]);
+        jada_under(umask, d, &["api-key", "create", "site"]);
+        // A running daemon: its lock, daemon.json and readiness probe.
+        let mut serve = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask {umask}; exec \"$0\" serve --listen 127.0.0.1:0"))
+            .arg(assert_cmd::cargo::cargo_bin("jada"))
+            .current_dir(d)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let ready = {
+            use std::io::BufRead;
+            let mut lines = std::io::BufReader::new(serve.stdout.take().unwrap()).lines();
+            let ready = lines
+                .by_ref()
+                .map(|l| l.unwrap())
+                .find(|l| l.starts_with("jada is running at "))
+                .unwrap();
+            std::thread::spawn(move || for _ in lines {});
+            ready
+        };
+        let url = ready
+            .trim_start_matches("jada is running at ")
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string();
+        let _daemon = Running(serve);
+        assert_eq!(client().get(format!("{url}/readyz")).send().unwrap().status(), 200);
+        poll("daemon.json", Duration::from_secs(10), || {
+            d.join("jada-data/daemon.json").exists().then_some(())
+        });
+        let data = d.join("jada-data");
+        for made in [
+            "jada.db",
+            "jada.db-wal",
+            "daemon.lock",
+            "daemon.json",
+            "reports",
+            "outbox",
+            "statements",
+        ] {
+            assert!(data.join(made).exists(), "{made} under umask {umask}");
+        }
+        let mut open = open_to_others(&data);
+        open.extend(open_to_others(&d.join("jada.toml")));
+        assert!(
+            open.is_empty(),
+            "under umask {umask}, open to others:\n{}",
+            open.join("\n")
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Files that hold secrets — credential files, the token cache, the link-signing keys,
 //! the admin token, the LLM key — and the one permission rule for them: written
-//! atomically with mode 0600 in a 0700 directory, and checked the way OpenSSH checks keys
+//! atomically with mode 0600 in a 0700 directory (the rule every file jada writes in its
+//! data directory follows too: mail, reports, statements, daemon.json, whatever the umask), and checked the way OpenSSH checks keys
 //! before they are trusted ([`check_secret`]); a loose one is refused with the `chmod`
 //! that fixes it.
 
@@ -37,6 +38,16 @@ pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Creates `dir` and any missing parents as 0700 (explicitly: whatever the umask). An
+/// existing directory is left as it is (the checks say when it is too open).
+pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
 }
 
 /// Removes temporary files that [`write_private_atomic`] left for `path` when a writer

@@ -160,18 +160,24 @@ impl Mailer for EmlOutbox {
             uuid::Uuid::new_v4().simple()
         );
         let path = self.dir.join(name);
-        tokio::fs::create_dir_all(&self.dir)
-            .await
-            .map_err(|source| MailError::Write {
-                path: self.dir.display().to_string(),
+        // Private (a mail may hold a live sign-in link), and whole or absent for a reader.
+        let dir = self.dir.clone();
+        let file = path.clone();
+        tokio::task::spawn_blocking(move || {
+            jada_google::secret_files::create_private_dir_all(&dir).map_err(|source| MailError::Write {
+                path: dir.display().to_string(),
                 source,
             })?;
-        tokio::fs::write(&path, bytes)
-            .await
-            .map_err(|source| MailError::Write {
-                path: path.display().to_string(),
+            jada_google::secret_files::write_private_atomic(&file, &bytes).map_err(|source| MailError::Write {
+                path: file.display().to_string(),
                 source,
-            })?;
+            })
+        })
+        .await
+        .map_err(|e| MailError::Write {
+            path: path.display().to_string(),
+            source: std::io::Error::other(e),
+        })??;
         Ok(path.display().to_string())
     }
 }

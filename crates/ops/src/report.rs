@@ -302,7 +302,9 @@ pub fn write(charters: &[Charter], month: Month, order: &[Column], out: &Path) -
     for (name, range) in names {
         wb.define_name(name, &range)?;
     }
-    wb.save(out)
+    // Private (0600 whatever the umask): a month's revenue per guest is the business's own.
+    let bytes = wb.save_to_buffer()?;
+    jada_google::secret_files::write_private_atomic(out, &bytes).map_err(XlsxError::IoError)
 }
 
 fn header(ws: &mut Worksheet, order: &[Column], bold: &Format, money: &Format, date: &Format) -> Result<(), XlsxError> {

@@ -116,7 +116,13 @@ async fn readyz(State(shared): State<Arc<OpsState>>) -> Response {
     let probe = shared.status.data_dir.join(".readyz-probe");
     let written = tokio::task::spawn_blocking(move || {
         use std::io::Write;
-        let mut f = std::fs::File::create(&probe)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&probe)?;
         f.write_all(&[0u8; 4096])?;
         f.sync_data()
     })

@@ -34,7 +34,9 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<(), Failure> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    // 0600: the configuration says which commands jada runs; no one else may change it.
+    jada_google::secret_files::write_private_atomic(path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     let data = make_data_dir(&data_dir)?;
     println!("wrote {}", path.display());
     println!(

@@ -250,10 +250,13 @@ fn write_err(dir: &Path, e: impl std::fmt::Display) -> StatementsError {
 
 /// Keeps a copy of a workbook in the month's statements folder.
 async fn keep(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StatementsError> {
-    tokio::fs::create_dir_all(dir).await.map_err(|e| write_err(dir, e))?;
-    tokio::fs::write(dir.join(name), bytes)
-        .await
-        .map_err(|e| write_err(&dir.join(name), e))
+    let (dir, file, bytes) = (dir.to_path_buf(), dir.join(name), bytes.to_vec());
+    tokio::task::spawn_blocking(move || {
+        jada_google::secret_files::create_private_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
+        jada_google::secret_files::write_private_atomic(&file, &bytes).map_err(|e| write_err(&file, e))
+    })
+    .await
+    .map_err(|e| write_err(Path::new("statements"), e))?
 }
 
 /// Sends one message and records it under each key; a refusal is noted, not fatal, so

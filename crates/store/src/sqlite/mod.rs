@@ -49,6 +49,7 @@ impl SqliteStore {
             path: path.display().to_string(),
             source: e,
         };
+        create_private(&path).map_err(|e| open_err(Box::new(e)))?;
         let mut conn = Connection::open(&path).map_err(|e| open_err(Box::new(e)))?;
         configure(&conn).map_err(|e| open_err(Box::new(e)))?;
         schema::migrate(&mut conn).map_err(|e| open_err(Box::new(e)))?;
@@ -129,5 +130,23 @@ fn corrupt(what: &'static str, detail: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         what,
         detail: detail.into(),
+    }
+}
+
+/// Creates the database file 0600 (whatever the umask) when it does not exist yet:
+/// SQLite gives its -wal and -shm files the database's own mode, so all three stay
+/// private. An existing file is left as it is.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    if path.as_os_str() == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    match o.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
