@@ -155,10 +155,9 @@ impl std::fmt::Display for CliTable {
                 None => col.set_constraint(ColumnConstraint::ContentWidth),
             };
         }
-        for line in t.to_string().lines() {
-            writeln!(f, "{}", line.trim_end())?;
-        }
-        Ok(())
+        let text = t.to_string();
+        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        f.write_str(&lines.join("\n"))
     }
 }
 

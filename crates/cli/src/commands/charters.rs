@@ -212,7 +212,10 @@ async fn list(ctx: &Context, args: &ListChartersArgs) -> Result<(), Failure> {
     if args.json {
         return Ok(print_json(&charters)?);
     }
-    print_charters(&charters);
+    if !charters.is_empty() {
+        print_charters(&charters);
+        println!();
+    }
     println!("{}", month_footer(month, &charters));
     Ok(())
 }
