@@ -34,6 +34,53 @@ impl Drop for DaemonLock {
     }
 }
 
+/// Why a `daemon.json` is not to be trusted, if it is not: see [`DataDir::running_daemon`].
+fn trusted(lock: &std::fs::File, json: &Path, pid: u32) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid cannot fail and touches no memory.
+    let me = unsafe { libc::geteuid() };
+    let lock_meta = lock.metadata().map_err(|e| format!("daemon.lock: {e}"))?;
+    for (what, m) in [
+        ("daemon.lock", lock_meta.clone()),
+        (
+            "daemon.json",
+            std::fs::metadata(json).map_err(|e| format!("daemon.json: {e}"))?,
+        ),
+    ] {
+        if m.uid() != me {
+            return Err(format!("{what} belongs to uid {}, not to this user ({me})", m.uid()));
+        }
+        if m.mode() & 0o022 != 0 {
+            return Err(format!("{what} is writable by others (mode {:o})", m.mode() & 0o777));
+        }
+    }
+    let holder = lock_holder(lock_meta.ino()).ok_or("no process holds daemon.lock in /proc/locks")?;
+    if holder != pid {
+        return Err(format!("daemon.json names pid {pid}, but pid {holder} holds the lock"));
+    }
+    let owner = std::fs::metadata(format!("/proc/{pid}"))
+        .map_err(|e| format!("pid {pid}: {e}"))?
+        .uid();
+    if owner != me {
+        return Err(format!("pid {pid} runs as uid {owner}, not as this user ({me})"));
+    }
+    Ok(())
+}
+
+/// The pid holding the flock on the file with inode `ino`, from `/proc/locks`
+/// (`1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF`).
+fn lock_holder(ino: u64) -> Option<u32> {
+    let text = std::fs::read_to_string("/proc/locks").ok()?;
+    text.lines().find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (kind, pid, dev_ino) = (f.get(1)?, f.get(4)?, f.get(5)?);
+        let file_ino: u64 = dev_ino.rsplit(':').next()?.parse().ok()?;
+        (*kind == "FLOCK" && file_ino == ino)
+            .then(|| pid.parse().ok())
+            .flatten()
+    })
+}
+
 /// The daemon running on a data directory, as it announced itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunningDaemon {
@@ -171,10 +218,19 @@ impl DataDir {
         if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
             return None;
         }
-        let text = std::fs::read_to_string(self.root.join("daemon.json")).ok()?;
+        let json = self.root.join("daemon.json");
+        let text = std::fs::read_to_string(&json).ok()?;
         let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let pid = v["pid"].as_u64()? as u32;
+        // Trusted only when it cannot have been planted: the lock and daemon.json are this
+        // user's and private, and the process holding the lock is the pid named, running
+        // as this user. Anything else gets no admin token and no link.
+        if let Err(why) = trusted(&lock, &json, pid) {
+            tracing::warn!(data_dir = %self.root.display(), %why, "not trusting this data directory's daemon.json");
+            return None;
+        }
         Some(RunningDaemon {
-            pid: v["pid"].as_u64()? as u32,
+            pid,
             addr: v["addr"].as_str()?.parse().ok()?,
             office_users: v["office_users"]
                 .as_array()

@@ -948,3 +948,57 @@ fn everything_jada_writes_is_private_whatever_the_umask() {
         );
     }
 }
+
+/// A daemon.json someone planted (a pid that does not hold the lock, or a file others
+/// may write) is not trusted: doctor sends no admin token there and reads the store,
+/// and no link points at the planted address.
+#[test]
+fn a_planted_daemon_json_gets_no_token_and_no_link() {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d).arg("init").assert().success();
+    jada(d).arg("demo").assert().success();
+    // The admin token exists, as after a first start.
+    let token = d.join("jada-data/secrets/admin-token");
+    std::fs::write(&token, "a".repeat(64)).unwrap();
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Someone else's listener, and a process holding the lock that is not the pid named.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let lock = d.join("jada-data/daemon.lock");
+    let mut holder = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(60)\n")
+        .arg(&lock)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut held = [0u8; 4];
+    holder.stdout.take().unwrap().read_exact(&mut held).unwrap();
+    let holder = Running(holder);
+    let json = d.join("jada-data/daemon.json");
+    for (pid, mode) in [(1, 0o600), (holder.0.id(), 0o666)] {
+        std::fs::write(
+            &json,
+            format!("{{\"pid\": {pid}, \"addr\": \"{addr}\", \"office_users\": [\"x@example.com\"]}}"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&json, std::fs::Permissions::from_mode(mode)).unwrap();
+        let out = jada(d).args(["doctor"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("the daemon is not running"),
+            "read from the store instead: {text}"
+        );
+        let out = jada(d).args(["dispatch", "link", "ana-m"]).output().unwrap();
+        let link = String::from_utf8_lossy(&out.stdout);
+        assert!(!link.contains(&addr.to_string()), "{link}");
+        assert!(
+            listener.accept().is_err(),
+            "nothing reached the planted address (pid {pid}, mode {mode:o})"
+        );
+    }
+}
