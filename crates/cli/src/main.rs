@@ -58,11 +58,30 @@ impl From<anyhow::Error> for Failure {
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
-    if let Err(e) = init_logging() {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
-    }
-    match run(cli) {
+    let log = match init_logging() {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = exit_code(run(cli));
+    flush_log(log);
+    code
+}
+
+/// Lets the log writer finish what is queued, but never waits long on a stuck stderr.
+fn flush_log(guard: tracing_appender::non_blocking::WorkerGuard) {
+    let (done, flushed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(guard);
+        let _ = done.send(());
+    });
+    let _ = flushed.recv_timeout(std::time::Duration::from_secs(2));
+}
+
+fn exit_code(result: Result<(), Failure>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Operation { reported: true, .. }) => ExitCode::from(1),
         Err(Failure::Operation { error, .. }) => {
@@ -90,13 +109,12 @@ fn restore_sigpipe() {
 /// Colour only when stderr is a terminal and `NO_COLOR` is unset (a journal or a file
 /// stores escape codes as they are); `JADA_LOG_FORMAT=json` writes one JSON object a
 /// line for log shippers. An unknown format is refused before anything runs.
-fn init_logging() -> Result<(), String> {
+fn init_logging() -> Result<tracing_appender::non_blocking::WorkerGuard, String> {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("JADA_LOG").unwrap_or_else(|_| "warn".into());
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(|| jada_server::metrics::SafeStderr);
+    let (writer, guard) = jada_server::metrics::non_blocking_stderr();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     match std::env::var("JADA_LOG_FORMAT").as_deref() {
         Err(_) | Ok("") | Ok("text") => builder.with_ansi(colour).init(),
         Ok("json") => builder.json().with_ansi(false).init(),
@@ -106,7 +124,7 @@ fn init_logging() -> Result<(), String> {
             ))
         }
     }
-    Ok(())
+    Ok(guard)
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {

@@ -384,6 +384,63 @@ fn a_log_that_cannot_be_written_is_counted_and_the_daemon_serves_and_stops_clean
     assert_eq!(status.code(), Some(0), "a clean stop, not a panic");
 }
 
+/// stderr a pipe nobody reads (a stalled journald): at `debug` the pipe fills within a
+/// few requests, and still every request is answered, the lines that cannot wait are
+/// dropped and counted, and SIGTERM stops the daemon promptly.
+#[test]
+fn a_stuck_stderr_never_stops_the_daemon_or_its_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jada"))
+        .current_dir(d)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("JADA_LOG", "debug")
+        .env_remove("JADA_CONFIG")
+        .env_remove("JADA_DATA_DIR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Held open and never read: the pipe's 64 KiB fill and every write would block.
+    let _unread = child.stderr.take();
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    wait_for("the daemon to answer", || {
+        http.get(format!("{url}/healthz"))
+            .send()
+            .is_ok_and(|r| r.status() == 200)
+    });
+    let dropped = || -> f64 {
+        let metrics = http.get(format!("{url}/metrics")).send().unwrap().text().unwrap();
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("jada_log_write_failures_total "))
+            .expect("the counter is exported")
+            .parse()
+            .unwrap()
+    };
+    poll("log lines dropped, not waited for", Duration::from_secs(60), || {
+        for _ in 0..50 {
+            let r = http
+                .get(format!("{url}/healthz"))
+                .send()
+                .expect("answered despite the stuck log");
+            assert_eq!(r.status(), 200);
+        }
+        (dropped() > 0.0).then_some(())
+    });
+    sigterm(&child);
+    let started = Instant::now();
+    let status = poll("the daemon to stop on SIGTERM", Duration::from_secs(15), || {
+        child.try_wait().unwrap()
+    });
+    assert_eq!(status.code(), Some(0), "a clean stop after {:?}", started.elapsed());
+}
+
 #[test]
 fn after_a_kill_9_the_restarted_daemon_takes_the_dead_ones_outbox_at_once() {
     let dir = tempfile::tempdir().unwrap();

@@ -280,7 +280,7 @@ async fn metrics(State(shared): State<Arc<OpsState>>) -> Response {
     x.sample(
         "jada_log_write_failures_total",
         &[],
-        crate::metrics::LOG_WRITE_FAILURES.load(std::sync::atomic::Ordering::Relaxed) as f64,
+        crate::metrics::log_failures() as f64,
     );
     x.family("jada_alerts_firing", "gauge", "Alerts currently firing.");
     x.sample("jada_alerts_firing", &[], report.alerts_firing.len() as f64);

@@ -9,6 +9,36 @@ use std::sync::Mutex;
 /// never fatal, shown on `/metrics` and by `jada doctor`.
 pub static LOG_WRITE_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Lines the log queue dropped because stderr did not keep up (see [`non_blocking_stderr`]).
+static LOG_DROPPED: std::sync::OnceLock<tracing_appender::non_blocking::ErrorCounter> = std::sync::OnceLock::new();
+
+/// How many log lines were lost since start: not written (a failing stderr) or dropped
+/// (a stderr too slow or stuck). Shown on `/metrics` and by doctor.
+pub fn log_failures() -> u64 {
+    LOG_WRITE_FAILURES.load(std::sync::atomic::Ordering::Relaxed)
+        + LOG_DROPPED.get().map_or(0, |c| c.dropped_lines() as u64)
+}
+
+/// How many log lines may wait for stderr before new ones are dropped (and counted).
+const LOG_QUEUE_LINES: usize = 4096;
+
+/// stderr behind a bounded queue and a writer thread of its own: logging never blocks the
+/// daemon, however slow or stuck stderr is (a pipe nobody reads, a stalled journald);
+/// when the queue is full a line is dropped and counted instead. Keep the guard until
+/// exit (dropping it flushes what is queued, for at most about a second).
+pub fn non_blocking_stderr() -> (
+    tracing_appender::non_blocking::NonBlocking,
+    tracing_appender::non_blocking::WorkerGuard,
+) {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .thread_name("jada-log")
+        .finish(SafeStderr);
+    let _ = LOG_DROPPED.set(writer.error_counter());
+    (writer, guard)
+}
+
 /// A log destination that never fails its caller: a write that cannot be made is
 /// counted in [`LOG_WRITE_FAILURES`] and dropped, so logging can neither panic a request
 /// nor stop the daemon.

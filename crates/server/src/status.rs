@@ -224,7 +224,7 @@ pub async fn collect(i: Inputs<'_>) -> Result<StatusReport, StoreError> {
             .iter()
             .filter(|a| a.state_at(i.now) == jada_core::agent::ApprovalState::Pending)
             .count() as u64,
-        log_write_failures: crate::metrics::LOG_WRITE_FAILURES.load(std::sync::atomic::Ordering::Relaxed),
+        log_write_failures: crate::metrics::log_failures(),
         zone: Some(i.zone.name().to_string()),
         overlaps: Vec::new(),
     })
