@@ -395,6 +395,41 @@ impl Source {
     }
 }
 
+/// The configuration decides what jada runs (`command` jobs, the agent's tools): a file
+/// every user may write is refused (one its group may write is warned about), and one defining `command` jobs must belong to jada's
+/// user or root — whatever the mode, as OpenSSH treats its own configuration.
+fn check_file_owner(file: &Path, runs_commands: bool) -> Result<(), ConfigError> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(file)
+        .map_err(|e| ConfigError(format!("cannot read the config file {}: {e}", file.display())))?;
+    let mode = m.mode() & 0o777;
+    if mode & 0o002 != 0 {
+        return Err(ConfigError(format!(
+            "refusing the config file {}: every user may write it (mode {mode:o}), and it decides what jada runs; run `chmod go-w {}`",
+            file.display(),
+            file.display()
+        )));
+    }
+    if mode & 0o020 != 0 {
+        tracing::warn!(
+            "the config file {} may be written by its group (mode {mode:o}), and it decides what jada runs; run `chmod g-w {}` unless the group is yours alone",
+            file.display(),
+            file.display()
+        );
+    }
+    // SAFETY: geteuid cannot fail and touches no memory.
+    let me = unsafe { libc::geteuid() };
+    if runs_commands && m.uid() != me && m.uid() != 0 {
+        return Err(ConfigError(format!(
+            "refusing the config file {}: it defines `command` jobs but belongs to uid {}, not to jada's user ({me}) or root; run `chown {me} {}` if you trust it",
+            file.display(),
+            m.uid(),
+            file.display()
+        )));
+    }
+    Ok(())
+}
+
 /// A configuration that cannot be used. The message names the key or file and the fix.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -436,6 +471,14 @@ impl Config {
             figment = figment.merge(Serialized::default("data_dir", dir));
         }
         let config: Config = figment.extract().map_err(describe)?;
+        let file = match source {
+            Source::Explicit(p) => Some(p),
+            Source::Default(p) => p.exists().then_some(p),
+        };
+        if let Some(file) = file {
+            let runs_commands = config.jobs.values().any(|t| t.contains_key("command"));
+            check_file_owner(file, runs_commands)?;
+        }
         config.validate()?;
         Ok(config)
     }

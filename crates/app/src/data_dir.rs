@@ -209,6 +209,29 @@ impl DataDir {
         })
     }
 
+    /// Refuses a data directory every user may write in (they could plant a database, a
+    /// daemon.json, mail to be sent), naming the `chmod`; one others may read is said in
+    /// the log (the database holds the crew's phones, the outbox live sign-in links).
+    pub fn check_private(&self) -> Result<(), String> {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(m) = std::fs::metadata(&self.root) else {
+            return Ok(());
+        };
+        let mode = m.mode() & 0o777;
+        let dir = self.root.display();
+        if mode & 0o002 != 0 {
+            return Err(format!(
+                "refusing the data directory {dir}: every user may write in it (mode {mode:o}); run `chmod 700 {dir}`"
+            ));
+        }
+        if mode & 0o064 != 0 {
+            tracing::warn!(
+                "the data directory {dir} is open to others (mode {mode:o}): it holds the crew's contacts and live sign-in links; run `chmod 700 {dir}`"
+            );
+        }
+        Ok(())
+    }
+
     /// The daemon running here, if one holds the lock and said where it listens.
     pub fn running_daemon(&self) -> Option<RunningDaemon> {
         use std::os::unix::io::AsRawFd;

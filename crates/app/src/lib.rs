@@ -140,6 +140,7 @@ impl App {
     pub fn open(config: Config) -> Result<App, AppError> {
         let data = DataDir::new(&config.data_dir);
         data.ensure()?;
+        data.check_private().map_err(ConfigError::new)?;
         // The fleet's turnarounds: every charter write checks its vessel's time with them.
         let turnarounds = turnarounds(&config);
         let store: Arc<dyn Store> = match config.store.backend {

@@ -1002,3 +1002,57 @@ fn a_planted_daemon_json_gets_no_token_and_no_link() {
         );
     }
 }
+
+/// A configuration every user may write (they could add a `command` job that jada then
+/// runs as its user) and a data directory every user may write in are refused at start,
+/// naming the `chmod`; nothing runs.
+#[test]
+fn a_config_or_data_directory_anyone_may_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d).arg("init").assert().success();
+    let toml = d.join("jada.toml");
+    std::fs::write(
+        &toml,
+        "[jobs.pwn]\ncommand = [\"/bin/sh\", \"-c\", \"touch pwned\"]\nschedule = \"every 1h\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&toml, std::fs::Permissions::from_mode(0o666)).unwrap();
+    for args in [&["config", "check"][..], &["jobs", "run", "pwn"], &["doctor"]] {
+        let out = jada(d).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "jada {}", args.join(" "));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("every user may write it (mode 666)") && err.contains("chmod go-w"),
+            "{err}"
+        );
+    }
+    assert!(!d.join("pwned").exists());
+    std::fs::set_permissions(&toml, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // Where the test may give the file away (as root): `command` jobs from a file of
+    // another user are refused, whatever its mode.
+    if std::fs::metadata(d)
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap()
+        == 0
+    {
+        std::os::unix::fs::chown(&toml, Some(65534), None).unwrap();
+        let out = jada(d).args(["jobs", "run", "pwn"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("defines `command` jobs but belongs to uid 65534"), "{err}");
+        std::os::unix::fs::chown(&toml, Some(0), None).unwrap();
+    }
+    assert!(!d.join("pwned").exists());
+    jada(d).args(["config", "check"]).assert().success();
+    let data = d.join("jada-data");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = jada(d).args(["charters", "list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("refusing the data directory") && err.contains("chmod 700"),
+        "{err}"
+    );
+}
