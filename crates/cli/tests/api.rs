@@ -519,3 +519,38 @@ fn a_cancelled_booking_is_reinstated_unless_its_slot_was_taken_meanwhile() {
     let (_, now) = send(http.get(format!("{url}/api/charters/{id}")));
     assert_eq!(now["status"], "cancelled");
 }
+
+/// Errors axum gives before a handler runs — a bad path parameter, a duplicate query
+/// parameter, a body over the limit — answer the API's JSON like every other error.
+#[test]
+fn every_api_error_is_json_even_before_a_handler_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_serve, url) = start(d);
+    let auth = format!("Bearer {}", key(d, "site"));
+    let http = Client::new();
+    let answers = [
+        http.get(format!("{url}/api/tasks/not-a-number")),
+        http.get(format!("{url}/api/charters?month=2031-08&month=2031-09")),
+        http.post(format!("{url}/api/charters"))
+            .header("content-type", "application/json")
+            .body(vec![b' '; 3 * 1024 * 1024]),
+    ];
+    for (req, status) in answers.into_iter().zip([400, 400, 413]) {
+        let r = req.header("authorization", &auth).send().unwrap();
+        assert_eq!(r.status().as_u16(), status);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{:?}",
+            r.headers()
+        );
+        let body: Value = r.json().unwrap();
+        assert!(
+            body["code"].is_string() && !body["detail"].as_str().unwrap().is_empty(),
+            "{body}"
+        );
+    }
+}

@@ -45,7 +45,14 @@ pub fn optional(field: &str, value: Option<&str>, max: usize, lines: Lines) -> R
 
 fn forbidden(c: char, lines: Lines) -> bool {
     let allowed_space = lines == Lines::Many && matches!(c, '\n' | '\t' | '\r');
-    (c.is_control() && !allowed_space) || is_bidi_control(c)
+    (c.is_control() && !allowed_space) || is_bidi_control(c) || is_invisible_break(c)
+}
+
+/// Characters that break or hide text without showing: the Unicode line and paragraph
+/// separators (a line break where none is expected), the byte-order mark and zero-width
+/// characters (a title that looks like another).
+fn is_invisible_break(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{200B}' | '\u{200C}')
 }
 
 /// The Unicode bidirectional controls that can reorder what a terminal or page shows.
@@ -96,6 +103,20 @@ pub fn age(d: chrono::Duration) -> String {
         60..1440 if m % 60 == 0 => format!("{}h", m / 60),
         60..1440 => format!("{}h{}m", m / 60, m % 60),
         _ => format!("{}d{}h", m / 1440, m % 1440 / 60),
+    }
+}
+
+#[cfg(test)]
+mod invisible_tests {
+    use super::*;
+
+    #[test]
+    fn separators_and_invisible_marks_are_refused_and_escaped() {
+        for bad in ["a\u{2028}b", "\u{FEFF}title", "pay\u{200B}pal", "x\u{2029}y"] {
+            assert!(checked("title", bad, 200, Lines::Many).is_err(), "{bad:?}");
+            assert!(printable(bad).contains("\\u{"), "{bad:?}");
+        }
+        assert!(checked("title", "Café – 10:00", 200, Lines::One).is_ok());
     }
 }
 

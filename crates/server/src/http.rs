@@ -56,8 +56,43 @@ pub fn router(shared: Arc<OpsState>, areas: Vec<Router>, office: bool) -> Router
         app = app.merge(area);
     }
     app.fallback(not_found)
+        .layer(middleware::from_fn(api_errors_as_json))
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), count_requests))
         .layer(middleware::from_fn(access_log))
+}
+
+/// Every `/api/` error answers the API's JSON (`{code, detail}`), also those axum's own
+/// extractors give before a handler runs (a bad path parameter, a duplicate or malformed
+/// query, a body over the limit), which are plain text otherwise.
+async fn api_errors_as_json(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !api || json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let text = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap_or_default();
+    let detail = String::from_utf8_lossy(&text).trim().to_string();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+        _ => "error",
+    };
+    let detail = if detail.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        detail
+    };
+    error(status, code, &detail)
 }
 
 /// One debug line per request, with every secret-carrying path redacted
@@ -109,8 +144,13 @@ async fn count_requests(State(shared): State<Arc<OpsState>>, req: Request, next:
     resp
 }
 
-/// Ready means a write would succeed now: a small file written and synced in the data
-/// directory (a full or read-only disk fails here) and a write to the store.
+/// Ready means a write would succeed now: a file larger than any one write jada makes
+/// (a charter batch, a report) written and synced in the data directory — so a nearly
+/// full disk fails here before a real write meets it — and a write to the store.
+/// The readiness probe's size: above a real write's (a 15 KB insert met a full disk that
+/// a 4 KB probe had passed).
+const READY_PROBE_BYTES: usize = 256 * 1024;
+
 async fn readyz(State(shared): State<Arc<OpsState>>) -> Response {
     let unavailable = |why: String| (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response();
     let probe = shared.status.data_dir.join(".readyz-probe");
@@ -123,7 +163,7 @@ async fn readyz(State(shared): State<Arc<OpsState>>) -> Response {
             .truncate(true)
             .mode(0o600)
             .open(&probe)?;
-        f.write_all(&[0u8; 4096])?;
+        f.write_all(&vec![0u8; READY_PROBE_BYTES])?;
         f.sync_data()
     })
     .await;
