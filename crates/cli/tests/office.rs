@@ -994,3 +994,33 @@ fn a_person_removed_from_the_office_users_loses_their_session() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["charter"]["version"], 1, "nothing changed");
 }
+
+/// A page shows a notice only when the daemon made it: text put in a link (`?done=...`)
+/// that someone sends to the office is not shown as if jada had said it.
+#[test]
+fn a_notice_in_a_link_shows_only_when_jada_made_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_serve, base, http, session) = signed_in_office(d);
+    let forged = office_page(
+        &http,
+        &format!("{base}/office/charters/{CHARTER}?done=Payment+failed%3A+call+555-0100&error=Re-enter+your+card"),
+        &session,
+    );
+    assert!(!forged.contains("Payment failed") && !forged.contains("Re-enter your card"));
+    assert!(!forged.contains("<p class=\"notice\">") && !forged.contains("<p class=\"bad\">"));
+    let csrf = hidden_csrf(&forged);
+    let r = http
+        .post(format!("{base}/office/charters/{CHARTER}/captain"))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str()), ("crew", "cap")])
+        .send()
+        .unwrap();
+    let back = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(back.contains("sig="), "{back}");
+    assert!(office_page(&http, &format!("{base}{back}"), &session).contains("Captain cap assigned"));
+    // The same message with another signature, or reworded under the real one, is not shown.
+    let tampered = back.replace("Captain+cap", "Captain+bob");
+    assert!(back != tampered);
+    assert!(!office_page(&http, &format!("{base}{tampered}"), &session).contains("<p class=\"notice\">"));
+}

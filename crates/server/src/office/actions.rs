@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use jada_core::{CharterId, ChatAuthor, CrewId};
 use jada_ops::booking::{self, BookingChange, BookingError, BookingFields, NewBooking};
 use jada_store::Trigger;
@@ -16,10 +16,9 @@ use super::office;
 use super::pages::{charter_form, unavailable};
 use super::OfficeState;
 
-/// Back to `path` with a one-line result in `?key=`.
+/// Back to `path` with a one-line result in `?key=` (signed: see [`super::notice`]).
 pub(crate) fn back(path: &str, key: &str, msg: &str) -> Response {
-    let q: String = url::form_urlencoded::byte_serialize(msg.as_bytes()).collect();
-    Redirect::to(&format!("{path}?{key}={q}")).into_response()
+    super::notice::redirect(path, key, msg)
 }
 
 pub(crate) fn charter_path(id: CharterId) -> String {

@@ -38,7 +38,7 @@ pub async fn sessions(
     }
     let body = html! {
         h1 { "Agent" }
-        @if let Some(msg) = q.get("done") { p.notice { (msg) } }
+        @if let Some(msg) = super::notice::of(&q, "done") { p.notice { (msg) } }
         @if o.agent.is_none() {
             p { "Agent sessions are off: set " code { "[agent] provider" } ", " code { "model" } " and a key in jada.toml." }
         }

@@ -16,6 +16,7 @@ pub mod agent;
 pub mod auth;
 pub mod cancel;
 pub mod chart;
+pub mod notice;
 pub mod pages;
 pub mod tasks;
 

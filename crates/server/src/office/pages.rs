@@ -223,8 +223,8 @@ pub async fn charter(
                 ". Cancel or move one of them."
             }
         }
-        @if let Some(msg) = q.get("done") { p.notice { (msg) } }
-        @if let Some(msg) = q.get("error") { p.bad { (msg) } }
+        @if let Some(msg) = super::notice::of(&q, "done") { p.notice { (msg) } }
+        @if let Some(msg) = super::notice::of(&q, "error") { p.bad { (msg) } }
         dl {
             dt { "Guest" } dd { (c.guest_name) " (" (c.guest_count) " guests)" }
             dt { "Status" } dd { (c.status.to_string()) }
@@ -524,7 +524,7 @@ pub async fn automation(
     let dead = tryp!(shared.store.list_events(EventStatus::Dead, 100).await);
     let body = html! {
         h1 { "Automation" }
-        @if let Some(msg) = q.get("done") { p.notice { (msg) } }
+        @if let Some(msg) = super::notice::of(&q, "done") { p.notice { (msg) } }
         h2 { "Jobs" }
         table.cards #jobs {
             thead { tr { th { "Job" } th { "Schedule" } th { "Last run" } th { "Last success" } th { "Next run" } th { "" } } }

@@ -35,7 +35,7 @@ pub async fn page(
     };
     let body = html! {
         h1 { "Tasks" }
-        @if let Some(msg) = q.get("done") { p.notice { (msg) } }
+        @if let Some(msg) = super::notice::of(&q, "done") { p.notice { (msg) } }
         p { @if all { a href="/office/tasks" { "Only those still to do" } } @else { a href="/office/tasks?all=1" { "Every task" } } }
         @if tasks.is_empty() { p { "Nothing to do." } }
         @for t in &tasks {
