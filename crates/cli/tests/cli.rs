@@ -1055,4 +1055,22 @@ fn a_config_or_data_directory_anyone_may_write_is_refused() {
         err.contains("refusing the data directory") && err.contains("chmod 700"),
         "{err}"
     );
+    // Readable by others: it runs, and doctor says what to do.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = jada(d).args(["doctor", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["what"]
+                .as_str()
+                .unwrap()
+                .contains("is open to other users (mode 755)")
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(found["ok"], false);
+    assert!(found["fix"].as_str().unwrap().contains("chmod 700"));
 }

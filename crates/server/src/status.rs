@@ -67,6 +67,9 @@ pub struct StatusReport {
     /// local report, not for `/metrics`.
     #[serde(default)]
     pub overlaps: Vec<[Charter; 2]>,
+    /// The data directory's permission bits (it should be 0700).
+    #[serde(default)]
+    pub data_dir_mode: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -227,6 +230,9 @@ pub async fn collect(i: Inputs<'_>) -> Result<StatusReport, StoreError> {
         log_write_failures: crate::metrics::log_failures(),
         zone: Some(i.zone.name().to_string()),
         overlaps: Vec::new(),
+        data_dir_mode: std::fs::metadata(i.data_dir)
+            .ok()
+            .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777),
     })
 }
 
@@ -389,6 +395,16 @@ impl StatusReport {
                     jada_core::text::count(self.approvals_waiting as usize, "agent tool call", "agent tool calls")
                 ),
                 fix: None,
+            });
+        }
+        if let Some(mode) = self.data_dir_mode.filter(|m| m & 0o077 != 0) {
+            f.push(Finding {
+                ok: false,
+                what: format!(
+                    "the data directory {} is open to other users (mode {mode:o}): it holds the crew's contacts and live sign-in links",
+                    self.data_dir
+                ),
+                fix: Some(format!("`chmod 700 {}`", self.data_dir)),
             });
         }
         if let Some(free) = self.disk_free_bytes {
