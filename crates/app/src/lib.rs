@@ -384,6 +384,27 @@ impl App {
         })
     }
 
+    /// Where the business's data is, as people read it: the SQLite file, or the DynamoDB
+    /// tables and their region or endpoint.
+    pub fn data_location(&self) -> String {
+        match self.config.store.backend {
+            config::Backend::Sqlite => self.data.db().display().to_string(),
+            config::Backend::Dynamodb => {
+                let s = &self.config.store;
+                let t = &s.tables;
+                let place = match (&s.endpoint_url, &s.region) {
+                    (Some(url), _) => format!("at {url}"),
+                    (None, Some(region)) => format!("in {region}"),
+                    (None, None) => "in the AWS chain's region".to_string(),
+                };
+                format!(
+                    "DynamoDB tables {}, {}, {}, {} {place}",
+                    t.charters, t.crew, t.chats, t.ops
+                )
+            }
+        }
+    }
+
     /// The bearer token for `/api/status`: `secrets/admin-token`, made on first use
     /// (0600) when `create`.
     pub fn admin_token(&self, create: bool) -> std::io::Result<Option<String>> {

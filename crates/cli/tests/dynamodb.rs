@@ -146,7 +146,19 @@ fn daemon_toml(tables: &Tables, instance: &str) -> String {
 }
 
 fn serve_as(dir: &Path) -> (std::process::Child, String) {
-    serve_with(dir, &["--listen", "127.0.0.1:0"], &env(), std::process::Stdio::null())
+    let (child, line) = serve_ready(dir, &["--listen", "127.0.0.1:0"], &env(), std::process::Stdio::null());
+    // It says where the data is: the tables and the endpoint, not a jada.db.
+    assert!(
+        line.contains("(data: DynamoDB tables ") && line.contains(&format!("at {}", server().endpoint)),
+        "{line}"
+    );
+    assert!(!line.contains("jada.db"), "{line}");
+    let url = line
+        .trim_start_matches("jada is running at ")
+        .split_whitespace()
+        .next()
+        .unwrap();
+    (child, url.to_string())
 }
 
 fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> Duration {

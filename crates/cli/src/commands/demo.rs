@@ -30,7 +30,7 @@ pub async fn run(g: &Global, args: &DemoArgs) -> Result<(), Failure> {
     println!(
         "Demo business (seed {}, {span}) in {}: {} vessels, {} crew ({} written), {} charters ({} created, {} updated, {} unchanged)",
         args.seed,
-        ctx.data.db().display(),
+        ctx.data_location(),
         business.fleet.vessels().len(),
         business.crew.len(),
         report.crew_written,

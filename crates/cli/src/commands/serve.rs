@@ -95,7 +95,7 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
     };
     let stop = CancellationToken::new();
     tokio::spawn(on_signal(stop.clone()));
-    let db = ctx.data.db();
+    let db = ctx.data_location();
     let data = ctx.data.clone();
     let office_hint = if ctx.config.office.users.is_empty() {
         "office pages: list your address in [office] users (jada.toml) to sign in at /office".to_string()
@@ -120,7 +120,7 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
             // Said, not required: a full or closed stdout must not stop the daemon.
             say(&format!(
                 "jada is running at http://{addr} (data: {}); health: /healthz, metrics: /metrics",
-                db.display()
+                db
             ));
             say(&format!("{office_hint}; booking API: /api/openapi.json"));
             say("`jada doctor` checks everything; Ctrl-C or SIGTERM stops it cleanly");

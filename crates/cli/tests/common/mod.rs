@@ -51,6 +51,23 @@ pub fn serve_with(
     env: &[(&str, &str)],
     log: std::process::Stdio,
 ) -> (std::process::Child, String) {
+    let (child, line) = serve_ready(dir, args, env, log);
+    let url = line
+        .trim_start_matches("jada is running at ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    (child, url)
+}
+
+/// `jada serve ARGS` in `dir`, and its "jada is running at ..." line, whole.
+pub fn serve_ready(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    log: std::process::Stdio,
+) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("jada"));
     cmd.current_dir(dir).arg("serve").args(args);
@@ -73,13 +90,7 @@ pub fn serve_with(
         .find(|l| l.starts_with("jada is running at "))
         .expect("a ready line");
     std::thread::spawn(move || for _ in lines {});
-    let url = line
-        .trim_start_matches("jada is running at ")
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    (child, url)
+    (child, line)
 }
 
 /// `jada serve --listen 127.0.0.1:0` with its log discarded.
