@@ -14,6 +14,8 @@
 //! - [`office`]: the office's pages behind an emailed sign-in link and a session.
 //! - [`api`]: the booking API (bearer keys) and its OpenAPI document.
 //! - [`agent_api`]: the operator's agent endpoints (decide, resume) behind the admin token.
+//! - [`delivery`]: the error of every outward sink and the run-log trait, seen by both
+//!   `jobs` and `alerts` so `jobs` never imports `alerts`.
 //! - [`listen`]: the HTTP listener with header-read (and keep-alive idle) timeouts and a
 //!   connection cap.
 //!
@@ -24,6 +26,7 @@ pub mod alerts;
 pub mod api;
 pub mod crew;
 pub mod daemon;
+pub mod delivery;
 pub mod http;
 pub mod jobs;
 pub mod listen;

@@ -59,7 +59,7 @@ pub fn runner(
         running: Default::default(),
         run_logs: cloudwatch(app)
             .into_iter()
-            .map(|c| c as Arc<dyn crate::jobs::runner::RunLog>)
+            .map(|c| c as Arc<dyn crate::delivery::RunLog>)
             .collect(),
         lease: Duration::from_secs(jada_app::config::parse_duration(&app.config.server.job_lease).unwrap_or(60)),
     })

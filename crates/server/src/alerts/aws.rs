@@ -204,7 +204,7 @@ impl AlertSink for CloudWatchSink {
 }
 
 #[async_trait::async_trait]
-impl crate::jobs::runner::RunLog for CloudWatchSink {
+impl crate::delivery::RunLog for CloudWatchSink {
     fn name(&self) -> &'static str {
         "cloudwatch"
     }

@@ -4,35 +4,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use jada_core::{Fault, Recovery};
-use jada_ops::mail::{Mail, MailError, Mailer};
+use jada_ops::mail::{Mail, Mailer};
 use serde_json::json;
 
 use super::{NoticeKind, Notification};
 
-/// Why a notification did not reach a sink. Never carries the sink's secret (a
-/// webhook's URL is its key).
-#[derive(Debug, thiserror::Error)]
-pub enum SinkError {
-    /// The endpoint could not be reached or answered 429/5xx.
-    #[error("{sink}: {detail}")]
-    Unreachable { sink: &'static str, detail: String },
-    /// The endpoint refused the notification (4xx): its configuration must change.
-    #[error("{sink} refused the notification: {detail}")]
-    Refused { sink: &'static str, detail: String },
-    #[error(transparent)]
-    Mail(#[from] MailError),
-}
-
-impl Fault for SinkError {
-    fn recovery(&self) -> Recovery {
-        match self {
-            SinkError::Unreachable { .. } => Recovery::Retry,
-            SinkError::Refused { .. } => Recovery::Operator,
-            SinkError::Mail(e) => e.recovery(),
-        }
-    }
-}
+pub use crate::delivery::SinkError;
 
 #[async_trait]
 pub trait AlertSink: Send + Sync {

@@ -11,6 +11,8 @@ use jada_store::{JobRun, RunEnd, RunOutcome, Store, StoreError, Trigger};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+pub use crate::delivery::RunLog;
+
 use super::{JobError, JobOutput, Registry};
 
 /// How long a timed-out job may take to stop once cancelled, before it is dropped.
@@ -25,13 +27,6 @@ pub enum RunError {
     AlreadyRunning(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// Somewhere a failed run is reported as one event, beside the alerts it raises.
-#[async_trait::async_trait]
-pub trait RunLog: Send + Sync {
-    fn name(&self) -> &'static str;
-    async fn failed(&self, run: &JobRun) -> Result<(), crate::alerts::sinks::SinkError>;
 }
 
 /// A job marked running in this process, unmarked when dropped (however the run ends).

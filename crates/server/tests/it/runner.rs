@@ -336,3 +336,25 @@ async fn the_daemon_parts_come_from_one_app() {
     assert_eq!(run.outcome, RunOutcome::Succeeded);
     assert_eq!(run.started_at, t.clock_now());
 }
+
+/// `alerts` uses `jobs` (job specs, stale rules); `jobs` must not use `alerts` back, or
+/// the two become one knot (issue 25, item 9). What both need lives in `delivery`.
+#[test]
+fn jobs_never_import_alerts() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/jobs");
+    let mut offenders = Vec::new();
+    let mut files = vec![dir.with_extension("rs")];
+    files.extend(std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()));
+    for path in files
+        .into_iter()
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "rs"))
+    {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.contains("crate::alerts") || line.contains("super::alerts") {
+                offenders.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "jobs imports alerts:\n{}", offenders.join("\n"));
+}
