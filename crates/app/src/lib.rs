@@ -143,15 +143,20 @@ impl App {
         data.check_private().map_err(ConfigError::new)?;
         // The fleet's turnarounds: every charter write checks its vessel's time with them.
         let turnarounds = turnarounds(&config);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store: Arc<dyn Store> = match config.store.backend {
             config::Backend::Sqlite => Arc::new(SqliteStore::open(data.db())?.with_turnarounds(turnarounds)),
-            config::Backend::Dynamodb => Arc::new(open_dynamo(&config.store.dynamo()).with_turnarounds(turnarounds)),
+            config::Backend::Dynamodb => Arc::new(
+                open_dynamo(&config.store.dynamo())
+                    .with_turnarounds(turnarounds)
+                    .with_clock(Arc::clone(&clock)),
+            ),
         };
         Ok(App {
             config,
             data,
             store,
-            clock: Arc::new(SystemClock),
+            clock,
             alerts_due: Arc::new(Notify::new()),
             tokens: Once::default(),
             mailer: Once::default(),

@@ -217,7 +217,7 @@ impl DynamoStore {
         let Some(item) = out.items().first() else {
             return Ok(None);
         };
-        let charter = read_charter(item, Utc::now().date_naive()).map_err(|u| StoreError::Corrupt {
+        let charter = read_charter(item, self.today()).map_err(|u| StoreError::Corrupt {
             what: "charter",
             detail: u.to_string(),
         })?;
@@ -336,7 +336,7 @@ impl DynamoStore {
         if charter.holds_vessel() && moves {
             let slot = slot_key(&charter);
             let seen = self.slot_version(&slot).await?;
-            let today = Utc::now().date_naive();
+            let today = self.today();
             let same_day: Vec<Charter> = self
                 .charter_items_on(charter.charter_date)
                 .await?
@@ -347,6 +347,12 @@ impl DynamoStore {
                 return Ok(Some(Err(self.turnarounds.refusal(&charter, other))));
             }
             tx.push(self.slot_claim(&slot, seen)?);
+        }
+        if expected.is_none() {
+            // The table's key is (charter_id, created_at): its own condition guards one
+            // sort key only, so two creates of one id at different times would both
+            // land. The id's claim item makes the second one fail.
+            tx.push(self.id_claim(id)?);
         }
         tx.push(self.charter_update(&charter, &created_at, expected)?);
         for event in events {
@@ -400,6 +406,19 @@ impl DynamoStore {
         };
         let update = update.build().map_err(|e| StoreError::Backend(Box::new(e)))?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The transaction piece that claims a charter id (`CHARTER` / `<id>` in jada-ops),
+    /// once: a second create of the id, whatever its `created_at`, fails its condition.
+    fn id_claim(&self, id: CharterId) -> Result<TransactWriteItem> {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.tables.ops)
+            .item("pk", s("CHARTER"))
+            .item("sk", s(id.to_string()))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// Writes charters that are not in the table yet, 25 to a `BatchWriteItem`, retrying
@@ -501,7 +520,7 @@ impl DynamoStore {
                 .try_concat()
                 .await?
         };
-        let today = Utc::now().date_naive();
+        let today = self.today();
         // One charter per id (the newest item, as `get_charter` reads it).
         let mut by_id: BTreeMap<CharterId, Charter> = BTreeMap::new();
         for item in &items {

@@ -128,6 +128,27 @@ pub struct DynamoStore {
     stats: std::sync::Arc<stats::RequestStats>,
     /// Each vessel's turnaround, for the overlap check of every charter write.
     turnarounds: std::sync::Arc<jada_store::Turnarounds>,
+    /// The caller's clock: what "today" is when an old item's status is defaulted.
+    clock: StoreClock,
+}
+
+/// The caller's clock, printable (a store is `Debug`).
+#[derive(Clone)]
+struct StoreClock(std::sync::Arc<dyn jada_core::Clock>);
+
+impl std::fmt::Debug for StoreClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.0.now())
+    }
+}
+
+/// The clock a store has until its caller gives it one ([`DynamoStore::with_clock`]).
+struct WallClock;
+
+impl jada_core::Clock for WallClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
 }
 
 /// The GSI on `charter_date` the old scripts use to fetch a day.
@@ -153,7 +174,20 @@ impl DynamoStore {
             month_index_wanted: config.month_index,
             instance: config.instance.clone().unwrap_or_else(default_instance),
             turnarounds: Default::default(),
+            clock: StoreClock(std::sync::Arc::new(WallClock)),
         }
+    }
+
+    /// The store, reading "today" from this clock (the application's).
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn jada_core::Clock>) -> DynamoStore {
+        self.clock = StoreClock(clock);
+        self
+    }
+
+    /// Today's date (UTC) by the caller's clock: old items without a status read as
+    /// completed once their date is before it.
+    pub(crate) fn today(&self) -> chrono::NaiveDate {
+        self.clock.0.now().date_naive()
     }
 
     /// The store, checking charter writes against these turnarounds (the fleet's).

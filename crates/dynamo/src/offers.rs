@@ -59,7 +59,7 @@ impl DynamoStore {
             return Ok(Some(Acceptance::SeatTaken));
         }
         let mut tx = Tx::new(self);
-        let today = Utc::now().date_naive();
+        let today = self.today();
         for item in self.charter_items_on(charter.charter_date).await? {
             let Ok(other) = read_charter(&item, today) else {
                 continue;

@@ -15,7 +15,8 @@ use crate::wire::ts;
 
 /// A number that grows with every call in this process and with the clock across
 /// processes (microseconds since 1970, or the last one plus 1): insertion order for
-/// records that need it (outbox events, tool calls), as fixed-width text.
+/// records that need it (outbox events, tool calls), as fixed-width text. The wall
+/// clock on purpose: an order shared by processes, not a time any rule reads.
 pub(crate) fn seq() -> String {
     static LAST: AtomicU64 = AtomicU64::new(0);
     let now = Utc::now().timestamp_micros().max(0) as u64;

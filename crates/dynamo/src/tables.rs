@@ -136,7 +136,7 @@ impl DynamoStore {
 
     /// Every item of a business table that jada cannot read, by key and attribute.
     async fn unreadable_items(&self, role: &str, table: &str) -> Result<Vec<String>> {
-        let today = chrono::Utc::now().date_naive();
+        let today = self.today();
         let read: fn(&crate::wire::Item, chrono::NaiveDate) -> Option<String> = match role {
             "charters" => |i, today| crate::charters::read_charter(i, today).err().map(|u| u.to_string()),
             "crew" => |i, _| crate::crew::read_member(i).err(),

@@ -73,7 +73,7 @@ impl TransferStore for DynamoStore {
     async fn export_raw(&self, kind: Kind) -> Result<Vec<Record>> {
         Ok(match kind {
             Kind::Charters => {
-                let today = chrono::Utc::now().date_naive();
+                let today = self.today();
                 let mut newest: HashMap<CharterId, jada_core::Charter> = HashMap::new();
                 for item in self.scan(&self.tables.charters, None).await? {
                     match read_charter(&item, today) {

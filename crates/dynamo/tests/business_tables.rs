@@ -414,3 +414,33 @@ async fn bulk_writes_go_25_at_a_time_and_unprocessed_items_are_retried() {
         .unwrap();
     assert_eq!(month.len(), 60);
 }
+
+/// "Completed once its date has passed" is read by the caller's clock, not the machine's:
+/// the same old item is booked on the eve of its date and completed the day after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_items_status_follows_the_callers_clock() {
+    use std::sync::Arc;
+    let clock = Arc::new(jada_core::ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2024-07-04T12:00:00Z")
+            .unwrap()
+            .into(),
+    ));
+    let store = fresh_store().await.with_clock(clock.clone());
+    let id = Uuid::new_v4();
+    boto3(json!([["put_item", {"TableName": store.tables().charters, "Item": old_charter(id, "2024-07-05")}]]));
+    let status = |store: DynamoStore| async move {
+        let got = store
+            .get_charter(jada_core::CharterId::from_uuid(id))
+            .await
+            .unwrap()
+            .unwrap();
+        got.status
+    };
+    assert_eq!(
+        status(store.clone()).await,
+        CharterStatus::Booked,
+        "the eve of its date"
+    );
+    clock.advance(Duration::days(2));
+    assert_eq!(status(store.clone()).await, CharterStatus::Completed, "the day after");
+}

@@ -422,3 +422,37 @@ pub async fn a_vessel_is_never_booked_twice_at_once(s: &impl Store) {
         .unwrap();
     assert_eq!(day.len(), 1);
 }
+
+/// One charter per id, whatever its creation time: DynamoDB's key is (id, created_at),
+/// so this holds there only through the id's claim. Ten creates of one id at once, each
+/// with its own creation time (and boat, so the vessel rule stays out of it): one is
+/// made, nine are told the charter exists, and the id reads as the one that was made.
+pub async fn one_charter_per_id_whatever_its_creation_time(s: &impl Store) {
+    let now = t("2024-04-01T10:00:00Z");
+    let first = charter("2024-07-01", 9);
+    let attempts: Vec<Charter> = (0..10)
+        .map(|i| {
+            let mut c = first.clone();
+            c.created_at = t("2024-01-15T09:00:00Z") + chrono::Duration::seconds(i);
+            c.vessel_name = format!("Boat {i} of {}", first.charter_id);
+            c
+        })
+        .collect();
+    let results = futures::future::join_all(attempts.iter().cloned().map(|c| s.create_charter(c, vec![], now))).await;
+    let made: Vec<&Charter> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let exists = results
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::CharterExists(id)) if *id == first.charter_id))
+        .count();
+    assert_eq!((made.len(), exists), (1, 9), "{results:?}");
+    let got = s.get_charter(first.charter_id).await.unwrap().expect("the one made");
+    assert_eq!(got.vessel_name, made[0].vessel_name);
+    let listed = s
+        .list_charters_between(date("2024-07-01"), date("2024-07-01"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.charter_id == first.charter_id)
+        .count();
+    assert_eq!(listed, 1, "the id lists once");
+}

@@ -39,7 +39,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases $factory;
             charter_create_and_get, charter_update_bumps_version, stale_update_fails_and_leaves_no_event,
             update_of_missing_charter_fails, batch_writes_are_independent, month_and_range_listing,
-            a_vessel_is_never_booked_twice_at_once,
+            a_vessel_is_never_booked_twice_at_once, one_charter_per_id_whatever_its_creation_time,
             crew_upsert_and_lookup, crew_email_is_unique, crew_availability, chat_threads,
             outbox_claim_lease_and_ack, outbox_failure_dead_letter_retry_and_drop, job_runs, credential_states, leases, alerts, released_events_keep_their_attempts,
             statements_sent_once_per_month_and_key,
