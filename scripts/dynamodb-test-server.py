@@ -20,6 +20,10 @@ Why not `moto_server` as it is:
   without "table") fail that way; {"target":
   "BatchWriteItem", "unprocessed": 1} answers the next batch with all its items
   unprocessed (nothing written). DELETE /_faults clears them.
+- moto lets any index be added to any table. DynamoDB requires a new index on a table
+  in provisioned mode to have its own ProvisionedThroughput, and refuses one on an
+  on-demand table: this server keeps each table's billing mode (from CreateTable and
+  UpdateTable) and refuses the wrong shape with DynamoDB's words.
 - GET /_stats answers the number of requests served per operation (the benchmark reads
   a running daemon's idle traffic from it).
 """
@@ -42,6 +46,7 @@ PREFIX = "DynamoDB_20120810."
 LOCK = threading.Lock()
 FAULTS = []  # dicts: target, error | unprocessed, count
 STATS = {}  # operation -> requests served (GET /_stats; for the benchmark)
+MODES = {}  # table name -> "PROVISIONED" | "PAY_PER_REQUEST", as created or updated
 
 
 def error(kind, message):
@@ -49,8 +54,57 @@ def error(kind, message):
     return "400 Bad Request", body
 
 
+def capacity_refusal(target, request):
+    """DynamoDB's capacity-mode rule for indexes, which moto does not apply."""
+    if target == "CreateTable":
+        mode = request.get("BillingMode", "PROVISIONED")
+        for index in request.get("GlobalSecondaryIndexes", []):
+            refused = index_shape(mode, index)
+            if refused:
+                return refused
+        return None
+    if target != "UpdateTable":
+        return None
+    mode = request.get("BillingMode") or MODES.get(request.get("TableName"))
+    if mode is None:
+        return None
+    for update in request.get("GlobalSecondaryIndexUpdates", []):
+        if "Create" in update:
+            refused = index_shape(mode, update["Create"])
+            if refused:
+                return refused
+    return None
+
+
+def index_shape(mode, index):
+    name = index.get("IndexName")
+    has = "ProvisionedThroughput" in index
+    if mode == "PROVISIONED" and not has:
+        return error(
+            "ValidationException",
+            f"One or more parameter values were invalid: ProvisionedThroughput is not specified for index: {name}",
+        )
+    if mode == "PAY_PER_REQUEST" and has:
+        return error(
+            "ValidationException",
+            "One or more parameter values were invalid: ProvisionedThroughput should not be specified for "
+            f"index: {name} when BillingMode is PAY_PER_REQUEST",
+        )
+    return None
+
+
+def remember_mode(target, request):
+    if target == "CreateTable":
+        MODES[request.get("TableName")] = request.get("BillingMode", "PROVISIONED")
+    elif target == "UpdateTable" and request.get("BillingMode"):
+        MODES[request.get("TableName")] = request["BillingMode"]
+
+
 def refusal(target, request):
     """What the real service refuses and moto accepts: (status, body) or None."""
+    refused = capacity_refusal(target, request)
+    if refused:
+        return refused
     if target == "BatchWriteItem":
         n = sum(len(v) for v in request.get("RequestItems", {}).values())
         if n > 25:
@@ -132,6 +186,17 @@ class Strict:
                 start_response(status, [("Content-Type", "application/x-amz-json-1.0")])
                 return [body.encode()]
             environ["wsgi.input"] = _Body(raw)
+            statuses = []
+
+            def remember(status, headers, *rest):
+                statuses.append(status)
+                return start_response(status, headers, *rest)
+
+            with LOCK:
+                body = list(self.app(environ, remember))
+                if statuses and statuses[0].startswith("200"):
+                    remember_mode(op, request)
+            return body
         with LOCK:
             return list(self.app(environ, start_response))
 

@@ -71,6 +71,12 @@ pub struct StoreConfig {
     /// of charters sets charter_month; the business's old scripts do not).
     #[serde(default)]
     pub month_index: bool,
+    /// DynamoDB: the read and write capacity of an index jada adds to a table in
+    /// provisioned mode (default: the table's own; an on-demand table takes none).
+    #[serde(default)]
+    pub index_read_capacity: Option<u64>,
+    #[serde(default)]
+    pub index_write_capacity: Option<u64>,
     #[serde(default)]
     pub tables: StoreTables,
 }
@@ -83,6 +89,9 @@ pub struct StoreTables {
     pub crew: String,
     pub chats: String,
     pub ops: String,
+    /// The charters table's index on `charter_date`, by name (default: whichever index
+    /// has `charter_date` as its partition key, e.g. the scripts' `charter_date-index`).
+    pub date_index: Option<String>,
 }
 
 impl Default for StoreTables {
@@ -93,6 +102,7 @@ impl Default for StoreTables {
             crew: d.crew,
             chats: d.chats,
             ops: d.ops,
+            date_index: d.date_index,
         }
     }
 }
@@ -108,9 +118,12 @@ impl StoreConfig {
                 crew: self.tables.crew.clone(),
                 chats: self.tables.chats.clone(),
                 ops: self.tables.ops.clone(),
+                date_index: self.tables.date_index.clone(),
             },
             instance: self.instance_id.clone(),
             month_index: self.month_index,
+            index_read_capacity: self.index_read_capacity,
+            index_write_capacity: self.index_write_capacity,
         }
     }
 }
@@ -494,18 +507,33 @@ impl Config {
                 );
             }
         }
+        let date_index = self.store.tables.date_index.as_ref();
         for (key, name) in [
             ("charters", &self.store.tables.charters),
             ("crew", &self.store.tables.crew),
             ("chats", &self.store.tables.chats),
             ("ops", &self.store.tables.ops),
-        ] {
+        ]
+        .into_iter()
+        .chain(date_index.map(|n| ("date_index", n)))
+        {
             let ok =
                 (3..=255).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
             if !ok {
                 return bad(
                     &format!("store.tables.{key}"),
-                    format!("`{name}` is not a DynamoDB table name (3 to 255 of a-z, A-Z, 0-9, _ - .)"),
+                    format!("`{name}` is not a DynamoDB table or index name (3 to 255 of a-z, A-Z, 0-9, _ - .)"),
+                );
+            }
+        }
+        for (key, units) in [
+            ("store.index_read_capacity", self.store.index_read_capacity),
+            ("store.index_write_capacity", self.store.index_write_capacity),
+        ] {
+            if units == Some(0) {
+                return bad(
+                    key,
+                    "0 capacity units: give at least 1, or remove it to use the table's own".into(),
                 );
             }
         }

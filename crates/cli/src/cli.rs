@@ -113,10 +113,19 @@ pub enum StoreCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Create the DynamoDB tables, indexes and time to live jada needs and does not
-    /// find. Leaves what exists as it is (a table with another key is reported, never
-    /// replaced); it also sets charter_month on charters that lack it.
-    CreateTables,
+    /// Create the DynamoDB tables, indexes, time to live and point-in-time recovery jada
+    /// needs and does not find. Leaves what exists as it is (a table with another key is
+    /// reported, never replaced), and never builds an index over a key an index already
+    /// covers (the business's `charter_date-index` is used as it is). Prints what it will
+    /// do first; a change to a business table (a new index: an online build over every
+    /// item; charter_month set on charters that lack it) is made only with --yes. Waits
+    /// while DynamoDB builds; leaving the wait is safe, and running it again waits again.
+    CreateTables {
+        /// Make the listed changes to the business's tables too (jada's own table and
+        /// missing tables are made without asking)
+        #[arg(long)]
+        yes: bool,
+    },
     /// Copy every record from one store to another: SQLite to DynamoDB, or back. Ids,
     /// versions and times are kept; what the destination has with the same key is
     /// replaced, so a copy can be run again safely (to catch up, or after a failure).

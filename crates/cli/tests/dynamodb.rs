@@ -64,6 +64,77 @@ fn create_tables(tables: &Tables) {
     });
 }
 
+/// The walk an operator makes on the business's account: a charters table with its own
+/// `charter_date-index`, in provisioned mode, and month_index wanted. create-tables says
+/// what it would do to the business's table and what it costs, makes only jada's parts
+/// without --yes (exit 1, naming --yes), then the rest with it; check says which index
+/// it reads through and where point-in-time recovery is off.
+#[test]
+fn create_tables_asks_before_changing_a_business_table_and_uses_its_index() {
+    let d = tempfile::tempdir().unwrap();
+    let tables = fresh_tables();
+    jada_testkit::dynamo::boto3(serde_json::json!([["create_table", {
+        "TableName": tables.charters,
+        "KeySchema": [{"AttributeName": "charter_id", "KeyType": "HASH"}, {"AttributeName": "created_at", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [
+            {"AttributeName": "charter_id", "AttributeType": "S"},
+            {"AttributeName": "created_at", "AttributeType": "S"},
+            {"AttributeName": "charter_date", "AttributeType": "S"}],
+        "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+        "GlobalSecondaryIndexes": [{
+            "IndexName": "charter_date-index",
+            "KeySchema": [{"AttributeName": "charter_date", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+            "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}}]
+    }]]));
+    let toml = store_toml(&tables, "a").replace("[store.tables]", "month_index = true\n[store.tables]");
+    std::fs::write(d.path().join("jada.toml"), toml).unwrap();
+
+    let out = jada_aws(d.path()).args(["store", "create-tables"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}{err}");
+    assert!(
+        said.contains(&format!(
+            "add index `charter_month` (charter_month + charter_date) to `{}`",
+            tables.charters
+        )) && said.contains("online index build")
+            && said.contains("[needs --yes]"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("created table `{}`", tables.ops)),
+        "jada's own parts are made: {said}"
+    );
+    assert!(err.contains("--yes"), "{err}");
+    assert!(
+        !said.contains("add index `charter_date`"),
+        "never a second date index: {said}"
+    );
+    println!("{said}{err}");
+
+    let out = jada_aws(d.path())
+        .args(["store", "create-tables", "--yes"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        said.contains(&format!("added index `charter_month` to `{}`", tables.charters)),
+        "{said}"
+    );
+
+    let out = jada_aws(d.path()).args(["store", "check"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        said.contains("reads:   days: charter_date-index, months: charter_month"),
+        "{said}"
+    );
+    assert!(said.contains("warning: point-in-time recovery is off"), "{said}");
+    println!("{said}");
+}
+
 #[test]
 fn store_check_and_create_tables_then_every_command_works_on_dynamodb() {
     let d = tempfile::tempdir().unwrap();
@@ -98,7 +169,7 @@ fn store_check_and_create_tables_then_every_command_works_on_dynamodb() {
     assert!(said.contains(&format!("created table `{}`", tables.charters)), "{said}");
     jada_aws(d.path()).args(["store", "check"]).assert().success();
     let again = jada_aws(d.path()).args(["store", "create-tables"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing changed"));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to change"));
 
     // The usual commands, unchanged, on the business's tables.
     std::fs::write(

@@ -16,7 +16,7 @@ use jada_store::{CharterStore, CharterWrite, Result, StoreError};
 use crate::docs::Tx;
 use crate::records::{seq, EventDoc};
 use crate::wire::{failure, get_n, get_s, n, parse_ts, s, ts, Item, Op};
-use crate::{DynamoStore, DATE_INDEX, MONTH_INDEX};
+use crate::DynamoStore;
 
 /// The documented defaults for attributes the old scripts never wrote.
 pub const DEFAULTS: &str = "status: booked, or completed once charter_date has passed; start_time 09:00; \
@@ -475,10 +475,11 @@ impl DynamoStore {
 
     /// One day's charters from the `charter_date` index (the old scripts' way).
     pub(crate) async fn charter_items_on(&self, day: NaiveDate) -> Result<Vec<Item>> {
-        self.query_charters(DATE_INDEX, "charter_date", day.to_string()).await
+        let index = self.date_index().await;
+        self.query_charters(&index, "charter_date", day.to_string()).await
     }
 
-    async fn query_charters(&self, index: &'static str, attr: &str, value: String) -> Result<Vec<Item>> {
+    async fn query_charters(&self, index: &str, attr: &str, value: String) -> Result<Vec<Item>> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
@@ -505,10 +506,10 @@ impl DynamoStore {
     /// Charters dated `from..=to`: one query per day, [`IN_FLIGHT`] at a time (or one per
     /// month on the month index).
     async fn charters_between(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Charter>> {
-        let items: Vec<Item> = if self.uses_month_index().await {
+        let items: Vec<Item> = if let Some(index) = self.month_index().await {
             let months: Vec<Month> = months(from, to);
             futures::stream::iter(months)
-                .map(|m| self.query_charters(MONTH_INDEX, "charter_month", m.to_string()))
+                .map(|m| self.query_charters(&index, "charter_month", m.to_string()))
                 .buffer_unordered(IN_FLIGHT)
                 .try_concat()
                 .await?

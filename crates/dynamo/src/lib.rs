@@ -46,6 +46,9 @@ pub struct Tables {
     pub crew: String,
     pub chats: String,
     pub ops: String,
+    /// The charters table's index on `charter_date`, by name. `None`: the index whose
+    /// partition key is `charter_date`, whatever it is called (`charter_date-index`...).
+    pub date_index: Option<String>,
 }
 
 impl Default for Tables {
@@ -55,6 +58,7 @@ impl Default for Tables {
             crew: "crew-roster".into(),
             chats: "charter-chats".into(),
             ops: "jada-ops".into(),
+            date_index: None,
         }
     }
 }
@@ -75,6 +79,10 @@ pub struct DynamoConfig {
     /// writes charters sets `charter_month`: the old scripts do not, and their charters
     /// would be missing from the month. Off: one query per day on `charter_date`.
     pub month_index: bool,
+    /// The read and write capacity of an index jada adds to a provisioned table
+    /// (default: the table's own). Ignored on an on-demand table, which takes none.
+    pub index_read_capacity: Option<u64>,
+    pub index_write_capacity: Option<u64>,
 }
 
 /// How jada reaches any AWS service (DynamoDB here; SNS and CloudWatch Logs for alerts):
@@ -118,10 +126,13 @@ pub fn default_instance() -> String {
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,
     tables: Tables,
-    /// Whether `crew-dispatch` has the `charter_month` index (one query per month);
-    /// without it a month is one query per day on `charter_date`.
-    month_index: std::sync::Arc<tokio::sync::OnceCell<bool>>,
+    /// The live index names found for days (`charter_date`) and months
+    /// (`charter_month`), looked up once found; a failed or empty lookup is asked again.
+    date_index: std::sync::Arc<tokio::sync::OnceCell<String>>,
+    month_index: std::sync::Arc<tokio::sync::OnceCell<String>>,
     month_index_wanted: bool,
+    /// [store] index_read_capacity / index_write_capacity.
+    index_capacity: (Option<u64>, Option<u64>),
     /// This daemon among several on the same tables (its job runs are its own).
     instance: String,
     /// Every request sent, by operation.
@@ -151,9 +162,11 @@ impl jada_core::Clock for WallClock {
     }
 }
 
-/// The GSI on `charter_date` the old scripts use to fetch a day.
+/// What jada calls the GSI on `charter_date` when it creates one. A table that has one
+/// already (the old scripts' `charter_date-index`) is read through that one instead.
 pub const DATE_INDEX: &str = "charter_date";
-/// The GSI jada adds: `charter_month` (YYYY-MM) + `charter_date`, a month in one query.
+/// What jada calls the GSI it adds with [store] month_index: `charter_month` (YYYY-MM) +
+/// `charter_date`, a month in one query.
 pub const MONTH_INDEX: &str = "charter_month";
 
 impl DynamoStore {
@@ -170,8 +183,10 @@ impl DynamoStore {
             client: aws_sdk_dynamodb::Client::from_conf(client_config),
             stats,
             tables: config.tables.clone(),
+            date_index: Default::default(),
             month_index: Default::default(),
             month_index_wanted: config.month_index,
+            index_capacity: (config.index_read_capacity, config.index_write_capacity),
             instance: config.instance.clone().unwrap_or_else(default_instance),
             turnarounds: Default::default(),
             clock: StoreClock(std::sync::Arc::new(WallClock)),
@@ -209,26 +224,50 @@ impl DynamoStore {
         &self.tables
     }
 
-    /// Whether months are read through the month index: when configured, and the table
-    /// has it (looked up once, `DescribeTable`). Otherwise a month is one query per day
-    /// on the old scripts' `charter_date` index, which sees every writer's charters.
-    pub async fn uses_month_index(&self) -> bool {
-        if !self.month_index_wanted {
-            return false;
+    /// The index a day's charters are read through: the configured one, else the live
+    /// index keyed by `charter_date` (the business's, whatever its name), else jada's
+    /// name for it (whose absence the query then reports, naming `create-tables`).
+    pub async fn date_index(&self) -> String {
+        let spec = self.date_index_spec();
+        if spec.configured {
+            return spec.name;
         }
-        *self
-            .month_index
-            .get_or_init(|| async {
-                tables::has_index(self, &self.tables.charters, MONTH_INDEX)
-                    .await
-                    .unwrap_or_else(|e| {
+        self.live_index(&self.date_index, &spec).await.unwrap_or(spec.name)
+    }
+
+    /// The month index's name when months are read through it: when configured, and the
+    /// table has an index keyed by `charter_month`. Otherwise a month is one query per
+    /// day on the date index, which sees every writer's charters.
+    pub async fn month_index(&self) -> Option<String> {
+        if !self.month_index_wanted {
+            return None;
+        }
+        self.live_index(&self.month_index, &self.month_index_spec()).await
+    }
+
+    pub async fn uses_month_index(&self) -> bool {
+        self.month_index().await.is_some()
+    }
+
+    /// The name of the live index serving `spec`, remembered once found. A failed
+    /// `DescribeTable` is logged and asked again next time, never remembered.
+    async fn live_index(&self, cell: &tokio::sync::OnceCell<String>, spec: &tables::IndexSpec) -> Option<String> {
+        let found = cell
+            .get_or_try_init(|| async {
+                match self.describe(&self.tables.charters).await {
+                    Ok(Some(d)) => spec.find(&d).and_then(|g| g.index_name()).map(str::to_string).ok_or(()),
+                    Ok(None) => Err(()),
+                    Err(e) => {
                         tracing::warn!(
-                            "cannot tell whether {} has the month index ({e}); reading months day by day",
-                            self.tables.charters
+                            "cannot tell which index of {} serves {} ({e}); asking again next time",
+                            self.tables.charters,
+                            spec.hash
                         );
-                        false
-                    })
+                        Err(())
+                    }
+                }
             })
-            .await
+            .await;
+        found.ok().cloned()
     }
 }

@@ -10,29 +10,9 @@ use jada_core::{
 };
 use jada_dynamo::DynamoStore;
 use jada_store::{Acceptance, CharterStore, ChatStore, CrewStore, OfferStore, StoreError};
-use jada_testkit::dynamo::{config, fresh_store, inject_fault, server};
-use jada_testkit::run_python;
+use jada_testkit::dynamo::{boto3, config, fresh_store, inject_fault};
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-/// Runs boto3 against the test server: `ops` is a list of (operation, kwargs) pairs for
-/// the low-level client; prints the JSON of each answer (Decimals as strings).
-fn boto3(ops: Value) -> Vec<Value> {
-    let script = r#"
-import json, sys, boto3
-from decimal import Decimal
-c = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="us-east-1",
-                 aws_access_key_id="x", aws_secret_access_key="y")
-out = []
-for op, kwargs in json.loads(sys.argv[2]):
-    r = getattr(c, op)(**kwargs)
-    r.pop("ResponseMetadata", None)
-    out.append(r)
-print(json.dumps(out, default=str))
-"#;
-    let out = run_python(script, [server().endpoint.clone(), ops.to_string()]);
-    out.as_array().expect("a list of answers").clone()
-}
 
 /// An item of `crew-dispatch` as the old scripts write it (no status, times, guest
 /// name or version; money as decimal numbers), plus attributes jada does not know.

@@ -67,6 +67,7 @@ pub fn fresh_tables() -> Tables {
         crew: format!("{p}{}", d.crew),
         chats: format!("{p}{}", d.chats),
         ops: format!("{p}{}", d.ops),
+        date_index: None,
     }
 }
 
@@ -78,6 +79,8 @@ pub fn config(tables: Tables) -> DynamoConfig {
         tables,
         instance: Some("test-instance".into()),
         month_index: false,
+        index_read_capacity: None,
+        index_write_capacity: None,
     }
 }
 
@@ -86,6 +89,50 @@ pub async fn fresh_store() -> DynamoStore {
     let store = DynamoStore::connect(&config(fresh_tables())).await;
     store.create_tables().await.expect("create the test tables");
     store
+}
+
+/// Runs boto3 against the test server, as the business's scripts (and an operator's
+/// console) do: `ops` is a list of (operation, kwargs) pairs for the low-level client;
+/// answers the JSON of each answer (Decimals and dates as strings). A refusal fails the
+/// test with boto3's words.
+pub fn boto3(ops: serde_json::Value) -> Vec<serde_json::Value> {
+    let script = r#"
+import json, sys, boto3
+from decimal import Decimal
+c = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="us-east-1",
+                 aws_access_key_id="x", aws_secret_access_key="y")
+out = []
+for op, kwargs in json.loads(sys.argv[2]):
+    r = getattr(c, op)(**kwargs)
+    r.pop("ResponseMetadata", None)
+    out.append(r)
+print(json.dumps(out, default=str))
+"#;
+    let out = crate::run_python(script, [server().endpoint.clone(), ops.to_string()]);
+    out.as_array().expect("a list of answers").clone()
+}
+
+/// Sends one request with boto3 that the server must refuse: answers DynamoDB's error
+/// code and message (the test fails if it was accepted).
+pub fn boto3_refusal(op: &str, kwargs: serde_json::Value) -> (String, String) {
+    let script = r#"
+import json, sys, boto3, botocore
+c = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="us-east-1",
+                 aws_access_key_id="x", aws_secret_access_key="y")
+try:
+    getattr(c, sys.argv[2])(**json.loads(sys.argv[3]))
+    print(json.dumps(None))
+except botocore.exceptions.ClientError as e:
+    print(json.dumps([e.response["Error"]["Code"], e.response["Error"]["Message"]]))
+"#;
+    let out = crate::run_python(script, [server().endpoint.clone(), op.to_string(), kwargs.to_string()]);
+    let pair = out
+        .as_array()
+        .unwrap_or_else(|| panic!("{op} {kwargs} was accepted; DynamoDB refuses it"));
+    (
+        pair[0].as_str().unwrap_or_default().to_string(),
+        pair[1].as_str().unwrap_or_default().to_string(),
+    )
 }
 
 /// Asks the server to fail the next `count` requests of `operation` (e.g. `PutItem`) on

@@ -42,11 +42,20 @@ pub async fn run(g: &Global, cmd: StoreCommand) -> Result<(), Failure> {
                         "incomplete"
                     };
                     println!("{:<9} {:<30} {state}", t.role, t.table);
+                    if !t.indexes.is_empty() {
+                        println!("  reads:   {}", t.indexes.join(", "));
+                    }
+                    if t.point_in_time_recovery == Some(true) {
+                        println!("  point-in-time recovery: on");
+                    }
                     for m in &t.missing {
                         println!("  missing: {m}");
                     }
                     for w in &t.wrong {
                         println!("  wrong:   {w}");
+                    }
+                    for w in &t.warnings {
+                        println!("  warning: {w}");
                     }
                     for n in &t.notes {
                         println!("  note:    {n}");
@@ -66,7 +75,7 @@ pub async fn run(g: &Global, cmd: StoreCommand) -> Result<(), Failure> {
                 return Ok(());
             }
             let error = anyhow::anyhow!(
-                "the DynamoDB tables lack what jada needs (above); `jada store create-tables` adds what is missing"
+                "the DynamoDB tables lack what jada needs (above); `jada store create-tables` says what it would add, and adds it"
             );
             if !json {
                 eprintln!("error: {error}");
@@ -74,17 +83,53 @@ pub async fn run(g: &Global, cmd: StoreCommand) -> Result<(), Failure> {
             Err(Failure::Operation { error, reported: !json })
         }
         StoreCommand::Migrate { from, to, json } => migrate(g, &from, &to, json).await,
-        StoreCommand::CreateTables => {
-            let done = store.create_tables().await.map_err(Failure::op)?;
-            if done.is_empty() {
-                println!("every table, index and time to live jada needs exists already; nothing changed");
-            }
-            for line in done {
-                println!("{line}");
-            }
-            Ok(())
-        }
+        StoreCommand::CreateTables { yes } => create_tables(&store, yes).await,
     }
+}
+
+/// Plans, says the plan (with what each change to a business table costs), and makes it:
+/// all of it with --yes, else only what touches no business table.
+async fn create_tables(store: &DynamoStore, yes: bool) -> Result<(), Failure> {
+    let plan = store.plan().await.map_err(Failure::op)?;
+    if plan.is_empty() {
+        println!("every table, index, time to live and recovery setting jada needs is there; nothing to change");
+        return Ok(());
+    }
+    println!("jada store create-tables will:");
+    for step in &plan {
+        let ask = if step.changes_business_table && !yes {
+            " [needs --yes]"
+        } else {
+            ""
+        };
+        println!("  - {}{ask}", step.says);
+    }
+    let withheld = plan.iter().filter(|s| s.changes_business_table && !yes).count();
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    let waiting = |w: &jada_dynamo::tables::Waiting| {
+        bar.set_message(format!(
+            "waiting for `{}`: {} ({}s; leaving is safe: the build goes on, and create-tables waits again)",
+            w.table,
+            w.status,
+            w.elapsed.as_secs()
+        ));
+        bar.tick();
+    };
+    for step in plan.iter().filter(|s| yes || !s.changes_business_table) {
+        let done = store.apply(step, &waiting).await.map_err(Failure::op)?;
+        bar.suspend(|| println!("{done}"));
+    }
+    bar.finish_and_clear();
+    if withheld > 0 {
+        let error = anyhow::anyhow!(
+            "{withheld} change{} to the business's tables not made: read them above, then run `jada store create-tables --yes`",
+            if withheld == 1 { "" } else { "s" }
+        );
+        eprintln!("error: {error}");
+        return Err(Failure::Operation { error, reported: true });
+    }
+    Ok(())
 }
 
 /// One end of a copy.
