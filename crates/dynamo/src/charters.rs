@@ -15,7 +15,7 @@ use jada_store::{CharterStore, CharterWrite, Result, StoreError};
 
 use crate::docs::Tx;
 use crate::records::{seq, EventDoc};
-use crate::wire::{failure, get_n, get_s, n, parse_ts, s, ts, Item, Op};
+use crate::wire::{drain, failure, get_n, get_s, n, parse_ts, s, ts, Item, Op};
 use crate::DynamoStore;
 
 /// The documented defaults for attributes the old scripts never wrote.
@@ -480,27 +480,21 @@ impl DynamoStore {
     }
 
     async fn query_charters(&self, index: &str, attr: &str, value: String) -> Result<Vec<Item>> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.tables.charters)
-                .index_name(index)
-                .key_condition_expression("#k = :v")
-                .expression_attribute_names("#k", attr)
-                .expression_attribute_values(":v", s(&value))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| failure(self.charters_op("Query").on_index(Some(index)), e))?;
-            out.extend(page.items().iter().cloned());
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.tables.charters)
+            .index_name(index)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", attr)
+            .expression_attribute_values(":v", s(&value))
+            .into_paginator();
+        drain(
+            pages.items().send(),
+            None,
+            self.charters_op("Query").on_index(Some(index)),
+        )
+        .await
     }
 
     /// Charters dated `from..=to`: one query per day, [`IN_FLIGHT`] at a time (or one per

@@ -13,7 +13,7 @@ use jada_store::{CharterStore, ChatStore, Result, StoreError};
 
 use crate::docs::Tx;
 use crate::records::seq;
-use crate::wire::{failure, get_s, parse_ts, s, ts, Item, Op};
+use crate::wire::{get_s, parse_ts, s, ts, Item, Op};
 use crate::DynamoStore;
 
 fn kind_of(s: &str) -> Option<ChatKind> {
@@ -99,29 +99,19 @@ impl ChatStore for DynamoStore {
     }
 
     async fn list_chat(&self, charter: CharterId) -> Result<Vec<ChatMessage>> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.tables.chats)
+            .key_condition_expression("charter_id = :id")
+            .expression_attribute_values(":id", s(charter.to_string()))
+            .consistent_read(true)
+            .into_paginator();
         let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.tables.chats)
-                .key_condition_expression("charter_id = :id")
-                .expression_attribute_values(":id", s(charter.to_string()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| failure(self.chats_op("Query"), e))?;
-            for item in page.items() {
-                match read_message(item) {
-                    Ok(m) => out.push((get_s(item, "created_at").unwrap_or_default().to_string(), m)),
-                    Err(why) => tracing::warn!(table = %self.tables.chats, "skipped an unreadable chat message: {why}"),
-                }
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
+        for item in crate::wire::drain(pages.items().send(), None, self.chats_op("Query")).await? {
+            match read_message(&item) {
+                Ok(m) => out.push((get_s(&item, "created_at").unwrap_or_default().to_string(), m)),
+                Err(why) => tracing::warn!(table = %self.tables.chats, "skipped an unreadable chat message: {why}"),
             }
         }
         // By instant, then by key (the old scripts' text formats vary; the instant decides).

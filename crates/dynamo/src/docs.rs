@@ -17,7 +17,7 @@ use jada_store::{Result, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::wire::{failure, get_n, get_s, n, s, token, values, Item, Op};
+use crate::wire::{drain, each_page, failure, get_n, get_s, n, s, token, values, Item, Op};
 use crate::DynamoStore;
 
 /// A record's place in the table and its indexes.
@@ -284,104 +284,70 @@ impl DynamoStore {
     }
 
     pub(crate) async fn query_items(&self, q: &Query) -> Result<Vec<Item>> {
+        let (_, _, index) = q.index.names();
+        let mut pages = self.keyed(q).into_paginator();
+        if let Some(limit) = q.limit {
+            pages = pages.page_size(limit.clamp(1, 1000) as i32);
+        }
+        drain(
+            pages.items().send(),
+            q.limit,
+            self.ops_op("Query").on_index(index.as_deref()),
+        )
+        .await
+    }
+
+    /// A query's request: its partition, its sort-key condition, its order.
+    fn keyed(&self, q: &Query) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         let (pk_name, sk_name, index) = q.index.names();
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut req = self
-                .client
-                .query()
-                .table_name(&self.tables.ops)
-                .set_index_name(index.clone())
-                .expression_attribute_names("#pk", &pk_name)
-                .expression_attribute_values(":pk", s(&q.pk))
-                .scan_index_forward(!q.newest_first)
-                .consistent_read(q.index == Index::Table)
-                .set_exclusive_start_key(start.take());
-            req = match &q.sk {
-                Sk::Any => req.key_condition_expression("#pk = :pk"),
-                Sk::Prefix(p) => req
-                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :sk)")
-                    .expression_attribute_names("#sk", &sk_name)
-                    .expression_attribute_values(":sk", s(p)),
-                Sk::AtMost(p) => req
-                    .key_condition_expression("#pk = :pk AND #sk <= :sk")
-                    .expression_attribute_names("#sk", &sk_name)
-                    .expression_attribute_values(":sk", s(p)),
-                Sk::AtLeast(p) => req
-                    .key_condition_expression("#pk = :pk AND #sk >= :sk")
-                    .expression_attribute_names("#sk", &sk_name)
-                    .expression_attribute_values(":sk", s(p)),
-            };
-            if let Some(limit) = q.limit {
-                req = req.limit((limit - out.len()).clamp(1, 1000) as i32);
-            }
-            let page = req
-                .send()
-                .await
-                .map_err(|e| failure(self.ops_op("Query").on_index(index.as_deref()), e))?;
-            out.extend(page.items().iter().cloned());
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() || q.limit.is_some_and(|l| out.len() >= l) {
-                break;
-            }
+        let req = self
+            .client
+            .query()
+            .table_name(&self.tables.ops)
+            .set_index_name(index)
+            .expression_attribute_names("#pk", &pk_name)
+            .expression_attribute_values(":pk", s(&q.pk))
+            .scan_index_forward(!q.newest_first)
+            .consistent_read(q.index == Index::Table);
+        match &q.sk {
+            Sk::Any => req.key_condition_expression("#pk = :pk"),
+            Sk::Prefix(p) => req
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :sk)")
+                .expression_attribute_names("#sk", &sk_name)
+                .expression_attribute_values(":sk", s(p)),
+            Sk::AtMost(p) => req
+                .key_condition_expression("#pk = :pk AND #sk <= :sk")
+                .expression_attribute_names("#sk", &sk_name)
+                .expression_attribute_values(":sk", s(p)),
+            Sk::AtLeast(p) => req
+                .key_condition_expression("#pk = :pk AND #sk >= :sk")
+                .expression_attribute_names("#sk", &sk_name)
+                .expression_attribute_values(":sk", s(p)),
         }
-        if let Some(l) = q.limit {
-            out.truncate(l);
-        }
-        Ok(out)
     }
 
     /// Every item of a table whose `pk` starts with `prefix` (or all), following pages.
     pub(crate) async fn scan(&self, table: &str, prefix: Option<&str>) -> Result<Vec<Item>> {
-        let mut out = vec![];
-        let mut start = None;
-        loop {
-            let mut req = self
-                .client
-                .scan()
-                .table_name(table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start);
-            if let Some(p) = prefix {
-                req = req
-                    .filter_expression("begins_with(pk, :p)")
-                    .expression_attribute_values(":p", s(p));
-            }
-            let page = req.send().await.map_err(|e| failure(Op::new("Scan", table), e))?;
-            out.extend(page.items().iter().cloned());
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(out);
-            }
+        let mut req = self.client.scan().table_name(table).consistent_read(true);
+        if let Some(p) = prefix {
+            req = req
+                .filter_expression("begins_with(pk, :p)")
+                .expression_attribute_values(":p", s(p));
         }
+        drain(req.into_paginator().items().send(), None, Op::new("Scan", table)).await
     }
 
-    /// How many records a query finds, counted by DynamoDB (`Select = COUNT`).
+    /// How many records a query finds, counted by DynamoDB (`Select = COUNT`): the same
+    /// partition, sort-key condition and limit as [`Self::query_items`] would read.
     pub(crate) async fn count(&self, q: &Query) -> Result<u64> {
-        let (pk_name, _, index) = q.index.names();
+        let (_, _, index) = q.index.names();
         let mut total = 0u64;
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.tables.ops)
-                .set_index_name(index.clone())
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", &pk_name)
-                .expression_attribute_values(":pk", s(&q.pk))
-                .select(Select::Count)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| failure(self.ops_op("Query").on_index(index.as_deref()), e))?;
+        let pages = self.keyed(q).select(Select::Count).into_paginator().send();
+        each_page(pages, self.ops_op("Query").on_index(index.as_deref()), |page| {
             total += page.count().max(0) as u64;
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(total);
-            }
-        }
+        })
+        .await?;
+        Ok(q.limit.map_or(total, |l| total.min(l as u64)))
     }
 
     /// Deletes a record by key, whatever it holds.

@@ -598,71 +598,55 @@ impl DynamoStore {
     /// How many charters lack `charter_month` (a `Scan` counting them).
     async fn count_lacking_month(&self) -> Result<u64> {
         let table = &self.tables.charters;
-        let mut start = None;
+        let pages = self
+            .client
+            .scan()
+            .table_name(table)
+            .filter_expression("attribute_not_exists(charter_month)")
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .into_paginator()
+            .send();
         let mut n = 0u64;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(table)
-                .filter_expression("attribute_not_exists(charter_month)")
-                .select(aws_sdk_dynamodb::types::Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| failure(Op::new("Scan", table), e))?;
-            n += page.count().max(0) as u64;
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(n);
-            }
-        }
+        crate::wire::each_page(pages, Op::new("Scan", table), |page| n += page.count().max(0) as u64).await?;
+        Ok(n)
     }
 
     /// Sets `charter_month` on charters that lack it (the old scripts do not write it), so
     /// the month index finds them. Returns how many it set.
     pub async fn backfill_charter_month(&self) -> Result<u64> {
         let table = &self.tables.charters;
-        let mut start = None;
+        let lacking = self
+            .client
+            .scan()
+            .table_name(table)
+            .filter_expression("attribute_not_exists(charter_month) AND attribute_exists(charter_date)")
+            .projection_expression("charter_id, created_at, charter_date")
+            .into_paginator();
+        let items = crate::wire::drain(lacking.items().send(), None, Op::new("Scan", table)).await?;
         let mut n = 0;
-        loop {
-            let page = self
+        for item in &items {
+            let date = crate::wire::get_s(item, "charter_date").unwrap_or_default();
+            let Some(month) = date.get(..7).filter(|m| m.len() == 7) else {
+                continue;
+            };
+            let res = self
                 .client
-                .scan()
+                .update_item()
                 .table_name(table)
-                .filter_expression("attribute_not_exists(charter_month) AND attribute_exists(charter_date)")
-                .projection_expression("charter_id, created_at, charter_date")
-                .set_exclusive_start_key(start)
+                .key("charter_id", item["charter_id"].clone())
+                .key("created_at", item["created_at"].clone())
+                .update_expression("SET charter_month = :m")
+                .condition_expression("charter_date = :d")
+                .expression_attribute_values(":m", crate::wire::s(month))
+                .expression_attribute_values(":d", crate::wire::s(date))
                 .send()
-                .await
-                .map_err(|e| failure(Op::new("Scan", table), e))?;
-            for item in page.items() {
-                let date = crate::wire::get_s(item, "charter_date").unwrap_or_default();
-                let Some(month) = date.get(..7).filter(|m| m.len() == 7) else {
-                    continue;
-                };
-                let res = self
-                    .client
-                    .update_item()
-                    .table_name(table)
-                    .key("charter_id", item["charter_id"].clone())
-                    .key("created_at", item["created_at"].clone())
-                    .update_expression("SET charter_month = :m")
-                    .condition_expression("charter_date = :d")
-                    .expression_attribute_values(":m", crate::wire::s(month))
-                    .expression_attribute_values(":d", crate::wire::s(date))
-                    .send()
-                    .await;
-                // A refused condition: changed meanwhile (jada wrote it, with its month).
-                if crate::wire::conditional(res, Op::new("UpdateItem", table))? {
-                    n += 1;
-                }
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(n);
+                .await;
+            // A refused condition: changed meanwhile (jada wrote it, with its month).
+            if crate::wire::conditional(res, Op::new("UpdateItem", table))? {
+                n += 1;
             }
         }
+        Ok(n)
     }
 
     async fn create_table(&self, spec: &Spec) -> Result<()> {

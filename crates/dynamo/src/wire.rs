@@ -7,6 +7,7 @@ use std::error::Error as StdError;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 use chrono::{DateTime, Utc};
 use jada_store::StoreError;
 
@@ -136,6 +137,45 @@ where
         )
         .into(),
     )
+}
+
+/// The one pager: every item a paginated `Query` or `Scan` yields (the SDK's paginator
+/// follows `LastEvaluatedKey` across 1 MB pages), stopping at `limit` items, the first
+/// failure as the typed store error.
+pub(crate) async fn drain<E, R>(
+    mut items: PaginationStream<Result<Item, SdkError<E, R>>>,
+    limit: Option<usize>,
+    op: Op<'_>,
+) -> Result<Vec<Item>, StoreError>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let mut out = Vec::new();
+    while limit.is_none_or(|l| out.len() < l) {
+        match items.next().await {
+            None => break,
+            Some(Ok(item)) => out.push(item),
+            Some(Err(e)) => return Err(failure(op, e)),
+        }
+    }
+    Ok(out)
+}
+
+/// The pages of a paginated request, each handed to `each` (for `Select = COUNT`).
+pub(crate) async fn each_page<P, E, R>(
+    mut pages: PaginationStream<Result<P, SdkError<E, R>>>,
+    op: Op<'_>,
+    mut each: impl FnMut(P),
+) -> Result<(), StoreError>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    while let Some(page) = pages.next().await {
+        each(page.map_err(|e| failure(op, e))?);
+    }
+    Ok(())
 }
 
 /// A conditional write's answer: `Ok(true)` when it was written, `Ok(false)` when its

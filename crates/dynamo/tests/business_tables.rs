@@ -424,3 +424,58 @@ async fn an_old_items_status_follows_the_callers_clock() {
     clock.advance(Duration::days(2));
     assert_eq!(status(store.clone()).await, CharterStatus::Completed, "the day after");
 }
+
+/// DynamoDB answers at most 1 MB a page: a day of charters, a chat thread and the
+/// check's scan, each well over 1 MB, are read whole through the one pager.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_follow_pages_past_one_megabyte() {
+    let store = fresh_store().await;
+    let t = store.tables().clone();
+    let padding = "x".repeat(40_000);
+    let charter = Uuid::new_v4();
+    let mut puts = vec![];
+    for i in 0..60 {
+        let mut item = old_charter(Uuid::new_v4(), "2024-08-09");
+        item["notes"] = json!({"S": padding});
+        if i == 59 {
+            item["guest_count"] = json!({"S": "six"}); // unreadable, found by the check's scan
+        }
+        puts.push(json!({"PutRequest": {"Item": item}}));
+    }
+    for chunk in puts.chunks(20) {
+        boto3(json!([["batch_write_item", {"RequestItems": {t.charters.clone(): chunk}}]]));
+    }
+    let chats: Vec<Value> = (0..60)
+        .map(|i| {
+            json!({"PutRequest": {"Item": {
+                "charter_id": {"S": charter.to_string()},
+                "created_at": {"S": format!("2024-06-01T10:00:{:02}.000000", i)},
+                "author": {"S": "Maria"},
+                "body": {"S": format!("{i} {padding}")},
+            }}})
+        })
+        .collect();
+    for chunk in chats.chunks(20) {
+        boto3(json!([["batch_write_item", {"RequestItems": {t.chats.clone(): chunk}}]]));
+    }
+
+    let day = store
+        .list_charters_between(
+            NaiveDate::from_ymd_opt(2024, 8, 9).unwrap(),
+            NaiveDate::from_ymd_opt(2024, 8, 9).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(day.len(), 59, "every readable charter of a 2.4 MB day");
+    let thread = store.list_chat(jada_core::CharterId::from_uuid(charter)).await.unwrap();
+    assert_eq!(thread.len(), 60, "every message of a 2.4 MB thread");
+    assert!(thread[59].body.starts_with("59 "), "in order");
+    let check = store.check().await.unwrap();
+    let charters = check.tables.iter().find(|c| c.role == "charters").unwrap();
+    assert_eq!(charters.unreadable_count, 1, "the scan reached the last page");
+    let stats = store.request_stats();
+    assert!(
+        stats.get("Query").is_some_and(|q| q.requests >= 4),
+        "more than one page each: {stats:?}"
+    );
+}

@@ -102,13 +102,16 @@ from decimal import Decimal
 c = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="us-east-1",
                  aws_access_key_id="x", aws_secret_access_key="y")
 out = []
-for op, kwargs in json.loads(sys.argv[2]):
+for op, kwargs in json.load(open(sys.argv[2])):
     r = getattr(c, op)(**kwargs)
     r.pop("ResponseMetadata", None)
     out.append(r)
 print(json.dumps(out, default=str))
 "#;
-    let out = crate::run_python(script, [server().endpoint.clone(), ops.to_string()]);
+    // Through a file: a batch of big items is more than one argument may hold (128 KiB).
+    let file = tempfile::NamedTempFile::new().expect("a temporary file for boto3's requests");
+    std::fs::write(file.path(), ops.to_string()).expect("write boto3's requests");
+    let out = crate::run_python(script, [server().endpoint.as_str(), &file.path().display().to_string()]);
     out.as_array().expect("a list of answers").clone()
 }
 
