@@ -16,8 +16,8 @@ Why not `moto_server` as it is:
   naming one item twice.
 - moto never throttles nor leaves UnprocessedItems. A test can ask for faults:
   POST /_faults {"target": "PutItem", "error": "ProvisionedThroughputExceededException",
-  "count": 2, "table": "t1"} makes the next 2 PutItem requests (on table t1; any table
-  without "table") fail that way; {"target":
+  "count": 2, "table": "t1"} makes the next 2 PutItem requests (on table t1, or a
+  transaction writing it; any table without "table") fail that way; {"target":
   "BatchWriteItem", "unprocessed": 1} answers the next batch with all its items
   unprocessed (nothing written). DELETE /_faults clears them.
 - moto lets any index be added to any table. DynamoDB requires a new index on a table
@@ -144,11 +144,20 @@ def key_of(op):
     return op.get("Item")
 
 
+def tables_of(request):
+    """The tables a request names: its TableName, or those of a transaction's items."""
+    names = {request.get("TableName")}
+    for item in request.get("TransactItems", []):
+        for op in item.values():
+            names.add(op.get("TableName"))
+    return names
+
+
 def injected(target, request):
     for fault in FAULTS:
         if fault["target"] != target or fault["count"] <= 0:
             continue
-        if fault.get("table") and fault["table"] != request.get("TableName"):
+        if fault.get("table") and fault["table"] not in tables_of(request):
             continue
         fault["count"] -= 1
         if "unprocessed" in fault:

@@ -106,7 +106,7 @@ impl DynamoStore {
             .expression_attribute_names("#pb", "playbook")
             .expression_attribute_values(":pb", s(playbook))
             .build()
-            .map_err(|e| StoreError::Backend(e.to_string().into()))?;
+            .map_err(crate::wire::built)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
@@ -121,7 +121,7 @@ impl DynamoStore {
             .expression_attribute_names("#c", "cost")
             .expression_attribute_values(":c", n(micro_usd))
             .build()
-            .map_err(|e| StoreError::Backend(e.to_string().into()))?;
+            .map_err(crate::wire::built)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 

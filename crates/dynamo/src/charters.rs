@@ -273,7 +273,7 @@ impl DynamoStore {
         let update = update
             .set_expression_attribute_values(Some(vals))
             .build()
-            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+            .map_err(crate::wire::built)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
@@ -404,7 +404,7 @@ impl DynamoStore {
                 .condition_expression("#v = :seen")
                 .expression_attribute_values(":seen", n(seen))
         };
-        let update = update.build().map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let update = update.build().map_err(crate::wire::built)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
@@ -417,7 +417,7 @@ impl DynamoStore {
             .item("sk", s(id.to_string()))
             .condition_expression("attribute_not_exists(pk)")
             .build()
-            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+            .map_err(crate::wire::built)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -433,7 +433,7 @@ impl DynamoStore {
                     let put = PutRequest::builder()
                         .set_item(Some(new_item(c)))
                         .build()
-                        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+                        .map_err(crate::wire::built)?;
                     Ok(WriteRequest::builder().put_request(put).build())
                 })
                 .collect::<Result<_>>()?;

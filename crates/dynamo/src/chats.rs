@@ -77,7 +77,7 @@ impl DynamoStore {
             put = put.item("author_id", s(a));
         }
         Ok(TransactWriteItem::builder()
-            .put(put.build().map_err(|e| StoreError::Backend(Box::new(e)))?)
+            .put(put.build().map_err(crate::wire::built)?)
             .build())
     }
 }

@@ -97,7 +97,7 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(pk) OR crew_id = :me")
             .expression_attribute_values(":me", s(id.as_str()))
             .build()
-            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+            .map_err(crate::wire::built)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -109,7 +109,7 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(pk) OR crew_id = :me")
             .expression_attribute_values(":me", s(id.as_str()))
             .build()
-            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+            .map_err(crate::wire::built)?;
         Ok(TransactWriteItem::builder().delete(del).build())
     }
 
@@ -164,7 +164,7 @@ impl DynamoStore {
             ))
             .set_expression_attribute_values(Some(vals))
             .build()
-            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+            .map_err(crate::wire::built)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 }

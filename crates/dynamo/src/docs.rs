@@ -217,6 +217,7 @@ impl DynamoStore {
     /// is; `Some(tok)` only if the stored token is `tok`. `false` when the condition failed.
     pub(crate) async fn put_doc<T: Record>(&self, value: &T, expect: Option<&str>) -> Result<bool> {
         let (item, tok) = self.doc_item(value)?;
+        crate::wire::fits(&item, || format!("the {}", T::WHAT))?;
         let mut req = self
             .client
             .put_item()
@@ -413,8 +414,11 @@ impl<'a> Tx<'a> {
                     .expression_attribute_values(":old", s(old))
             }
         }
-        self.items
-            .push(TransactWriteItem::builder().put(put.build().map_err(built)?).build());
+        self.items.push(
+            TransactWriteItem::builder()
+                .put(put.build().map_err(crate::wire::built)?)
+                .build(),
+        );
         Ok(self)
     }
 
@@ -437,10 +441,17 @@ impl DynamoStore {
     pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>> {
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
         if items.len() > 100 {
-            return Err(StoreError::Backend(
-                format!("a transaction of {} items is over DynamoDB's limit of 100", items.len()).into(),
-            ));
+            return Err(StoreError::Setup(format!(
+                "jada built a transaction of {} items, over DynamoDB's limit of 100: a bug in jada; please report it",
+                items.len()
+            )));
         }
+        let pieces: Vec<Piece> = items.iter().map(Piece::of).collect();
+        check_pieces(&pieces)?;
+        let mut tables: Vec<String> = pieces.iter().map(|p| p.table.clone()).collect();
+        tables.sort();
+        tables.dedup();
+        let op = Op::across("TransactWriteItems", &tables);
         let request_token = token();
         for attempt in 0..CHANGE_ATTEMPTS {
             let res = self
@@ -454,35 +465,108 @@ impl DynamoStore {
                 Ok(_) => return Ok(None),
                 Err(e) => match e.as_service_error() {
                     Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                        let codes: Vec<String> = c
-                            .cancellation_reasons()
-                            .iter()
-                            .map(|r| r.code().unwrap_or("None").to_string())
-                            .collect();
+                        let reasons = c.cancellation_reasons();
+                        let codes: Vec<String> =
+                            reasons.iter().map(|r| r.code().unwrap_or("None").to_string()).collect();
                         if codes.iter().any(|c| c == "ConditionalCheckFailed") {
                             return Ok(Some(codes));
                         }
-                        if !codes
+                        let passing = |c: &str| {
+                            matches!(
+                                c,
+                                "None" | "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+                            )
+                        };
+                        if let Some((i, r)) = reasons
                             .iter()
-                            .any(|c| c == "TransactionConflict" || c == "ThrottlingError")
+                            .enumerate()
+                            .find(|(_, r)| !passing(r.code().unwrap_or("None")))
                         {
-                            return Err(StoreError::Backend(
-                                format!("DynamoDB cancelled a transaction: {}", codes.join(", ")).into(),
-                            ));
+                            let table = pieces.get(i).map(|p| p.table.as_str()).unwrap_or("?");
+                            return Err(StoreError::Setup(format!(
+                                "DynamoDB refused a transaction's write to table `{table}` ({}: {})",
+                                r.code().unwrap_or_default(),
+                                r.message().unwrap_or("no message")
+                            )));
                         }
                     }
                     Some(TransactWriteItemsError::TransactionInProgressException(_)) => {}
-                    _ => return Err(failure(self.ops_op("TransactWriteItems"), e)),
+                    _ => return Err(failure(op, e)),
                 },
             }
             tokio::time::sleep(contention_pause(attempt)).await;
         }
-        Err(busy("transaction", "jada-ops"))
+        Err(busy("transaction on", &tables.join(", ")))
     }
 }
 
-fn built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
-    StoreError::Backend(format!("building a DynamoDB request: {e}").into())
+/// One piece of a transaction as DynamoDB will judge it: its table, its key and its size.
+struct Piece {
+    table: String,
+    key: String,
+    size: usize,
+}
+
+impl Piece {
+    fn of(t: &TransactWriteItem) -> Piece {
+        let empty = Item::new();
+        let (table, key, values): (&str, &Item, &Item) = if let Some(p) = t.put() {
+            (p.table_name(), p.item(), p.item())
+        } else if let Some(u) = t.update() {
+            (
+                u.table_name(),
+                u.key(),
+                u.expression_attribute_values().unwrap_or(&empty),
+            )
+        } else if let Some(d) = t.delete() {
+            (d.table_name(), d.key(), &empty)
+        } else if let Some(c) = t.condition_check() {
+            (c.table_name(), c.key(), &empty)
+        } else {
+            ("?", &empty, &empty)
+        };
+        // A Put names its whole item: its key is among the key attributes jada's tables use.
+        let mut parts: Vec<String> = ["pk", "sk", "charter_id", "created_at", "crew_id"]
+            .iter()
+            .filter_map(|k| key.get(*k).map(|v| format!("{k}={v:?}")))
+            .collect();
+        parts.sort();
+        Piece {
+            table: table.to_string(),
+            key: parts.join(" "),
+            size: crate::wire::item_size(key)
+                + if std::ptr::eq(key, values) {
+                    0
+                } else {
+                    crate::wire::item_size(values)
+                },
+        }
+    }
+}
+
+/// What DynamoDB would refuse in a transaction whatever the data: an item over its size
+/// limit (a record too big: the caller's to shorten), or one item named twice (jada's bug).
+fn check_pieces(pieces: &[Piece]) -> Result<()> {
+    for p in pieces {
+        if p.size > crate::wire::ITEM_LIMIT {
+            return Err(StoreError::TooLarge {
+                what: format!("an item of table `{}`", p.table),
+                bytes: p.size,
+                limit: crate::wire::ITEM_LIMIT,
+            });
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for p in pieces {
+        if !seen.insert((&p.table, &p.key)) {
+            return Err(StoreError::Setup(format!(
+                "jada built a transaction naming one item of `{}` twice ({}), which DynamoDB refuses: a bug in \
+                 jada; please report it",
+                p.table, p.key
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Waits between lost races: short, growing, jittered so racers spread out.

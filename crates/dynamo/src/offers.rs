@@ -112,7 +112,7 @@ impl DynamoStore {
             .expression_attribute_names("#version", "version")
             .expression_attribute_values(":v", n(v))
             .build()
-            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+            .map_err(crate::wire::built)?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 

@@ -139,7 +139,10 @@ impl LeaseStore for DynamoStore {
             owner: owner.into(),
             until,
         };
-        let json = serde_json::to_string(&doc).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let json = serde_json::to_string(&doc).map_err(|e| StoreError::Corrupt {
+            what: "lease",
+            detail: format!("cannot encode it: {e}"),
+        })?;
         let res = self
             .client
             .update_item()

@@ -283,6 +283,35 @@ impl DynamoStore {
         }
     }
 
+    /// Whether the endpoint runs transactions, asked with one that writes nothing (a
+    /// `ConditionCheck` that an item which is never written does not exist). `Some`: what
+    /// is missing, for the check.
+    async fn probe_transactions(&self, table: &str) -> Result<Option<String>> {
+        use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
+        let check = ConditionCheck::builder()
+            .table_name(table)
+            .key("pk", crate::wire::s("PROBE"))
+            .key("sk", crate::wire::s("transactions"))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(crate::wire::built)?;
+        let res = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(check).build())
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(None),
+            Err(e) if e.code() == Some("TransactionCanceledException") => Ok(None),
+            Err(e) if e.code() == Some("UnknownOperationException") => Ok(Some(format!(
+                "DynamoDB transactions: {}",
+                failure(Op::new("TransactWriteItems", table), e)
+            ))),
+            Err(e) => Err(failure(Op::new("TransactWriteItems", table), e)),
+        }
+    }
+
     /// Every item of a business table that jada cannot read, by key and attribute.
     async fn unreadable_items(&self, role: &str, table: &str) -> Result<Vec<String>> {
         let today = self.today();
@@ -368,6 +397,11 @@ impl DynamoStore {
                     "time to live on `{attr}` (expired sign-in sessions are deleted by DynamoDB): \
                      `jada store create-tables` turns it on"
                 ));
+            }
+        }
+        if spec.own {
+            if let Some(lack) = self.probe_transactions(&spec.name).await? {
+                c.missing.push(lack);
             }
         }
         c.point_in_time_recovery = self.pitr(&spec.name).await?;
@@ -553,7 +587,7 @@ impl DynamoStore {
                             .enabled(true)
                             .attribute_name(*attr)
                             .build()
-                            .map_err(built)?,
+                            .map_err(crate::wire::built)?,
                     )
                     .send()
                     .await
@@ -569,7 +603,7 @@ impl DynamoStore {
                         PointInTimeRecoverySpecification::builder()
                             .point_in_time_recovery_enabled(true)
                             .build()
-                            .map_err(built)?,
+                            .map_err(crate::wire::built)?,
                     )
                     .send()
                     .await;
@@ -675,7 +709,7 @@ impl DynamoStore {
                     .set_key_schema(Some(keys(ix.hash, ix.range)?))
                     .projection(Projection::builder().projection_type(ProjectionType::All).build())
                     .build()
-                    .map_err(built)?,
+                    .map_err(crate::wire::built)?,
             );
         }
         req.send()
@@ -705,7 +739,7 @@ impl DynamoStore {
                     .read_capacity_units(read)
                     .write_capacity_units(write)
                     .build()
-                    .map_err(built)?,
+                    .map_err(crate::wire::built)?,
             );
         }
         self.client
@@ -714,7 +748,7 @@ impl DynamoStore {
             .set_attribute_definitions(Some(defs))
             .global_secondary_index_updates(
                 GlobalSecondaryIndexUpdate::builder()
-                    .create(create.build().map_err(built)?)
+                    .create(create.build().map_err(crate::wire::built)?)
                     .build(),
             )
             .send()
@@ -820,7 +854,7 @@ fn attribute(name: &str) -> Result<AttributeDefinition> {
         .attribute_name(name)
         .attribute_type(ScalarAttributeType::S)
         .build()
-        .map_err(built)
+        .map_err(crate::wire::built)
 }
 
 fn keys(hash: &str, range: Option<&str>) -> Result<Vec<KeySchemaElement>> {
@@ -828,19 +862,15 @@ fn keys(hash: &str, range: Option<&str>) -> Result<Vec<KeySchemaElement>> {
         .attribute_name(hash)
         .key_type(KeyType::Hash)
         .build()
-        .map_err(built)?];
+        .map_err(crate::wire::built)?];
     if let Some(r) = range {
         out.push(
             KeySchemaElement::builder()
                 .attribute_name(r)
                 .key_type(KeyType::Range)
                 .build()
-                .map_err(built)?,
+                .map_err(crate::wire::built)?,
         );
     }
     Ok(out)
-}
-
-fn built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
-    StoreError::Backend(format!("building a DynamoDB request: {e}").into())
 }

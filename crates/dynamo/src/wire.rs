@@ -13,12 +13,15 @@ use jada_store::StoreError;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
-/// What a request was, for the operator's message: `dynamodb:Query` on a table or index.
+/// What a request was, for the operator's message: `dynamodb:Query` on a table or index,
+/// or a transaction over several tables.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Op<'a> {
     pub action: &'static str,
     pub table: &'a str,
     pub index: Option<&'a str>,
+    /// The other tables a transaction writes.
+    pub others: &'a [String],
 }
 
 impl<'a> Op<'a> {
@@ -27,6 +30,17 @@ impl<'a> Op<'a> {
             action,
             table,
             index: None,
+            others: &[],
+        }
+    }
+
+    /// A transaction over `tables` (at least one).
+    pub fn across(action: &'static str, tables: &'a [String]) -> Op<'a> {
+        Op {
+            action,
+            table: tables.first().map(String::as_str).unwrap_or_default(),
+            index: None,
+            others: tables.get(1..).unwrap_or_default(),
         }
     }
 
@@ -35,12 +49,54 @@ impl<'a> Op<'a> {
         self
     }
 
+    fn tables(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.table).chain(self.others.iter().map(String::as_str))
+    }
+
     fn resource(&self) -> String {
-        let table = format!("arn:aws:dynamodb:REGION:ACCOUNT:table/{}", self.table);
-        match self.index {
-            Some(i) => format!("{table}/index/{i}"),
-            None => table,
+        self.tables()
+            .map(|t| {
+                let table = format!("arn:aws:dynamodb:REGION:ACCOUNT:table/{t}");
+                match self.index {
+                    Some(i) => format!("{table}/index/{i}"),
+                    None => table,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+
+    /// `table `x`` (`index `i``), or `tables `x`, `y`` for a transaction.
+    fn target(&self) -> String {
+        if !self.others.is_empty() {
+            let names: Vec<String> = self.tables().map(|t| format!("`{t}`")).collect();
+            return format!("tables {}", names.join(", "));
         }
+        match self.index {
+            Some(i) => format!("table `{}` (index `{i}`)", self.table),
+            None => format!("table `{}`", self.table),
+        }
+    }
+}
+
+/// A DynamoDB failure that may pass, in jada's words, with the SDK's error kept as its
+/// source (for a debugger or a chain printer; jada's words already carry the code and
+/// message, so a one-line print does not repeat them).
+#[derive(Debug)]
+pub struct DynamoFailure {
+    said: String,
+    source: Box<dyn StdError + Send + Sync>,
+}
+
+impl std::fmt::Display for DynamoFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.said)
+    }
+}
+
+impl StdError for DynamoFailure {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&*self.source)
     }
 }
 
@@ -65,7 +121,8 @@ const DENIED: &[&str] = &[
     "IncompleteSignature",
 ];
 
-/// A failed request as a typed store error (conditions are handled by the caller first).
+/// A failed request as a typed store error (conditions are handled by the caller first),
+/// classified by the error code DynamoDB sends with it, never by its message.
 pub(crate) fn failure<E, R>(op: Op<'_>, err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
@@ -73,31 +130,44 @@ where
 {
     let code = err.code().unwrap_or_default().to_string();
     let message = err.message().unwrap_or_default().to_string();
-    let target = match op.index {
-        Some(i) => format!("table `{}` (index `{i}`)", op.table),
-        None => format!("table `{}`", op.table),
+    // What DynamoDB said, as people read it (never the SDK's debug form).
+    let said = match (code.as_str(), message.as_str()) {
+        ("", "") => chain(&err),
+        (c, "") => c.to_string(),
+        ("", m) => m.to_string(),
+        (c, m) => format!("{c}: {m}"),
     };
+    let action = op.action;
+    let target = op.target();
     if code == "ResourceNotFoundException" {
         return StoreError::Setup(format!(
-            "DynamoDB has no {target} (dynamodb:{action}: {message}): create it with `jada store create-tables`, \
-             or name the existing table in [store.tables]; `jada store check` lists what is missing",
-            action = op.action
+            "DynamoDB has no {target} (dynamodb:{action}: {said}): create it with `jada store create-tables`, \
+             or name the existing table in [store.tables]; `jada store check` lists what is missing"
+        ));
+    }
+    if code == "UnknownOperationException" {
+        let need = if action.starts_with("Transact") {
+            " jada needs DynamoDB transactions (TransactWriteItems): every change that spans items \
+             (a charter and its events, an accepted offer) is one; use DynamoDB itself or a compatible \
+             server that has them."
+        } else {
+            ""
+        };
+        return StoreError::Setup(format!(
+            "this DynamoDB endpoint does not offer dynamodb:{action} ({said}).{need} Check [store] endpoint_url"
         ));
     }
     if DENIED.contains(&code.as_str()) {
         return StoreError::Setup(format!(
-            "DynamoDB refused dynamodb:{action} on {target}: {code}: {message}. Grant the IAM action \
-             dynamodb:{action} on {resource} to the credentials jada runs with (README: \"Running on \
-             DynamoDB\" has the least-privilege policy)",
-            action = op.action,
+            "DynamoDB refused dynamodb:{action} on {target}: {said}. Grant the IAM action dynamodb:{action} on \
+             {resource} to the credentials jada runs with (README: \"Running on DynamoDB\" has the \
+             least-privilege policy)",
             resource = op.resource()
         ));
     }
     if code == "ValidationException" {
         return StoreError::Setup(format!(
-            "DynamoDB refused dynamodb:{action} on {target} as invalid: {message}. The table may not have the \
-             keys jada expects: run `jada store check`",
-            action = op.action
+            "DynamoDB refused dynamodb:{action} on {target} as invalid: {said}"
         ));
     }
     if let SdkError::DispatchFailure(d) = &err {
@@ -105,7 +175,6 @@ where
             return StoreError::Setup(format!(
                 "cannot send dynamodb:{action} to DynamoDB: {e}. Check [store] region and endpoint_url, and \
                  that AWS credentials are available (environment, profile or instance role)",
-                action = op.action,
                 e = chain(&err)
             ));
         }
@@ -114,7 +183,6 @@ where
         return StoreError::Setup(format!(
             "cannot build dynamodb:{action}: {e}. AWS credentials must come from the environment \
              (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), a profile (AWS_PROFILE) or an instance role",
-            action = op.action,
             e = chain(&err)
         ));
     }
@@ -125,18 +193,60 @@ where
         SdkError::DispatchFailure(_) => {
             "could not be reached (check [store] endpoint_url and region, and the network)".to_string()
         }
-        _ if PASSING.contains(&code.as_str()) => format!("is busy or unavailable ({code}), after 5 attempts"),
-        _ if code.is_empty() => "failed".to_string(),
-        _ => format!("failed ({code})"),
+        _ if PASSING.contains(&code.as_str()) => "is busy or unavailable, after 5 attempts".to_string(),
+        _ => "failed".to_string(),
     };
-    StoreError::Backend(
-        format!(
-            "dynamodb:{action} on {target} {what}: {e}",
-            action = op.action,
-            e = if message.is_empty() { chain(&err) } else { message }
-        )
-        .into(),
-    )
+    let said = if matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)) {
+        chain(&err)
+    } else {
+        said
+    };
+    StoreError::Backend(Box::new(DynamoFailure {
+        said: format!("dynamodb:{action} on {target} {what}: {said}"),
+        source: Box::new(err),
+    }))
+}
+
+/// A request jada could not build (a required field left out): jada's bug, not the
+/// store's, and no retry helps.
+pub(crate) fn built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Setup(format!(
+        "jada built an incomplete DynamoDB request ({e}): a bug in jada; please report it"
+    ))
+}
+
+/// DynamoDB's limit on one item, attribute names and values together.
+pub(crate) const ITEM_LIMIT: usize = 400 * 1024;
+
+/// An item's size as DynamoDB counts it (names and values, in bytes), near enough to
+/// refuse what it would refuse before sending it.
+pub(crate) fn item_size(item: &Item) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+fn value_size(v: &AttributeValue) -> usize {
+    match v {
+        AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Ss(l) | AttributeValue::Ns(l) => l.iter().map(String::len).sum(),
+        AttributeValue::Bs(l) => l.iter().map(|b| b.as_ref().len()).sum(),
+        AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
+        AttributeValue::M(m) => 3 + m.iter().map(|(k, v)| 1 + k.len() + value_size(v)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+/// Refuses an item DynamoDB would refuse for its size, naming what it is.
+pub(crate) fn fits(item: &Item, what: impl FnOnce() -> String) -> Result<(), StoreError> {
+    let bytes = item_size(item);
+    if bytes > ITEM_LIMIT {
+        return Err(StoreError::TooLarge {
+            what: what(),
+            bytes,
+            limit: ITEM_LIMIT,
+        });
+    }
+    Ok(())
 }
 
 /// The one pager: every item a paginated `Query` or `Scan` yields (the SDK's paginator

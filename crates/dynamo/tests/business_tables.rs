@@ -479,3 +479,61 @@ async fn reads_follow_pages_past_one_megabyte() {
         "more than one page each: {stats:?}"
     );
 }
+
+/// An endpoint without transactions: every charter write says jada needs them, names the
+/// tables of the transaction (not only jada-ops), may not be retried and shows no debug
+/// dump; `store check` finds it with a transaction that writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_without_transactions_is_named_as_such() {
+    let store = fresh_store().await;
+    let t = store.tables().clone();
+    let charter = jada_store::conformance::charter("2031-05-01", 9);
+    inject_fault("TransactWriteItems", &t.ops, "UnknownOperationException", 1);
+    let err = store
+        .create_charter(charter.clone(), vec![], Utc::now())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Setup(_)), "{err:?}");
+    assert!(!err.is_retryable());
+    assert!(text.contains("jada needs DynamoDB transactions"), "{text}");
+    assert!(
+        !text.contains("Error {") && !text.contains("aws_request_id"),
+        "no debug dump: {text}"
+    );
+    assert!(store.get_charter(charter.charter_id).await.unwrap().is_none());
+
+    inject_fault("TransactWriteItems", &t.ops, "UnknownOperationException", 1);
+    let check = store.check().await.unwrap();
+    assert!(!check.ok);
+    let ops = check.tables.iter().find(|c| c.table == t.ops).unwrap();
+    assert!(
+        ops.missing.iter().any(|m| m.contains("DynamoDB transactions")),
+        "{ops:?}"
+    );
+    assert!(
+        store.check().await.unwrap().ok,
+        "a server with transactions passes the probe"
+    );
+}
+
+/// A record over DynamoDB's 400 KB item limit is refused before it is sent, as what it
+/// is (not "invalid", not retryable), naming the table; nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_over_400_kb_is_refused_as_too_large() {
+    let store = fresh_store().await;
+    let mut charter = jada_store::conformance::charter("2031-05-02", 9);
+    charter.guest_name = "G".repeat(420 * 1024);
+    let err = store
+        .create_charter(charter.clone(), vec![], Utc::now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::TooLarge { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&store.tables().charters) && text.contains("400"),
+        "{text}"
+    );
+    assert!(!err.is_retryable());
+    assert!(store.get_charter(charter.charter_id).await.unwrap().is_none());
+}

@@ -289,6 +289,10 @@ fn booking_error(e: BookingError) -> Response {
         }
         BookingError::Conflict(c) => conflict(&c),
         BookingError::NotFound(id) => fail(StatusCode::NOT_FOUND, "not_found", format!("no charter {id}"), vec![]),
+        // A record over the store's item limit: the caller's text is too long.
+        BookingError::Store(e @ jada_store::StoreError::TooLarge { .. }) => {
+            fail(StatusCode::UNPROCESSABLE_ENTITY, "too_large", e.to_string(), vec![])
+        }
         BookingError::Store(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string(), vec![]),
     }
 }

@@ -58,6 +58,10 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A record is bigger than the backend can hold in one item (DynamoDB: 400 KB): a
+    /// text too long for it. Retrying cannot help; a shorter text can.
+    #[error("{what} would be {kb} KB, over the {limit_kb} KB a DynamoDB item can hold: shorten it (a long note, message or list)", kb = bytes / 1024, limit_kb = limit / 1024)]
+    TooLarge { what: String, bytes: usize, limit: usize },
     /// The backend refused for a reason only an operator can fix: a table or index that
     /// does not exist, a permission not granted, no credentials. The text says what to do.
     #[error("{0}")]
