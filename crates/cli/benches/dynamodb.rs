@@ -1,9 +1,10 @@
 //! DynamoDB and SQLite in one run: list a month (400 and 10,000 charters), accept an
 //! offer, claim an outbox event — latency, DynamoDB requests per operation and their
-//! estimated capacity units — then a running daemon's idle traffic, and an estimated
-//! monthly AWS bill for a season of ~1,000 charters on on-demand pricing.
+//! estimated capacity units — idle daemons' traffic (1 and 3 on one set of tables) with
+//! the p95 time from a booking to its outbox event being taken, and an estimated monthly
+//! AWS bill for a season of ~1,000 charters on on-demand pricing.
 //!
-//!     cargo bench -p jada --bench dynamodb
+//!     cargo bench -p jada --bench dynamodb [-- daemons]
 //!
 //! DynamoDB here is the local test server (moto, serialised: scripts/test installs it):
 //! its latencies are a Python process's, not AWS's; the request counts and sizes are
@@ -269,45 +270,81 @@ async fn claim(dynamo: &DynamoStore, sqlite: &SqliteStore) -> Line {
     }
 }
 
-/// A running daemon's requests per minute when nothing happens (its polling jobs).
-fn idle_daemon(tables: &jada_dynamo::Tables, seconds: u64) -> BTreeMap<String, f64> {
-    let dir = tempfile::tempdir().unwrap();
-    let toml = format!(
-        "[store]\nbackend = \"dynamodb\"\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n[store.tables]\ncharters = \"{}\"\ncrew = \"{}\"\nchats = \"{}\"\nops = \"{}\"\n[[vessels]]\nname = \"Marlin\"\ncrew = [{{ max_guests = 12, crew = 2 }}]\n",
-        server().endpoint, tables.charters, tables.crew, tables.chats, tables.ops
-    );
-    std::fs::write(dir.path().join("jada.toml"), toml).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_jada"))
-        .current_dir(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .envs(AWS_ENV)
-        .env("JADA_STORE_KEY", "11".repeat(32))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let _ready = lines
-        .find(|l| l.as_ref().is_ok_and(|l| l.starts_with("jada is running")))
-        .expect("ready");
-    std::thread::sleep(Duration::from_secs(3)); // past start-up
-    let stats = || -> BTreeMap<String, f64> {
-        let url = format!("{}/_stats", server().endpoint);
-        let out = std::process::Command::new(jada_testkit::python())
-            .args([
-                "-c",
-                "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
-                &url,
-            ])
-            .output()
-            .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap()
+/// `n` daemons on the same tables (`jada serve`, each its own data directory and
+/// instance id, one store key): each one's address.
+struct Daemons {
+    children: Vec<std::process::Child>,
+    urls: Vec<String>,
+    dirs: Vec<tempfile::TempDir>,
+}
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn start_daemons(tables: &jada_dynamo::Tables, n: usize) -> Daemons {
+    let mut d = Daemons {
+        children: vec![],
+        urls: vec![],
+        dirs: vec![],
     };
-    let before = stats();
+    for i in 0..n {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = format!(
+            "[store]\nbackend = \"dynamodb\"\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\ninstance_id = \"bench-{i}\"\n[store.tables]\ncharters = \"{}\"\ncrew = \"{}\"\nchats = \"{}\"\nops = \"{}\"\n[[vessels]]\nname = \"Marlin\"\ncrew = [{{ max_guests = 12, crew = 2 }}]\n",
+            server().endpoint, tables.charters, tables.crew, tables.chats, tables.ops
+        );
+        std::fs::write(dir.path().join("jada.toml"), toml).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_jada"))
+            .current_dir(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .envs(AWS_ENV)
+            .env("JADA_STORE_KEY", "11".repeat(32))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let ready = lines
+            .find_map(|l| l.ok().filter(|l| l.starts_with("jada is running at ")))
+            .expect("ready");
+        std::thread::spawn(move || for _ in lines {});
+        let url = ready["jada is running at ".len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string();
+        d.urls.push(url);
+        d.children.push(child);
+        d.dirs.push(dir);
+    }
+    d
+}
+
+fn server_stats() -> BTreeMap<String, f64> {
+    let url = format!("{}/_stats", server().endpoint);
+    let out = std::process::Command::new(jada_testkit::python())
+        .args([
+            "-c",
+            "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Requests a minute per operation the daemons send while nothing happens (their polls).
+fn idle_traffic(seconds: u64) -> BTreeMap<String, f64> {
+    std::thread::sleep(Duration::from_secs(20)); // past start-up, and the outbox backed off
+    let before = server_stats();
     std::thread::sleep(Duration::from_secs(seconds));
-    let after = stats();
-    let _ = child.kill();
-    let _ = child.wait();
+    let after = server_stats();
     after
         .iter()
         .map(|(op, n)| {
@@ -318,6 +355,85 @@ fn idle_daemon(tables: &jada_dynamo::Tables, seconds: u64) -> BTreeMap<String, f
         })
         .filter(|(_, n)| *n > 0.0)
         .collect()
+}
+
+/// Bookings through the API of each daemon in turn, one every few seconds (the outboxes
+/// idle between them): how long until an outbox takes each booking's event. The p95.
+async fn event_latency(d: &Daemons, store: &DynamoStore, bookings: usize) -> Duration {
+    let key = std::process::Command::new(env!("CARGO_BIN_EXE_jada"))
+        .current_dir(d.dirs[0].path())
+        .args(["api-key", "create", &format!("bench-{}", uuid::Uuid::new_v4().simple())])
+        .envs(AWS_ENV)
+        .env("JADA_STORE_KEY", "11".repeat(32))
+        .output()
+        .unwrap();
+    let key = String::from_utf8(key.stdout).unwrap().trim().to_string();
+    let http = reqwest::Client::new();
+    let mut took = vec![];
+    for i in 0..bookings {
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let url = &d.urls[i % d.urls.len()];
+        let day = NaiveDate::from_ymd_opt(2032, 1, 1).unwrap() + Days::days(i as i64);
+        let body = serde_json::json!({
+            "charter_date": day.to_string(), "start_time": "09:00", "end_time": "12:00",
+            "vessel_name": "Marlin", "guest_name": "Bench Guest", "guest_count": 4,
+            "reportable_revenue": "100.00", "tips": "0"
+        });
+        let sent = Instant::now();
+        let r = http
+            .post(format!("{url}/api/charters"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        let id: serde_json::Value = r.json().await.unwrap();
+        let id = id["charter_id"].as_str().unwrap().to_string();
+        loop {
+            let taken = store
+                .list_events(jada_store::EventStatus::Done, 10_000)
+                .await
+                .unwrap()
+                .into_iter()
+                .chain(
+                    store
+                        .list_events(jada_store::EventStatus::Pending, 10_000)
+                        .await
+                        .unwrap(),
+                )
+                .any(|e| e.attempts >= 1 && serde_json::to_string(&e.event).unwrap().contains(&id));
+            if taken {
+                took.push(sent.elapsed());
+                break;
+            }
+            assert!(sent.elapsed() < Duration::from_secs(60), "event of {id} never taken");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    took.sort();
+    took[(took.len() * 95).div_ceil(100) - 1]
+}
+
+/// Idle requests a minute and the monthly bill of `n` idle daemons, and the p95 event
+/// latency with them.
+async fn daemons_line(n: usize) -> (f64, f64, Duration) {
+    let store = fresh_store().await;
+    let d = start_daemons(store.tables(), n);
+    let idle = idle_traffic(60);
+    let per_minute: f64 = idle.values().sum();
+    println!("  {n} daemon(s), idle, requests a minute by operation: {idle:?}");
+    let reads = idle
+        .iter()
+        .filter(|(op, _)| {
+            !op.contains("Put") && !op.contains("Update") && !op.contains("Transact") && !op.contains("Delete")
+        })
+        .map(|(_, n)| n)
+        .sum::<f64>();
+    let minutes = 30.0 * 24.0 * 60.0;
+    let bill = (reads * minutes) / 1e6 * READ_PER_M + ((per_minute - reads) * minutes) / 1e6 * WRITE_PER_M;
+    let p95 = event_latency(&d, &store, 20).await;
+    (per_minute, bill, p95)
 }
 
 fn ms(d: Duration) -> String {
@@ -334,6 +450,26 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
+        // `-- daemons`: only the idle daemons and the event latency (a minute or so each).
+        let daemons_only = std::env::args().any(|a| a == "daemons");
+        println!("\nIdle daemons on DynamoDB (60 s each), and the p95 time from a booking through a daemon's API to its outbox taking the event (20 bookings, 4 s apart):");
+        println!("| daemons | requests a minute (all) | per daemon | monthly bill, on demand | p95 event latency |");
+        println!("|---|---|---|---|---|");
+        let mut one_bill = 0.0;
+        for n in [1, 3] {
+            let (per_minute, bill, p95) = daemons_line(n).await;
+            println!(
+                "| {n} | {per_minute:.0} | {:.1} | ${bill:.2} | {} |",
+                per_minute / n as f64,
+                ms(p95)
+            );
+            if n == 1 {
+                one_bill = bill;
+            }
+        }
+        if daemons_only {
+            return;
+        }
         let mut lines = vec![];
         for n in [400, 10_000] {
             let dir = tempfile::tempdir().unwrap();
@@ -364,16 +500,9 @@ fn main() {
             );
         }
 
-        let idle = idle_daemon(dynamo.tables(), 30);
-        let idle_total: f64 = idle.values().sum();
-        println!("\nAn idle daemon's requests per minute: {idle_total:.0} ({idle:?})");
-
         // A season of ~1,000 charters over 8 months: ~125 a month; each is created and
         // changed ~4 times, offered ~4 seats (3 accepts), with ~6 chat notes, and the
         // office lists a month ~200 times a month.
-        let per_month_minutes = 30.0 * 24.0 * 60.0;
-        let idle_reads = idle.iter().filter(|(op, _)| !op.contains("Put") && !op.contains("Update") && !op.contains("Transact") && !op.contains("Delete")).map(|(_, n)| n).sum::<f64>() * per_month_minutes;
-        let idle_writes = (idle_total * per_month_minutes) - idle_reads;
         let month_list = &lines[0];
         let accept_line = &lines[2];
         let business_reads = 200.0 * month_list.units.0 + 125.0 * (3.0 * accept_line.units.0 + 5.0 * 2.0);
@@ -382,12 +511,7 @@ fn main() {
         println!(
             "\nEstimated monthly on-demand bill (us-east-1: ${WRITE_PER_M} per million write units, ${READ_PER_M} per million read units):"
         );
-        println!(
-            "- the daemon's polling (outbox every second, dispatch every 30 s, leases): ~{:.1}M reads + ~{:.1}M writes = ${:.2}",
-            idle_reads / 1e6,
-            idle_writes / 1e6,
-            cost(idle_reads, idle_writes)
-        );
+        println!("- one idle daemon's polls (outbox backing off to 15 s, dispatch every 30 s, leases): ${one_bill:.2}");
         println!(
             "- the business (125 charters a month, 200 month listings): ~{:.0} read units + ~{:.0} write units = ${:.4}",
             business_reads,

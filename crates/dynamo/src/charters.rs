@@ -588,11 +588,16 @@ impl CharterStore for DynamoStore {
         // one charter is written twice: then in order, as given.
         let ids: std::collections::HashSet<CharterId> = writes.iter().map(|w| w.charter().charter_id).collect();
         let in_flight = if ids.len() == writes.len() { IN_FLIGHT } else { 1 };
-        Ok(futures::stream::iter(writes)
+        let queues = writes.iter().any(|w| w.has_events());
+        let results: Vec<Result<Charter>> = futures::stream::iter(writes)
             .map(|w| self.write_one(w, now))
             .buffered(in_flight)
             .collect()
-            .await)
+            .await;
+        if queues && results.iter().any(|r| r.is_ok()) {
+            self.events.ring();
+        }
+        Ok(results)
     }
 
     async fn get_charter(&self, id: CharterId) -> Result<Option<Charter>> {

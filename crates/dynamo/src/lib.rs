@@ -141,6 +141,8 @@ pub struct DynamoStore {
     turnarounds: std::sync::Arc<jada_store::Turnarounds>,
     /// The caller's clock: what "today" is when an old item's status is defaulted.
     clock: StoreClock,
+    /// Rung when a write of this process queued outbox events.
+    events: jada_store::EventsWritten,
 }
 
 /// The caller's clock, printable (a store is `Debug`).
@@ -190,6 +192,7 @@ impl DynamoStore {
             instance: config.instance.clone().unwrap_or_else(default_instance),
             turnarounds: Default::default(),
             clock: StoreClock(std::sync::Arc::new(WallClock)),
+            events: Default::default(),
         }
     }
 

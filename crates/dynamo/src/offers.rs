@@ -202,6 +202,9 @@ impl OfferStore for DynamoStore {
     async fn accept_offer(&self, id: Uuid, now: DateTime<Utc>, seats: u32, note: &ChatMessage) -> Result<Acceptance> {
         for attempt in 0..ATTEMPTS {
             if let Some(outcome) = self.try_accept(id, now, seats, note).await? {
+                if matches!(outcome, Acceptance::Accepted(_)) {
+                    self.events.ring();
+                }
                 return Ok(outcome);
             }
             tokio::time::sleep(contention_pause(attempt)).await;

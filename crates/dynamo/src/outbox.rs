@@ -45,9 +45,14 @@ impl DynamoStore {
 
 #[async_trait]
 impl OutboxStore for DynamoStore {
+    fn events_written(&self) -> jada_store::EventsWritten {
+        self.events.clone()
+    }
+
     async fn enqueue_event(&self, event: &Event, now: DateTime<Utc>) -> Result<OutboxEvent> {
         let doc = new_event(event.clone(), now);
         self.put_doc(&doc, Some("")).await?;
+        self.events.ring();
         Ok(doc.event)
     }
 

@@ -1,5 +1,5 @@
-//! `jada serve`: the scheduler (which also drains the outbox every second through
-//! the `outbox` job), the alert loop, the token refresher and the HTTP server, under one cancellation root. On shutdown new work stops at once,
+//! `jada serve`: the scheduler, the outbox loop (the `outbox` job, run at once after this
+//! process writes events and on a backing-off poll otherwise), the alert loop, the token refresher and the HTTP server, under one cancellation root. On shutdown new work stops at once,
 //! in-flight work gets `grace` to finish and is then cancelled (and recorded as such).
 
 use std::collections::BTreeMap;
@@ -129,7 +129,10 @@ impl Shared {
 pub struct Timing {
     /// How long in-flight work may finish after a stop is asked (default 20 s).
     pub grace: Duration,
-    /// How often the alert rules are evaluated (default 60 s).
+    /// How often the alert rules are evaluated when nothing wakes them (default 5 min):
+    /// a failed run, a dead letter, a credential refused, and any quiet job that did
+    /// something (a dispatch that ran out of people) wake them at once; this safety net
+    /// catches what only time brings (a job gone stale, a token about to expire).
     pub alert_every: Duration,
     /// The HTTP listener's timeouts and connection cap.
     pub http: crate::listen::Limits,
@@ -139,7 +142,7 @@ impl Default for Timing {
     fn default() -> Self {
         Timing {
             grace: Duration::from_secs(20),
-            alert_every: Duration::from_secs(60),
+            alert_every: Duration::from_secs(300),
             http: crate::listen::Limits::default(),
         }
     }
@@ -162,7 +165,7 @@ async fn recover_leases(shared: &Shared) -> Result<(), jada_store::StoreError> {
         if owner != me && !jada_app::agent::owner_alive(&owner) {
             shared.store.release_lease(&name, &owner).await?;
             tracing::warn!(lease = %name, %owner, "released a lease held by a process that is gone");
-        } else if name == "job:outbox" {
+        } else if name == "job:outbox" || name.starts_with(OUTBOX_WORKER) {
             outbox_held = true;
         }
     }
@@ -223,6 +226,7 @@ impl Daemon {
         tracker.spawn(crate::listen::serve(listener, app, limits, http_stop));
         tracker.spawn(Arc::clone(&shared.tokens).run(stop.clone()));
         tracker.spawn(scheduler(Arc::clone(&shared), tracker.clone(), stop.clone()));
+        tracker.spawn(outbox_loop(Arc::clone(&shared), stop.clone()));
         tracker.spawn(sweep_loop(Arc::clone(&shared), stop.clone()));
         tracker.spawn(alert_loop(
             Arc::clone(&shared),
@@ -262,7 +266,7 @@ impl Daemon {
 async fn scheduler(shared: Arc<Shared>, tracker: TaskTracker, stop: CancellationToken) {
     let now = shared.clock.now();
     let mut next: BTreeMap<String, (DateTime<Utc>, Trigger)> = BTreeMap::new();
-    for spec in shared.runner.registry.specs().filter(|s| s.enabled) {
+    for spec in shared.runner.registry.specs().filter(|s| s.enabled && !s.event_driven) {
         let first = if spec.run_at_start {
             Some((now, Trigger::Startup))
         } else {
@@ -313,6 +317,70 @@ async fn scheduler(shared: Arc<Shared>, tracker: TaskTracker, stop: Cancellation
             });
         }
     }
+}
+
+/// The lease each running outbox worker holds (`outbox-worker:<owner>`): while any live
+/// process holds one, a starting daemon leaves outbox claims alone.
+const OUTBOX_WORKER: &str = "outbox-worker:";
+
+/// How often an idle outbox looks for events other processes wrote: from every second
+/// after work, doubling to this while nothing comes.
+const OUTBOX_POLL: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(15));
+
+/// Drains the outbox: at once when this process wrote events (the store rings), else on a
+/// poll that backs off while idle and snaps back on work. An idle daemon then costs a few
+/// requests a minute on DynamoDB instead of three a second. Its presence lease is renewed
+/// every `[server] job_lease` and lasts three of them.
+async fn outbox_loop(shared: Arc<Shared>, stop: CancellationToken) {
+    if !shared
+        .runner
+        .registry
+        .get("outbox")
+        .is_some_and(|(spec, _)| spec.enabled && spec.event_driven)
+    {
+        return;
+    }
+    let written = shared.store.events_written();
+    let presence = format!("{OUTBOX_WORKER}{}", shared.runner.owner);
+    let renew_every = shared.runner.lease.max(Duration::from_secs(1));
+    let mut renewed: Option<tokio::time::Instant> = None;
+    let mut wait = OUTBOX_POLL.0;
+    loop {
+        if renewed.is_none_or(|at| at.elapsed() >= renew_every) {
+            let held = shared
+                .store
+                .try_acquire_lease(&presence, &shared.runner.owner, shared.clock.now(), renew_every * 3)
+                .await;
+            if let Err(e) = held {
+                tracing::warn!(error = %e, "cannot renew the outbox worker's lease");
+            }
+            renewed = Some(tokio::time::Instant::now());
+        }
+        let worked = match shared.runner.run("outbox", Trigger::Schedule).await {
+            Ok(Some(run)) => {
+                shared.metrics.job_run("outbox", run.outcome.as_str());
+                // A failed drain (the store down) backs off like an idle one.
+                run.outcome == jada_store::RunOutcome::Succeeded
+            }
+            Ok(None) => false,
+            Err(RunError::AlreadyRunning(_)) => true,
+            Err(e) => {
+                tracing::error!(job = "outbox", error = %e, "cannot run the outbox");
+                false
+            }
+        };
+        wait = if worked {
+            OUTBOX_POLL.0
+        } else {
+            (wait * 2).min(OUTBOX_POLL.1)
+        };
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = written.wait() => wait = OUTBOX_POLL.0,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+    let _ = shared.store.release_lease(&presence, &shared.runner.owner).await;
 }
 
 /// Takes the due run at `due_at` for this daemon: a lease `due:<job>` held until halfway

@@ -75,16 +75,19 @@ pub fn registry(app: &App, worker: &Arc<OutboxWorker>) -> Result<Registry, AppEr
     health.run_at_start = true;
     health.timeout = Duration::from_secs(120);
     health.stale_after = Some(Duration::from_secs(13 * 3600));
-    // Every second: changes pending within that window reach their consumers (the sheet,
-    // dispatch) together, within seconds;
-    // recorded only when it handled something.
-    let mut outbox = JobSpec::new("outbox", parse("every 1s")?);
+    // At once after this process writes events; otherwise polled every second while
+    // there is work, backing off to every 15 s while idle (events written by other
+    // processes). Recorded only when it handled something.
+    let mut outbox = JobSpec::new("outbox", parse("every 15s")?);
     outbox.quiet_when_idle = true;
+    outbox.unleased = true;
+    outbox.event_driven = true;
     // Every 30 s, and at start: offer deadlines that passed (even while the daemon was
     // down) move each cascade on.
     let mut dispatch = JobSpec::new("dispatch", parse("every 30s")?);
     dispatch.run_at_start = true;
     dispatch.quiet_when_idle = true;
+    dispatch.unleased = true;
     let mut builtin: Vec<Entry> = vec![
         (health, Arc::new(TokenHealth(Arc::clone(&tokens)))),
         (outbox, Arc::new(OutboxDrain(Arc::clone(worker)))),

@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod records;
+pub mod signal;
 pub mod sqlite;
 mod traits;
 pub mod transfer;
@@ -24,6 +25,7 @@ pub use records::{
     EventStatus, JobRun, NewApproval, NewSession, OutboxEvent, RunEnd, RunOutcome, SentStatement, Session, SessionEnd,
     Started, Trigger, TurnCost, Turnarounds,
 };
+pub use signal::EventsWritten;
 pub use traits::{
     AccessStore, AgentStore, AlertStore, CharterStore, ChatStore, CredentialStateStore, CrewStore, JobRunStore,
     LeaseStore, OfferStore, OutboxStore, StatementStore, Store, TaskStore,

@@ -27,6 +27,13 @@ impl CharterWrite {
             CharterWrite::Create { charter, .. } | CharterWrite::Update { charter, .. } => charter,
         }
     }
+
+    /// Whether the write queues outbox events.
+    pub fn has_events(&self) -> bool {
+        match self {
+            CharterWrite::Create { events, .. } | CharterWrite::Update { events, .. } => !events.is_empty(),
+        }
+    }
 }
 
 /// Where an outbox event stands. Events are never deleted; `done` and `dead` are kept.

@@ -17,7 +17,7 @@ use crate::records::{
     Acceptance, AgentTotals, AlertRecord, ApiKey, CharterWrite, DispatchRecord, DispatchStatus, EventStatus, JobRun,
     NewApproval, NewSession, OutboxEvent, RunEnd, SentStatement, Session, SessionEnd, Started, Trigger, TurnCost,
 };
-use crate::{Result, StoreError};
+use crate::{EventsWritten, Result, StoreError};
 
 /// Charters (table `crew-dispatch`).
 #[async_trait]
@@ -112,6 +112,10 @@ pub trait ChatStore: Send + Sync {
 /// drained by the event worker; they are never deleted.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
+    /// Rung after each write of this store that queued outbox events (a charter write,
+    /// an accepted offer, an enqueued event), so the worker of this process wakes at once.
+    fn events_written(&self) -> EventsWritten;
+
     /// Enqueues an event on its own (changes that have a write use that write's events).
     async fn enqueue_event(&self, event: &Event, now: DateTime<Utc>) -> Result<OutboxEvent>;
 

@@ -38,6 +38,13 @@ pub struct JobSpec {
     /// Record a run only if it did something. For frequent polls (the outbox) whose idle
     /// runs would bury the history; such a job's start is recorded at its end.
     pub quiet_when_idle: bool,
+    /// Its work is claimed item by item (outbox events, offers), so a run takes no job
+    /// lease: two runs, in two daemons, never do one thing twice. Saves the lease's two
+    /// writes per run of a frequent poll (on DynamoDB, most of an idle daemon's bill).
+    pub unleased: bool,
+    /// Run by a loop of its own, not the scheduler: the outbox, woken by this process's
+    /// writes and polling with backoff while idle (see `daemon::outbox_loop`).
+    pub event_driven: bool,
 }
 
 impl JobSpec {
@@ -53,6 +60,8 @@ impl JobSpec {
             credentials: vec![],
             stale_after: None,
             quiet_when_idle: false,
+            unleased: false,
+            event_driven: false,
         }
     }
 }

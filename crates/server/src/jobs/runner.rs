@@ -87,6 +87,9 @@ impl JobRunner {
         let Some(_here) = RunningHere::enter(&self.running, name) else {
             return Err(RunError::AlreadyRunning(name.into()));
         };
+        if self.registry.get(name).is_some_and(|(spec, _)| spec.unleased) {
+            return self.run_leased(name, trigger).await;
+        }
         let lease = format!("job:{name}");
         let ttl = self.lease;
         if !self
@@ -165,7 +168,14 @@ impl JobRunner {
         };
         let run = self.store.finish_run(run.run_id, &end, self.clock.now()).await?;
         match &outcome {
-            Ok(out) => tracing::info!(job = %name, summary = %out.summary, attempts, "job succeeded"),
+            Ok(out) => {
+                tracing::info!(job = %name, summary = %out.summary, attempts, "job succeeded");
+                // A poll that found work may have changed what is alerted on (a dispatch
+                // with nobody left to ask): evaluate now, not at the safety-net tick.
+                if spec.quiet_when_idle {
+                    self.alerts_due.notify_one();
+                }
+            }
             Err(e) => {
                 tracing::error!(job = %name, error = %e, recovery = e.recovery.as_str(), attempts, "job failed");
                 // A failure is alerted on now, not at the next evaluation tick.

@@ -41,7 +41,7 @@ macro_rules! conformance_tests {
             update_of_missing_charter_fails, batch_writes_are_independent, month_and_range_listing,
             a_vessel_is_never_booked_twice_at_once, one_charter_per_id_whatever_its_creation_time,
             crew_upsert_and_lookup, crew_email_is_unique, crew_availability, chat_threads,
-            outbox_claim_lease_and_ack, outbox_failure_dead_letter_retry_and_drop, job_runs, credential_states, leases, alerts, released_events_keep_their_attempts,
+            outbox_claim_lease_and_ack, a_write_with_events_rings_the_outbox, outbox_failure_dead_letter_retry_and_drop, job_runs, credential_states, leases, alerts, released_events_keep_their_attempts,
             statements_sent_once_per_month_and_key,
             offers_are_answered_once, accepting_assigns_and_queues_the_change, concurrent_accepts_have_one_winner, dispatch_records,
             sessions_links_and_api_keys, shared_documents_change_only_from_what_was_read, tasks_are_numbered_noted_and_closed_once,

@@ -457,3 +457,27 @@ pub async fn quiet_job_checks_are_kept_per_job(s: &impl Store) {
         ]
     );
 }
+
+/// A write that queues events rings the store's bell, so this process's outbox runs at
+/// once instead of at its next (backing-off) poll; a write without events does not.
+pub async fn a_write_with_events_rings_the_outbox(s: &impl Store) {
+    let bell = s.events_written();
+    let rang = |bell: crate::EventsWritten| async move {
+        tokio::time::timeout(Duration::from_millis(200), bell.wait())
+            .await
+            .is_ok()
+    };
+    let now = t("2024-04-01T10:00:00Z");
+    s.create_charter(charter("2024-09-01", 9), vec![], now).await.unwrap();
+    assert!(!rang(bell.clone()).await, "no events, no bell");
+    let c = charter("2024-09-02", 9);
+    let ev = Event::CharterChanged {
+        charter_id: c.charter_id,
+        version: 1,
+    };
+    s.create_charter(c, vec![ev.clone()], now).await.unwrap();
+    assert!(rang(bell.clone()).await, "a charter write with events");
+    assert!(!rang(bell.clone()).await, "rung once, heard once");
+    s.enqueue_event(&ev, now).await.unwrap();
+    assert!(rang(bell).await, "an enqueued event");
+}

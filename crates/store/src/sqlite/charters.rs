@@ -15,16 +15,22 @@ pub(super) const COLUMNS: &str = "charter_id, created_at, charter_date, start_ti
 impl CharterStore for SqliteStore {
     async fn write_charters(&self, writes: Vec<CharterWrite>, now: DateTime<Utc>) -> Result<Vec<Result<Charter>>> {
         let turnarounds = std::sync::Arc::clone(&self.turnarounds);
-        self.call(move |conn| {
-            let tx = super::write_tx(conn)?;
-            let results = writes
-                .into_iter()
-                .map(|w| write_one(&tx, w, &turnarounds, now))
-                .collect::<Result<Vec<_>>>()?;
-            tx.commit()?;
-            Ok(results)
-        })
-        .await
+        let queues = writes.iter().any(|w| w.has_events());
+        let results = self
+            .call(move |conn| {
+                let tx = super::write_tx(conn)?;
+                let results = writes
+                    .into_iter()
+                    .map(|w| write_one(&tx, w, &turnarounds, now))
+                    .collect::<Result<Vec<_>>>()?;
+                tx.commit()?;
+                Ok(results)
+            })
+            .await?;
+        if queues {
+            self.events.ring();
+        }
+        Ok(results)
     }
 
     async fn get_charter(&self, id: CharterId) -> Result<Option<Charter>> {

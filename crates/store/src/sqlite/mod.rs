@@ -33,6 +33,8 @@ pub struct SqliteStore {
     path: PathBuf,
     /// Each vessel's turnaround, for the overlap check of every charter write.
     turnarounds: Arc<crate::Turnarounds>,
+    /// Rung when a write queued outbox events.
+    events: crate::EventsWritten,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -57,6 +59,7 @@ impl SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             path,
             turnarounds: Arc::default(),
+            events: Default::default(),
         })
     }
 

@@ -231,15 +231,20 @@ impl OfferStore for SqliteStore {
 
     async fn accept_offer(&self, id: Uuid, now: DateTime<Utc>, seats: u32, note: &ChatMessage) -> Result<Acceptance> {
         let note = note.clone();
-        self.call(move |conn| {
-            let tx = super::write_tx(conn)?;
-            let outcome = accept(&tx, id, now, seats, &note)?;
-            if matches!(outcome, Acceptance::Accepted(_)) {
-                tx.commit()?;
-            }
-            Ok(outcome)
-        })
-        .await
+        let outcome = self
+            .call(move |conn| {
+                let tx = super::write_tx(conn)?;
+                let outcome = accept(&tx, id, now, seats, &note)?;
+                if matches!(outcome, Acceptance::Accepted(_)) {
+                    tx.commit()?;
+                }
+                Ok(outcome)
+            })
+            .await?;
+        if matches!(outcome, Acceptance::Accepted(_)) {
+            self.events.ring();
+        }
+        Ok(outcome)
     }
 
     async fn put_dispatch(&self, r: &DispatchRecord) -> Result<()> {

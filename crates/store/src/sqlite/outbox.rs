@@ -17,13 +17,20 @@ const COLUMNS: &str = "event_id, payload, created_at, status, attempts, next_att
 
 #[async_trait]
 impl OutboxStore for SqliteStore {
+    fn events_written(&self) -> crate::EventsWritten {
+        self.events.clone()
+    }
+
     async fn enqueue_event(&self, event: &Event, now: DateTime<Utc>) -> Result<OutboxEvent> {
         let event = event.clone();
-        self.call(move |conn| {
-            let id = insert_event(conn, &event, now)?;
-            get(conn, id)?.ok_or_else(|| corrupt("outbox event", format!("{id} vanished after insert")))
-        })
-        .await
+        let queued = self
+            .call(move |conn| {
+                let id = insert_event(conn, &event, now)?;
+                get(conn, id)?.ok_or_else(|| corrupt("outbox event", format!("{id} vanished after insert")))
+            })
+            .await?;
+        self.events.ring();
+        Ok(queued)
     }
 
     async fn release_claims(&self, now: DateTime<Utc>) -> Result<u64> {
