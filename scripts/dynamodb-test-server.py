@@ -19,11 +19,17 @@ Why not `moto_server` as it is:
   "count": 2, "table": "t1"} makes the next 2 PutItem requests (on table t1, or a
   transaction writing it; any table without "table") fail that way; {"target":
   "BatchWriteItem", "unprocessed": 1} answers the next batch with all its items
-  unprocessed (nothing written). DELETE /_faults clears them.
+  unprocessed (nothing written); {"target": "TransactWriteItems", "lost": 1, "count": 1}
+  applies the next one and answers 500, as if the answer were lost on the way back.
+  DELETE /_faults clears them.
 - moto lets any index be added to any table. DynamoDB requires a new index on a table
   in provisioned mode to have its own ProvisionedThroughput, and refuses one on an
   on-demand table: this server keeps each table's billing mode (from CreateTable and
   UpdateTable) and refuses the wrong shape with DynamoDB's words.
+- moto ignores TransactWriteItems' ClientRequestToken. DynamoDB makes a repeat of a
+  successful call with the same token within 10 minutes a no-op success, and refuses the
+  token with other parameters (IdempotentParameterMismatchException): this server does
+  the same, so a retry of an applied transaction is tested as AWS answers it.
 - GET /_stats answers the number of requests served per operation (the benchmark reads
   a running daemon's idle traffic from it).
 """
@@ -33,6 +39,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 from werkzeug.serving import make_server
 
@@ -47,6 +54,8 @@ LOCK = threading.Lock()
 FAULTS = []  # dicts: target, error | unprocessed, count
 STATS = {}  # operation -> requests served (GET /_stats; for the benchmark)
 MODES = {}  # table name -> "PROVISIONED" | "PAY_PER_REQUEST", as created or updated
+TOKENS = {}  # ClientRequestToken -> (the request without it, when it succeeded)
+TOKEN_WINDOW = 600  # seconds DynamoDB remembers a client request token
 
 
 def error(kind, message):
@@ -153,9 +162,48 @@ def tables_of(request):
     return names
 
 
+def idempotent(target, request):
+    """A repeat of a successful TransactWriteItems by its ClientRequestToken: (status,
+    body) when DynamoDB would answer without applying it again, else None."""
+    token = request.get("ClientRequestToken")
+    if target != "TransactWriteItems" or not token:
+        return None
+    seen = TOKENS.get(token)
+    if seen is None or time.time() - seen[1] > TOKEN_WINDOW:
+        return None
+    if seen[0] == without_token(request):
+        return "200 OK", "{}"
+    return error(
+        "IdempotentParameterMismatchException",
+        "The request uses the same client token as a previous, but non-identical request.",
+    )
+
+
+def without_token(request):
+    return json.dumps({k: v for k, v in request.items() if k != "ClientRequestToken"}, sort_keys=True)
+
+
+def remember_token(target, request):
+    token = request.get("ClientRequestToken")
+    if target == "TransactWriteItems" and token:
+        TOKENS[token] = (without_token(request), time.time())
+
+
+def lost_answer(target, request):
+    """A fault {"target": OP, "lost": 1, "count": N}: apply the next N requests, then
+    answer 500 as if the answer were lost."""
+    for fault in FAULTS:
+        if fault["target"] == target and fault.get("lost") and fault["count"] > 0:
+            if fault.get("table") and fault["table"] not in tables_of(request):
+                continue
+            fault["count"] -= 1
+            return True
+    return False
+
+
 def injected(target, request):
     for fault in FAULTS:
-        if fault["target"] != target or fault["count"] <= 0:
+        if fault["target"] != target or fault["count"] <= 0 or fault.get("lost"):
             continue
         if fault.get("table") and fault["table"] not in tables_of(request):
             continue
@@ -189,22 +237,31 @@ class Strict:
             answer = refusal(op, request)
             if answer is None:
                 with LOCK:
-                    answer = injected(op, request)
+                    answer = injected(op, request) or idempotent(op, request)
             if answer is not None:
                 status, body = answer
                 start_response(status, [("Content-Type", "application/x-amz-json-1.0")])
                 return [body.encode()]
             environ["wsgi.input"] = _Body(raw)
-            statuses = []
+            answered = []
 
             def remember(status, headers, *rest):
-                statuses.append(status)
-                return start_response(status, headers, *rest)
+                answered.append((status, headers))
+                return lambda _data: None  # moto's app returns its body; it never writes
 
             with LOCK:
+                lost = lost_answer(op, request)
                 body = list(self.app(environ, remember))
-                if statuses and statuses[0].startswith("200"):
+                status, headers = answered[0]
+                if status.startswith("200"):
                     remember_mode(op, request)
+                    remember_token(op, request)
+            if lost:
+                # Applied, but the answer is lost on the way back: the client sees a 500
+                # and retries (with the same client request token).
+                status, text = error("InternalServerError", "injected by the test after applying the request")
+                status, headers, body = "500 Internal Server Error", [("Content-Type", "application/x-amz-json-1.0")], [text.encode()]
+            start_response(status, headers)
             return body
         with LOCK:
             return list(self.app(environ, start_response))

@@ -9,7 +9,7 @@ use jada_core::{
     Cents, CharterStatus, ChatAuthor, ChatKind, ChatMessage, CrewId, Fault, Month, Offer, OfferStatus, SeatKind,
 };
 use jada_dynamo::DynamoStore;
-use jada_store::{Acceptance, CharterStore, ChatStore, CrewStore, OfferStore, StoreError};
+use jada_store::{Acceptance, CharterStore, ChatStore, CrewStore, OfferStore, OutboxStore, StoreError};
 use jada_testkit::dynamo::{boto3, config, fresh_store, inject_fault};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -536,4 +536,53 @@ async fn an_item_over_400_kb_is_refused_as_too_large() {
     );
     assert!(!err.is_retryable());
     assert!(store.get_charter(charter.charter_id).await.unwrap().is_none());
+}
+
+/// DynamoDB's client request tokens, as the test server models them: a repeat of a
+/// successful transaction with its token is a no-op success, the token with other
+/// parameters is refused. jada relies on it: a transaction applied whose answer was lost
+/// is retried by the SDK with the same token and succeeds once, not twice, not as a
+/// failed condition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_whose_answer_was_lost_is_applied_once() {
+    let store = fresh_store().await;
+    let t = store.tables().clone();
+    let add = |n: u32| {
+        json!({
+            "ClientRequestToken": "token-of-the-test-000000000001",
+            "TransactItems": [{"Update": {
+                "TableName": t.ops, "Key": {"pk": {"S": "TEST"}, "sk": {"S": "counter"}},
+                "UpdateExpression": "ADD n :n", "ExpressionAttributeValues": {":n": {"N": n.to_string()}}
+            }}]
+        })
+    };
+    boto3(json!([
+        ["transact_write_items", add(1)],
+        ["transact_write_items", add(1)]
+    ]));
+    let item = boto3(json!([["get_item", {"TableName": t.ops, "Key": {"pk": {"S": "TEST"}, "sk": {"S": "counter"}}}]]));
+    assert_eq!(item[0]["Item"]["n"], json!({"N": "1"}), "the repeat was a no-op");
+    let (code, _) = jada_testkit::dynamo::boto3_refusal("transact_write_items", add(2));
+    assert_eq!(code, "IdempotentParameterMismatchException");
+
+    let c = jada_store::conformance::charter("2031-06-01", 9);
+    let ev = jada_core::Event::CharterChanged {
+        charter_id: c.charter_id,
+        version: 1,
+    };
+    jada_testkit::dynamo::inject_lost_answer("TransactWriteItems", &t.ops, 1);
+    let made = store.create_charter(c.clone(), vec![ev], Utc::now()).await.unwrap();
+    assert_eq!(made.version, 1);
+    let events = store
+        .list_events(jada_store::EventStatus::Pending, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| {
+            serde_json::to_string(&e.event)
+                .unwrap()
+                .contains(&c.charter_id.to_string())
+        })
+        .count();
+    assert_eq!(events, 1, "one event, though the request went twice");
 }

@@ -146,6 +146,14 @@ pub fn inject_fault(operation: &str, table: &str, error: &str, count: u32) {
     ));
 }
 
+/// Asks the server to apply the next `count` `operation` requests on `table` and then
+/// answer 500, as if the answer were lost on its way back (the client retries).
+pub fn inject_lost_answer(operation: &str, table: &str, count: u32) {
+    post_fault(&format!(
+        r#"{{"target": "{operation}", "table": "{table}", "lost": 1, "count": {count}}}"#
+    ));
+}
+
 /// Asks the server to answer the next `count` BatchWriteItem requests with every item
 /// unprocessed.
 pub fn inject_unprocessed(count: u32) {
