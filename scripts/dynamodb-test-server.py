@@ -30,6 +30,10 @@ Why not `moto_server` as it is:
   successful call with the same token within 10 minutes a no-op success, and refuses the
   token with other parameters (IdempotentParameterMismatchException): this server does
   the same, so a retry of an applied transaction is tested as AWS answers it.
+- moto's indexes are current at once; DynamoDB's GSIs are eventually consistent. POST
+  /_faults {"gsi_lag_ms": 300, "table": "t1"} hides from every index query on t1 the
+  items written less than 300 ms ago (a write is seen by an index only later; a
+  `Select=COUNT` query still counts them).
 - GET /_stats answers the number of requests served per operation (the benchmark reads
   a running daemon's idle traffic from it).
 """
@@ -56,6 +60,9 @@ STATS = {}  # operation -> requests served (GET /_stats; for the benchmark)
 MODES = {}  # table name -> "PROVISIONED" | "PAY_PER_REQUEST", as created or updated
 TOKENS = {}  # ClientRequestToken -> (the request without it, when it succeeded)
 TOKEN_WINDOW = 600  # seconds DynamoDB remembers a client request token
+KEYS = {}  # table name -> its key attribute names (from CreateTable)
+LAGS = {}  # table name -> seconds an index lags behind a write (POST /_faults gsi_lag_ms)
+WRITTEN = {}  # (table, key as JSON) -> when it was last written
 
 
 def error(kind, message):
@@ -102,9 +109,57 @@ def index_shape(mode, index):
     return None
 
 
+def key_json(table, item):
+    names = KEYS.get(table)
+    if not names or not all(n in item for n in names):
+        return None
+    return json.dumps({n: item[n] for n in names}, sort_keys=True)
+
+
+def remember_writes(target, request):
+    """When each item was written, for the index lag (only on tables that lag)."""
+    if not LAGS:
+        return
+    now = time.time()
+    writes = []
+    if target in ("PutItem", "UpdateItem", "DeleteItem"):
+        writes.append((request.get("TableName"), request.get("Key") or request.get("Item") or {}))
+    elif target == "TransactWriteItems":
+        for item in request.get("TransactItems", []):
+            for kind, op in item.items():
+                if kind != "ConditionCheck":
+                    writes.append((op.get("TableName"), op.get("Key") or op.get("Item") or {}))
+    elif target == "BatchWriteItem":
+        for table, reqs in request.get("RequestItems", {}).items():
+            for r in reqs:
+                put = r.get("PutRequest", {}).get("Item")
+                delete = r.get("DeleteRequest", {}).get("Key")
+                writes.append((table, put or delete or {}))
+    for table, item in writes:
+        if table in LAGS:
+            key = key_json(table, item)
+            if key:
+                WRITTEN[(table, key)] = now
+
+
+def lagging(target, request, body):
+    """An index query's answer without the items its index has not caught up with."""
+    table = request.get("TableName")
+    if target != "Query" or not request.get("IndexName") or table not in LAGS:
+        return body
+    answer = json.loads(b"".join(body) or b"{}")
+    cutoff = time.time() - LAGS[table]
+    seen = [i for i in answer.get("Items", []) if WRITTEN.get((table, key_json(table, i)), 0) <= cutoff]
+    if len(seen) != len(answer.get("Items", [])):
+        answer["Items"] = seen
+        answer["Count"] = len(seen)
+    return [json.dumps(answer).encode()]
+
+
 def remember_mode(target, request):
     if target == "CreateTable":
         MODES[request.get("TableName")] = request.get("BillingMode", "PROVISIONED")
+        KEYS[request.get("TableName")] = [k["AttributeName"] for k in request.get("KeySchema", [])]
     elif target == "UpdateTable" and request.get("BillingMode"):
         MODES[request.get("TableName")] = request["BillingMode"]
 
@@ -256,6 +311,10 @@ class Strict:
                 if status.startswith("200"):
                     remember_mode(op, request)
                     remember_token(op, request)
+                    remember_writes(op, request)
+                    body = lagging(op, request, body)
+                    headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                    headers.append(("Content-Length", str(sum(len(b) for b in body))))
             if lost:
                 # Applied, but the answer is lost on the way back: the client sees a 500
                 # and retries (with the same client request token).
@@ -270,9 +329,14 @@ class Strict:
         with LOCK:
             if environ["REQUEST_METHOD"] == "DELETE":
                 FAULTS.clear()
+                LAGS.clear()
             else:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
-                FAULTS.append(json.loads(environ["wsgi.input"].read(length)))
+                fault = json.loads(environ["wsgi.input"].read(length))
+                if "gsi_lag_ms" in fault:
+                    LAGS[fault["table"]] = fault["gsi_lag_ms"] / 1000
+                else:
+                    FAULTS.append(fault)
         start_response("204 No Content", [])
         return [b""]
 

@@ -586,3 +586,60 @@ async fn a_transaction_whose_answer_was_lost_is_applied_once() {
         .count();
     assert_eq!(events, 1, "one event, though the request went twice");
 }
+
+/// DynamoDB's indexes are eventually consistent. With jada-ops' indexes 300 ms behind
+/// writes, two workers draining the outbox at once take each of 30 events exactly once:
+/// none lost to the lag, none delivered twice to a stale index entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_neither_loses_nor_repeats_an_event_when_its_index_lags() {
+    let store = fresh_store().await;
+    jada_testkit::dynamo::lag_indexes(&store.tables().ops, 300);
+    let mut queued = std::collections::BTreeSet::new();
+    for i in 0..30 {
+        let ev = jada_core::Event::CharterChanged {
+            charter_id: jada_core::CharterId::from_uuid(Uuid::new_v4()),
+            version: i,
+        };
+        queued.insert(store.enqueue_event(&ev, Utc::now()).await.unwrap().event_id);
+    }
+    let seen = store
+        .list_events(jada_store::EventStatus::Pending, 100)
+        .await
+        .unwrap()
+        .len();
+    assert!(
+        seen < 30,
+        "the index lags: the newest events are not in it yet ({seen} seen)"
+    );
+    let worker = |store: DynamoStore| async move {
+        let mut taken = vec![];
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            let batch = store
+                .claim_due_events(Utc::now(), std::time::Duration::from_secs(60), 7)
+                .await
+                .unwrap();
+            for e in &batch {
+                store.ack_event(e.event_id, Utc::now()).await.unwrap();
+                taken.push(e.event_id);
+            }
+            let done = store.count_events(jada_store::EventStatus::Done).await.unwrap();
+            if done >= 30 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        taken
+    };
+    let (a, b) = tokio::join!(worker(store.clone()), worker(store.clone()));
+    let mut all: Vec<uuid::Uuid> = a.into_iter().chain(b).collect();
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(n, all.len(), "an event was taken twice");
+    assert_eq!(
+        all.into_iter().collect::<std::collections::BTreeSet<_>>(),
+        queued,
+        "every event, once"
+    );
+}

@@ -154,6 +154,12 @@ pub fn inject_lost_answer(operation: &str, table: &str, count: u32) {
     ));
 }
 
+/// Makes every index of `table` lag `ms` behind writes: an item written less than `ms`
+/// ago is missing from index queries (DynamoDB's GSIs are eventually consistent).
+pub fn lag_indexes(table: &str, ms: u64) {
+    post_fault(&format!(r#"{{"gsi_lag_ms": {ms}, "table": "{table}"}}"#));
+}
+
 /// Asks the server to answer the next `count` BatchWriteItem requests with every item
 /// unprocessed.
 pub fn inject_unprocessed(count: u32) {
