@@ -374,10 +374,16 @@ async fn outbox_loop(shared: Arc<Shared>, stop: CancellationToken) {
         } else {
             (wait * 2).min(OUTBOX_POLL.1)
         };
+        // Never past a retry this process scheduled (a mail that failed a moment ago).
+        let now = shared.clock.now();
+        let sleep = match written.next_due(now) {
+            Some(due) => wait.min((due - now).to_std().unwrap_or_default()),
+            None => wait,
+        };
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = written.wait() => wait = OUTBOX_POLL.0,
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(sleep) => {}
         }
     }
     let _ = shared.store.release_lease(&presence, &shared.runner.owner).await;

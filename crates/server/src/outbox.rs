@@ -112,6 +112,7 @@ impl OutboxWorker {
                     for e in &events {
                         self.store.release_event(e.event_id, &why, next).await?;
                     }
+                    self.store.events_written().due_at(next);
                     d.blocked += events.len();
                 }
                 Err(HandlerError::Retry(error)) => {
@@ -142,6 +143,8 @@ impl OutboxWorker {
             let next = self.clock.now() + chrono::Duration::from_std(wait).unwrap_or_default();
             tracing::warn!(event = %e.event_id, topic = e.event.topic(), attempt = e.attempts, %error, "event failed; will retry");
             self.store.fail_event(e.event_id, error, next).await?;
+            // The idle poll must not sleep past the retry.
+            self.store.events_written().due_at(next);
             d.retried += 1;
         }
         Ok(())
