@@ -626,16 +626,7 @@ fn cancel_asks_first_and_reinstate_brings_the_charter_and_its_offers_back() {
         .assert()
         .success();
     let get = |path: &str| office_page(&http, &format!("{base}{path}"), &session);
-    let post = |path: &str, form: &[(&str, &str)]| {
-        let r = http
-            .post(format!("{base}{path}"))
-            .header("cookie", &session)
-            .form(form)
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 303, "{path}");
-        r.headers()["location"].to_str().unwrap().to_string()
-    };
+    let post = |path: &str, form: &[(&str, &str)]| office_post(&http, &format!("{base}{path}"), &session, form);
     let status = || {
         let out = jada(d).args(["charters", "show", CHARTER, "--json"]).output().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -891,16 +882,7 @@ fn office_tasks_name_a_charter_and_take_notes() {
     let d = dir.path();
     let (_serve, base, http, session) = signed_in_office(d);
     let get = |path: &str| office_page(&http, &format!("{base}{path}"), &session);
-    let post = |path: &str, form: &[(&str, &str)]| {
-        let r = http
-            .post(format!("{base}{path}"))
-            .header("cookie", &session)
-            .form(form)
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 303, "{path}");
-        r.headers()["location"].to_str().unwrap().to_string()
-    };
+    let post = |path: &str, form: &[(&str, &str)]| office_post(&http, &format!("{base}{path}"), &session, form);
     let charter_page = get(&format!("/office/charters/{CHARTER}"));
     let add = format!("/office/tasks?charter={CHARTER}#title");
     assert!(charter_page.contains(&add), "a link to add a task for this charter");

@@ -509,8 +509,10 @@ impl DynamoStore {
                 .await?
         } else {
             let days: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
+            // The index looked up once for the range, not once a day.
+            let index = self.date_index().await;
             futures::stream::iter(days)
-                .map(|d| self.charter_items_on(d))
+                .map(|d| self.query_charters(&index, "charter_date", d.to_string()))
                 .buffer_unordered(IN_FLIGHT)
                 .try_concat()
                 .await?

@@ -217,7 +217,7 @@ impl DynamoStore {
     /// is; `Some(tok)` only if the stored token is `tok`. `false` when the condition failed.
     pub(crate) async fn put_doc<T: Record>(&self, value: &T, expect: Option<&str>) -> Result<bool> {
         let (item, tok) = self.doc_item(value)?;
-        crate::wire::fits(&item, || format!("the {}", T::WHAT))?;
+        crate::wire::fits(crate::wire::item_size(&item), || format!("the {}", T::WHAT))?;
         let mut req = self
             .client
             .put_item()
@@ -509,21 +509,20 @@ struct Piece {
 
 impl Piece {
     fn of(t: &TransactWriteItem) -> Piece {
+        use crate::wire::item_size;
         let empty = Item::new();
-        let (table, key, values): (&str, &Item, &Item) = if let Some(p) = t.put() {
-            (p.table_name(), p.item(), p.item())
+        // A Put's size is its item; an Update's at least its key and new values.
+        let (table, key, size) = if let Some(p) = t.put() {
+            (p.table_name(), p.item(), item_size(p.item()))
         } else if let Some(u) = t.update() {
-            (
-                u.table_name(),
-                u.key(),
-                u.expression_attribute_values().unwrap_or(&empty),
-            )
+            let values = u.expression_attribute_values().unwrap_or(&empty);
+            (u.table_name(), u.key(), item_size(u.key()) + item_size(values))
         } else if let Some(d) = t.delete() {
-            (d.table_name(), d.key(), &empty)
+            (d.table_name(), d.key(), item_size(d.key()))
         } else if let Some(c) = t.condition_check() {
-            (c.table_name(), c.key(), &empty)
+            (c.table_name(), c.key(), item_size(c.key()))
         } else {
-            ("?", &empty, &empty)
+            ("?", &empty, 0)
         };
         // A Put names its whole item: its key is among the key attributes jada's tables use.
         let mut parts: Vec<String> = ["pk", "sk", "charter_id", "created_at", "crew_id"]
@@ -534,12 +533,7 @@ impl Piece {
         Piece {
             table: table.to_string(),
             key: parts.join(" "),
-            size: crate::wire::item_size(key)
-                + if std::ptr::eq(key, values) {
-                    0
-                } else {
-                    crate::wire::item_size(values)
-                },
+            size,
         }
     }
 }
@@ -548,13 +542,7 @@ impl Piece {
 /// limit (a record too big: the caller's to shorten), or one item named twice (jada's bug).
 fn check_pieces(pieces: &[Piece]) -> Result<()> {
     for p in pieces {
-        if p.size > crate::wire::ITEM_LIMIT {
-            return Err(StoreError::TooLarge {
-                what: format!("an item of table `{}`", p.table),
-                bytes: p.size,
-                limit: crate::wire::ITEM_LIMIT,
-            });
-        }
+        crate::wire::fits(p.size, || format!("an item of table `{}`", p.table))?;
     }
     let mut seen = std::collections::HashSet::new();
     for p in pieces {

@@ -194,7 +194,12 @@ pub struct Step {
 #[derive(Debug, Clone)]
 enum Change {
     CreateTable(Box<Spec>),
-    AddIndex { index: IndexSpec },
+    /// The index, and the throughput it carries (`None` on an on-demand table), decided
+    /// from the description the plan read and said.
+    AddIndex {
+        index: IndexSpec,
+        capacity: Option<(i64, i64)>,
+    },
     Wait,
     BackfillMonth,
     Ttl(&'static str),
@@ -510,9 +515,13 @@ impl DynamoStore {
                     continue;
                 }
                 adding = true;
+                let capacity = self.index_capacity(&d);
                 steps.push(step(
-                    self.index_says(&d, &spec.name, ix),
-                    Change::AddIndex { index: ix.clone() },
+                    index_says(&d, &spec.name, ix, capacity),
+                    Change::AddIndex {
+                        index: ix.clone(),
+                        capacity,
+                    },
                 ));
             }
             let building = d
@@ -565,8 +574,8 @@ impl DynamoStore {
                 self.wait_active(&spec.name, waiting).await?;
                 Ok(format!("created table `{}`", spec.name))
             }
-            Change::AddIndex { index } => {
-                self.add_index(&step.table, index).await?;
+            Change::AddIndex { index, capacity } => {
+                self.add_index(&step.table, index, *capacity).await?;
                 self.wait_active(&step.table, waiting).await?;
                 Ok(format!("added index `{}` to `{}`", index.name, step.table))
             }
@@ -721,10 +730,7 @@ impl DynamoStore {
     /// Adds an index to a live table. DynamoDB's rule: on a provisioned table a new index
     /// must have its own throughput ([store] index_read_capacity / index_write_capacity,
     /// default the table's own); on an on-demand table it must have none.
-    async fn add_index(&self, table: &str, ix: &IndexSpec) -> Result<()> {
-        let d = self.describe(table).await?.ok_or_else(|| {
-            StoreError::Setup(format!("table `{table}` vanished while jada was adding an index to it"))
-        })?;
+    async fn add_index(&self, table: &str, ix: &IndexSpec, capacity: Option<(i64, i64)>) -> Result<()> {
         let mut defs = vec![attribute(ix.hash)?];
         if let Some(r) = ix.range {
             defs.push(attribute(r)?);
@@ -733,7 +739,7 @@ impl DynamoStore {
             .index_name(&ix.name)
             .set_key_schema(Some(keys(ix.hash, ix.range)?))
             .projection(Projection::builder().projection_type(ProjectionType::All).build());
-        if let Some((read, write)) = self.index_capacity(&d) {
+        if let Some((read, write)) = capacity {
             create = create.provisioned_throughput(
                 ProvisionedThroughput::builder()
                     .read_capacity_units(read)
@@ -819,26 +825,24 @@ impl DynamoStore {
     }
 }
 
-impl DynamoStore {
-    /// What adding an index to a live table costs, in words an operator can weigh.
-    fn index_says(&self, d: &TableDescription, table: &str, ix: &IndexSpec) -> String {
-        let items = d.item_count().unwrap_or(0);
-        let mb = d.table_size_bytes().unwrap_or(0) as f64 / 1e6;
-        let mode = match self.index_capacity(d) {
-            Some((read, write)) => format!(
-                "the table is provisioned: the index gets {read} read and {write} write capacity units of its own \
-                 ([store] index_read_capacity, index_write_capacity; default the table's)"
-            ),
-            None => "the table is on demand: the build's writes are billed as writes".to_string(),
-        };
-        format!(
-            "add index `{}` ({}) to `{table}`: an online index build over about {items} items ({mb:.1} MB, \
-             DynamoDB's figures, updated every six hours or so); the table stays usable, the build reads it all \
-             and can take hours on a large table; {mode}",
-            ix.name,
-            ix.describe_key()
-        )
-    }
+/// What adding an index to a live table costs, in words an operator can weigh.
+fn index_says(d: &TableDescription, table: &str, ix: &IndexSpec, capacity: Option<(i64, i64)>) -> String {
+    let items = d.item_count().unwrap_or(0);
+    let mb = d.table_size_bytes().unwrap_or(0) as f64 / 1e6;
+    let mode = match capacity {
+        Some((read, write)) => format!(
+            "the table is provisioned: the index gets {read} read and {write} write capacity units of its own \
+             ([store] index_read_capacity, index_write_capacity; default the table's)"
+        ),
+        None => "the table is on demand: the build's writes are billed as writes".to_string(),
+    };
+    format!(
+        "add index `{}` ({}) to `{table}`: an online index build over about {items} items ({mb:.1} MB, \
+         DynamoDB's figures, updated every six hours or so); the table stays usable, the build reads it all \
+         and can take hours on a large table; {mode}",
+        ix.name,
+        ix.describe_key()
+    )
 }
 
 fn billing_mode(d: &TableDescription) -> BillingMode {

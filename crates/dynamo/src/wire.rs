@@ -236,9 +236,9 @@ fn value_size(v: &AttributeValue) -> usize {
     }
 }
 
-/// Refuses an item DynamoDB would refuse for its size, naming what it is.
-pub(crate) fn fits(item: &Item, what: impl FnOnce() -> String) -> Result<(), StoreError> {
-    let bytes = item_size(item);
+/// Refuses an item of `bytes` (see [`item_size`]) that DynamoDB would refuse for its
+/// size, naming what it is.
+pub(crate) fn fits(bytes: usize, what: impl FnOnce() -> String) -> Result<(), StoreError> {
     if bytes > ITEM_LIMIT {
         return Err(StoreError::TooLarge {
             what: what(),

@@ -32,16 +32,22 @@ fn key(id: CharterId) -> String {
     format!("cancellation/{id}")
 }
 
-/// What `before` was, read now: taken just before the write that cancels it.
-pub async fn snapshot(store: &dyn Store, before: &Charter, now: DateTime<Utc>) -> Result<Cancellation, StoreError> {
-    let id = before.charter_id;
-    let offered_to = store
+/// Who holds an open crew offer on the charter: the people a cancel withdraws and tells
+/// (the confirmation page, the cancel's record and the dispatcher read it here).
+pub async fn open_offers(store: &dyn Store, id: CharterId) -> Result<Vec<CrewId>, StoreError> {
+    Ok(store
         .list_offers_for_charter(id)
         .await?
         .into_iter()
         .filter(|o| o.status.is_open())
         .map(|o| o.crew_id)
-        .collect();
+        .collect())
+}
+
+/// What `before` was, read now: taken just before the write that cancels it.
+pub async fn snapshot(store: &dyn Store, before: &Charter, now: DateTime<Utc>) -> Result<Cancellation, StoreError> {
+    let id = before.charter_id;
+    let offered_to = open_offers(store, id).await?;
     Ok(Cancellation {
         charter_id: id,
         previous_status: before.status,

@@ -165,7 +165,7 @@ async fn recover_leases(shared: &Shared) -> Result<(), jada_store::StoreError> {
         if owner != me && !jada_app::agent::owner_alive(&owner) {
             shared.store.release_lease(&name, &owner).await?;
             tracing::warn!(lease = %name, %owner, "released a lease held by a process that is gone");
-        } else if name == "job:outbox" || name.starts_with(OUTBOX_WORKER) {
+        } else if name.starts_with(OUTBOX_WORKER) {
             outbox_held = true;
         }
     }

@@ -141,17 +141,17 @@ pub fn charter_business_files(d: &Path) {
     .unwrap();
 }
 
-/// Every (recipient, link) in the .eml outbox, oldest first (bodies decoded by Python's
-/// `email`).
-pub fn mailed_links(d: &Path) -> Vec<(String, String)> {
+/// Every message in the .eml outbox, oldest first, read by Python's `email`: its
+/// recipients, its subject and the links in its plain body (decoded).
+fn mailed(d: &Path) -> Vec<(Vec<String>, String, Vec<String>)> {
     let script = r#"
 import email, email.policy, glob, json, re, sys
 out = []
 for p in sorted(glob.glob(sys.argv[1] + "/*.eml")):
     m = email.message_from_bytes(open(p, "rb").read(), policy=email.policy.default)
     body = m.get_body(preferencelist=("plain",)).get_content()
-    for link in re.findall(r"http://\S+", body):
-        out.append([m["To"].addresses[0].addr_spec, link])
+    links = re.findall(r"http://\S+", body)
+    out.append([[a.addr_spec for a in m["To"].addresses], str(m["Subject"]), links])
 print(json.dumps(out))
 "#;
     let out = std::process::Command::new("python3")
@@ -164,25 +164,23 @@ print(json.dumps(out))
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Every (recipient, subject) in the .eml outbox, oldest first (read by Python's `email`).
+/// Every (first recipient, link) in the .eml outbox, oldest first.
+pub fn mailed_links(d: &Path) -> Vec<(String, String)> {
+    mailed(d)
+        .into_iter()
+        .flat_map(|(to, _, links)| {
+            let first = to.into_iter().next().unwrap_or_default();
+            links.into_iter().map(move |l| (first.clone(), l))
+        })
+        .collect()
+}
+
+/// Every (recipient, subject) in the .eml outbox, oldest first.
 pub fn mailed_subjects(d: &Path) -> Vec<(String, String)> {
-    let script = r#"
-import email, email.policy, glob, json, sys
-out = []
-for p in sorted(glob.glob(sys.argv[1] + "/*.eml")):
-    m = email.message_from_bytes(open(p, "rb").read(), policy=email.policy.default)
-    for a in m["To"].addresses:
-        out.append([a.addr_spec, str(m["Subject"])])
-print(json.dumps(out))
-"#;
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(d.join("jada-data/outbox"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    mailed(d)
+        .into_iter()
+        .flat_map(|(to, subject, _)| to.into_iter().map(move |a| (a, subject.clone())))
+        .collect()
 }
 
 /// How many links containing `part` went to an address starting with `who`.
@@ -352,6 +350,14 @@ pub fn redeem_link(http: &reqwest::blocking::Client, link: &str) -> String {
 /// An office page's HTML, as the signed-in `session` (a cookie from [`sign_in`]) sees it.
 pub fn office_page(http: &reqwest::blocking::Client, url: &str, session: &str) -> String {
     http.get(url).header("cookie", session).send().unwrap().text().unwrap()
+}
+
+/// Posts a form to an office page with the session, as a browser would; the answer must
+/// be the 303 back to a page, whose address is returned.
+pub fn office_post(http: &reqwest::blocking::Client, url: &str, session: &str, form: &[(&str, &str)]) -> String {
+    let r = http.post(url).header("cookie", session).form(form).send().unwrap();
+    assert_eq!(r.status(), 303, "{url}");
+    r.headers()["location"].to_str().unwrap().to_string()
 }
 
 /// Polls `f` until it gives a value, failing after `limit` (never a fixed sleep).

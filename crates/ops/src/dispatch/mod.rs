@@ -322,14 +322,7 @@ impl Dispatcher {
         let told_before = was
             .as_ref()
             .is_some_and(|d| d.status == DispatchStatus::Stopped && d.detail.starts_with(CANCELLED));
-        let offered: Vec<CrewId> = self
-            .store
-            .list_offers_for_charter(id)
-            .await?
-            .into_iter()
-            .filter(|o| o.status.is_open())
-            .map(|o| o.crew_id)
-            .collect();
+        let offered = crate::cancellation::open_offers(self.store.as_ref(), id).await?;
         self.withdraw_open(id, "the charter was cancelled", now).await?;
         if !told_before || !offered.is_empty() {
             let people = crate::cancellation::told(&c, &offered);

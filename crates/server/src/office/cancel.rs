@@ -34,12 +34,7 @@ pub async fn page(State(shared): State<Arc<OfficeState>>, who: SignedIn, Path(id
         };
         return layout("Cancel charter", Some(&who), body);
     }
-    let offers = tryp!(shared.store.list_offers_for_charter(id).await);
-    let open: Vec<CrewId> = offers
-        .iter()
-        .filter(|x| x.status.is_open())
-        .map(|x| x.crew_id.clone())
-        .collect();
+    let open = tryp!(jada_ops::cancellation::open_offers(shared.store.as_ref(), id).await);
     let told = jada_ops::cancellation::told(&c, &open);
     let crew = tryp!(shared.store.list_crew().await);
     let name = |p: &CrewId| {
