@@ -195,7 +195,13 @@ pub fn count_links(d: &Path, who: &str, part: &str) -> usize {
 /// (up to 10 s) until more than `after` such links were mailed: mail queued through the
 /// outbox arrives a moment after the request.
 pub fn mailed_link_after(d: &Path, who: &str, part: &str, after: usize) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    mailed_link_within(d, who, part, after, std::time::Duration::from_secs(10))
+}
+
+/// As [`mailed_link_after`], waiting up to `limit` (a mail that failed once comes with
+/// its retry, 5 to 15 s later).
+pub fn mailed_link_within(d: &Path, who: &str, part: &str, after: usize, limit: std::time::Duration) -> String {
+    let deadline = std::time::Instant::now() + limit;
     loop {
         let links = mailed_links(d);
         let matching: Vec<&(String, String)> = links
