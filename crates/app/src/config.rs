@@ -95,20 +95,35 @@ pub struct StoreTables {
 }
 
 impl Default for StoreTables {
+    /// The business's tables as its scripts named them, and jada's own.
     fn default() -> StoreTables {
-        let d = jada_dynamo::Tables::default();
         StoreTables {
-            charters: d.charters,
-            crew: d.crew,
-            chats: d.chats,
-            ops: d.ops,
-            date_index: d.date_index,
+            charters: "crew-dispatch".into(),
+            crew: "crew-roster".into(),
+            chats: "charter-chats".into(),
+            ops: "jada-ops".into(),
+            date_index: None,
         }
     }
 }
 
+/// How to build a jada that has the AWS parts: the one wording every refusal uses.
+pub const AWS_BUILD: &str = "cargo build --release --features aws";
+
+/// Whether this jada was built with its AWS parts (the `aws` feature): the DynamoDB store
+/// and the SNS and CloudWatch Logs alert sinks.
+pub const HAS_AWS: bool = cfg!(feature = "aws");
+
+/// The refusal of a configuration that asks for an AWS part this build lacks.
+pub fn without_aws(what: &str) -> ConfigError {
+    ConfigError(format!(
+        "{what} needs jada's AWS parts, and this jada was built without them (the embedded default does not need them): build it with `{AWS_BUILD}` (or run `cargo run --release --features aws -- ...`), or remove {what} from the configuration"
+    ))
+}
+
 impl StoreConfig {
     /// Where the DynamoDB tables are, as the store takes it.
+    #[cfg(feature = "aws")]
     pub fn dynamo(&self) -> jada_dynamo::DynamoConfig {
         jada_dynamo::DynamoConfig {
             region: self.region.clone(),
@@ -498,6 +513,9 @@ impl Config {
 
     /// Checks what deserialisation cannot: cross-field rules and value shapes.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(what) = self.aws_parts().first().filter(|_| !HAS_AWS) {
+            return Err(without_aws(what));
+        }
         let bad = |key: &str, why: String| Err(ConfigError(format!("invalid configuration key `{key}`: {why}")));
         if let Some(url) = &self.store.endpoint_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -733,6 +751,22 @@ impl Config {
     }
 
     /// The configured fleet, or the sample fleet when none is configured.
+    /// The settings that need jada's AWS parts (the `aws` build feature), as an operator
+    /// finds them in jada.toml.
+    pub fn aws_parts(&self) -> Vec<&'static str> {
+        let mut parts = vec![];
+        if self.store.backend == Backend::Dynamodb {
+            parts.push("[store] backend = \"dynamodb\"");
+        }
+        if self.alerts.sns.is_some() {
+            parts.push("[alerts.sns]");
+        }
+        if self.alerts.cloudwatch.is_some() {
+            parts.push("[alerts.cloudwatch]");
+        }
+        parts
+    }
+
     pub fn fleet(&self) -> Fleet {
         if self.vessels.is_empty() {
             jada_ops::demo::sample_fleet()
@@ -897,7 +931,39 @@ mod tests {
         );
     }
 
+    /// A build without the `aws` feature refuses every AWS setting with the build command
+    /// (scripts/test runs jada-app's tests without features for this one).
     #[test]
+    #[cfg(not(feature = "aws"))]
+    fn a_build_without_aws_refuses_aws_settings_with_the_build_command() {
+        let mut c = Config::load(&Source::Default(PathBuf::from("/nonexistent/jada.toml")), None).unwrap();
+        assert!(c.aws_parts().is_empty());
+        c.validate().expect("the embedded default needs nothing from AWS");
+        c.alerts.cloudwatch = Some(CloudWatchAlerts {
+            log_group: "/jada/alerts".into(),
+            log_stream: None,
+            region: None,
+            endpoint_url: None,
+        });
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.starts_with("[alerts.cloudwatch] needs jada's AWS parts"), "{err}");
+        assert!(err.contains("`cargo build --release --features aws`"), "{err}");
+        c.alerts.cloudwatch = None;
+        c.store.backend = Backend::Dynamodb;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.starts_with("[store] backend = \"dynamodb\" needs"), "{err}");
+        c.validate().unwrap_err();
+        let dir = tempfile::tempdir().unwrap();
+        c.data_dir = dir.path().to_path_buf();
+        let err = crate::App::open(c)
+            .err()
+            .expect("no store without the aws feature")
+            .to_string();
+        assert!(err.contains(AWS_BUILD), "{err}");
+    }
+
+    #[test]
+    #[cfg(feature = "aws")]
     fn aws_settings_are_checked_where_they_are_read() {
         let mut c = Config::load(&Source::Default(PathBuf::from("/nonexistent/jada.toml")), None).unwrap();
         c.alerts.sns = Some(SnsAlerts {

@@ -97,6 +97,7 @@ pub struct App {
 /// async; `App::open` is not, and may run inside a runtime or outside one, so it runs on
 /// a thread of its own. Nothing is sent: the first request reports a missing table or
 /// permission (`jada store check` asks at once).
+#[cfg(feature = "aws")]
 fn open_dynamo(config: &jada_dynamo::DynamoConfig) -> jada_dynamo::DynamoStore {
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -146,11 +147,15 @@ impl App {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store: Arc<dyn Store> = match config.store.backend {
             config::Backend::Sqlite => Arc::new(SqliteStore::open(data.db())?.with_turnarounds(turnarounds)),
+            #[cfg(feature = "aws")]
             config::Backend::Dynamodb => Arc::new(
                 open_dynamo(&config.store.dynamo())
                     .with_turnarounds(turnarounds)
                     .with_clock(Arc::clone(&clock)),
             ),
+            // `Config::validate` refuses this first; a config built in code meets it here.
+            #[cfg(not(feature = "aws"))]
+            config::Backend::Dynamodb => return Err(config::without_aws("[store] backend = \"dynamodb\"").into()),
         };
         Ok(App {
             config,

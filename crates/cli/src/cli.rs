@@ -95,7 +95,8 @@ pub enum Command {
     #[command(subcommand)]
     Tasks(TasksCommand),
     /// The DynamoDB tables ([store]): check them against what jada needs, create what
-    /// is missing.
+    /// is missing, copy a business between SQLite and DynamoDB. DynamoDB needs a jada
+    /// built with `cargo build --release --features aws`.
     #[command(subcommand)]
     Store(StoreCommand),
     /// The office pages: a sign-in link printed here, for the first sign-in.

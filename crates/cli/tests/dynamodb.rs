@@ -2,6 +2,9 @@
 //! commands on the business's tables, and two real `jada serve` processes sharing one
 //! set of tables (each due run once, a killed daemon's job taken over within the lease
 //! time, a link signed by one process verified by another daemon).
+//!
+//! Needs jada's `aws` feature (scripts/test builds every feature).
+#![cfg(feature = "aws")]
 
 mod common;
 use common::*;

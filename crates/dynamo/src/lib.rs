@@ -39,7 +39,7 @@ mod wire;
 
 pub use tables::{Check, TableCheck};
 
-/// The tables jada uses, by name. The defaults are the business's existing tables.
+/// The tables jada uses, by name (`[store.tables]`, whose defaults are the business's tables).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tables {
     pub charters: String,
@@ -51,21 +51,9 @@ pub struct Tables {
     pub date_index: Option<String>,
 }
 
-impl Default for Tables {
-    fn default() -> Tables {
-        Tables {
-            charters: "crew-dispatch".into(),
-            crew: "crew-roster".into(),
-            chats: "charter-chats".into(),
-            ops: "jada-ops".into(),
-            date_index: None,
-        }
-    }
-}
-
 /// Where the tables are. Credentials come from the standard AWS chain only
 /// (environment, profile, instance role).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DynamoConfig {
     /// `None`: the chain's region (AWS_REGION, the profile).
     pub region: Option<String>,

@@ -57,10 +57,7 @@ pub fn runner(
         alerts_due: Arc::clone(&app.alerts_due),
         checks: Default::default(),
         running: Default::default(),
-        run_logs: cloudwatch(app)
-            .into_iter()
-            .map(|c| c as Arc<dyn crate::delivery::RunLog>)
-            .collect(),
+        run_logs: aws_sinks(app).run_logs,
         lease: Duration::from_secs(jada_app::config::parse_duration(&app.config.server.job_lease).unwrap_or(60)),
     })
 }
@@ -285,25 +282,16 @@ fn tune(mut spec: JobSpec, table: Option<&toml::Table>) -> Result<JobSpec, Strin
     Ok(spec)
 }
 
-/// The CloudWatch Logs stream of `[alerts.cloudwatch]`, if configured: alerts and failed
-/// runs go there.
-fn cloudwatch(app: &App) -> Option<Arc<crate::alerts::aws::CloudWatchSink>> {
-    let cw = app.config.alerts.cloudwatch.as_ref()?;
-    let stream = cw.log_stream.clone().unwrap_or_else(|| {
-        let instance = app
-            .config
-            .store
-            .instance_id
-            .clone()
-            .unwrap_or_else(jada_dynamo::default_instance);
-        format!("jada-{instance}")
-    });
-    Some(Arc::new(crate::alerts::aws::CloudWatchSink::new(
-        cw.log_group.clone(),
-        stream,
-        cw.region.clone(),
-        cw.endpoint_url.clone(),
-    )))
+/// The sinks `[alerts.sns]` and `[alerts.cloudwatch]` ask for. A build without the `aws`
+/// feature has none: its `Config::validate` refuses those sections at start.
+fn aws_sinks(app: &App) -> crate::alerts::AwsSinks {
+    #[cfg(feature = "aws")]
+    return crate::alerts::aws::configured(&app.config);
+    #[cfg(not(feature = "aws"))]
+    {
+        debug_assert!(app.config.aws_parts().is_empty());
+        crate::alerts::AwsSinks::default()
+    }
 }
 
 /// The alert engine: always the log, plus configured webhooks, mail, SNS and CloudWatch.
@@ -326,30 +314,7 @@ pub fn alert_engine(app: &App) -> Result<AlertEngine, AppError> {
             to: app.config.alerts.email.clone(),
         }));
     }
-    if let Some(sns) = &app.config.alerts.sns {
-        sinks.push(Arc::new(crate::alerts::aws::SnsSink::new(
-            sns.topic_arn.clone(),
-            sns.region.clone(),
-            sns.endpoint_url.clone(),
-        )));
-    }
-    if let Some(cw) = &app.config.alerts.cloudwatch {
-        let stream = cw.log_stream.clone().unwrap_or_else(|| {
-            let instance = app
-                .config
-                .store
-                .instance_id
-                .clone()
-                .unwrap_or_else(jada_dynamo::default_instance);
-            format!("jada-{instance}")
-        });
-        sinks.push(Arc::new(crate::alerts::aws::CloudWatchSink::new(
-            cw.log_group.clone(),
-            stream,
-            cw.region.clone(),
-            cw.endpoint_url.clone(),
-        )));
-    }
+    sinks.extend(aws_sinks(app).alerts);
     let remind = parse_duration(&app.config.alerts.remind_every).unwrap_or(6 * 3600);
     Ok(AlertEngine {
         store: Arc::clone(&app.store),

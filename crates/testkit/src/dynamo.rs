@@ -61,7 +61,7 @@ pub fn server() -> &'static DynamoServer {
 pub fn fresh_tables() -> Tables {
     static N: AtomicU32 = AtomicU32::new(0);
     let p = format!("t{}-{}-", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-    let d = Tables::default();
+    let d = jada_app::config::StoreTables::default();
     Tables {
         charters: format!("{p}{}", d.charters),
         crew: format!("{p}{}", d.crew),

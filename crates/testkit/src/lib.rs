@@ -6,6 +6,7 @@
 //!
 //! A dev-dependency only: no production crate imports it.
 
+#[cfg(feature = "aws")]
 pub mod dynamo;
 
 use std::ffi::OsStr;

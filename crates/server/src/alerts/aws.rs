@@ -3,6 +3,8 @@
 //! one JSON event per notification). Both take credentials from the standard AWS chain
 //! and are made on first use (loading the chain is async).
 
+use std::sync::Arc;
+
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::MessageAttributeValue;
@@ -10,7 +12,36 @@ use serde_json::json;
 use tokio::sync::OnceCell;
 
 use super::sinks::{AlertSink, SinkError};
-use super::{NoticeKind, Notification};
+use super::{AwsSinks, NoticeKind, Notification};
+
+/// The sinks `[alerts.sns]` and `[alerts.cloudwatch]` configure (a CloudWatch stream takes
+/// failed runs as well as alerts).
+pub fn configured(config: &jada_app::Config) -> AwsSinks {
+    let mut sinks = AwsSinks::default();
+    if let Some(sns) = &config.alerts.sns {
+        sinks.alerts.push(Arc::new(SnsSink::new(
+            sns.topic_arn.clone(),
+            sns.region.clone(),
+            sns.endpoint_url.clone(),
+        )));
+    }
+    if let Some(cw) = &config.alerts.cloudwatch {
+        // Default stream: `jada-<instance>`, one per daemon, as CloudWatch wants one writer.
+        let stream = cw.log_stream.clone().unwrap_or_else(|| {
+            let instance = config.store.instance_id.clone();
+            format!("jada-{}", instance.unwrap_or_else(jada_dynamo::default_instance))
+        });
+        let sink = Arc::new(CloudWatchSink::new(
+            cw.log_group.clone(),
+            stream,
+            cw.region.clone(),
+            cw.endpoint_url.clone(),
+        ));
+        sinks.alerts.push(sink.clone());
+        sinks.run_logs.push(sink);
+    }
+    sinks
+}
 
 fn status(kind: NoticeKind) -> &'static str {
     match kind {

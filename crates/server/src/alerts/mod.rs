@@ -5,6 +5,7 @@
 //! reminders and one recovery, not 36 messages.
 
 pub mod agent;
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod sinks;
 
@@ -17,6 +18,14 @@ use jada_store::{AlertRecord, AlertStatus, DispatchStatus, EventStatus, RunOutco
 
 use crate::jobs::JobSpec;
 pub use sinks::{AlertSink, LogSink, MailSink, SinkError, WebhookSink};
+
+/// What the AWS sections of `[alerts]` add: sinks for alerts, and run logs for failed runs
+/// (CloudWatch takes both).
+#[derive(Default)]
+pub struct AwsSinks {
+    pub alerts: Vec<Arc<dyn AlertSink>>,
+    pub run_logs: Vec<Arc<dyn crate::delivery::RunLog>>,
+}
 
 /// Something wrong right now.
 #[derive(Debug, Clone, PartialEq, Eq)]

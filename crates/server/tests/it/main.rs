@@ -2,6 +2,7 @@
 //! Google emulator, with time under the test's control.
 
 mod alerts;
+#[cfg(feature = "aws")]
 mod aws_sinks;
 mod daemon;
 mod incident;

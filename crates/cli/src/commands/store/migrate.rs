@@ -1,136 +1,10 @@
-//! `jada store check|create-tables`: the DynamoDB tables named in [store].
+//! `jada store migrate`: a business copied between SQLite and DynamoDB, link keys too.
 
-use jada_dynamo::DynamoStore;
 use jada_store::sqlite::SqliteStore;
 use jada_store::transfer::{Kind, TransferStore};
 
-use crate::cli::{Global, StoreCommand};
-use crate::commands::load_config;
 use crate::output::print_json;
 use crate::Failure;
-
-pub async fn run(g: &Global, cmd: StoreCommand) -> Result<(), Failure> {
-    let config = load_config(g)?;
-    // check and create-tables are about DynamoDB: on the embedded default they say so
-    // instead of asking AWS about tables this store never uses.
-    if config.store.backend == jada_app::config::Backend::Sqlite && !matches!(cmd, StoreCommand::Migrate { .. }) {
-        let db = config.data_dir.join("jada.db");
-        if matches!(cmd, StoreCommand::Check { json: true }) {
-            return Ok(print_json(&serde_json::json!({
-                "ok": true, "backend": "sqlite", "database": db.display().to_string(), "tables": [],
-            }))?);
-        }
-        println!(
-            "this store is SQLite ({}): its schema is kept by jada itself; `jada store check` and `create-tables` are for [store] backend = \"dynamodb\"",
-            db.display()
-        );
-        return Ok(());
-    }
-    let store = DynamoStore::connect(&config.store.dynamo()).await;
-    match cmd {
-        StoreCommand::Check { json } => {
-            let check = store.check().await.map_err(Failure::op)?;
-            if json {
-                print_json(&check)?;
-            } else {
-                for t in &check.tables {
-                    let state = if !t.exists {
-                        "missing"
-                    } else if t.missing.is_empty() && t.wrong.is_empty() {
-                        "ok"
-                    } else {
-                        "incomplete"
-                    };
-                    println!("{:<9} {:<30} {state}", t.role, t.table);
-                    if !t.indexes.is_empty() {
-                        println!("  reads:   {}", t.indexes.join(", "));
-                    }
-                    if t.point_in_time_recovery == Some(true) {
-                        println!("  point-in-time recovery: on");
-                    }
-                    for m in &t.missing {
-                        println!("  missing: {m}");
-                    }
-                    for w in &t.wrong {
-                        println!("  wrong:   {w}");
-                    }
-                    for w in &t.warnings {
-                        println!("  warning: {w}");
-                    }
-                    for n in &t.notes {
-                        println!("  note:    {n}");
-                    }
-                    if t.unreadable_count > 0 {
-                        println!(
-                            "  unreadable: {} items are skipped by every listing until fixed (key and attribute):",
-                            t.unreadable_count
-                        );
-                        for u in &t.unreadable {
-                            println!("    {u}");
-                        }
-                    }
-                }
-            }
-            if check.ok {
-                return Ok(());
-            }
-            let error = anyhow::anyhow!(
-                "the DynamoDB tables lack what jada needs (above); `jada store create-tables` says what it would add, and adds it"
-            );
-            if !json {
-                eprintln!("error: {error}");
-            }
-            Err(Failure::Operation { error, reported: !json })
-        }
-        StoreCommand::Migrate { from, to, json } => migrate(g, &from, &to, json).await,
-        StoreCommand::CreateTables { yes } => create_tables(&store, yes).await,
-    }
-}
-
-/// Plans, says the plan (with what each change to a business table costs), and makes it:
-/// all of it with --yes, else only what touches no business table.
-async fn create_tables(store: &DynamoStore, yes: bool) -> Result<(), Failure> {
-    let plan = store.plan().await.map_err(Failure::op)?;
-    if plan.is_empty() {
-        println!("every table, index, time to live and recovery setting jada needs is there; nothing to change");
-        return Ok(());
-    }
-    println!("jada store create-tables will:");
-    for step in &plan {
-        let ask = if step.changes_business_table && !yes {
-            " [needs --yes]"
-        } else {
-            ""
-        };
-        println!("  - {}{ask}", step.says);
-    }
-    let withheld = plan.iter().filter(|s| s.changes_business_table && !yes).count();
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-    let waiting = |w: &jada_dynamo::tables::Waiting| {
-        bar.set_message(format!(
-            "waiting for `{}`: {} ({}s; leaving is safe: the build goes on, and create-tables waits again)",
-            w.table,
-            w.status,
-            w.elapsed.as_secs()
-        ));
-        bar.tick();
-    };
-    for step in plan.iter().filter(|s| yes || !s.changes_business_table) {
-        let done = store.apply(step, &waiting).await.map_err(Failure::op)?;
-        bar.suspend(|| println!("{done}"));
-    }
-    bar.finish_and_clear();
-    if withheld > 0 {
-        let error = anyhow::anyhow!(
-            "{withheld} change{} to the business's tables not made: read them above, then run `jada store create-tables --yes`",
-            if withheld == 1 { "" } else { "s" }
-        );
-        eprintln!("error: {error}");
-        return Err(Failure::Operation { error, reported: true });
-    }
-    Ok(())
-}
 
 /// One end of a copy.
 enum End {
@@ -156,6 +30,7 @@ struct Opened {
     sqlite_secrets: Option<std::path::PathBuf>,
 }
 
+#[cfg_attr(not(feature = "aws"), allow(unused_variables))] // config: where DynamoDB is
 async fn open_end(end: End, config: &jada_app::Config, must_exist: bool) -> Result<Opened, Failure> {
     match end {
         End::Sqlite(path) => {
@@ -177,8 +52,9 @@ async fn open_end(end: End, config: &jada_app::Config, must_exist: bool) -> Resu
                 sqlite_secrets: secrets,
             })
         }
+        #[cfg(feature = "aws")]
         End::Dynamo => {
-            let store = DynamoStore::connect(&config.store.dynamo()).await;
+            let store = super::tables::connect(config).await;
             let check = store.check().await.map_err(Failure::op)?;
             if !check.ok {
                 return Err(Failure::op(anyhow::anyhow!(
@@ -191,6 +67,10 @@ async fn open_end(end: End, config: &jada_app::Config, must_exist: bool) -> Resu
                 sqlite_secrets: None,
             })
         }
+        #[cfg(not(feature = "aws"))]
+        End::Dynamo => Err(Failure::Usage(
+            jada_app::config::without_aws("dynamodb (--from or --to)").into(),
+        )),
     }
 }
 
@@ -201,8 +81,7 @@ struct Copied {
     destination: usize,
 }
 
-pub async fn migrate(g: &Global, from: &str, to: &str, json: bool) -> Result<(), Failure> {
-    let config = load_config(g)?;
+pub async fn migrate(config: &jada_app::Config, from: &str, to: &str, json: bool) -> Result<(), Failure> {
     let (from, to) = (
         end(from, &config.data_dir, "--from")?,
         end(to, &config.data_dir, "--to")?,
@@ -210,8 +89,8 @@ pub async fn migrate(g: &Global, from: &str, to: &str, json: bool) -> Result<(),
     if matches!((&from, &to), (End::Dynamo, End::Dynamo)) {
         return Err(Failure::Usage(anyhow::anyhow!("--from and --to are the same store")));
     }
-    let source = open_end(from, &config, true).await?;
-    let dest = open_end(to, &config, false).await?;
+    let source = open_end(from, config, true).await?;
+    let dest = open_end(to, config, false).await?;
     let secrets = config.data_dir.join("secrets");
     let mut copied = vec![];
     for kind in Kind::ALL {
