@@ -37,6 +37,9 @@ pub struct Config {
     pub jobs: BTreeMap<String, toml::Table>,
     #[serde(default)]
     pub vessels: Vec<Vessel>,
+    /// `[backup]`: where the `backup` job sends its archives (none: no backups).
+    #[serde(default)]
+    pub backup: Option<jada_backup::Settings>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -552,6 +555,17 @@ impl Config {
                 return bad(
                     key,
                     "0 capacity units: give at least 1, or remove it to use the table's own".into(),
+                );
+            }
+        }
+        if let Some(b) = &self.backup {
+            if let Err(why) = jada_backup::target::parse(&b.target) {
+                return bad("backup.target", why);
+            }
+            if self.store.backend == Backend::Dynamodb {
+                return bad(
+                    "backup",
+                    "backups of a DynamoDB store are not built yet (they will be DynamoDB's own on-demand backups): remove [backup], and turn on point-in-time recovery (`jada store check` says whether it is on)".into(),
                 );
             }
         }

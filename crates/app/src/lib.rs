@@ -300,6 +300,13 @@ impl App {
         })
     }
 
+    /// The backups `[backup]` configures, if any.
+    pub fn backups(&self) -> Option<Arc<jada_backup::Backups>> {
+        let settings = self.config.backup.as_ref()?;
+        // `Config::validate` parsed the target already.
+        jada_backup::Backups::new(settings, self.data.root()).ok().map(Arc::new)
+    }
+
     /// `[statements]` with `[business]` and `[mail]`; the Gmail search only when mail
     /// goes through Gmail (the outbox has no sent folder to search).
     pub fn statements_config(&self) -> Result<Arc<StatementsConfig>, AppError> {

@@ -99,12 +99,80 @@ pub enum Command {
     /// built with `cargo build --release --features aws`.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Backups ([backup]): an encrypted archive of the database and the data directory's
+    /// irreplaceable files, sent to a target and proven by restoring it before it counts.
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// The office pages: a sign-in link printed here, for the first sign-in.
     #[command(subcommand)]
     Office(OfficeCommand),
 }
 
 #[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Take a backup now (what the daemon's `backup` job does hourly): snapshot the
+    /// database while jada runs, pack it with secrets/ and the statements as sent,
+    /// encrypt it to the backup key, store it at the target, then fetch it back, restore
+    /// it into a scratch directory and compare it with the snapshot. Prunes old archives
+    /// (keep_hourly/daily/monthly) only after that. Skipped when nothing changed.
+    Now {
+        /// Print the outcome as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// The archives at the target, newest first, and which was last verified.
+    List {
+        /// Another target than [backup] target (e.g. dir:/mnt/usb on a new machine)
+        #[arg(long, value_name = "TARGET")]
+        from: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fetch an archive (the newest without ID) back, restore it into a scratch
+    /// directory, check its integrity and compare it with its snapshot. Changes nothing.
+    Verify {
+        /// The backup's id (from `jada backup list`)
+        id: Option<String>,
+        #[arg(long, value_name = "TARGET")]
+        from: Option<String>,
+        /// The backup key file (default: this data directory's secrets/backup-key)
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore a backup into a directory, as a data directory jada runs on. Checked
+    /// beside it before anything is moved in: a wrong key or a damaged archive changes
+    /// nothing there. Refuses a directory that is not empty (unless --force) and one a
+    /// running daemon uses.
+    Restore {
+        /// The backup's id (from `jada backup list`)
+        id: String,
+        /// The directory to restore into (made if missing)
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// Another target than [backup] target (e.g. dir:/mnt/usb on a new machine)
+        #[arg(long, value_name = "TARGET")]
+        from: Option<String>,
+        /// The backup key file (default: this data directory's secrets/backup-key)
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// Replace the files the backup has in a directory that is not empty
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The backup key (made on first use): printed with what to do with it the first
+    /// time; afterwards its file and public half (--show prints the secret again).
+    Key {
+        /// Print the secret half again
+        #[arg(long)]
+        show: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum StoreCommand {
     /// Compare the live DynamoDB tables ([store.tables]) with what jada needs: keys,
     /// indexes, time to live. Prints what is missing and how to add it; changes nothing.

@@ -156,5 +156,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Agent(cmd) => runtime.block_on(commands::agent::run(g, cmd)),
         Command::Tasks(cmd) => runtime.block_on(commands::tasks::run(g, cmd)),
         Command::Store(cmd) => runtime.block_on(commands::store::run(g, cmd)),
+        Command::Backup(cmd) => runtime.block_on(commands::backup::run(g, cmd)),
     }
 }

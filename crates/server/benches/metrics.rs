@@ -81,6 +81,7 @@ fn main() {
         started_at: now,
         data_dir: t.dir.path().to_path_buf(),
         fleet: jada_core::Fleet::default(),
+        backups: None,
     });
     let ops = OpsState {
         store,

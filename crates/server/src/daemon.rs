@@ -46,6 +46,8 @@ pub struct Shared {
     pub tasks: TaskTracker,
     /// The fleet (the status report's double-booking check uses its turnarounds).
     pub fleet: jada_core::Fleet,
+    /// `[backup]`, for the status report.
+    pub backups: Option<Arc<jada_backup::Backups>>,
 }
 
 /// `[agent] stuck_after` and each playbook's own.
@@ -88,6 +90,7 @@ impl Shared {
             started_at: self.started_at,
             data_dir: self.data_dir.clone(),
             fleet: self.fleet.clone(),
+            backups: self.backups.clone(),
         }
     }
 

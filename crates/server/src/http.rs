@@ -241,6 +241,29 @@ async fn metrics(State(shared): State<Arc<OpsState>>) -> Response {
             j.last_success_at.map_or(0.0, |t| t.timestamp() as f64),
         );
     }
+    if let Some(b) = &report.backup {
+        let unix = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or(0.0, |t| t.timestamp() as f64);
+        x.family(
+            "jada_backup_last_success_timestamp_seconds",
+            "gauge",
+            "Unix time the last backup run left the target holding the current data (0: never).",
+        );
+        x.sample(
+            "jada_backup_last_success_timestamp_seconds",
+            &[("target", &b.target)],
+            unix(b.state.last_success_at),
+        );
+        x.family(
+            "jada_backup_last_verified_timestamp_seconds",
+            "gauge",
+            "Unix time an archive was last restored and compared with its snapshot (0: never).",
+        );
+        x.sample(
+            "jada_backup_last_verified_timestamp_seconds",
+            &[("target", &b.target)],
+            unix(b.state.last_verified.as_ref().map(|v| v.at)),
+        );
+    }
     x.family("jada_outbox_pending_events", "gauge", "Events waiting in the outbox.");
     x.sample("jada_outbox_pending_events", &[], report.outbox_pending as f64);
     x.family("jada_dead_letters", "gauge", "Events parked as dead letters.");

@@ -152,6 +152,7 @@ pub fn registry(app: &App, worker: &Arc<OutboxWorker>) -> Result<Registry, AppEr
         };
         builtin.push((spec, Arc::new(job)));
     }
+    builtin.extend(backup_jobs(app)?);
     builtin.extend(agent_jobs(app)?);
     for (spec, job) in builtin {
         let table = app.config.jobs.get(spec.name.as_str());
@@ -181,6 +182,49 @@ pub fn registry(app: &App, worker: &Arc<OutboxWorker>) -> Result<Registry, AppEr
         reg.register(spec, Arc::new(Command { argv, env }));
     }
     Ok(reg)
+}
+
+/// With `[backup]`: `backup` on its schedule (stale, so alerted, when it has not
+/// succeeded for twice its interval), and `backup-verify` with a `verify_schedule`.
+fn backup_jobs(app: &App) -> Result<Vec<Entry>, AppError> {
+    let (Some(settings), Some(backups)) = (&app.config.backup, app.backups()) else {
+        return Ok(Vec::new());
+    };
+    let parse = |key: &str, s: &str| {
+        Schedule::parse(s)
+            .map_err(|e| AppError::Config(ConfigError::new(format!("invalid configuration key `{key}`: {e}"))))
+    };
+    let schedule = parse("backup.schedule", &settings.schedule)?;
+    let zone = app.config.business.time_zone.tz();
+    let now = app.clock.now();
+    let interval = schedule
+        .next_after(now, zone)
+        .and_then(|a| Some(schedule.next_after(a, zone)? - a))
+        .and_then(|d| d.to_std().ok())
+        .unwrap_or(Duration::from_secs(3600));
+    let mut spec = JobSpec::new("backup", schedule);
+    // One backup of a data directory at a time is the backup lock's work (a `flock`, gone
+    // with a killed process, where a job lease would hold the next run off for its TTL);
+    // one data directory has one daemon.
+    spec.unleased = true;
+    spec.stale_after = Some(2 * interval);
+    spec.attempts = 2;
+    spec.timeout = Duration::from_secs(3600);
+    let clock = Arc::clone(&app.clock);
+    let mut jobs: Vec<Entry> = vec![(
+        spec,
+        Arc::new(crate::jobs::builtin::BackupJob {
+            backups: Arc::clone(&backups),
+            clock: Arc::clone(&clock),
+        }),
+    )];
+    if let Some(verify) = &settings.verify_schedule {
+        let mut spec = JobSpec::new("backup-verify", parse("backup.verify_schedule", verify)?);
+        spec.unleased = true;
+        spec.timeout = Duration::from_secs(3600);
+        jobs.push((spec, Arc::new(crate::jobs::builtin::BackupVerifyJob { backups, clock })));
+    }
+    Ok(jobs)
 }
 
 /// With a provider configured: `agent:NAME` for each enabled playbook with a schedule,

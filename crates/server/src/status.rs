@@ -70,6 +70,9 @@ pub struct StatusReport {
     /// The data directory's permission bits (it should be 0700).
     #[serde(default)]
     pub data_dir_mode: Option<u32>,
+    /// With `[backup]`: the target and the last backup and verified one.
+    #[serde(default)]
+    pub backup: Option<jada_backup::Status>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,6 +105,7 @@ pub struct Inputs<'a> {
     pub daemon: Option<DaemonInfo>,
     pub now: DateTime<Utc>,
     pub data_dir: &'a Path,
+    pub backups: Option<&'a jada_backup::Backups>,
 }
 
 /// The running daemon's report, for every area that shows it (`/api/status`,
@@ -116,6 +120,7 @@ pub struct StatusSource {
     pub data_dir: std::path::PathBuf,
     /// The fleet, for the vessels' turnarounds when looking for double bookings.
     pub fleet: Fleet,
+    pub backups: Option<std::sync::Arc<jada_backup::Backups>>,
 }
 
 /// How far ahead the report looks for a vessel booked twice.
@@ -163,6 +168,7 @@ impl StatusSource {
             }),
             now: self.clock.now(),
             data_dir: &self.data_dir,
+            backups: self.backups.as_deref(),
         })
         .await
     }
@@ -233,6 +239,7 @@ pub async fn collect(i: Inputs<'_>) -> Result<StatusReport, StoreError> {
         data_dir_mode: std::fs::metadata(i.data_dir)
             .ok()
             .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777),
+        backup: i.backups.map(|b| b.status()),
     })
 }
 
@@ -407,6 +414,9 @@ impl StatusReport {
                 fix: Some(format!("`chmod 700 {}`", self.data_dir)),
             });
         }
+        if let Some(b) = &self.backup {
+            f.push(self.backup_finding(b));
+        }
         if let Some(free) = self.disk_free_bytes {
             let what = format!("{} free in {}", bytes(free), self.data_dir);
             let low = free < LOW_DISK;
@@ -417,6 +427,27 @@ impl StatusReport {
             });
         }
         f
+    }
+
+    /// "backups: last verified ..." (a backup that fails or goes stale is its job's finding).
+    fn backup_finding(&self, b: &jada_backup::Status) -> Finding {
+        match &b.state.last_verified {
+            Some(v) => Finding {
+                ok: true,
+                what: format!(
+                    "backups: last verified backup {}, {} ago, at {}",
+                    self.show(v.at),
+                    alerts::age(self.generated_at - v.at),
+                    b.target
+                ),
+                fix: None,
+            },
+            None => Finding {
+                ok: false,
+                what: format!("backups: none verified yet at {}", b.target),
+                fix: Some("run `jada backup now` (the daemon's `backup` job runs on [backup] schedule)".into()),
+            },
+        }
     }
 
     pub fn healthy(&self) -> bool {

@@ -36,6 +36,7 @@ pub async fn local_report(ctx: &Context, p: &Jobs) -> Result<StatusReport, Failu
         daemon: None,
         now: SystemClock.now(),
         data_dir: ctx.data.root(),
+        backups: ctx.backups().as_deref(),
     })
     .await
     .map_err(Failure::op)?;

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod agent_daemon;
 pub mod api_key;
 pub mod auth;
+pub mod backup;
 pub mod charters;
 pub mod config;
 pub mod crew;

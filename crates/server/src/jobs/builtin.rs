@@ -280,3 +280,40 @@ impl Job for DispatchTick {
         Ok(JobOutput::done(summary))
     }
 }
+
+/// `backup`: a snapshot of the store and the data directory's files to `[backup] target`,
+/// verified (restored and compared) before it counts, then old archives pruned.
+pub struct BackupJob {
+    pub backups: Arc<jada_backup::Backups>,
+    pub clock: Arc<dyn jada_core::Clock>,
+}
+
+#[async_trait]
+impl Job for BackupJob {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, JobError> {
+        let out = self.backups.run(self.clock.now()).await?;
+        Ok(JobOutput::done(jada_backup::summary(&out)))
+    }
+}
+
+/// `backup-verify` (with `[backup] verify_schedule`): the newest archive restored and
+/// compared again, so a target that rots between backups is found.
+pub struct BackupVerifyJob {
+    pub backups: Arc<jada_backup::Backups>,
+    pub clock: Arc<dyn jada_core::Clock>,
+}
+
+#[async_trait]
+impl Job for BackupVerifyJob {
+    async fn run(&self, _cancel: CancellationToken) -> Result<JobOutput, JobError> {
+        let key = self.backups.existing_key()?;
+        let v = self.backups.verify(None, &key, self.clock.now()).await?;
+        Ok(JobOutput::done(format!(
+            "verified {} at {}: restored, {} records and {} files as at its snapshot",
+            v.id,
+            self.backups.target(),
+            v.records,
+            v.files
+        )))
+    }
+}

@@ -525,6 +525,15 @@ pub async fn automation(
     let body = html! {
         h1 { "Automation" }
         @if let Some(msg) = super::notice::of(&q, "done") { p.notice { (msg) } }
+        @if let Some(b) = &report.backup {
+            h2 { "Backups" }
+            p #backups class=(if b.state.last_verified.is_none() { "bad" } else { "" }) {
+                @match &b.state.last_verified {
+                    Some(v) => { "Last verified backup " (shared.local(v.at)) ", " (crate::alerts::age(report.generated_at - v.at)) " ago, at " code { (b.target) } "." }
+                    None => { "No verified backup yet at " code { (b.target) } ": run the " code { "backup" } " job below." }
+                }
+            }
+        }
         h2 { "Jobs" }
         table.cards #jobs {
             thead { tr { th { "Job" } th { "Schedule" } th { "Last run" } th { "Last success" } th { "Next run" } th { "" } } }

@@ -41,6 +41,7 @@ async fn health_metrics_and_status_over_http_then_a_clean_stop() {
         agent: None,
         tasks: tokio_util::task::TaskTracker::new(),
         fleet: jada_core::Fleet::default(),
+        backups: None,
     });
     let daemon = Daemon {
         shared: Arc::clone(&shared),

@@ -4,6 +4,7 @@
 mod alerts;
 #[cfg(feature = "aws")]
 mod aws_sinks;
+mod backup;
 mod daemon;
 mod incident;
 mod outbox;

@@ -1,0 +1,96 @@
+//! Where archives go. A target shows an archive only once it is complete: it is written
+//! under a temporary name, read back and compared (length and SHA-256), and only then
+//! given its name. A half-written one (a kill -9 mid-upload) is never listed, and is
+//! cleaned by the next backup.
+
+mod dir;
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+pub use dir::DirTarget;
+
+use crate::BackupError;
+
+/// An archive at a target.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Stored {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    /// Its length at the target now.
+    pub bytes: u64,
+    /// What was written, as the target recorded it when the archive was stored (length
+    /// and SHA-256): a fetched copy that differs was truncated or altered since.
+    pub written: Option<Written>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Written {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl Written {
+    /// Checks a fetched copy (its length and SHA-256) against what was written.
+    pub fn check(&self, name: &str, bytes: u64, sha256: &str) -> Result<(), BackupError> {
+        if bytes < self.bytes {
+            return Err(BackupError::Damaged(format!(
+                "{name} is truncated: {bytes} of the {} bytes written",
+                self.bytes
+            )));
+        }
+        if bytes != self.bytes || sha256 != self.sha256 {
+            return Err(BackupError::Damaged(format!(
+                "{name} was altered or is damaged: its SHA-256 is not the one recorded when it was written"
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+pub trait Target: Send + Sync {
+    /// As the operator wrote it (`dir:/mnt/backup/jada`).
+    fn describe(&self) -> String;
+
+    /// Stores `file` as `name`, complete or not at all; `bytes` and `sha256` are what was
+    /// written, checked against what the target holds before the name is given.
+    async fn put(&self, name: &str, file: &Path, bytes: u64, sha256: &str) -> Result<(), BackupError>;
+
+    /// The complete archives, newest first.
+    async fn list(&self) -> Result<Vec<Stored>, BackupError>;
+
+    /// Copies an archive into `to` (a new file).
+    async fn fetch(&self, name: &str, to: &Path) -> Result<(), BackupError>;
+
+    async fn delete(&self, name: &str) -> Result<(), BackupError>;
+}
+
+/// `[backup] target`, parsed: `dir:/PATH` (S3 and Drive come next).
+pub fn parse(spec: &str) -> Result<Box<dyn Target>, String> {
+    match spec.split_once(':') {
+        Some(("dir", path)) if path.starts_with('/') => Ok(Box::new(DirTarget::new(path.into()))),
+        Some(("dir", path)) => Err(format!(
+            "`dir:{path}` is not an absolute path: give the directory as dir:/PATH (another disk, a mounted share)"
+        )),
+        _ if spec.starts_with("s3://") || spec.starts_with("drive:") => Err(format!(
+            "`{spec}`: S3 and Google Drive targets are not built yet; use dir:/PATH (another disk, a mounted share)"
+        )),
+        _ => Err(format!("`{spec}` is not a backup target: use dir:/PATH")),
+    }
+}
+
+/// An archive's file name, from its id (the UTC second it was taken).
+pub fn name_of(id: &str) -> String {
+    format!("jada-{id}.tar.gz.age")
+}
+
+/// The id and time of an archive's file name, or `None` for any other file.
+pub fn id_of(name: &str) -> Option<(String, DateTime<Utc>)> {
+    let id = name.strip_prefix("jada-")?.strip_suffix(".tar.gz.age")?;
+    let at = NaiveDateTime::parse_from_str(id, crate::ID_FORMAT).ok()?.and_utc();
+    Some((id.to_string(), at))
+}

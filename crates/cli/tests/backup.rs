@@ -1,0 +1,275 @@
+//! `jada backup` from the outside: an archive the `age` CLI opens, a restore jada runs
+//! on with the same charters, a running daemon's directory refused, and backups killed
+//! with SIGKILL mid-way that leave the previous newest intact.
+
+mod common;
+use common::*;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A demo business in `d` whose `[backup]` goes to `d/target`.
+fn business_with_backups(d: &Path) {
+    jada(d).arg("demo").assert().success();
+    std::fs::create_dir_all(d.join("target")).unwrap();
+    std::fs::write(
+        d.join("jada.toml"),
+        format!("[backup]\ntarget = \"dir:{}\"\n", d.join("target").display()),
+    )
+    .unwrap();
+}
+
+fn json_of(cmd: &mut assert_cmd::Command) -> Value {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)))
+}
+
+fn backup_ids(d: &Path) -> Vec<String> {
+    let list = json_of(jada(d).args(["backup", "list", "--json"]));
+    list["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn an_archive_opens_with_the_age_cli_and_restores_into_a_directory_jada_runs_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    business_with_backups(d);
+    let now = json_of(jada(d).args(["backup", "now", "--json"]));
+    let id = now["backup"]["last_backup"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        now["backup"]["last_verified"]["id"],
+        id.as_str(),
+        "verified as it was made"
+    );
+    let list = json_of(jada(d).args(["backup", "list", "--json"]));
+    assert_eq!(list["backups"][0]["id"], id.as_str());
+    assert_eq!(list["backups"][0]["verified"], true);
+
+    // Without jada: age and tar, as the README's disaster procedure says.
+    let archive = d.join("target").join(format!("jada-{id}.tar.gz.age"));
+    let opened = d.join("opened");
+    std::fs::create_dir_all(&opened).unwrap();
+    let age = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "age -d -i {} {} | tar xz -C {}",
+            d.join("jada-data/secrets/backup-key").display(),
+            archive.display(),
+            opened.display()
+        ))
+        .output()
+        .expect("sh");
+    assert!(
+        age.status.success(),
+        "age/tar: {}",
+        String::from_utf8_lossy(&age.stderr)
+    );
+    let manifest: Value = serde_json::from_slice(&std::fs::read(opened.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["id"], id.as_str());
+    assert!(opened.join("jada.db").exists() && opened.join("secrets/link-keys.json").exists());
+    assert!(
+        !opened.join("secrets/backup-key").exists(),
+        "the key never travels inside its own archive"
+    );
+
+    // jada's restore on "a new machine": no jada.toml, the key kept elsewhere, the
+    // target named; then jada on the restored directory lists the same month.
+    let machine = d.join("new-machine");
+    std::fs::create_dir_all(&machine).unwrap();
+    let key = std::fs::read_to_string(d.join("jada-data/secrets/backup-key")).unwrap();
+    write_private(&machine.join("kept-key"), key.lines().last().unwrap());
+    let restored = d.join("restored");
+    let from = format!("dir:{}", d.join("target").display());
+    let listed = json_of(jada(&machine).args(["backup", "list", "--json", "--from", &from]));
+    assert_eq!(listed["backups"][0]["id"], id.as_str());
+    let out = jada(&machine)
+        .args(["backup", "restore", &id, "--from", &from, "--key", "kept-key", "--to"])
+        .arg(&restored)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let said = String::from_utf8_lossy(&out);
+    assert!(
+        said.contains(&format!("jada --data-dir {} serve", restored.display())),
+        "{said}"
+    );
+    let month = |data: &Path| json_of(jada(d).args(["charters", "list", "--json", "--data-dir"]).arg(data));
+    let (before, after) = (month(&d.join("jada-data")), month(&restored));
+    assert!(before.as_array().is_some_and(|c| c.len() > 5), "{before}");
+    assert_eq!(before, after, "the restored store lists the month as the original does");
+
+    // A second restore into the now non-empty directory is refused (exit 2) and changes nothing.
+    let db = std::fs::read(restored.join("jada.db")).unwrap();
+    let refused = jada(d)
+        .args(["backup", "restore", &id, "--to"])
+        .arg(&restored)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(err.contains("is not empty") && err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read(restored.join("jada.db")).unwrap(), db);
+}
+
+#[test]
+fn a_restore_into_a_running_daemons_data_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    business_with_backups(d);
+    jada(d).args(["backup", "now"]).assert().success();
+    let id = backup_ids(d).remove(0);
+    let (child, url) = serve(d);
+    let _daemon = Running(child);
+    // What the last backup did, where operators look: /metrics and doctor.
+    let metrics = client().get(format!("{url}/metrics")).send().unwrap().text().unwrap();
+    for name in [
+        "jada_backup_last_success_timestamp_seconds",
+        "jada_backup_last_verified_timestamp_seconds",
+    ] {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}{{target=\"dir:")))
+            .unwrap_or_else(|| panic!("{name} in {metrics}"));
+        let value: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(value > 1.7e9, "{line}");
+    }
+    let doctor = jada(d).arg("doctor").assert().success().get_output().stdout.clone();
+    let doctor = String::from_utf8_lossy(&doctor);
+    assert!(
+        doctor.contains("backups: last verified backup") && doctor.contains("ago, at dir:"),
+        "{doctor}"
+    );
+    let jobs = String::from_utf8(
+        jada(d)
+            .args(["jobs", "list"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    assert!(jobs.contains("backup"), "the daemon has the backup job: {jobs}");
+    let refused = jada(d)
+        .args(["backup", "restore", &id, "--force", "--to", "jada-data"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(
+        err.contains("a jada daemon (pid") && err.contains("is running on"),
+        "{err}"
+    );
+}
+
+/// Spawns `jada backup now`, waits until `reached` says the backup is where the test wants
+/// it, and kills it there with SIGKILL.
+fn kill_backup_when(d: &Path, what: &str, reached: impl Fn() -> bool) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jada"))
+        .current_dir(d)
+        .args(["backup", "now"])
+        .env_remove("JADA_DATA_DIR")
+        .env_remove("JADA_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // A tight poll with a deadline: the copy to the target lasts tens of milliseconds.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !reached() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the backup ended ({status}) before {what}");
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
+fn any_file(dir: &Path, pred: impl Fn(&str) -> bool) -> bool {
+    let walk = |dir: &Path| -> Vec<std::path::PathBuf> {
+        let mut out = vec![];
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(p) = stack.pop() {
+            for e in std::fs::read_dir(&p).into_iter().flatten().flatten() {
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                } else {
+                    out.push(e.path());
+                }
+            }
+        }
+        out
+    };
+    walk(dir)
+        .iter()
+        .any(|p| pred(&p.file_name().unwrap().to_string_lossy()))
+}
+
+#[test]
+fn backups_killed_while_packing_and_while_storing_leave_the_newest_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    business_with_backups(d);
+    // 16 MB the compressor cannot shrink: a backup long enough to be caught mid-way.
+    edit_db(d, "CREATE TABLE padding (b BLOB)");
+    edit_db(
+        d,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 16) INSERT INTO padding SELECT randomblob(1000000) FROM n",
+    );
+    jada(d).args(["backup", "now"]).assert().success();
+    let first = backup_ids(d);
+    assert_eq!(first.len(), 1);
+
+    // Killed while packing the archive in its work directory.
+    edit_db(d, "INSERT INTO padding VALUES (randomblob(10))");
+    let work = d.join("jada-data/.backup-work");
+    kill_backup_when(d, "the archive being packed", || {
+        any_file(&work, |n| n.starts_with("jada-") && n.ends_with(".tar.gz.age"))
+    });
+    assert_eq!(backup_ids(d), first, "nothing half-packed is listed");
+
+    // Killed while the archive is being stored at the target (before its name is given).
+    edit_db(d, "INSERT INTO padding VALUES (randomblob(10))");
+    let target = d.join("target");
+    kill_backup_when(d, "the archive being stored", || {
+        any_file(&target, |n| n.starts_with(".jada-") && n.contains(".partial"))
+    });
+    assert_eq!(backup_ids(d), first, "a partial copy is never listed");
+    jada(d).args(["backup", "verify"]).assert().success();
+
+    // The next backup cleans the dead one's work directory and makes a verified archive.
+    let out = jada(d)
+        .args(["backup", "now"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("restored and compared"));
+    let ids = backup_ids(d);
+    // Verified, it replaces the first: keep_hourly keeps the newest of each hour.
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_ne!(ids[0], first[0]);
+    let leftovers: Vec<_> = std::fs::read_dir(&work)
+        .map(|r| r.flatten().collect())
+        .unwrap_or_default();
+    assert!(
+        leftovers.is_empty(),
+        "{:?}",
+        leftovers.iter().map(|e| e.path()).collect::<Vec<_>>()
+    );
+    jada(d)
+        .args(["backup", "restore", &ids[0], "--to"])
+        .arg(d.join("restored"))
+        .assert()
+        .success();
+}
