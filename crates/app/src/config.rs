@@ -559,13 +559,13 @@ impl Config {
             }
         }
         if let Some(b) = &self.backup {
-            if let Err(why) = jada_backup::target::parse(&b.target) {
+            if let Err(why) = jada_backup::target::parse(b) {
                 return bad("backup.target", why);
             }
             if self.store.backend == Backend::Dynamodb {
                 return bad(
                     "backup",
-                    "backups of a DynamoDB store are not built yet (they will be DynamoDB's own on-demand backups): remove [backup], and turn on point-in-time recovery (`jada store check` says whether it is on)".into(),
+                    "on DynamoDB, backups are DynamoDB's own: remove [backup]; `jada backup now` asks DynamoDB for an on-demand backup of each table, and `jada store check` says whether point-in-time recovery is on".into(),
                 );
             }
         }
@@ -777,6 +777,9 @@ impl Config {
         }
         if self.alerts.cloudwatch.is_some() {
             parts.push("[alerts.cloudwatch]");
+        }
+        if self.backup.as_ref().is_some_and(|b| b.target.starts_with("s3://")) {
+            parts.push("[backup] target = \"s3://...\"");
         }
         parts
     }

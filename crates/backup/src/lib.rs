@@ -32,7 +32,8 @@ pub const ID_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// `dir:/PATH` (S3 and Drive are not built yet).
+    /// `dir:/PATH` or `s3://BUCKET/PREFIX` (S3 with the `aws` build feature; Drive is not
+    /// built yet).
     pub target: String,
     /// When the `backup` job runs (default: hourly, on the hour).
     #[serde(default = "hourly")]
@@ -192,7 +193,7 @@ const NOT_BACKED_UP: &[&str] = &[
 impl Backups {
     pub fn new(settings: &Settings, data_dir: &Path) -> Result<Backups, String> {
         Ok(Backups {
-            target: target::parse(&settings.target)?,
+            target: target::parse(settings)?,
             data_dir: data_dir.to_path_buf(),
             retention: settings.retention(),
         })
@@ -460,8 +461,10 @@ impl Backups {
             std::fs::rename(staged.join(&f.path), &dest).map_err(|e| BackupError::io(&dest, e))?;
         }
         // The restored jada goes on backing up with the same key.
-        let key_copy = to.join("secrets").join(key::KEY_FILE);
+        let secrets = to.join("secrets");
+        let key_copy = secrets.join(key::KEY_FILE);
         if !key_copy.exists() {
+            jada_google::secret_files::create_private_dir_all(&secrets).map_err(|e| BackupError::io(&secrets, e))?;
             let text = std::fs::read(key.path()).map_err(|e| BackupError::io(key.path(), e))?;
             jada_google::secret_files::write_private_atomic(&key_copy, &text)
                 .map_err(|e| BackupError::io(&key_copy, e))?;
@@ -478,19 +481,26 @@ impl Backups {
     /// One backup of a data directory at a time (the daemon's job and `jada backup now`).
     fn lock(&self) -> Result<std::fs::File, BackupError> {
         let path = self.data_dir.join("backup.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| BackupError::io(&path, e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => Err(BackupError::Busy {
-                lock: path.display().to_string(),
-            }),
-            Err(std::fs::TryLockError::Error(e)) => Err(BackupError::io(&path, e)),
-        }
+        try_lock(&path)?.ok_or_else(|| BackupError::Busy {
+            lock: path.display().to_string(),
+        })
+    }
+}
+
+/// Opens `path` (made if missing) and takes its `flock` without waiting: `None` while
+/// another process holds it. The lock goes with the process, however it ends.
+fn try_lock(path: &Path) -> Result<Option<std::fs::File>, BackupError> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| BackupError::io(path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(BackupError::io(path, e)),
     }
 }
 
@@ -506,24 +516,14 @@ pub fn summary(out: &Outcome) -> String {
         "backup {} to {}: {} ({} records; database {}); restored and compared with its snapshot",
         out.id,
         out.target,
-        show_bytes(out.bytes),
+        jada_core::text::bytes(out.bytes),
         out.records,
-        show_bytes(out.database_bytes)
+        jada_core::text::bytes(out.database_bytes)
     );
     if !out.pruned.is_empty() {
         s += &format!("; pruned {} older", out.pruned.len());
     }
     s
-}
-
-/// A size as a person reads it (`12.3 MB`).
-pub fn show_bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} kB", n as f64 / (1u64 << 10) as f64),
-        n => format!("{n} bytes"),
-    }
 }
 
 /// The fingerprint of a restored archive: its content digest and its files, as
@@ -552,25 +552,14 @@ fn show_counts(counts: &BTreeMap<String, u64>) -> String {
 /// takes): refused while a daemon runs there, and no daemon starts mid-restore.
 fn hold_daemon_lock(dir: &Path) -> Result<std::fs::File, BackupError> {
     let path = dir.join("daemon.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&path)
-        .map_err(|e| BackupError::io(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let pid = std::fs::read_to_string(&path).unwrap_or_default();
-            Err(BackupError::Refused(format!(
-                "a jada daemon (pid {}) is running on {}: stop it before restoring into its data directory, or restore into a new directory",
-                pid.trim(),
-                dir.display()
-            )))
-        }
-        Err(std::fs::TryLockError::Error(e)) => Err(BackupError::io(&path, e)),
-    }
+    try_lock(&path)?.ok_or_else(|| {
+        let pid = std::fs::read_to_string(&path).unwrap_or_default();
+        BackupError::Refused(format!(
+            "a jada daemon (pid {}) is running on {}: stop it before restoring into its data directory, or restore into a new directory",
+            pid.trim(),
+            dir.display()
+        ))
+    })
 }
 
 /// The data directory's files that go in an archive, as (path in it, file), sorted.

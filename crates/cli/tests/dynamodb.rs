@@ -448,3 +448,29 @@ fn a_sqlite_business_migrates_to_dynamodb_and_back_and_a_second_copy_changes_not
         "the same keys went there and back (sealed in DynamoDB)"
     );
 }
+
+#[test]
+fn backup_now_on_dynamodb_asks_dynamodb_for_a_backup_of_each_table_and_list_shows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let tables = fresh_tables();
+    create_tables(&tables);
+    std::fs::write(dir.path().join("jada.toml"), store_toml(&tables, "b1")).unwrap();
+    let made: Value = serde_json::from_str(&stdout(jada_aws(dir.path()).args(["backup", "now", "--json"]))).unwrap();
+    let made = made["backups"].as_array().unwrap().clone();
+    let names: Vec<&str> = made.iter().map(|b| b["table"].as_str().unwrap()).collect();
+    assert_eq!(names, [&tables.charters, &tables.crew, &tables.chats, &tables.ops]);
+    // DynamoDB's own listing (boto3) has them, by the names jada gave.
+    let listed = jada_testkit::dynamo::boto3(serde_json::json!([["list_backups", {"TableName": tables.charters}]]));
+    let summaries = listed[0]["BackupSummaries"].as_array().unwrap();
+    assert_eq!(summaries.len(), 1, "{listed:?}");
+    assert_eq!(summaries[0]["BackupName"], made[0]["name"]);
+    let ours: Value = serde_json::from_str(&stdout(jada_aws(dir.path()).args(["backup", "list", "--json"]))).unwrap();
+    assert_eq!(ours["backups"].as_array().unwrap().len(), 4);
+    // What only a file backup has is refused with what to do instead.
+    let refused = jada_aws(dir.path())
+        .args(["backup", "restore", "x", "--to", "y"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(err.contains("restore-table-from-backup"), "{err}");
+}

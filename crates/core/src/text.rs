@@ -106,9 +106,25 @@ pub fn age(d: chrono::Duration) -> String {
     }
 }
 
+/// A size as people read it, in binary units: `512 bytes`, `124.9 KiB`, `12.3 MiB`, `1.5 GiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    match UNITS.iter().find(|(size, _)| n >= *size) {
+        Some((size, unit)) => format!("{:.1} {unit}", n as f64 / *size as f64),
+        None => format!("{n} bytes"),
+    }
+}
+
 #[cfg(test)]
 mod invisible_tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(bytes(512), "512 bytes");
+        assert_eq!(bytes(127_935), "124.9 KiB");
+        assert_eq!(bytes(3 << 29), "1.5 GiB");
+    }
 
     #[test]
     fn separators_and_invisible_marks_are_refused_and_escaped() {

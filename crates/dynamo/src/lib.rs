@@ -23,6 +23,7 @@ use aws_smithy_http_client::tls;
 
 mod access;
 mod agents;
+pub mod backups;
 pub mod charters;
 mod chats;
 mod crew;

@@ -418,7 +418,7 @@ impl StatusReport {
             f.push(self.backup_finding(b));
         }
         if let Some(free) = self.disk_free_bytes {
-            let what = format!("{} free in {}", bytes(free), self.data_dir);
+            let what = format!("{} free in {}", jada_core::text::bytes(free), self.data_dir);
             let low = free < LOW_DISK;
             f.push(Finding {
                 ok: !low,
@@ -473,15 +473,6 @@ fn fix_for(key: &str) -> String {
             format!("do what the error says (`jada jobs history {name}` has it), then `jada jobs run {name}`")
         }
         _ => format!("see `jada jobs history {name}`, then `jada jobs run {name}` once the cause is fixed"),
-    }
-}
-
-fn bytes(n: u64) -> String {
-    const G: u64 = 1024 * 1024 * 1024;
-    if n >= G {
-        format!("{:.1} GiB", n as f64 / G as f64)
-    } else {
-        format!("{} MiB", n / (1024 * 1024))
     }
 }
 

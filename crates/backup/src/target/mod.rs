@@ -4,6 +4,8 @@
 //! cleaned by the next backup.
 
 mod dir;
+#[cfg(feature = "aws")]
+mod s3;
 
 use std::path::Path;
 
@@ -69,17 +71,30 @@ pub trait Target: Send + Sync {
     async fn delete(&self, name: &str) -> Result<(), BackupError>;
 }
 
-/// `[backup] target`, parsed: `dir:/PATH` (S3 and Drive come next).
-pub fn parse(spec: &str) -> Result<Box<dyn Target>, String> {
+/// `[backup] target` (with the S3 settings), parsed.
+pub fn parse(settings: &crate::Settings) -> Result<Box<dyn Target>, String> {
+    let spec = settings.target.as_str();
+    if let Some(rest) = spec.strip_prefix("s3://") {
+        #[cfg(feature = "aws")]
+        return Ok(Box::new(s3::S3Target::new(
+            rest,
+            settings.region.clone(),
+            settings.endpoint_url.clone(),
+        )?));
+        #[cfg(not(feature = "aws"))]
+        return Err(format!(
+            "`s3://{rest}` needs jada's AWS parts: build it with `cargo build --release --features aws`"
+        ));
+    }
     match spec.split_once(':') {
         Some(("dir", path)) if path.starts_with('/') => Ok(Box::new(DirTarget::new(path.into()))),
         Some(("dir", path)) => Err(format!(
             "`dir:{path}` is not an absolute path: give the directory as dir:/PATH (another disk, a mounted share)"
         )),
-        _ if spec.starts_with("s3://") || spec.starts_with("drive:") => Err(format!(
-            "`{spec}`: S3 and Google Drive targets are not built yet; use dir:/PATH (another disk, a mounted share)"
+        Some(("drive", _)) => Err(format!(
+            "`{spec}`: Google Drive targets are not built yet; use dir:/PATH (another disk, a mounted share) or s3://BUCKET/PREFIX"
         )),
-        _ => Err(format!("`{spec}` is not a backup target: use dir:/PATH")),
+        _ => Err(format!("`{spec}` is not a backup target: use dir:/PATH or s3://BUCKET/PREFIX")),
     }
 }
 

@@ -13,6 +13,9 @@ use crate::output::{print_json, table};
 use crate::Failure;
 
 pub async fn run(g: &Global, cmd: BackupCommand) -> Result<(), Failure> {
+    if load_config(g)?.store.backend == jada_app::config::Backend::Dynamodb {
+        return dynamodb(g, cmd).await;
+    }
     match cmd {
         BackupCommand::Now { json } => now(&load_app(g)?, json).await,
         BackupCommand::List { from, json } => list(&backups(g, from.as_deref())?, json).await,
@@ -125,7 +128,7 @@ async fn list(b: &Backups, json: bool) -> Result<(), Failure> {
         t.add_row(vec![
             s.id.clone(),
             s.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-            jada_backup::show_bytes(s.bytes),
+            jada_core::text::bytes(s.bytes),
             if Some(s.id.as_str()) == verified {
                 "last verified".into()
             } else {
@@ -196,4 +199,59 @@ fn key(b: &Backups, show: bool) -> Result<(), Failure> {
         key.path().display()
     );
     Ok(())
+}
+
+/// On DynamoDB, backups are DynamoDB's own on-demand backups of each table jada uses:
+/// `now` asks for them, `list` lists them; jada copies no data out.
+#[cfg(feature = "aws")]
+async fn dynamodb(g: &Global, cmd: BackupCommand) -> Result<(), Failure> {
+    let config = load_config(g)?;
+    let store = crate::commands::store::tables::connect(&config).await;
+    let backups = match cmd {
+        BackupCommand::Now { json } => {
+            let id = SystemClock.now().format(jada_backup::ID_FORMAT).to_string();
+            let made = store.create_backups(&id).await.map_err(Failure::op)?;
+            if json {
+                return Ok(print_json(&serde_json::json!({"ok": true, "backups": made}))?);
+            }
+            println!("asked DynamoDB for an on-demand backup of each table jada uses:");
+            made
+        }
+        BackupCommand::List { from: None, json } => {
+            let all = store.list_backups().await.map_err(Failure::op)?;
+            if json {
+                return Ok(print_json(&serde_json::json!({"backups": all}))?);
+            }
+            all
+        }
+        _ => {
+            return Err(Failure::Usage(anyhow::anyhow!(
+                "on DynamoDB, backups are DynamoDB's own on-demand backups (`jada backup now`, `jada backup list`) and point-in-time recovery (`jada store check` says whether it is on); restore one as a new table with `aws dynamodb restore-table-from-backup` and point [store.tables] at it"
+            )))
+        }
+    };
+    let mut t = table(&["table", "backup", "taken (UTC)", "status", "size"]);
+    for b in &backups {
+        t.add_row(vec![
+            b.table.clone(),
+            b.name.clone(),
+            b.created_at
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default(),
+            b.status.clone(),
+            b.bytes
+                .map(|n| jada_core::text::bytes(n.max(0) as u64))
+                .unwrap_or_default(),
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}
+
+/// A build without the AWS parts refused a DynamoDB [store] when it loaded the config.
+#[cfg(not(feature = "aws"))]
+async fn dynamodb(_: &Global, _: BackupCommand) -> Result<(), Failure> {
+    Err(Failure::Usage(
+        jada_app::config::without_aws("[store] backend = \"dynamodb\"").into(),
+    ))
 }

@@ -3,7 +3,7 @@
 
 mod migrate;
 #[cfg(feature = "aws")]
-mod tables;
+pub mod tables;
 
 use crate::cli::{Global, StoreCommand};
 use crate::commands::load_config;
