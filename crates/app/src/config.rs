@@ -559,13 +559,21 @@ impl Config {
             }
         }
         if let Some(b) = &self.backup {
-            if let Err(why) = jada_backup::target::parse(b) {
+            if let Err(why) = jada_backup::target::check(b) {
                 return bad("backup.target", why);
             }
             if self.store.backend == Backend::Dynamodb {
                 return bad(
                     "backup",
                     "on DynamoDB, backups are DynamoDB's own: remove [backup]; `jada backup now` asks DynamoDB for an on-demand backup of each table, and `jada store check` says whether point-in-time recovery is on".into(),
+                );
+            }
+        }
+        if let Some(name) = self.backup.as_ref().and_then(|b| b.credential.as_ref()) {
+            if !self.credentials.iter().any(|c| &c.name == name) {
+                return bad(
+                    "backup.credential",
+                    format!("no [[credentials]] named `{name}`: add it, or name one of those there"),
                 );
             }
         }

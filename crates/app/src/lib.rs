@@ -301,10 +301,17 @@ impl App {
     }
 
     /// The backups `[backup]` configures, if any.
-    pub fn backups(&self) -> Option<Arc<jada_backup::Backups>> {
-        let settings = self.config.backup.as_ref()?;
-        // `Config::validate` parsed the target already.
-        jada_backup::Backups::new(settings, self.data.root()).ok().map(Arc::new)
+    pub fn backups(&self) -> Result<Option<Arc<jada_backup::Backups>>, AppError> {
+        let Some(settings) = &self.config.backup else {
+            return Ok(None);
+        };
+        Ok(Some(Arc::new(self.backups_to(settings)?)))
+    }
+
+    /// Backups with these settings (`[backup]`, or another target given with `--from`).
+    pub fn backups_to(&self, settings: &jada_backup::Settings) -> Result<jada_backup::Backups, AppError> {
+        let google = settings.credential.as_deref().map(|c| self.google(c)).transpose()?;
+        jada_backup::Backups::new(settings, self.data.root(), google).map_err(|e| ConfigError::new(e).into())
     }
 
     /// `[statements]` with `[business]` and `[mail]`; the Gmail search only when mail

@@ -8,6 +8,7 @@
 //! ([`retention`]) only after a newer one is verified.
 
 pub mod archive;
+pub(crate) mod background;
 pub mod key;
 pub mod retention;
 pub mod snapshot;
@@ -32,8 +33,8 @@ pub const ID_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// `dir:/PATH` or `s3://BUCKET/PREFIX` (S3 with the `aws` build feature; Drive is not
-    /// built yet).
+    /// `dir:/PATH`, `s3://BUCKET/PREFIX` (with the `aws` build feature) or
+    /// `drive:FOLDER_ID` (with `credential`).
     pub target: String,
     /// When the `backup` job runs (default: hourly, on the hour).
     #[serde(default = "hourly")]
@@ -191,9 +192,15 @@ const NOT_BACKED_UP: &[&str] = &[
 ];
 
 impl Backups {
-    pub fn new(settings: &Settings, data_dir: &Path) -> Result<Backups, String> {
+    /// The backups `settings` configure; `google`: the client of `[backup] credential`
+    /// (a Drive target needs it).
+    pub fn new(
+        settings: &Settings,
+        data_dir: &Path,
+        google: Option<jada_google::client::GoogleClient>,
+    ) -> Result<Backups, String> {
         Ok(Backups {
-            target: target::parse(settings)?,
+            target: target::parse(settings, google)?,
             data_dir: data_dir.to_path_buf(),
             retention: settings.retention(),
         })
@@ -251,15 +258,16 @@ impl Backups {
         let id = now.format(ID_FORMAT).to_string();
         let db = work.path().join(archive::DATABASE);
         let live = self.data_dir.join(archive::DATABASE);
-        let (snap, files) = {
-            let (live, db, data_dir) = (live.clone(), db.clone(), self.data_dir.clone());
-            tokio::task::spawn_blocking(move || {
-                Ok::<_, BackupError>((snapshot::take(&live, &db)?, files_of(&data_dir)?))
+        let (manifest, files) = {
+            let (live, db, data_dir, id) = (live.clone(), db.clone(), self.data_dir.clone(), id.clone());
+            background::run(move || {
+                let snap = snapshot::take(&live, &db)?;
+                let files = files_of(&data_dir)?;
+                let manifest = archive::Manifest::new(&id, now, snap.counts, &snap.content, &db, &files)?;
+                Ok::<_, BackupError>((manifest, files))
             })
-            .await
-            .expect("the snapshot does not panic")?
+            .await?
         };
-        let manifest = archive::Manifest::new(&id, now, snap.counts, &snap.content, &db, &files)?;
         let records = manifest.counts.values().sum();
         let database_bytes = manifest.files[0].bytes;
         let mut state = self.state();
@@ -291,9 +299,7 @@ impl Backups {
         let file = work.path().join(&name);
         let (bytes, sha256) = {
             let (file, db, recipient, m) = (file.clone(), db.clone(), key.recipient(), manifest.clone());
-            tokio::task::spawn_blocking(move || archive::write(&file, &m, &db, &files, &recipient))
-                .await
-                .expect("writing the archive does not panic")?
+            background::run(move || archive::write(&file, &m, &db, &files, &recipient)).await?
         };
         self.target.put(&name, &file, bytes, &sha256).await?;
         state.last_backup = Some(LastBackup {
@@ -384,13 +390,13 @@ impl Backups {
     ) -> Result<archive::Manifest, BackupError> {
         let file = work.path().join(&stored.name);
         self.target.fetch(&stored.name, &file).await?;
-        if let Some(written) = &stored.written {
-            let (sha256, bytes) = snapshot::digest_file(&file)?;
-            written.check(&stored.name, bytes, &sha256)?;
-        }
         let identity = key.identity().clone();
-        let into = into.to_path_buf();
-        tokio::task::spawn_blocking(move || {
+        let (into, stored) = (into.to_path_buf(), stored.clone());
+        background::run(move || {
+            if let Some(written) = &stored.written {
+                let (sha256, bytes) = snapshot::digest_file(&file)?;
+                written.check(&stored.name, bytes, &sha256)?;
+            }
             jada_google::secret_files::create_private_dir_all(&into).map_err(|e| BackupError::io(&into, e))?;
             let manifest = archive::unpack(&file, &identity, &into)?;
             let (counts, content) = snapshot::check(&into.join(archive::DATABASE))?;
@@ -411,7 +417,6 @@ impl Backups {
             Ok(manifest)
         })
         .await
-        .expect("unpacking does not panic")
     }
 
     /// Removes what the retention policy does not keep.

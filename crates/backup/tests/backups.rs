@@ -59,7 +59,7 @@ async fn a_backup_restores_into_a_new_directory_with_every_row_and_file() {
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
-    let backups = Backups::new(&settings(target.path()), data.path()).unwrap();
+    let backups = Backups::new(&settings(target.path()), data.path(), None).unwrap();
     let out = backups.run(now()).await.unwrap();
     assert!(out.made);
     let verified = out.verified.as_ref().expect("verified as it was made");
@@ -107,7 +107,7 @@ async fn a_backup_restores_into_a_new_directory_with_every_row_and_file() {
 #[tokio::test]
 async fn nothing_changed_means_no_new_archive_and_a_change_means_one() {
     let (data, target) = (data_dir(10), tempfile::tempdir().unwrap());
-    let backups = Backups::new(&settings(target.path()), data.path()).unwrap();
+    let backups = Backups::new(&settings(target.path()), data.path(), None).unwrap();
     let first = backups.run(now()).await.unwrap();
     // The daemon's bookkeeping alone is not a change.
     Connection::open(data.path().join("jada.db"))
@@ -139,7 +139,7 @@ async fn damage_newest(backups: &Backups, target: &Path, damage: impl FnOnce(&mu
 #[tokio::test]
 async fn a_tampered_byte_a_truncated_archive_and_a_wrong_key_are_each_refused_by_name() {
     let (data, target) = (data_dir(2000), tempfile::tempdir().unwrap());
-    let backups = Backups::new(&settings(target.path()), data.path()).unwrap();
+    let backups = Backups::new(&settings(target.path()), data.path(), None).unwrap();
     backups.run(now()).await.unwrap();
     let key = key_of(data.path());
     let pristine = std::fs::read(target.path().join(&backups.list().await.unwrap()[0].name)).unwrap();
@@ -202,7 +202,7 @@ async fn a_tampered_byte_a_truncated_archive_and_a_wrong_key_are_each_refused_by
 #[tokio::test]
 async fn a_restore_refuses_a_running_daemons_directory_and_a_non_empty_one() {
     let (data, target) = (data_dir(5), tempfile::tempdir().unwrap());
-    let backups = Backups::new(&settings(target.path()), data.path()).unwrap();
+    let backups = Backups::new(&settings(target.path()), data.path(), None).unwrap();
     let out = backups.run(now()).await.unwrap();
     let key = key_of(data.path());
     let busy = tempfile::tempdir().unwrap();
@@ -242,7 +242,7 @@ async fn a_snapshot_taken_while_another_connection_writes_matches_its_own_counts
             i
         })
     };
-    let backups = Backups::new(&settings(target.path()), data.path()).unwrap();
+    let backups = Backups::new(&settings(target.path()), data.path(), None).unwrap();
     let mut verified = vec![];
     for n in 0..3 {
         // Each backup restores and compares its rows with the moment it was taken.
@@ -262,7 +262,7 @@ async fn retention_keeps_the_newest_of_each_hour_it_is_told_to() {
     s.keep_hourly = 2;
     s.keep_daily = 0;
     s.keep_monthly = 0;
-    let backups = Backups::new(&s, data.path()).unwrap();
+    let backups = Backups::new(&s, data.path(), None).unwrap();
     let conn = Connection::open(data.path().join("jada.db")).unwrap();
     for h in 0..4 {
         conn.execute("UPDATE charters SET price = ?1", [h]).unwrap();

@@ -76,7 +76,7 @@ print(json.dumps(out))
 #[tokio::test]
 async fn a_backup_to_s3_is_stored_whole_verified_pruned_and_restored() {
     let (data, bucket) = (data_dir(), bucket().await);
-    let backups = Backups::new(&settings(&format!("s3://{bucket}/office/jada")), data.path()).unwrap();
+    let backups = Backups::new(&settings(&format!("s3://{bucket}/office/jada")), data.path(), None).unwrap();
     assert_eq!(backups.target(), format!("s3://{bucket}/office/jada"));
     let conn = Connection::open(data.path().join("jada.db")).unwrap();
     for h in 0..3 {
@@ -150,7 +150,7 @@ async fn a_backup_to_s3_is_stored_whole_verified_pruned_and_restored() {
 #[tokio::test]
 async fn a_missing_bucket_is_named_and_no_backup_is_recorded() {
     let data = data_dir();
-    let backups = Backups::new(&settings("s3://jada-no-such-bucket/x"), data.path()).unwrap();
+    let backups = Backups::new(&settings("s3://jada-no-such-bucket/x"), data.path(), None).unwrap();
     let err = backups.run(now()).await.unwrap_err();
     assert!(matches!(err, BackupError::Target { retry: false, .. }), "{err:?}");
     assert!(err.to_string().contains("the bucket does not exist"), "{err}");

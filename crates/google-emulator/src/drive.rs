@@ -97,12 +97,21 @@ pub async fn list(
         Ok(t) => t,
         Err(e) => return api_error(400, &e, "INVALID_ARGUMENT"),
     };
+    // `fields=files(id,name,size),nextPageToken` picks each file's fields.
+    let fields = p.get("fields").and_then(|f| {
+        f.split_once("files(")
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map(|(inner, _)| inner.to_string())
+    });
     let inner = state.lock();
     let files: Vec<_> = inner
         .drive
         .iter()
         .filter(|f| matches(f, &terms))
-        .map(|f| json!({"kind": "drive#file", "id": f.id, "name": f.name, "mimeType": f.mime_type}))
+        .map(|f| {
+            let default = json!({"kind": "drive#file", "id": f.id, "name": f.name, "mimeType": f.mime_type});
+            crate::upload::select(crate::upload::full_resource(f), fields.as_deref(), default)
+        })
         .collect();
     Json(json!({"kind": "drive#fileList", "incompleteSearch": false, "files": files})).into_response()
 }

@@ -218,6 +218,8 @@ impl Emulator {
             trashed: false,
             content: vec![],
             permissions: vec![],
+            app_properties: Default::default(),
+            created_time: self.state.now(),
         };
         self.state.lock().drive.push(f);
         id
@@ -227,6 +229,34 @@ impl Emulator {
     pub fn move_to_folder(&self, file_id: &str, folder: &str) {
         if let Some(f) = self.state.lock().drive.iter_mut().find(|f| f.id == file_id) {
             f.parents = vec![folder.into()];
+        }
+    }
+
+    /// Starts a resumable upload into `folder` and sends only part of it, as an upload
+    /// cut off mid-way leaves it (the file exists only once the last byte arrives).
+    pub fn start_partial_upload(&self, folder: &str, name: &str, part: &[u8]) {
+        let meta = json!({"name": name, "parents": [folder]});
+        self.state
+            .lock()
+            .uploads
+            .insert(state::random(24), (None, meta, part.to_vec()));
+    }
+
+    /// The id of the file named `name` in `folder`.
+    pub fn drive_file_id(&self, folder: &str, name: &str) -> Option<String> {
+        let inner = self.state.lock();
+        let f = inner
+            .drive
+            .iter()
+            .find(|f| f.name == name && f.parents.iter().any(|p| p == folder))?;
+        Some(f.id.clone())
+    }
+
+    /// Changes one byte of a file's content where it is stored (a disk that rots).
+    pub fn flip_byte(&self, file_id: &str) {
+        if let Some(f) = self.state.lock().drive.iter_mut().find(|f| f.id == file_id) {
+            let middle = f.content.len() / 2;
+            f.content[middle] ^= 1;
         }
     }
 
@@ -266,6 +296,8 @@ impl Emulator {
             trashed: false,
             content: vec![],
             permissions: vec![],
+            app_properties: Default::default(),
+            created_time: self.state.now(),
         };
         self.state.lock().drive.push(file);
         let tabs = tabs
@@ -429,7 +461,7 @@ fn router(state: Arc<State>) -> Router {
         .route("/drive/v3/about", get(bearer::drive_about))
         .route("/v4/spreadsheets/{*rest}", get(sheets::get).post(sheets::post))
         .route("/drive/v3/files", get(drive::list))
-        .route("/drive/v3/files/{id}", get(upload::get))
+        .route("/drive/v3/files/{id}", get(upload::get).delete(upload::delete))
         .route("/drive/v3/files/{id}/permissions", post(upload::share))
         .route("/upload/drive/v3/files", post(upload::create).put(upload::resume))
         .route(

@@ -90,6 +90,9 @@ pub struct DriveFile {
     pub content: Vec<u8>,
     /// Who it is shared with: (email, role).
     pub permissions: Vec<(String, String)>,
+    /// `appProperties`: private key-value pairs of the app that set them.
+    pub app_properties: std::collections::BTreeMap<String, String>,
+    pub created_time: DateTime<Utc>,
 }
 
 #[derive(Debug, Default)]

@@ -1,6 +1,7 @@
 //! Drive uploads and sharing: `files.create` and `files.update` (multipart up to 5 MB,
 //! resumable sessions above, with `Content-Range` chunks answered 308 until complete),
-//! `files.get` (metadata, or `alt=media` for the content), `permissions.create`.
+//! `files.get` (metadata, or `alt=media` for the content), `files.delete`,
+//! `permissions.create`. `fields` selects what a file resource says, as Drive's does.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +28,33 @@ type Q = Query<HashMap<String, String>>;
 
 fn resource(f: &DriveFile) -> Value {
     json!({"kind": "drive#file", "id": f.id, "name": f.name, "mimeType": f.mime_type, "parents": f.parents, "size": f.content.len().to_string()})
+}
+
+/// Every field a file resource has, for `fields=`: with the checksum Drive computes from
+/// the bytes it holds, and the app's properties.
+pub fn full_resource(f: &DriveFile) -> Value {
+    use md5::Digest;
+    let mut v = resource(f);
+    v["md5Checksum"] = json!(hex(&md5::Md5::digest(&f.content)));
+    v["appProperties"] = json!(f.app_properties);
+    v["createdTime"] = json!(f.created_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    v
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A resource cut to `fields` (`id,name,size`), or as it is without them.
+pub fn select(full: Value, fields: Option<&str>, default: Value) -> Value {
+    let Some(fields) = fields else { return default };
+    let mut out = serde_json::Map::new();
+    for f in fields.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        if let Some(v) = full.get(f) {
+            out.insert(f.to_string(), v.clone());
+        }
+    }
+    Value::Object(out)
 }
 
 /// Splits a multipart/related body into (metadata JSON, media bytes).
@@ -90,6 +118,15 @@ fn store_new(state: &State, meta: &Value, content: Vec<u8>) -> DriveFile {
         trashed: false,
         content,
         permissions: vec![],
+        app_properties: meta["appProperties"]
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        created_time: state.now(),
     };
     state.lock().drive.push(f.clone());
     f
@@ -252,7 +289,30 @@ pub async fn get(
     if q.get("alt").map(String::as_str) == Some("media") {
         return (StatusCode::OK, [(header::CONTENT_TYPE, f.mime_type.clone())], f.content).into_response();
     }
-    Json(resource(&f)).into_response()
+    Json(select(
+        full_resource(&f),
+        q.get("fields").map(String::as_str),
+        resource(&f),
+    ))
+    .into_response()
+}
+
+/// `DELETE /drive/v3/files/{id}`: gone at once (not to the trash), 204.
+pub async fn delete(AxState(state): AxState<Arc<State>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    state.count("drive.files.delete");
+    if let Err(r) = bearer::check(&state, &headers, WRITE) {
+        return r;
+    }
+    if let Some(r) = refuse_read_only(&state, std::slice::from_ref(&id)) {
+        return r;
+    }
+    let mut inner = state.lock();
+    let before = inner.drive.len();
+    inner.drive.retain(|f| f.id != id);
+    if inner.drive.len() == before {
+        return api_error(404, &format!("File not found: {id}."), "NOT_FOUND");
+    }
+    StatusCode::NO_CONTENT.into_response()
 }
 
 /// `POST /drive/v3/files/{id}/permissions`: `{"type": "user", "role": "reader", "emailAddress": ...}`.

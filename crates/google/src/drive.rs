@@ -187,6 +187,90 @@ impl GoogleClient {
         }
     }
 
+    /// A new file in `folder_id` (never replacing one of that name), with the app's
+    /// private `appProperties`: multipart up to 5 MB, resumable above. Drive shows it only
+    /// once its last byte has arrived. Answers the new file's resource.
+    pub async fn create_file(
+        &self,
+        folder_id: &str,
+        name: &str,
+        mime: &str,
+        bytes: &[u8],
+        app_properties: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Value, GoogleError> {
+        let url = format!("{}/upload/drive/v3/files", self.urls().drive);
+        let meta = json!({"name": name, "mimeType": mime, "parents": [folder_id], "appProperties": app_properties});
+        let resource = format!("folder {folder_id} (uploading `{name}`)");
+        if bytes.len() <= MULTIPART_MAX {
+            self.multipart(Method::POST, &url, &meta, mime, bytes, &resource).await
+        } else {
+            self.resumable(Method::POST, &url, &meta, mime, bytes, &resource).await
+        }
+    }
+
+    /// A file's metadata, `fields` as Drive takes them (`id,size,md5Checksum`).
+    pub async fn file_fields(&self, file_id: &str, fields: &str) -> Result<Value, GoogleError> {
+        let url = format!(
+            "{}/drive/v3/files/{}?fields={}",
+            self.urls().drive,
+            enc(file_id),
+            enc(fields)
+        );
+        self.call(
+            Api::Drive,
+            &format!("file {file_id}"),
+            READ_SCOPES,
+            Method::GET,
+            url,
+            None,
+        )
+        .await
+    }
+
+    /// Every file in a folder (not in the trash), each with `fields`, page after page.
+    pub async fn list_folder(&self, folder_id: &str, fields: &str) -> Result<Vec<Value>, GoogleError> {
+        let q = format!("{} in parents and trashed = false", lit(folder_id));
+        let mut out = Vec::new();
+        let mut page: Option<String> = None;
+        loop {
+            let mut url = format!(
+                "{}/drive/v3/files?q={}&fields={}&pageSize=1000",
+                self.urls().drive,
+                enc(&q),
+                enc(&format!("nextPageToken,files({fields})"))
+            );
+            if let Some(p) = &page {
+                url += &format!("&pageToken={}", enc(p));
+            }
+            let v = self
+                .call(
+                    Api::Drive,
+                    &format!("folder {folder_id}"),
+                    READ_SCOPES,
+                    Method::GET,
+                    url,
+                    None,
+                )
+                .await?;
+            out.extend(v["files"].as_array().cloned().unwrap_or_default());
+            match v["nextPageToken"].as_str() {
+                Some(p) => page = Some(p.to_string()),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Deletes a file for good (not to the trash).
+    pub async fn delete_file(&self, file_id: &str) -> Result<(), GoogleError> {
+        let url = format!("{}/drive/v3/files/{}", self.urls().drive, enc(file_id));
+        let resource = format!("file {file_id}");
+        self.send(Api::Drive, &resource, WRITE_SCOPES, |http, token| {
+            http.delete(&url).bearer_auth(token)
+        })
+        .await
+        .map(|_| ())
+    }
+
     /// A file's content (`files.get?alt=media`).
     pub async fn download(&self, file_id: &str) -> Result<Vec<u8>, GoogleError> {
         let url = format!("{}/drive/v3/files/{}?alt=media", self.urls().drive, enc(file_id));

@@ -187,7 +187,7 @@ pub fn registry(app: &App, worker: &Arc<OutboxWorker>) -> Result<Registry, AppEr
 /// With `[backup]`: `backup` on its schedule (stale, so alerted, when it has not
 /// succeeded for twice its interval), and `backup-verify` with a `verify_schedule`.
 fn backup_jobs(app: &App) -> Result<Vec<Entry>, AppError> {
-    let (Some(settings), Some(backups)) = (&app.config.backup, app.backups()) else {
+    let (Some(settings), Some(backups)) = (&app.config.backup, app.backups()?) else {
         return Ok(Vec::new());
     };
     let parse = |key: &str, s: &str| {

@@ -70,7 +70,7 @@ impl Target for DirTarget {
             sha256.to_string(),
         );
         let me = DirTarget { dir: dir.clone() };
-        tokio::task::spawn_blocking(move || {
+        crate::background::run(move || {
             if !dir.is_dir() {
                 return Err(BackupError::Target {
                     target: me.describe(),
@@ -109,7 +109,6 @@ impl Target for DirTarget {
             sync_dir(&dir).map_err(|e| me.unreachable(e))
         })
         .await
-        .expect("the copy does not panic")
     }
 
     async fn list(&self) -> Result<Vec<Stored>, BackupError> {
@@ -145,8 +144,8 @@ impl Target for DirTarget {
                 target: self.describe(),
             });
         }
-        std::fs::copy(&from, to).map_err(|e| self.unreachable(e))?;
-        Ok(())
+        let (to, me) = (to.to_path_buf(), DirTarget { dir: self.dir.clone() });
+        crate::background::run(move || std::fs::copy(&from, &to).map(|_| ()).map_err(|e| me.unreachable(e))).await
     }
 
     async fn delete(&self, name: &str) -> Result<(), BackupError> {

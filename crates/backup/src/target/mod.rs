@@ -4,6 +4,7 @@
 //! cleaned by the next backup.
 
 mod dir;
+mod drive;
 #[cfg(feature = "aws")]
 mod s3;
 
@@ -11,8 +12,10 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
+use jada_google::client::GoogleClient;
 
 pub use dir::DirTarget;
+pub use drive::DriveTarget;
 
 use crate::BackupError;
 
@@ -71,8 +74,10 @@ pub trait Target: Send + Sync {
     async fn delete(&self, name: &str) -> Result<(), BackupError>;
 }
 
-/// `[backup] target` (with the S3 settings), parsed.
-pub fn parse(settings: &crate::Settings) -> Result<Box<dyn Target>, String> {
+/// `[backup] target` (with the S3 settings), parsed; `google` is the client of `[backup]
+/// credential`, which a Drive target needs.
+pub fn parse(settings: &crate::Settings, google: Option<GoogleClient>) -> Result<Box<dyn Target>, String> {
+    check(settings)?;
     let spec = settings.target.as_str();
     if let Some(rest) = spec.strip_prefix("s3://") {
         #[cfg(feature = "aws")]
@@ -86,15 +91,33 @@ pub fn parse(settings: &crate::Settings) -> Result<Box<dyn Target>, String> {
             "`s3://{rest}` needs jada's AWS parts: build it with `cargo build --release --features aws`"
         ));
     }
+    if let Some(folder) = spec.strip_prefix("drive:") {
+        let client = google.ok_or_else(|| format!("`{spec}` needs [backup] credential"))?;
+        return Ok(Box::new(DriveTarget::new(folder, client)));
+    }
+    let path = spec.strip_prefix("dir:").expect("checked");
+    Ok(Box::new(DirTarget::new(path.into())))
+}
+
+/// Whether `[backup] target` is a target jada knows, with what it needs.
+pub fn check(settings: &crate::Settings) -> Result<(), String> {
+    let spec = settings.target.as_str();
     match spec.split_once(':') {
-        Some(("dir", path)) if path.starts_with('/') => Ok(Box::new(DirTarget::new(path.into()))),
+        _ if spec.starts_with("s3://") => Ok(()),
+        Some(("dir", path)) if path.starts_with('/') => Ok(()),
         Some(("dir", path)) => Err(format!(
             "`dir:{path}` is not an absolute path: give the directory as dir:/PATH (another disk, a mounted share)"
         )),
-        Some(("drive", _)) => Err(format!(
-            "`{spec}`: Google Drive targets are not built yet; use dir:/PATH (another disk, a mounted share) or s3://BUCKET/PREFIX"
+        Some(("drive", "")) => {
+            Err("`drive:` needs the folder's id: drive:FOLDER_ID (the last part of the folder's address)".into())
+        }
+        Some(("drive", _)) if settings.credential.is_none() => Err(format!(
+            "`{spec}` needs `credential`: the name of the Google credential that uploads to the folder"
         )),
-        _ => Err(format!("`{spec}` is not a backup target: use dir:/PATH or s3://BUCKET/PREFIX")),
+        Some(("drive", _)) => Ok(()),
+        _ => Err(format!(
+            "`{spec}` is not a backup target: use dir:/PATH, s3://BUCKET/PREFIX or drive:FOLDER_ID"
+        )),
     }
 }
 

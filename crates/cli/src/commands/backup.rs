@@ -56,7 +56,11 @@ fn backups(g: &Global, from: Option<&str>) -> Result<Backups, Failure> {
             )))
         }
     };
-    Backups::new(&settings, &config.data_dir).map_err(|e| Failure::Usage(anyhow::anyhow!("--from: {e}")))
+    // Drive goes through one of this data directory's Google credentials.
+    if settings.credential.is_some() {
+        return Ok(load_app(g)?.backups_to(&settings)?);
+    }
+    Backups::new(&settings, &config.data_dir, None).map_err(|e| Failure::Usage(anyhow::anyhow!("--from: {e}")))
 }
 
 /// `--key FILE`, or this data directory's `secrets/backup-key`.
@@ -73,7 +77,7 @@ fn read_key(b: &Backups, path: Option<&Path>) -> Result<BackupKey, Failure> {
 
 /// Runs the `backup` job now, recorded like the daemon's runs.
 async fn now(app: &Context, json: bool) -> Result<(), Failure> {
-    let Some(b) = app.backups() else {
+    let Some(b) = app.backups()? else {
         return Err(Failure::Usage(anyhow::anyhow!(
             "no [backup] in the configuration: add `[backup] target = \"dir:/PATH\"` to jada.toml"
         )));

@@ -28,6 +28,7 @@ pub async fn local_report(ctx: &Context, p: &Jobs) -> Result<StatusReport, Failu
         .await
         .map_err(Failure::op)?;
     let zone = ctx.config.business.time_zone.tz();
+    let backups = ctx.backups()?;
     let mut report = status::collect(status::Inputs {
         store: ctx.store.as_ref(),
         registry: &p.registry,
@@ -36,7 +37,7 @@ pub async fn local_report(ctx: &Context, p: &Jobs) -> Result<StatusReport, Failu
         daemon: None,
         now: SystemClock.now(),
         data_dir: ctx.data.root(),
-        backups: ctx.backups().as_deref(),
+        backups: backups.as_deref(),
     })
     .await
     .map_err(Failure::op)?;

@@ -77,7 +77,7 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         agent: setup::agent_desk(&ctx)?,
         tasks: tokio_util::task::TaskTracker::new(),
         fleet: ctx.config.fleet(),
-        backups: ctx.backups(),
+        backups: ctx.backups()?,
     });
     let alerts = setup::alert_engine(&ctx)?;
     let grace = parse_duration(&ctx.config.server.shutdown_grace).unwrap_or(20);

@@ -18,7 +18,7 @@ async fn an_archive_altered_at_the_target_is_one_alert_naming_it() {
     let target = tempfile::tempdir().unwrap();
     let settings: jada_backup::Settings =
         serde_json::from_value(serde_json::json!({ "target": format!("dir:{}", target.path().display()) })).unwrap();
-    let backups = Arc::new(Backups::new(&settings, env._dir.path()).unwrap());
+    let backups = Arc::new(Backups::new(&settings, env._dir.path(), None).unwrap());
     let made = backups.run(env.clock_now()).await.unwrap();
     assert!(made.verified.is_some());
     let mut registry = Registry::default();
