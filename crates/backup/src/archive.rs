@@ -114,8 +114,8 @@ pub fn write(
     let mut hashing = encrypted.finish().map_err(io)?;
     hashing.flush().map_err(io)?;
     let (inner, len, sha) = hashing.done();
-    let file = inner.into_inner().map_err(|e| io(e.into_error()))?;
-    file.sync_all().map_err(io)?;
+    // Not synced: this is the scratch copy; the target syncs (or checks) its own.
+    inner.into_inner().map_err(|e| io(e.into_error()))?;
     Ok((len, sha))
 }
 
@@ -135,7 +135,14 @@ fn append_bytes<W: Write>(
 
 /// Opens `archive` with the key into `into` (an empty private directory), checks every
 /// file against the manifest, and returns the manifest. Nothing outside `into` is written.
-pub fn unpack(archive: &Path, identity: &age::x25519::Identity, into: &Path) -> Result<Manifest, BackupError> {
+/// `durable`: each file synced to disk (a restore), or left to the page cache (a scratch
+/// directory that is checked and removed).
+pub fn unpack(
+    archive: &Path,
+    identity: &age::x25519::Identity,
+    into: &Path,
+    durable: bool,
+) -> Result<Manifest, BackupError> {
     let name = archive.display().to_string();
     let file = std::fs::File::open(archive).map_err(|e| BackupError::io(archive, e))?;
     let decryptor = age::Decryptor::new_buffered(BufReader::new(file)).map_err(|e| refused(&name, e))?;
@@ -179,7 +186,9 @@ pub fn unpack(archive: &Path, identity: &age::x25519::Identity, into: &Path) -> 
         let mut hashing = HashingWriter::new(&mut out);
         std::io::copy(&mut entry, &mut hashing).map_err(|e| damaged(read_error(e)))?;
         let (_, bytes, sha) = hashing.done();
-        out.sync_all().map_err(|e| BackupError::io(&dest, e))?;
+        if durable {
+            out.sync_all().map_err(|e| BackupError::io(&dest, e))?;
+        }
         seen.insert(rel, (bytes, sha));
     }
     let manifest = manifest.ok_or_else(|| damaged("it has no manifest.json".into()))?;

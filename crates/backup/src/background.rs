@@ -1,7 +1,7 @@
 //! The backup's heavy work (copying, hashing, compressing, encrypting, checking) on a
-//! thread of its own at the lowest CPU priority: on a two-core server the daemon's pages
+//! thread of its own at the lowest CPU priority (SCHED_IDLE): on a two-core server the daemon's pages
 //! and API keep their latency while a backup runs, and the backup takes longer while they
-//! are busy. Linux keeps the nice value per thread, so nothing else is slowed.
+//! are busy.
 
 /// Runs `work` on a new low-priority thread and waits for it without blocking the runtime.
 pub async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
@@ -16,11 +16,16 @@ pub async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
     rx.await.expect("the backup's work does not panic")
 }
 
-/// nice 19 for the calling thread only (setpriority with PRIO_PROCESS and 0 is per thread
-/// on Linux). Lowering one's own priority needs no privilege; failing leaves it as it was.
+/// The calling thread only (Linux keeps both per thread): SCHED_IDLE, which any other
+/// task preempts as soon as it wakes, and nice 19 should that be refused. Lowering one's
+/// own priority needs no privilege; failing leaves it as it was.
 fn lowest_priority() {
-    // SAFETY: setpriority changes a scheduling attribute of this thread; no memory is touched.
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: both change a scheduling attribute of this thread; no memory is touched
+    // but `param`, which lives across the call.
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        }
     }
 }

@@ -343,7 +343,7 @@ impl Backups {
         let work = Work::new(&self.data_dir)?;
         let stored = self.find(id).await?;
         let restored = work.path().join("restored");
-        let manifest = self.fetch_and_unpack(&stored, key, &work, &restored).await?;
+        let manifest = self.fetch_and_unpack(&stored, key, &work, &restored, false).await?;
         let verified = Verified {
             id: stored.id.clone(),
             at: now,
@@ -379,14 +379,15 @@ impl Backups {
         }
     }
 
-    /// Fetches `stored` into `work`, unpacks it into `into` and checks the database there
-    /// against the manifest: integrity, rows per table, content.
+    /// Fetches `stored` into `work`, unpacks it into `into` (synced when `durable`) and
+    /// checks the database there against the manifest: integrity, rows per table, content.
     async fn fetch_and_unpack(
         &self,
         stored: &Stored,
         key: &BackupKey,
         work: &Work,
         into: &Path,
+        durable: bool,
     ) -> Result<archive::Manifest, BackupError> {
         let file = work.path().join(&stored.name);
         self.target.fetch(&stored.name, &file).await?;
@@ -398,7 +399,7 @@ impl Backups {
                 written.check(&stored.name, bytes, &sha256)?;
             }
             jada_google::secret_files::create_private_dir_all(&into).map_err(|e| BackupError::io(&into, e))?;
-            let manifest = archive::unpack(&file, &identity, &into)?;
+            let manifest = archive::unpack(&file, &identity, &into, durable)?;
             let (counts, content) = snapshot::check(&into.join(archive::DATABASE))?;
             if counts != manifest.counts {
                 return Err(BackupError::Damaged(format!(
@@ -452,7 +453,7 @@ impl Backups {
         let stored = self.find(Some(id)).await?;
         let work = Work::new(to)?;
         let staged = work.path().join("restored");
-        let manifest = self.fetch_and_unpack(&stored, key, &work, &staged).await?;
+        let manifest = self.fetch_and_unpack(&stored, key, &work, &staged, true).await?;
         // Checked: now into place. A database replaced loses its old journal files, which
         // would otherwise be replayed over it.
         for suffix in ["-wal", "-shm", "-journal"] {

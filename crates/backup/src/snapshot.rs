@@ -41,6 +41,13 @@ pub fn take(live: &Path, to: &Path) -> Result<Snapshot, BackupError> {
         path: to.display().to_string(),
         why: e.to_string(),
     })?;
+    // A scratch copy, packed and removed: no journal, no fsync (fewer writes competing
+    // with the daemon's own).
+    dst.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+        .map_err(|e| BackupError::Database {
+            path: to.display().to_string(),
+            why: e.to_string(),
+        })?;
     {
         let backup = rusqlite::backup::Backup::new(&src, &mut dst).map_err(sql)?;
         // All pages in one step: the source's read transaction stays the same moment.

@@ -466,6 +466,27 @@ fn backup_now_on_dynamodb_asks_dynamodb_for_a_backup_of_each_table_and_list_show
     assert_eq!(summaries[0]["BackupName"], made[0]["name"]);
     let ours: Value = serde_json::from_str(&stdout(jada_aws(dir.path()).args(["backup", "list", "--json"]))).unwrap();
     assert_eq!(ours["backups"].as_array().unwrap().len(), 4);
+    // Doctor says where point-in-time recovery is off, and how to turn it on.
+    let out = jada_aws(dir.path())
+        .args(["doctor", "--json"])
+        .assert()
+        .get_output()
+        .stdout
+        .clone();
+    let doctor: Value = serde_json::from_slice(&out).unwrap();
+    let pitr = doctor["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["what"]
+                .as_str()
+                .unwrap()
+                .starts_with("DynamoDB point-in-time recovery:")
+        })
+        .unwrap_or_else(|| panic!("{doctor:#}"))
+        .clone();
+    assert!(pitr["what"].as_str().unwrap().contains(&tables.charters), "{pitr}");
     // What only a file backup has is refused with what to do instead.
     let refused = jada_aws(dir.path())
         .args(["backup", "restore", "x", "--to", "y"])

@@ -273,6 +273,17 @@ impl DynamoStore {
         }))
     }
 
+    /// Whether point-in-time recovery is on for each table jada uses (`None`: the endpoint
+    /// does not offer it), for doctor.
+    pub async fn point_in_time_recovery(&self) -> Result<Vec<(String, Option<bool>)>> {
+        let t = &self.tables;
+        let mut out = vec![];
+        for table in [&t.charters, &t.crew, &t.chats, &t.ops] {
+            out.push((table.clone(), self.pitr(table).await?));
+        }
+        Ok(out)
+    }
+
     /// Whether point-in-time recovery is on. `None` when the endpoint does not offer
     /// continuous backups (a local test server may not).
     async fn pitr(&self, table: &str) -> Result<Option<bool>> {

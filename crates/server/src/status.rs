@@ -73,6 +73,10 @@ pub struct StatusReport {
     /// With `[backup]`: the target and the last backup and verified one.
     #[serde(default)]
     pub backup: Option<jada_backup::Status>,
+    /// On DynamoDB: whether point-in-time recovery is on for each table (`None`: the
+    /// endpoint does not say). Filled by doctor, which asks DynamoDB itself.
+    #[serde(default)]
+    pub point_in_time_recovery: Vec<(String, Option<bool>)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -240,6 +244,7 @@ pub async fn collect(i: Inputs<'_>) -> Result<StatusReport, StoreError> {
             .ok()
             .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777),
         backup: i.backups.map(|b| b.status()),
+        point_in_time_recovery: Vec::new(),
     })
 }
 
@@ -417,6 +422,9 @@ impl StatusReport {
         if let Some(b) = &self.backup {
             f.push(self.backup_finding(b));
         }
+        if !self.point_in_time_recovery.is_empty() {
+            f.push(self.pitr_finding());
+        }
         if let Some(free) = self.disk_free_bytes {
             let what = format!("{} free in {}", jada_core::text::bytes(free), self.data_dir);
             let low = free < LOW_DISK;
@@ -427,6 +435,40 @@ impl StatusReport {
             });
         }
         f
+    }
+
+    /// Point-in-time recovery on the DynamoDB tables: on DynamoDB it is what covers the time
+    /// between backups, so a table without it is said with how to turn it on.
+    fn pitr_finding(&self) -> Finding {
+        let on: Vec<&str> = self
+            .point_in_time_recovery
+            .iter()
+            .filter(|(_, on)| *on == Some(true))
+            .map(|(t, _)| t.as_str())
+            .collect();
+        let off: Vec<&str> = self
+            .point_in_time_recovery
+            .iter()
+            .filter(|(_, on)| *on != Some(true))
+            .map(|(t, _)| t.as_str())
+            .collect();
+        let mut what = String::from("DynamoDB point-in-time recovery:");
+        if !on.is_empty() {
+            what += &format!(" on for {}", on.join(", "));
+        }
+        if !off.is_empty() {
+            what += &format!("{} off for {}", if on.is_empty() { "" } else { ";" }, off.join(", "));
+        }
+        Finding {
+            ok: true,
+            what,
+            fix: (!off.is_empty()).then(|| {
+                format!(
+                    "turn it on (it is what restores the time between backups): `aws dynamodb update-continuous-backups --table-name {} --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true`, for each",
+                    off[0]
+                )
+            }),
+        }
     }
 
     /// "backups: last verified ..." (a backup that fails or goes stale is its job's finding).

@@ -33,6 +33,10 @@ pub async fn run(g: &Global, args: &DoctorArgs) -> Result<(), Failure> {
             }
         }
     };
+    let mut report = report;
+    if args.remote.is_none() {
+        report.point_in_time_recovery = point_in_time_recovery(g).await?;
+    }
     let findings = report.findings();
     if args.json {
         print_json(&serde_json::json!({ "healthy": report.healthy(), "findings": findings, "report": report }))?;
@@ -58,6 +62,23 @@ pub async fn run(g: &Global, args: &DoctorArgs) -> Result<(), Failure> {
             reported: !args.json,
         })
     }
+}
+
+/// On DynamoDB, whether point-in-time recovery is on for each table (asked here: the
+/// daemon's report does not carry it).
+#[cfg(feature = "aws")]
+async fn point_in_time_recovery(g: &Global) -> Result<Vec<(String, Option<bool>)>, Failure> {
+    let config = crate::commands::load_config(g)?;
+    if config.store.backend != jada_app::config::Backend::Dynamodb {
+        return Ok(Vec::new());
+    }
+    let store = crate::commands::store::tables::connect(&config).await;
+    store.point_in_time_recovery().await.map_err(Failure::op)
+}
+
+#[cfg(not(feature = "aws"))]
+async fn point_in_time_recovery(_: &Global) -> Result<Vec<(String, Option<bool>)>, Failure> {
+    Ok(Vec::new())
 }
 
 /// The status report of this data directory's own daemon (as its lock and daemon.json
