@@ -238,6 +238,13 @@ impl Backups {
         BackupKey::load_or_create(&self.secrets(), now)
     }
 
+    /// Records that a person was shown the key (doctor stops asking).
+    pub fn key_shown(&self, now: DateTime<Utc>) -> Result<(), BackupError> {
+        let mut state = self.state();
+        state.key_shown_at = Some(now);
+        state.save(&self.data_dir)
+    }
+
     /// The key archives were made with, for reading them (never made here: a new key opens
     /// no archive).
     pub fn existing_key(&self) -> Result<BackupKey, BackupError> {
@@ -466,6 +473,12 @@ impl Backups {
             }
             std::fs::rename(staged.join(&f.path), &dest).map_err(|e| BackupError::io(&dest, e))?;
         }
+        // The person restoring holds the key: this directory's doctor need not ask for it.
+        BackupState {
+            key_shown_at: Some(Utc::now()),
+            ..BackupState::default()
+        }
+        .save(to)?;
         // The restored jada goes on backing up with the same key.
         let secrets = to.join("secrets");
         let key_copy = secrets.join(key::KEY_FILE);

@@ -19,6 +19,10 @@ pub struct BackupState {
     pub last_success_at: Option<DateTime<Utc>>,
     /// The newest archive restored and compared with its snapshot.
     pub last_verified: Option<LastVerified>,
+    /// When the backup key was last shown to a person (`jada backup key`), or used by one
+    /// to restore here: until then its only copy may be on this machine.
+    #[serde(default)]
+    pub key_shown_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -126,6 +126,17 @@ fn a_restore_into_a_running_daemons_data_directory_is_refused() {
     business_with_backups(d);
     jada(d).args(["backup", "now"]).assert().success();
     let id = backup_ids(d).remove(0);
+    // The job made the key; until a person has seen it, doctor says so and fails.
+    let out = jada(d).arg("doctor").assert().code(1).get_output().stdout.clone();
+    assert!(String::from_utf8_lossy(&out).contains("the backup key (secrets/backup-key) has never been shown"));
+    let shown = jada(d)
+        .args(["backup", "key", "--show"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8_lossy(&shown).starts_with("AGE-SECRET-KEY-1"));
     let (child, url) = serve(d);
     let _daemon = Running(child);
     // What the last backup did, where operators look: /metrics and doctor.

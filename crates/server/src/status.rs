@@ -421,6 +421,13 @@ impl StatusReport {
         }
         if let Some(b) = &self.backup {
             f.push(self.backup_finding(b));
+            if b.state.key_shown_at.is_none() {
+                f.push(Finding {
+                    ok: false,
+                    what: "the backup key (secrets/backup-key) has never been shown: if its only copy is on this machine, a dead disk takes every archive's key with it".into(),
+                    fix: Some("run `jada backup key --show` and keep what it prints off this machine".into()),
+                });
+            }
         }
         if !self.point_in_time_recovery.is_empty() {
             f.push(self.pitr_finding());

@@ -194,6 +194,7 @@ fn key(b: &Backups, show: bool) -> Result<(), Failure> {
         return Ok(());
     }
     println!("{}", key.secret_text());
+    b.key_shown(SystemClock.now()).map_err(Failure::op)?;
     eprintln!(
         "\nThis is the backup key ({}). Every archive is encrypted to it, and without it no\n\
          archive opens: keep a copy OFF this machine now (a password manager, a printed copy\n\
