@@ -232,6 +232,42 @@ impl DataDir {
         Ok(())
     }
 
+    /// Takes group and other bits off everything in the data directory that this user
+    /// owns (the owner's bits are kept: 0755 -> 0700, 0644 -> 0600):
+    /// what an older jada or another tool wrote under a loose umask. Files jada writes
+    /// today are private already. Symbolic links, other users' files and `secrets/` (a loose
+    /// secret is refused by every command that reads it, for a person to look at) are
+    /// left alone.
+    /// Returns what it changed (`path: 0644 -> 0600`).
+    pub fn tighten(&self) -> std::io::Result<Vec<String>> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let mut changed = Vec::new();
+        let mut stack = vec![self.root.clone()];
+        while let Some(path) = stack.pop() {
+            let meta = std::fs::symlink_metadata(&path)?;
+            // A loose secret is refused, not quietly mended: it may have been read, and the
+            // person who runs jada must know (`jada auth harden` after looking).
+            if meta.file_type().is_symlink() || meta.uid() != me || path == self.secrets() {
+                continue;
+            }
+            let old = meta.mode() & 0o777;
+            let new = old & 0o700;
+            if old != new {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(new))?;
+                changed.push(format!("{}: {old:04o} -> {new:04o}", path.display()));
+            }
+            if meta.is_dir() {
+                for entry in std::fs::read_dir(&path)? {
+                    stack.push(entry?.path());
+                }
+            }
+        }
+        changed.sort();
+        Ok(changed)
+    }
+
     /// The daemon running here, if one holds the lock and said where it listens.
     pub fn running_daemon(&self) -> Option<RunningDaemon> {
         use std::os::unix::io::AsRawFd;

@@ -949,6 +949,47 @@ fn everything_jada_writes_is_private_whatever_the_umask() {
     }
 }
 
+/// What an older jada (or a hand copy) left open to others is made private when the
+/// daemon starts, and by `jada auth harden`, each change said.
+#[test]
+fn files_an_older_jada_left_open_are_made_private_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d).args(["demo", "--season", "2024"]).assert().success();
+    jada(d)
+        .args(["report", "monthly", "--month", "2024-07"])
+        .assert()
+        .success();
+    let data = d.join("jada-data");
+    let loosen =
+        |path: &Path, mode: u32| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    loosen(&data.join("jada.db"), 0o644);
+    loosen(&data.join("reports"), 0o755);
+    for e in std::fs::read_dir(data.join("reports")).unwrap() {
+        loosen(&e.unwrap().path(), 0o666);
+    }
+    loosen(&data, 0o750);
+    assert!(!open_to_others(&data).is_empty());
+    let harden = jada(d)
+        .args(["auth", "harden"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let said = String::from_utf8_lossy(&harden).to_string();
+    assert!(said.contains("jada.db: 0644 -> 0600"), "{said}");
+    assert!(open_to_others(&data).is_empty(), "{:?}", open_to_others(&data));
+
+    // Again, and the daemon's start does the same.
+    loosen(&data.join("jada.db"), 0o664);
+    loosen(&data.join("reports"), 0o777);
+    let (child, _url) = serve(d);
+    let _daemon = Running(child);
+    assert!(open_to_others(&data).is_empty(), "{:?}", open_to_others(&data));
+}
+
 /// A daemon.json someone planted (a pid that does not hold the lock, or a file others
 /// may write) is not trusted: doctor sends no admin token there and reads the store,
 /// and no link points at the planted address.

@@ -306,11 +306,13 @@ fn harden(ctx: &Context) -> Result<(), Failure> {
         .map(|c| ctx.config.credential_path(c))
         .filter(|p| p.exists())
         .collect();
-    let changed = secret_files::harden(&ctx.data.secrets(), &files).context("cannot change permissions")?;
+    let mut changed = secret_files::harden(&ctx.data.secrets(), &files).context("cannot change permissions")?;
+    changed.extend(ctx.data.tighten().context("cannot change permissions")?);
     if changed.is_empty() {
         println!(
-            "secrets are already private ({} is 0700, its files 0600)",
-            ctx.data.secrets().display()
+            "secrets are already private ({} is 0700, its files 0600), and nothing else in {} is open to others",
+            ctx.data.secrets().display(),
+            ctx.data.root().display()
         );
     } else {
         for c in changed {

@@ -27,6 +27,18 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
     let mut ctx = Context::open(config)?;
     // Then the data directory: one daemon per SQLite file.
     let lock = ctx.data.lock_daemon().map_err(Failure::op)?;
+    // What an older jada or another tool left readable by others is made private.
+    match ctx.data.tighten() {
+        Ok(changed) if !changed.is_empty() => tracing::warn!(
+            files = changed.len(),
+            changed = %changed.join(", "),
+            "made private what others could read or write in the data directory"
+        ),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot make the data directory private; `chmod -R go= {}` does", ctx.data.root().display())
+        }
+    }
     let mut demo_model = None;
     if args.demo {
         load_demo_if_empty(&ctx).await?;
