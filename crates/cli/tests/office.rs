@@ -979,6 +979,42 @@ fn a_person_removed_from_the_office_users_loses_their_session() {
     assert_eq!(v["charter"]["version"], 1, "nothing changed");
 }
 
+/// The same without a restart: the daemon follows jada.toml's `[office] users` while it
+/// runs, so the removed person's next request after the edit is refused.
+#[test]
+fn a_person_removed_from_the_office_users_while_the_daemon_runs_is_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_serve, base, http, session) = signed_in_office(d);
+    let status = || {
+        http.get(format!("{base}/office"))
+            .header("cookie", &session)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(status(), 200);
+    let toml = std::fs::read_to_string(d.join("jada.toml")).unwrap();
+    // A broken edit first: the daemon keeps the list it had.
+    std::fs::write(
+        d.join("jada.toml"),
+        format!(
+            "{toml}
+[office
+"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("jada.toml"),
+        toml.replace("office@bluewater.example.com", "skipper@bluewater.example.com"),
+    )
+    .unwrap();
+    poll("the removed person refused", Duration::from_secs(15), || {
+        (status() == 303).then_some(())
+    });
+}
+
 /// A page shows a notice only when the daemon made it: text put in a link (`?done=...`)
 /// that someone sends to the office is not shown as if jada had said it.
 #[test]

@@ -502,3 +502,38 @@ fn watchdog(tracker: &TaskTracker, stop: CancellationToken) {
         }
     });
 }
+
+/// Re-reads `[office] users` whenever the configuration file changes (looked at every
+/// 2 s), so a person removed from it is out at their next request without a restart, and
+/// one added may sign in. A file that no longer loads leaves the list as it was, said in
+/// the log. `reload` loads the whole configuration as the daemon did at start.
+pub async fn watch_office_users(
+    file: std::path::PathBuf,
+    reload: impl Fn() -> Result<Vec<String>, String> + Send + 'static,
+    users: crate::office::OfficeUsers,
+    shutdown: CancellationToken,
+) {
+    let stamp = |f: &std::path::Path| std::fs::metadata(f).and_then(|m| m.modified()).ok();
+    let mut seen = stamp(&file);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+        let now = stamp(&file);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match reload() {
+            Ok(list) if list != users.get() => {
+                tracing::info!(file = %file.display(), users = list.len(), "office users changed in the configuration: in force from the next request");
+                users.set(list);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(file = %file.display(), error = %e, "the configuration changed but does not load; office users stay as they were")
+            }
+        }
+    }
+}

@@ -395,7 +395,7 @@ pub fn office(app: &App) -> Result<Option<crate::office::Office>, AppError> {
         return Ok(None);
     }
     Ok(Some(crate::office::Office {
-        users: users.clone(),
+        users: crate::office::OfficeUsers::new(users.clone()),
         mailer: app.mailer()?,
         sender: app.sender(),
         dispatcher: app.dispatcher()?,

@@ -91,6 +91,24 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         fleet: ctx.config.fleet(),
         backups: ctx.backups()?,
     });
+    // `[office] users` follows jada.toml while the daemon runs (not in the demo, whose
+    // users are made up at start).
+    if let (Some(office), false) = (&shared.office, args.demo) {
+        let source = crate::commands::config_source(g);
+        let data_dir = g.data_dir.clone();
+        let reload = move || {
+            jada_app::config::Config::load(&source, data_dir.as_deref())
+                .map(|c| c.office.users)
+                .map_err(|e| e.to_string())
+        };
+        let file = crate::commands::config_source(g).path().to_path_buf();
+        tokio::spawn(jada_server::daemon::watch_office_users(
+            file,
+            reload,
+            office.users.clone(),
+            abort.clone(),
+        ));
+    }
     let alerts = setup::alert_engine(&ctx)?;
     let grace = parse_duration(&ctx.config.server.shutdown_grace).unwrap_or(20);
     let daemon = Daemon {

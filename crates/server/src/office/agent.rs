@@ -189,7 +189,7 @@ async fn known_addresses(shared: &OfficeState, session: u64) -> Result<std::coll
         .await?
         .into_iter()
         .map(|m| m.email.as_str().to_string())
-        .chain(o.users.iter().map(|u| u.to_ascii_lowercase()))
+        .chain(o.users.get().iter().map(|u| u.to_ascii_lowercase()))
         .collect();
     let read: String = shared
         .store

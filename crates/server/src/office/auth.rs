@@ -38,7 +38,7 @@ impl FromRequestParts<Arc<OfficeState>> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, shared: &Arc<OfficeState>) -> Result<Self, Response> {
         let now = shared.clock.now();
         let secret = cookie(&parts.headers, SESSION_COOKIE).unwrap_or_default();
-        match jada_ops::office::session(shared.store.as_ref(), &shared.office.users, &secret, now).await {
+        match jada_ops::office::session(shared.store.as_ref(), &shared.office.users.get(), &secret, now).await {
             Ok(Some(s)) => Ok(SignedIn {
                 email: s.email,
                 csrf: jada_ops::office::csrf_token(&secret),
@@ -179,7 +179,7 @@ pub async fn request_link(
     let address = email.trim().to_lowercase();
     if o.sign_in_limits.per_address.check_key(&address).is_ok() {
         if let Err(e) =
-            jada_ops::office::request_link(shared.store.as_ref(), &o.users, &email, shared.clock.now()).await
+            jada_ops::office::request_link(shared.store.as_ref(), &o.users.get(), &email, shared.clock.now()).await
         {
             // The store, not mail: the same for every address.
             tracing::error!(error = %e, "cannot queue a sign-in link");
@@ -230,7 +230,7 @@ pub async fn redeem(
     match jada_ops::office::redeem(
         shared.store.as_ref(),
         &o.dispatcher.links,
-        &o.users,
+        &o.users.get(),
         &token,
         o.session_hours,
         now,

@@ -41,10 +41,30 @@ use crate::status::StatusSource;
 
 const CSS: &str = include_str!("office.css");
 
+/// Who may sign in (email addresses), as the configuration says now: the daemon replaces
+/// the list when jada.toml changes (`daemon::watch_office_users`), and every request reads
+/// it, so a person removed is out at their next request.
+#[derive(Clone, Default)]
+pub struct OfficeUsers(Arc<std::sync::RwLock<Vec<String>>>);
+
+impl OfficeUsers {
+    pub fn new(users: Vec<String>) -> OfficeUsers {
+        OfficeUsers(Arc::new(std::sync::RwLock::new(users)))
+    }
+
+    pub fn get(&self) -> Vec<String> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set(&self, users: Vec<String>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = users;
+    }
+}
+
 /// What the office pages need besides the daemon's shared parts.
 pub struct Office {
-    /// Who may sign in (email addresses).
-    pub users: Vec<String>,
+    /// Who may sign in.
+    pub users: OfficeUsers,
     pub mailer: Arc<dyn Mailer>,
     pub sender: String,
     /// Dispatch (and its link keys, which also sign the sign-in links).
