@@ -6,14 +6,22 @@
 //! temporary directory, integrity-checked and compared with the counts and content taken
 //! at the snapshot** before it counts as verified. Old archives are pruned
 //! ([`retention`]) only after a newer one is verified.
+//!
+//! [`Backups`] is here; its work is in `run` (take a backup, prune), `verify` (prove an
+//! archive), `restore` (into a directory jada runs on) and `work` (scratch directories
+//! and the locks).
 
 pub mod archive;
 pub(crate) mod background;
 pub mod key;
+mod restore;
 pub mod retention;
+mod run;
 pub mod snapshot;
 mod state;
 pub mod target;
+mod verify;
+mod work;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 pub use key::BackupKey;
 pub use retention::Retention;
+pub use run::summary;
 pub use state::{BackupState, LastBackup, LastVerified};
 pub use target::{Stored, Target};
 
@@ -176,21 +185,6 @@ pub struct Backups {
     retention: Retention,
 }
 
-/// Files of the data directory that are never in an archive: the database (copied by
-/// its snapshot), what belongs to the running process, and what jada rebuilds.
-const NOT_BACKED_UP: &[&str] = &[
-    "jada.db",
-    "jada.db-wal",
-    "jada.db-shm",
-    "jada.db-journal",
-    "daemon.lock",
-    "daemon.json",
-    "backup.lock",
-    state::STATE_FILE,
-    "outbox",
-    "reports",
-];
-
 impl Backups {
     /// The backups `settings` configure; `google`: the client of `[backup] credential`
     /// (a Drive target needs it).
@@ -256,393 +250,8 @@ impl Backups {
         BackupKey::load(&path)
     }
 
-    /// Takes a backup (skipped when nothing changed since the last one, which must still
-    /// be at the target), verifies it, then prunes by the retention policy.
-    pub async fn run(&self, now: DateTime<Utc>) -> Result<Outcome, BackupError> {
-        let _lock = self.lock()?;
-        let work = Work::new(&self.data_dir)?;
-        let (key, _) = self.key(now)?;
-        let id = now.format(ID_FORMAT).to_string();
-        let db = work.path().join(archive::DATABASE);
-        let live = self.data_dir.join(archive::DATABASE);
-        let (manifest, files) = {
-            let (live, db, data_dir, id) = (live.clone(), db.clone(), self.data_dir.clone(), id.clone());
-            background::run(move || {
-                let snap = snapshot::take(&live, &db)?;
-                let files = files_of(&data_dir)?;
-                let manifest = archive::Manifest::new(&id, now, snap.counts, &snap.content, &db, &files)?;
-                Ok::<_, BackupError>((manifest, files))
-            })
-            .await?
-        };
-        let records = manifest.counts.values().sum();
-        let database_bytes = manifest.files[0].bytes;
-        let mut state = self.state();
-        let stored = self.target.list().await?;
-        if let Some(last) = state.last_backup.as_ref().filter(|l| {
-            l.fingerprint == manifest.fingerprint && l.target == self.target() && stored.iter().any(|s| s.id == l.id)
-        }) {
-            let outcome = Outcome {
-                id: last.id.clone(),
-                target: self.target(),
-                made: false,
-                bytes: last.bytes,
-                database_bytes,
-                records,
-                verified: None,
-                pruned: vec![],
-            };
-            state.last_success_at = Some(now);
-            state.save(&self.data_dir)?;
-            return Ok(outcome);
-        }
-        if stored.iter().any(|s| s.id == id) {
-            return Err(BackupError::Refused(format!(
-                "a backup {id} is already at {}: wait a second and run it again",
-                self.target()
-            )));
-        }
-        let name = target::name_of(&id);
-        let file = work.path().join(&name);
-        let (bytes, sha256) = {
-            let (file, db, recipient, m) = (file.clone(), db.clone(), key.recipient(), manifest.clone());
-            background::run(move || archive::write(&file, &m, &db, &files, &recipient)).await?
-        };
-        self.target.put(&name, &file, bytes, &sha256).await?;
-        state.last_backup = Some(LastBackup {
-            id: id.clone(),
-            at: now,
-            target: self.target(),
-            bytes,
-            sha256,
-            fingerprint: manifest.fingerprint.clone(),
-        });
-        state.last_success_at = Some(now);
-        state.save(&self.data_dir)?;
-        drop(work);
-        let verified = self.verify_locked(Some(&id), &key, now).await?;
-        let pruned = self.prune().await?;
-        Ok(Outcome {
-            id,
-            target: self.target(),
-            made: true,
-            bytes,
-            database_bytes,
-            records,
-            verified: Some(verified),
-            pruned,
-        })
-    }
-
-    /// Fetches an archive (the newest without `id`) back from the target, restores it into
-    /// a temporary directory and compares it with its snapshot.
-    pub async fn verify(&self, id: Option<&str>, key: &BackupKey, now: DateTime<Utc>) -> Result<Verified, BackupError> {
-        let _lock = self.lock()?;
-        self.verify_locked(id, key, now).await
-    }
-
-    async fn verify_locked(
-        &self,
-        id: Option<&str>,
-        key: &BackupKey,
-        now: DateTime<Utc>,
-    ) -> Result<Verified, BackupError> {
-        let work = Work::new(&self.data_dir)?;
-        let stored = self.find(id).await?;
-        let restored = work.path().join("restored");
-        let manifest = self.fetch_and_unpack(&stored, key, &work, &restored, false).await?;
-        let verified = Verified {
-            id: stored.id.clone(),
-            at: now,
-            records: manifest.counts.values().sum(),
-            files: manifest.files.len(),
-            counts: manifest.counts,
-        };
-        let mut state = self.state();
-        state.last_verified = Some(LastVerified {
-            id: stored.id,
-            at: now,
-            target: self.target(),
-        });
-        state.save(&self.data_dir)?;
-        Ok(verified)
-    }
-
-    /// One archive at the target, by id, or the newest.
-    async fn find(&self, id: Option<&str>) -> Result<Stored, BackupError> {
-        let stored = self.target.list().await?;
-        match id {
-            Some(id) => stored
-                .into_iter()
-                .find(|s| s.id == id)
-                .ok_or_else(|| BackupError::NotFound {
-                    id: id.into(),
-                    target: self.target(),
-                }),
-            None => stored.into_iter().next().ok_or_else(|| BackupError::NotFound {
-                id: "(newest)".into(),
-                target: self.target(),
-            }),
-        }
-    }
-
-    /// Fetches `stored` into `work`, unpacks it into `into` (synced when `durable`) and
-    /// checks the database there against the manifest: integrity, rows per table, content.
-    async fn fetch_and_unpack(
-        &self,
-        stored: &Stored,
-        key: &BackupKey,
-        work: &Work,
-        into: &Path,
-        durable: bool,
-    ) -> Result<archive::Manifest, BackupError> {
-        let file = work.path().join(&stored.name);
-        self.target.fetch(&stored.name, &file).await?;
-        let identity = key.identity().clone();
-        let (into, stored) = (into.to_path_buf(), stored.clone());
-        background::run(move || {
-            if let Some(written) = &stored.written {
-                let (sha256, bytes) = snapshot::digest_file(&file)?;
-                written.check(&stored.name, bytes, &sha256)?;
-            }
-            jada_google::secret_files::create_private_dir_all(&into).map_err(|e| BackupError::io(&into, e))?;
-            let manifest = archive::unpack(&file, &identity, &into, durable)?;
-            let (counts, content) = snapshot::check(&into.join(archive::DATABASE))?;
-            if counts != manifest.counts {
-                return Err(BackupError::Damaged(format!(
-                    "{}: the restored database's rows per table ({}) differ from the snapshot's ({})",
-                    manifest.id,
-                    show_counts(&counts),
-                    show_counts(&manifest.counts)
-                )));
-            }
-            if !manifest.fingerprint.is_empty() && content_of(&manifest, &content) != manifest.fingerprint {
-                return Err(BackupError::Damaged(format!(
-                    "{}: the restored data differs from the snapshot's (same rows per table, other content)",
-                    manifest.id
-                )));
-            }
-            Ok(manifest)
-        })
-        .await
-    }
-
-    /// Removes what the retention policy does not keep.
-    async fn prune(&self) -> Result<Vec<String>, BackupError> {
-        let stored = self.target.list().await?;
-        let keep = retention::keep(&stored, self.retention);
-        let mut pruned = vec![];
-        for s in stored.iter().filter(|s| !keep.contains(&s.id)) {
-            self.target.delete(&s.name).await?;
-            pruned.push(s.id.clone());
-        }
-        Ok(pruned)
-    }
-
     /// The archives at the target, newest first.
     pub async fn list(&self) -> Result<Vec<Stored>, BackupError> {
         self.target.list().await
-    }
-
-    /// Restores an archive into `to` (empty, or any directory with `force`; never the data
-    /// directory of a running daemon): unpacked and checked beside it first, then moved
-    /// into place, so a wrong key or a damaged archive changes nothing there.
-    pub async fn restore(&self, id: &str, to: &Path, key: &BackupKey, force: bool) -> Result<Verified, BackupError> {
-        let occupied = std::fs::read_dir(to).map(|mut d| d.next().is_some()).unwrap_or(false);
-        if occupied && !force {
-            return Err(BackupError::Refused(format!(
-                "{} is not empty: restore into a new directory, or add --force to replace the files the backup has there",
-                to.display()
-            )));
-        }
-        jada_google::secret_files::create_private_dir_all(to).map_err(|e| BackupError::io(to, e))?;
-        let _daemon = hold_daemon_lock(to)?;
-        let stored = self.find(Some(id)).await?;
-        let work = Work::new(to)?;
-        let staged = work.path().join("restored");
-        let manifest = self.fetch_and_unpack(&stored, key, &work, &staged, true).await?;
-        // Checked: now into place. A database replaced loses its old journal files, which
-        // would otherwise be replayed over it.
-        for suffix in ["-wal", "-shm", "-journal"] {
-            let _ = std::fs::remove_file(to.join(format!("{}{suffix}", archive::DATABASE)));
-        }
-        for f in &manifest.files {
-            let dest = to.join(&f.path);
-            if let Some(dir) = dest.parent() {
-                jada_google::secret_files::create_private_dir_all(dir).map_err(|e| BackupError::io(dir, e))?;
-            }
-            std::fs::rename(staged.join(&f.path), &dest).map_err(|e| BackupError::io(&dest, e))?;
-        }
-        // The person restoring holds the key: this directory's doctor need not ask for it.
-        BackupState {
-            key_shown_at: Some(Utc::now()),
-            ..BackupState::default()
-        }
-        .save(to)?;
-        // The restored jada goes on backing up with the same key.
-        let secrets = to.join("secrets");
-        let key_copy = secrets.join(key::KEY_FILE);
-        if !key_copy.exists() {
-            jada_google::secret_files::create_private_dir_all(&secrets).map_err(|e| BackupError::io(&secrets, e))?;
-            let text = std::fs::read(key.path()).map_err(|e| BackupError::io(key.path(), e))?;
-            jada_google::secret_files::write_private_atomic(&key_copy, &text)
-                .map_err(|e| BackupError::io(&key_copy, e))?;
-        }
-        Ok(Verified {
-            id: manifest.id,
-            at: Utc::now(),
-            records: manifest.counts.values().sum(),
-            files: manifest.files.len(),
-            counts: manifest.counts,
-        })
-    }
-
-    /// One backup of a data directory at a time (the daemon's job and `jada backup now`).
-    fn lock(&self) -> Result<std::fs::File, BackupError> {
-        let path = self.data_dir.join("backup.lock");
-        try_lock(&path)?.ok_or_else(|| BackupError::Busy {
-            lock: path.display().to_string(),
-        })
-    }
-}
-
-/// Opens `path` (made if missing) and takes its `flock` without waiting: `None` while
-/// another process holds it. The lock goes with the process, however it ends.
-fn try_lock(path: &Path) -> Result<Option<std::fs::File>, BackupError> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(|e| BackupError::io(path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(BackupError::io(path, e)),
-    }
-}
-
-/// A backup run in one line, for the job's summary and `jada backup now`.
-pub fn summary(out: &Outcome) -> String {
-    if !out.made {
-        return format!(
-            "nothing changed since backup {} at {}, which stays the newest",
-            out.id, out.target
-        );
-    }
-    let mut s = format!(
-        "backup {} to {}: {} ({} records; database {}); restored and compared with its snapshot",
-        out.id,
-        out.target,
-        jada_core::text::bytes(out.bytes),
-        out.records,
-        jada_core::text::bytes(out.database_bytes)
-    );
-    if !out.pruned.is_empty() {
-        s += &format!("; pruned {} older", out.pruned.len());
-    }
-    s
-}
-
-/// The fingerprint of a restored archive: its content digest and its files, as
-/// [`archive::Manifest::new`] made it.
-fn content_of(manifest: &archive::Manifest, content: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let mut f = Sha256::new();
-    f.update(content.as_bytes());
-    for e in manifest.files.iter().filter(|e| e.path != archive::DATABASE) {
-        f.update(e.path.as_bytes());
-        f.update(e.sha256.as_bytes());
-    }
-    hex::encode(f.finalize())
-}
-
-fn show_counts(counts: &BTreeMap<String, u64>) -> String {
-    counts
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(t, n)| format!("{t} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Takes the data directory's daemon lock for the restore (the same `flock` a daemon
-/// takes): refused while a daemon runs there, and no daemon starts mid-restore.
-fn hold_daemon_lock(dir: &Path) -> Result<std::fs::File, BackupError> {
-    let path = dir.join("daemon.lock");
-    try_lock(&path)?.ok_or_else(|| {
-        let pid = std::fs::read_to_string(&path).unwrap_or_default();
-        BackupError::Refused(format!(
-            "a jada daemon (pid {}) is running on {}: stop it before restoring into its data directory, or restore into a new directory",
-            pid.trim(),
-            dir.display()
-        ))
-    })
-}
-
-/// The data directory's files that go in an archive, as (path in it, file), sorted.
-fn files_of(data_dir: &Path) -> Result<Vec<(String, PathBuf)>, BackupError> {
-    let mut out = vec![];
-    let mut stack = vec![data_dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).map_err(|e| BackupError::io(&dir, e))? {
-            let e = e.map_err(|e| BackupError::io(&dir, e))?;
-            let path = e.path();
-            let rel = path.strip_prefix(data_dir).expect("under the data directory");
-            let rel_text = rel.to_string_lossy().into_owned();
-            let name = e.file_name().to_string_lossy().into_owned();
-            // Dot files are temporaries (atomic writes, work directories).
-            if name.starts_with('.') || NOT_BACKED_UP.contains(&rel_text.as_str()) || rel_text == "secrets/backup-key" {
-                continue;
-            }
-            let kind = e.file_type().map_err(|e| BackupError::io(&path, e))?;
-            if kind.is_dir() {
-                stack.push(path);
-            } else if kind.is_file() {
-                out.push((rel_text, path));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// A private scratch directory under a data directory, removed when dropped (and, when
-/// a killed backup left one, by the next).
-struct Work {
-    dir: PathBuf,
-}
-
-impl Work {
-    fn new(under: &Path) -> Result<Work, BackupError> {
-        let root = under.join(".backup-work");
-        let dir = root.join(format!(
-            "{}-{}",
-            std::process::id(),
-            Utc::now().timestamp_nanos_opt().unwrap_or(0)
-        ));
-        // Leftovers of a killed process (this one holds the backup lock).
-        if let Ok(entries) = std::fs::read_dir(&root) {
-            for e in entries.flatten() {
-                let pid = e.file_name().to_string_lossy().split('-').next().map(str::to_string);
-                let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
-                if !alive {
-                    let _ = std::fs::remove_dir_all(e.path());
-                }
-            }
-        }
-        jada_google::secret_files::create_private_dir_all(&dir).map_err(|e| BackupError::io(&dir, e))?;
-        Ok(Work { dir })
-    }
-
-    fn path(&self) -> &Path {
-        &self.dir
-    }
-}
-
-impl Drop for Work {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
