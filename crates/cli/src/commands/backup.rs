@@ -8,19 +8,20 @@ use jada_ops::SystemClock;
 use jada_store::{RunOutcome, Trigger};
 
 use crate::cli::{BackupCommand, Global};
-use crate::commands::{cli_runner, jobs, load_app, load_config, Context};
+use crate::commands::{cli_runner, jobs, load_config, Context};
 use crate::output::{print_json, table};
 use crate::Failure;
 
 pub async fn run(g: &Global, cmd: BackupCommand) -> Result<(), Failure> {
-    if load_config(g)?.store.backend == jada_app::config::Backend::Dynamodb {
-        return dynamodb(g, cmd).await;
+    let config = load_config(g)?;
+    if config.store.backend == jada_app::config::Backend::Dynamodb {
+        return dynamodb(&config, cmd).await;
     }
     match cmd {
-        BackupCommand::Now { json } => now(&load_app(g)?, json).await,
-        BackupCommand::List { from, json } => list(&backups(g, from.as_deref())?, json).await,
+        BackupCommand::Now { json } => now(&Context::open_existing(config)?, json).await,
+        BackupCommand::List { from, json } => list(&backups(config, from.as_deref())?, json).await,
         BackupCommand::Verify { id, from, key, json } => {
-            let b = backups(g, from.as_deref())?;
+            let b = backups(config, from.as_deref())?;
             verify(&b, id.as_deref(), &read_key(&b, key.as_deref())?, json).await
         }
         BackupCommand::Restore {
@@ -31,17 +32,16 @@ pub async fn run(g: &Global, cmd: BackupCommand) -> Result<(), Failure> {
             force,
             json,
         } => {
-            let b = backups(g, from.as_deref())?;
+            let b = backups(config, from.as_deref())?;
             restore(&b, &id, &to, &read_key(&b, key.as_deref())?, force, json).await
         }
-        BackupCommand::Key { show } => key(&backups(g, None)?, show),
+        BackupCommand::Key { show } => key(&backups(config, None)?, show),
     }
 }
 
 /// The configured backups, or those at `--from` (another target: a new machine's first
 /// restore has no `[backup]` yet).
-fn backups(g: &Global, from: Option<&str>) -> Result<Backups, Failure> {
-    let config = load_config(g)?;
+fn backups(config: jada_app::Config, from: Option<&str>) -> Result<Backups, Failure> {
     let settings = match (&config.backup, from) {
         (Some(s), Some(spec)) => jada_backup::Settings {
             target: spec.to_string(),
@@ -56,9 +56,10 @@ fn backups(g: &Global, from: Option<&str>) -> Result<Backups, Failure> {
             )))
         }
     };
-    // Drive goes through one of this data directory's Google credentials.
+    // Drive goes through one of this data directory's Google credentials (so its store);
+    // a directory or S3 needs none, and a new machine's first restore has no store yet.
     if settings.credential.is_some() {
-        return Ok(load_app(g)?.backups_to(&settings)?);
+        return Ok(Context::open_existing(config)?.backups_to(&settings)?);
     }
     Backups::new(&settings, &config.data_dir, None).map_err(|e| Failure::Usage(anyhow::anyhow!("--from: {e}")))
 }
@@ -209,9 +210,8 @@ fn key(b: &Backups, show: bool) -> Result<(), Failure> {
 /// On DynamoDB, backups are DynamoDB's own on-demand backups of each table jada uses:
 /// `now` asks for them, `list` lists them; jada copies no data out.
 #[cfg(feature = "aws")]
-async fn dynamodb(g: &Global, cmd: BackupCommand) -> Result<(), Failure> {
-    let config = load_config(g)?;
-    let store = crate::commands::store::tables::connect(&config).await;
+async fn dynamodb(config: &jada_app::Config, cmd: BackupCommand) -> Result<(), Failure> {
+    let store = crate::commands::store::tables::connect(config).await;
     let backups = match cmd {
         BackupCommand::Now { json } => {
             let id = SystemClock.now().format(jada_backup::ID_FORMAT).to_string();
@@ -255,7 +255,7 @@ async fn dynamodb(g: &Global, cmd: BackupCommand) -> Result<(), Failure> {
 
 /// A build without the AWS parts refused a DynamoDB [store] when it loaded the config.
 #[cfg(not(feature = "aws"))]
-async fn dynamodb(_: &Global, _: BackupCommand) -> Result<(), Failure> {
+async fn dynamodb(_: &jada_app::Config, _: BackupCommand) -> Result<(), Failure> {
     Err(Failure::Usage(
         jada_app::config::without_aws("[store] backend = \"dynamodb\"").into(),
     ))
