@@ -74,13 +74,14 @@ impl Backups {
         durable: bool,
     ) -> Result<archive::Manifest, BackupError> {
         let file = work.path().join(&stored.name);
+        let written = self.target.written(stored).await?;
         self.target.fetch(&stored.name, &file).await?;
         let identity = key.identity().clone();
-        let (into, stored) = (into.to_path_buf(), stored.clone());
+        let (into, name) = (into.to_path_buf(), stored.name.clone());
         background::run(move || {
-            if let Some(written) = &stored.written {
+            if let Some(written) = &written {
                 let (sha256, bytes) = snapshot::digest_file(&file)?;
-                written.check(&stored.name, bytes, &sha256)?;
+                written.check(&name, bytes, &sha256)?;
             }
             jada_google::secret_files::create_private_dir_all(&into).map_err(|e| BackupError::io(&into, e))?;
             let manifest = archive::unpack(&file, &identity, &into, durable)?;

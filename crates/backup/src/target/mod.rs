@@ -28,7 +28,7 @@ pub struct Stored {
     /// Its length at the target now.
     pub bytes: u64,
     /// What was written, as the target recorded it when the archive was stored (length
-    /// and SHA-256): a fetched copy that differs was truncated or altered since.
+    /// and SHA-256), when its listing carries it: see [`Target::written`].
     pub written: Option<Written>,
 }
 
@@ -67,6 +67,14 @@ pub trait Target: Send + Sync {
 
     /// The complete archives, newest first.
     async fn list(&self) -> Result<Vec<Stored>, BackupError>;
+
+    /// What was written for an archive, as the target recorded it when storing it: a
+    /// fetched copy that differs was truncated or altered since. What the listing carried,
+    /// unless the target keeps it elsewhere (S3: each object's metadata, which a listing
+    /// does not return, so only the archive being verified is asked).
+    async fn written(&self, stored: &Stored) -> Result<Option<Written>, BackupError> {
+        Ok(stored.written.clone())
+    }
 
     /// Copies an archive into `to` (a new file).
     async fn fetch(&self, name: &str, to: &Path) -> Result<(), BackupError>;

@@ -105,7 +105,8 @@ impl S3Target {
         }
     }
 
-    async fn written(&self, key: &str) -> Result<(i64, Option<Written>), BackupError> {
+    /// The object's length and the length and SHA-256 its metadata records.
+    async fn head(&self, key: &str) -> Result<(i64, Option<Written>), BackupError> {
         let head = self
             .client()
             .await
@@ -153,7 +154,7 @@ impl Target for S3Target {
             .send()
             .await
             .map_err(|e| self.failed(&format!("s3:PutObject {key}"), e))?;
-        let (length, written) = self.written(&key).await?;
+        let (length, written) = self.head(&key).await?;
         let expected = Written {
             bytes,
             sha256: sha256.into(),
@@ -183,18 +184,22 @@ impl Target for S3Target {
                 let Some(key) = object.key() else { continue };
                 let name = key.strip_prefix(&self.prefix).unwrap_or(key);
                 let Some((id, created_at)) = id_of(name) else { continue };
-                let (_, written) = self.written(key).await?;
                 out.push(Stored {
                     id,
                     name: name.to_string(),
                     created_at,
                     bytes: object.size().unwrap_or(0).max(0) as u64,
-                    written,
+                    // In the object's metadata: asked for by `written` when verifying.
+                    written: None,
                 });
             }
         }
         out.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         Ok(out)
+    }
+
+    async fn written(&self, stored: &Stored) -> Result<Option<Written>, BackupError> {
+        Ok(self.head(&self.key(&stored.name)).await?.1)
     }
 
     async fn fetch(&self, name: &str, to: &Path) -> Result<(), BackupError> {
