@@ -9,7 +9,7 @@ use std::time::Duration;
 use jada_core::Backoff;
 use jada_llm::{Client, Provider, Retry, Settings};
 use jada_ops::agent::playbook::{Trigger, BUILT_IN};
-use jada_ops::agent::{tools, Agent, Business, Playbook, Toolbox};
+use jada_ops::agent::{tools, Agent, Business, Direct, Playbook, Toolbox};
 use secrecy::SecretString;
 
 use crate::config::{self, parse_duration, AgentConfig, ConfigError};
@@ -368,21 +368,41 @@ impl App {
         })
     }
 
-    /// The agent: the provider client, the tools over this app's store and services.
-    pub fn agent(&self) -> Result<Agent, AppError> {
-        let a = &self.config.agent;
-        let llm = client(a, &self.data)?;
-        let price = a.model.as_ref().and_then(|m| a.prices.get(m)).copied();
+    /// The tools over this app's store and services (an agent's, or an MCP caller's).
+    pub fn toolbox(&self) -> Result<Toolbox, AppError> {
         let mut toolbox =
             Toolbox::new(self.store.clone(), self.dispatcher().ok()).with_mail(self.mailer()?, self.sender());
         if let (config::MailMode::Gmail, Some(credential)) = (&self.config.mail.mode, &self.config.mail.credential) {
             toolbox = toolbox.with_gmail(self.google(credential)?);
         }
+        Ok(toolbox)
+    }
+
+    /// jada's tools for callers outside it (MCP), recorded and gated like an agent's:
+    /// needs no model provider.
+    pub fn direct(&self) -> Result<Direct, AppError> {
+        let public_url = Some(self.config.server.public_url.clone()).filter(|u| !u.trim().is_empty());
+        Ok(Direct::new(
+            self.store.clone(),
+            self.toolbox()?,
+            self.clock.clone(),
+            self.config.business.time_zone,
+            process_owner(),
+        )
+        .approvals_expire_after(chrono::Duration::hours(self.config.agent.approval_hours))
+        .decided_at(public_url))
+    }
+
+    /// The agent: the provider client, the tools over this app's store and services.
+    pub fn agent(&self) -> Result<Agent, AppError> {
+        let a = &self.config.agent;
+        let llm = client(a, &self.data)?;
+        let price = a.model.as_ref().and_then(|m| a.prices.get(m)).copied();
         Ok(Agent::new(
             self.store.clone(),
             llm,
             price,
-            toolbox,
+            self.toolbox()?,
             self.clock.clone(),
             process_owner(),
             Business {

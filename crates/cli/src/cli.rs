@@ -106,6 +106,23 @@ pub enum Command {
     /// The office pages: a sign-in link printed here, for the first sign-in.
     #[command(subcommand)]
     Office(OfficeCommand),
+    /// Serve jada's tools to an MCP client on stdin/stdout (a desktop assistant on the
+    /// office's machine starts it). The tools are the agent's: reads answer at once,
+    /// office writes run and are recorded, mail and booking changes answer with an
+    /// approval request a person decides in the office or with `jada agent approve`.
+    /// Every call is recorded in an agent session `mcp:NAME` of the day. For a client on
+    /// another machine, use the daemon's `POST /mcp` with an API key instead.
+    Mcp(McpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Who the calls are recorded as (agent session `mcp:NAME`)
+    #[arg(long, default_value = "cli", value_name = "NAME")]
+    pub name: String,
+    /// Offer only the tools that read (no task or note written, no approval asked)
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -754,10 +771,15 @@ pub enum OfficeCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ApiKeyCommand {
-    /// Make a key for the booking API and print it (once: only its hash is kept).
+    /// Make a key for the booking API or an MCP client and print it (once: only its hash
+    /// is kept).
     Create {
-        /// What the key is for, e.g. booking-site
+        /// What the key is for, e.g. booking-site or desk-assistant
         name: String,
+        /// For an MCP client that may only read: it is offered only the tools that read
+        /// (no task or note written, no approval asked), and the booking API lets it read only
+        #[arg(long)]
+        mcp_read_only: bool,
     },
     /// The keys: name, when made, whether revoked (never the keys themselves).
     List {

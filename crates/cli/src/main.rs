@@ -157,5 +157,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Tasks(cmd) => runtime.block_on(commands::tasks::run(g, cmd)),
         Command::Store(cmd) => runtime.block_on(commands::store::run(g, cmd)),
         Command::Backup(cmd) => runtime.block_on(commands::backup::run(g, cmd)),
+        Command::Mcp(args) => runtime.block_on(commands::mcp::run(g, &args)),
     }
 }

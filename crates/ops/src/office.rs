@@ -198,7 +198,12 @@ pub fn csrf_token(secret: &str) -> String {
 }
 
 /// Makes a booking-API key named `name`; returns the key, which is shown once.
-pub async fn create_api_key(store: &dyn Store, name: &str, now: DateTime<Utc>) -> Result<String, StoreError> {
+pub async fn create_api_key(
+    store: &dyn Store,
+    name: &str,
+    mcp_read_only: bool,
+    now: DateTime<Utc>,
+) -> Result<String, StoreError> {
     let key = format!("jada_{}", random_hex());
     store
         .create_api_key(&ApiKey {
@@ -206,6 +211,7 @@ pub async fn create_api_key(store: &dyn Store, name: &str, now: DateTime<Utc>) -
             key_hash: digest(&key),
             created_at: now,
             revoked_at: None,
+            mcp_read_only,
         })
         .await?;
     Ok(key)
@@ -301,7 +307,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path().join("jada.db")).unwrap();
         let now = Utc::now();
-        let key = create_api_key(&store, "site", now).await.unwrap();
+        let key = create_api_key(&store, "site", false, now).await.unwrap();
         assert!(store
             .list_api_keys()
             .await

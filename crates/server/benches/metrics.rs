@@ -90,6 +90,7 @@ fn main() {
         metrics: Arc::new(Metrics::default()),
         clock: t.app.clock.clone(),
         agent: None,
+        direct: None,
         shutdown: tokio_util::sync::CancellationToken::new(),
     };
     let app = jada_server::http::router(Arc::new(ops), vec![], false);

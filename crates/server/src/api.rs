@@ -435,6 +435,15 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &Arc<ApiState>) -> Result<Self, Response> {
         let key = crate::web::bearer(&parts.headers).unwrap_or("");
         match jada_ops::office::check_api_key(state.store.as_ref(), key).await {
+            Ok(Some(k)) if k.mcp_read_only && !parts.method.is_safe() => Err(fail(
+                StatusCode::FORBIDDEN,
+                "read_only_key",
+                format!(
+                    "API key `{}` was made with --mcp-read-only: it may read, not change anything; use a key made without it",
+                    k.name
+                ),
+                vec![],
+            )),
             Ok(Some(k)) => Ok(Caller { key_name: k.name }),
             Ok(None) => Err(fail(
                 StatusCode::UNAUTHORIZED,

@@ -48,6 +48,10 @@ pub struct Shared {
     pub fleet: jada_core::Fleet,
     /// `[backup]`, for the status report.
     pub backups: Option<Arc<jada_backup::Backups>>,
+    /// jada's tools for MCP callers (`/mcp`) and the decisions on their approvals.
+    pub direct: Option<Arc<jada_ops::agent::Direct>>,
+    /// `[server] public_url`: the host `/mcp` accepts besides loopback.
+    pub public_url: String,
 }
 
 /// `[agent] stuck_after` and each playbook's own.
@@ -109,7 +113,16 @@ impl Shared {
                 status: Arc::clone(&status),
                 runner: self.runner.clone(),
                 tasks: self.tasks.clone(),
+                direct: self.direct.clone(),
             })));
+        }
+        if let Some(direct) = &self.direct {
+            areas.push(crate::mcp::router(
+                Arc::clone(&self.store),
+                Arc::clone(direct),
+                &self.public_url,
+                self.runner.shutdown.clone(),
+            ));
         }
         if let Some(api) = &self.api {
             areas.push(crate::api::router(Arc::clone(api)));
@@ -121,6 +134,7 @@ impl Shared {
             metrics: Arc::clone(&self.metrics),
             clock: Arc::clone(&self.clock),
             agent: self.agent.clone(),
+            direct: self.direct.clone(),
             shutdown: self.runner.shutdown.clone(),
         };
         crate::http::router(Arc::new(ops), areas, self.office.is_some())

@@ -32,6 +32,9 @@ pub struct OpsState {
     pub clock: Arc<dyn Clock>,
     /// The daemon's agent, for the admin API's decisions and resumes.
     pub agent: Option<crate::jobs::agent::AgentDesk>,
+    /// jada's tools for MCP callers: an approval of theirs is decided and carried out
+    /// without a model.
+    pub direct: Option<Arc<jada_ops::agent::Direct>>,
     /// Cancelled when the daemon gives up waiting at shutdown.
     pub shutdown: tokio_util::sync::CancellationToken,
 }

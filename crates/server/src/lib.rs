@@ -30,6 +30,7 @@ pub mod delivery;
 pub mod http;
 pub mod jobs;
 pub mod listen;
+pub mod mcp;
 pub mod metrics;
 pub mod office;
 pub mod outbox;

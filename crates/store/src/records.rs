@@ -331,6 +331,10 @@ pub struct ApiKey {
     pub key_hash: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Made with `--mcp-read-only`: over MCP it is offered only the tools that read, and
+    /// the booking API refuses it anything but reading.
+    #[serde(default)]
+    pub mcp_read_only: bool,
 }
 
 /// An agent session to start.

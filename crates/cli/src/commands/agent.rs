@@ -118,6 +118,9 @@ async fn decide_here(
     reason: Option<&str>,
     by: &str,
 ) -> Result<(jada_core::agent::Approval, Report), Failure> {
+    if let Some(decided) = decide_direct(app, id, approve, reason, by).await? {
+        return Ok(decided);
+    }
     let agent = until_stopped(ready_agent(app).await?);
     let playbooks = playbooks(&app.config.agent, &app.data)?;
     let pb_of = |name: &str| playbooks.get(name).cloned();
@@ -130,6 +133,53 @@ async fn decide_here(
             }
             other => Failure::op(other),
         })
+}
+
+/// Decides an MCP caller's approval here (no model needed: an approved call runs now,
+/// once); `None` when the approval is an agent session's.
+async fn decide_direct(
+    app: &Context,
+    id: u64,
+    approve: bool,
+    reason: Option<&str>,
+    by: &str,
+) -> Result<Option<(jada_core::agent::Approval, Report)>, Failure> {
+    let Some(a) = app.store.get_approval(id).await.map_err(Failure::op)? else {
+        return Ok(None);
+    };
+    let direct = app.direct()?;
+    if !direct.owns(&a).await.map_err(Failure::op)? {
+        return Ok(None);
+    }
+    let (decided, ran) = direct.decide(id, approve, reason, by).await.map_err(|e| match e {
+        jada_ops::agent::AgentError::Store(jada_store::StoreError::NoSuchRecord { .. }) => {
+            Failure::Usage(anyhow::anyhow!("{e}"))
+        }
+        other => Failure::op(other),
+    })?;
+    if let Some(out) = ran {
+        say!(
+            "the MCP client's {} ran once{}",
+            decided.tool,
+            if out.is_error {
+                format!(" and failed: {}", out.content)
+            } else {
+                String::new()
+            }
+        );
+    }
+    let session = app
+        .store
+        .get_agent_session(decided.session_id)
+        .await
+        .map_err(Failure::op)?
+        .ok_or_else(|| {
+            Failure::op(anyhow::anyhow!(
+                "approval {id}'s session {} is gone",
+                decided.session_id
+            ))
+        })?;
+    Ok(Some((decided, Report::of(&session, None, false))))
 }
 
 /// The agent, after marking sessions left running by a process that is gone as

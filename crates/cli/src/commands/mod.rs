@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod doctor;
 pub mod init;
 pub mod jobs;
+pub mod mcp;
 pub mod office;
 pub mod report;
 pub mod roster;

@@ -90,6 +90,8 @@ pub async fn run(g: &Global, args: &ServeArgs) -> Result<(), Failure> {
         tasks: tokio_util::task::TaskTracker::new(),
         fleet: ctx.config.fleet(),
         backups: ctx.backups()?,
+        direct: Some(Arc::new(ctx.direct()?)),
+        public_url: ctx.config.server.public_url.clone(),
     });
     // `[office] users` follows jada.toml while the daemon runs (not in the demo, whose
     // users are made up at start).

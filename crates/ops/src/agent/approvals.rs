@@ -4,9 +4,43 @@
 //! daemon's agent job even if nobody is there to press the button.
 
 use jada_core::agent::{args_hash, Approval, ApprovalState, Outcome, Session};
-use jada_store::NewApproval;
+use jada_core::{CharterId, CrewId};
+use jada_store::{NewApproval, Store, StoreError};
+use serde_json::Value;
 
-use super::{Agent, AgentError, Playbook, Report, ToolOutput};
+use super::{direct, Agent, AgentError, Playbook, Report, ToolOutput};
+
+/// What an outbound call would do, in one line a person reads: the office's approval
+/// card and an MCP caller's answer say it the same way.
+pub async fn would(store: &dyn Store, tool: &str, args: &Value) -> Result<String, StoreError> {
+    let arg = |k: &str| args[k].as_str().unwrap_or_default().to_string();
+    Ok(match tool {
+        "assign_captain" => {
+            let charter = match CharterId::parse(&arg("charter_id")) {
+                Ok(id) => store.get_charter(id).await?,
+                Err(_) => None,
+            };
+            let crew = match CrewId::parse(&arg("crew_id")) {
+                Ok(id) => store.get_crew(&id).await?,
+                Err(_) => None,
+            };
+            let who = crew.map_or_else(|| format!("crew id {} (not on the roster)", arg("crew_id")), |m| m.name);
+            let of = charter.map_or(String::new(), |c| {
+                format!(" of {} on {}", c.vessel_name, c.charter_date)
+            });
+            format!("make {who} the captain{of}")
+        }
+        "draft_reply" => {
+            let to: Vec<&str> = ["to", "cc"]
+                .iter()
+                .flat_map(|k| args[*k].as_array().into_iter().flatten())
+                .filter_map(Value::as_str)
+                .collect();
+            format!("send the mail “{}” to {}", arg("subject"), to.join(", "))
+        }
+        other => other.to_string(),
+    })
+}
 
 /// Where an outbound call stands with its approval.
 pub(super) enum Gate {
@@ -35,6 +69,11 @@ impl Agent {
             .store
             .decide_approval(approval, approve, reason, by, self.now())
             .await?;
+        let session = self.store.get_agent_session(decided.session_id).await?;
+        if session.as_ref().is_some_and(|s| direct::is_direct(&s.playbook)) {
+            // An outside caller's call: no model waits on it; it runs now, once.
+            direct::carry_out(self.store.as_ref(), &self.toolbox, &decided, self.now()).await?;
+        }
         let report = self.continue_waiting(pb_of, decided.session_id).await?;
         Ok((decided, report))
     }

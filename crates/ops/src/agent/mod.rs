@@ -22,6 +22,7 @@
 mod approvals;
 mod budget;
 pub mod context;
+pub mod direct;
 pub mod playbook;
 mod sweep;
 pub mod tools;
@@ -38,7 +39,9 @@ use jada_store::{NewSession, Started, Store, StoreError};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+pub use approvals::would;
 pub use budget::{figures, PlaybookFigures};
+pub use direct::{Caller, Direct};
 pub use playbook::Playbook;
 pub use sweep::{abandon_orphans, sweep_stuck};
 pub use tools::{ToolOutput, Toolbox};

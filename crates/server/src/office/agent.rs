@@ -94,6 +94,8 @@ struct Card {
 
 async fn card(shared: &OfficeState, a: &jada_core::agent::Approval) -> Result<Card, StoreError> {
     let arg = |k: &str| a.arguments[k].as_str().unwrap_or_default().to_string();
+    // The one line of what it would do, as an MCP caller is told it too.
+    let what = jada_ops::agent::would(shared.store.as_ref(), &a.tool, &a.arguments).await?;
     match a.tool.as_str() {
         "assign_captain" => {
             let charter = match jada_core::CharterId::parse(&arg("charter_id")) {
@@ -120,16 +122,7 @@ async fn card(shared: &OfficeState, a: &jada_core::agent::Approval) -> Result<Ca
                     dt { "New captain" } dd { (who) }
                 }
             };
-            Ok(Card {
-                what: format!(
-                    "make {who} the captain{}",
-                    charter.as_ref().map_or(String::new(), |c| format!(
-                        " of {} on {}",
-                        c.vessel_name, c.charter_date
-                    ))
-                ),
-                details,
-            })
+            Ok(Card { what, details })
         }
         "draft_reply" => {
             let list = |k: &str| -> Vec<String> {
@@ -163,17 +156,10 @@ async fn card(shared: &OfficeState, a: &jada_core::agent::Approval) -> Result<Ca
                 }
                 pre.mailbody { (arg("body")) }
             };
-            Ok(Card {
-                what: format!(
-                    "send the mail “{}” to {}",
-                    arg("subject"),
-                    recipients.iter().map(|r| r.0.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-                details,
-            })
+            Ok(Card { what, details })
         }
-        other => Ok(Card {
-            what: other.to_string(),
+        _ => Ok(Card {
+            what,
             details: html! { pre.args { (serde_json::to_string_pretty(&a.arguments).unwrap_or_default()) } },
         }),
     }
@@ -334,9 +320,14 @@ pub async fn decide(
         Err(e @ (StoreError::NoSuchRecord { .. } | StoreError::NotAllowed { .. })) => return back(&e.to_string()),
         Err(e) => return unavailable(e),
     };
-    let o = office(&shared);
     let session = decided.session_id;
     let state = decided.state.as_str();
+    if let Some(direct) = &shared.direct {
+        if tryp!(direct.owns(&decided).await) {
+            return back(&direct_outcome(direct, &decided).await);
+        }
+    }
+    let o = office(&shared);
     let msg = match &o.agent {
         Some(desk) => {
             let playbook = tryp!(shared.store.get_agent_session(session).await).map(|s| s.playbook);
@@ -370,6 +361,25 @@ pub async fn decide(
         ),
     };
     back(&msg)
+}
+
+/// Carries out an MCP caller's approved call at the decision, and says how it went.
+pub(crate) async fn direct_outcome(direct: &jada_ops::agent::Direct, decided: &jada_core::agent::Approval) -> String {
+    let (id, tool, state) = (decided.id, &decided.tool, decided.state.as_str());
+    match direct.carry_out(decided).await {
+        Ok(Some(out)) if out.is_error => format!(
+            "approval {id} {state}; the MCP client's {tool} ran and failed: {}",
+            truncate(&out.content, 300)
+        ),
+        Ok(Some(_)) => format!(
+            "approval {id} {state}; the MCP client's {tool} ran once; its result waits for the client's get_approval"
+        ),
+        Ok(None) => format!("approval {id} {state}; the MCP client is told so when it asks (get_approval)"),
+        Err(e) => {
+            tracing::error!(approval = id, error = %e, "cannot carry out an approved MCP call");
+            format!("approval {id} {state}; the call could not run yet ({e}): it runs when the MCP client asks with get_approval")
+        }
+    }
 }
 
 fn back(msg: &str) -> Response {

@@ -109,6 +109,8 @@ pub struct OfficeState {
     /// The daemon's work in flight (a session carried on after a decision runs here, so
     /// shutdown waits for it or cancels it).
     pub tasks: tokio_util::task::TaskTracker,
+    /// jada's tools for MCP callers: an approved call of theirs runs at the decision.
+    pub direct: Option<Arc<jada_ops::agent::Direct>>,
 }
 
 pub fn router(shared: Arc<OfficeState>) -> Router {

@@ -42,6 +42,8 @@ async fn health_metrics_and_status_over_http_then_a_clean_stop() {
         tasks: tokio_util::task::TaskTracker::new(),
         fleet: jada_core::Fleet::default(),
         backups: None,
+        direct: None,
+        public_url: String::new(),
     });
     let daemon = Daemon {
         shared: Arc::clone(&shared),

@@ -31,8 +31,18 @@ pub async fn sessions_links_and_api_keys(s: &impl Store) {
         key_hash: "k1".into(),
         created_at: now,
         revoked_at: None,
+        mcp_read_only: false,
     };
     s.create_api_key(&key).await.unwrap();
+    // A read-only MCP key reads back as one (the scope is what limits its tools).
+    let reader = ApiKey {
+        name: "desk-assistant".into(),
+        key_hash: "k3".into(),
+        mcp_read_only: true,
+        ..key.clone()
+    };
+    s.create_api_key(&reader).await.unwrap();
+    assert_eq!(s.find_api_key("k3").await.unwrap(), Some(reader));
     assert!(
         matches!(s.create_api_key(&ApiKey { key_hash: "k2".into(), ..key.clone() }).await, Err(StoreError::ApiKeyExists(n)) if n == "booking-site")
     );
@@ -43,7 +53,7 @@ pub async fn sessions_links_and_api_keys(s: &impl Store) {
     assert!(!s.revoke_api_key("booking-site", later).await.unwrap(), "revoked once");
     assert!(!s.revoke_api_key("nobody", later).await.unwrap());
     assert_eq!(s.find_api_key("k1").await.unwrap().unwrap().revoked_at, Some(later));
-    assert_eq!(s.list_api_keys().await.unwrap().len(), 1);
+    assert_eq!(s.list_api_keys().await.unwrap().len(), 2);
 }
 
 pub async fn shared_documents_change_only_from_what_was_read(s: &impl Store) {

@@ -7,16 +7,21 @@ use rusqlite::{params, OptionalExtension};
 use super::{parse_ts, ts, SqliteStore};
 use crate::{AccessStore, ApiKey, Result, Session, StoreError};
 
-fn read_key(r: &rusqlite::Row) -> rusqlite::Result<(String, String, String, Option<String>)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+type KeyRow = (String, String, String, Option<String>, bool);
+
+const KEY_COLUMNS: &str = "name, key_hash, created_at, revoked_at, mcp_read_only";
+
+fn read_key(r: &rusqlite::Row) -> rusqlite::Result<KeyRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
-fn to_key((name, key_hash, created, revoked): (String, String, String, Option<String>)) -> Result<ApiKey> {
+fn to_key((name, key_hash, created, revoked, mcp_read_only): KeyRow) -> Result<ApiKey> {
     Ok(ApiKey {
         name,
         key_hash,
         created_at: parse_ts("api key created_at", &created)?,
         revoked_at: revoked.map(|r| parse_ts("api key revoked_at", &r)).transpose()?,
+        mcp_read_only,
     })
 }
 
@@ -89,8 +94,8 @@ impl AccessStore for SqliteStore {
                 return Err(StoreError::ApiKeyExists(k.name));
             }
             conn.execute(
-                "INSERT INTO api_keys (name, key_hash, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4)",
-                params![k.name, k.key_hash, ts(k.created_at), k.revoked_at.map(ts)],
+                "INSERT INTO api_keys (name, key_hash, created_at, revoked_at, mcp_read_only) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![k.name, k.key_hash, ts(k.created_at), k.revoked_at.map(ts), k.mcp_read_only],
             )?;
             Ok(())
         })
@@ -100,7 +105,7 @@ impl AccessStore for SqliteStore {
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {
         let hash = key_hash.to_string();
         self.call(move |conn| {
-            conn.prepare_cached("SELECT name, key_hash, created_at, revoked_at FROM api_keys WHERE key_hash = ?1")?
+            conn.prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = ?1"))?
                 .query_row([hash], read_key)
                 .optional()?
                 .map(to_key)
@@ -111,7 +116,7 @@ impl AccessStore for SqliteStore {
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
         self.call(move |conn| {
-            let mut stmt = conn.prepare("SELECT name, key_hash, created_at, revoked_at FROM api_keys ORDER BY name")?;
+            let mut stmt = conn.prepare(&format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY name"))?;
             let rows = stmt.query_map([], read_key)?;
             rows.map(|r| to_key(r?)).collect()
         })

@@ -297,6 +297,8 @@ CREATE TABLE agent_spend (
 );
 "#,
     ),
+    // API keys made for an MCP client that may only read (`jada api-key create --mcp-read-only`).
+    M::up("ALTER TABLE api_keys ADD COLUMN mcp_read_only INTEGER NOT NULL DEFAULT 0;"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {

@@ -207,9 +207,9 @@ fn write(conn: &Connection, r: &Record) -> Result<()> {
         }
         Record::ApiKey(k) => {
             conn.prepare_cached(
-                "INSERT OR REPLACE INTO api_keys (name, key_hash, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR REPLACE INTO api_keys (name, key_hash, created_at, revoked_at, mcp_read_only) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![k.name, k.key_hash, ts(k.created_at), k.revoked_at.map(ts)])?;
+            .execute(params![k.name, k.key_hash, ts(k.created_at), k.revoked_at.map(ts), k.mcp_read_only])?;
         }
         Record::Task(t) => {
             conn.prepare_cached(

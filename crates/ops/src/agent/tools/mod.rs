@@ -82,6 +82,13 @@ pub static TOOLS: &[Tool] = &[
         run: |t, v, _| Box::pin(async move { t.list_charters(args("list_charters", v)?).await }),
     },
     Tool {
+        name: "list_day",
+        description: "The charters of one day (the day's schedule): id, times, vessel, guests, status, captain and crew.",
+        effect: Effect::Reads,
+        schema: schema::<DateArgs>,
+        run: |t, v, _| Box::pin(async move { t.list_day(args("list_day", v)?).await }),
+    },
+    Tool {
         name: "get_charter",
         description: "One charter in full, by id.",
         effect: Effect::Reads,

@@ -106,6 +106,13 @@ impl Toolbox {
         Ok(json!({"month": month.to_string(), "count": rows.len(), "charters": rows}))
     }
 
+    pub(super) async fn list_day(&self, a: DateArgs) -> Outcome {
+        let date = parse_date(&a.date)?;
+        let charters = self.store.list_charters_between(date, date).await?;
+        let rows: Vec<Value> = charters.iter().map(charter_summary).collect();
+        Ok(json!({"date": date, "count": rows.len(), "charters": rows}))
+    }
+
     pub(super) async fn get_charter(&self, a: CharterArgs) -> Outcome {
         let id = CharterId::parse(&a.charter_id)?;
         let c = self
