@@ -333,6 +333,31 @@ fn http_needs_a_key_and_approvals_are_decided_in_the_office() {
     let ran = tool_calls(d, session_of(d, id));
     assert_eq!(ran.iter().filter(|c| c["name"] == "assign_captain").count(), 1);
 
+    // With the daemon running, the CLI decides through its admin API: a denial there is
+    // what the assistant reads.
+    let (_, text) = call(
+        &t,
+        "draft_reply",
+        json!({"to": ["ada@example.com"], "subject": "Dock change", "body": "Dock B."}),
+    );
+    let id = approval_of(&text);
+    let denied = jada(d)
+        .args([
+            "agent",
+            "deny",
+            &id.to_string(),
+            "--reason",
+            "the dock has not changed",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(denied.status.success(), "{}", String::from_utf8_lossy(&denied.stderr));
+    let denied: Value = serde_json::from_slice(&denied.stdout).unwrap();
+    assert_eq!(denied["approval"]["state"], "denied");
+    let (err, text) = call(&t, "get_approval", json!({"approval": id}));
+    assert!(err && text.contains("the dock has not changed"), "{text}");
+
     // A request nobody decides in time expires: refused, never run.
     let (_, text) = call(
         &t,
