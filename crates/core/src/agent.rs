@@ -253,6 +253,22 @@ pub struct ToolCall {
     pub started_at: DateTime<Utc>,
 }
 
+impl ToolCall {
+    /// A call about to run: recorded `running` before it does.
+    pub fn starting(session_id: u64, tool_use_id: &str, name: &str, input: &Value, now: DateTime<Utc>) -> ToolCall {
+        ToolCall {
+            session_id,
+            tool_use_id: tool_use_id.to_string(),
+            name: name.to_string(),
+            input: input.clone(),
+            state: ToolCallState::Running,
+            result: None,
+            is_error: false,
+            started_at: now,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ToolCallState {

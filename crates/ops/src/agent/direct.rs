@@ -142,7 +142,7 @@ impl Direct {
         let tool_use_id = format!("mcp-{}", uuid::Uuid::new_v4());
         let now = self.clock.now();
         if t.effect != Effect::Outbound {
-            let call = tool_call(session, &tool_use_id, name, input, now);
+            let call = ToolCall::starting(session, &tool_use_id, name, input, now);
             self.store.start_tool_call(&call).await?;
             let author = format!("{} (session {session})", caller.playbook());
             let out = self.toolbox.run(name, input, &allowed, &author, now).await;
@@ -152,7 +152,7 @@ impl Direct {
             return Ok(out);
         }
         if let Err(refused) = self.toolbox.check(name, input, &allowed).await {
-            let call = tool_call(session, &tool_use_id, name, input, now);
+            let call = ToolCall::starting(session, &tool_use_id, name, input, now);
             self.store.start_tool_call(&call).await?;
             self.store
                 .finish_tool_call(session, &tool_use_id, &refused.content, true)
@@ -308,7 +308,7 @@ pub async fn carry_out(
     {
         return Ok(None);
     }
-    let call = tool_call(a.session_id, &a.tool_use_id, &a.tool, &a.arguments, now);
+    let call = ToolCall::starting(a.session_id, &a.tool_use_id, &a.tool, &a.arguments, now);
     if !store.start_tool_call(&call).await? {
         return Ok(None);
     }
@@ -352,17 +352,4 @@ async fn recorded(store: &dyn Store, a: &Approval) -> Result<ToolOutput, AgentEr
             a.id, a.tool
         )),
     })
-}
-
-fn tool_call(session: u64, tool_use_id: &str, name: &str, input: &Value, now: DateTime<Utc>) -> ToolCall {
-    ToolCall {
-        session_id: session,
-        tool_use_id: tool_use_id.to_string(),
-        name: name.to_string(),
-        input: input.clone(),
-        state: ToolCallState::Running,
-        result: None,
-        is_error: false,
-        started_at: now,
-    }
 }

@@ -463,16 +463,7 @@ impl Agent {
     }
 
     fn call(&self, session: u64, tool_use_id: &str, name: &str, input: &serde_json::Value) -> ToolCall {
-        ToolCall {
-            session_id: session,
-            tool_use_id: tool_use_id.to_string(),
-            name: name.to_string(),
-            input: input.clone(),
-            state: ToolCallState::Running,
-            result: None,
-            is_error: false,
-            started_at: self.now(),
-        }
+        ToolCall::starting(session, tool_use_id, name, input, self.now())
     }
 
     /// A call that was running when its process died: it may or may not have taken
