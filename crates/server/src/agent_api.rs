@@ -81,7 +81,7 @@ async fn decide(
     }
     let by = d.by.unwrap_or_else(|| "operator (admin API)".into());
     if let Some(direct) = &shared.direct {
-        match decide_direct(&shared, direct, id, approve, reason, &by).await {
+        match decide_direct(direct, id, approve, reason, &by).await {
             Ok(Some(answer)) => return answer,
             Ok(None) => {}
             Err(e) => return refusal(e),
@@ -102,26 +102,15 @@ async fn decide(
 /// Decides an MCP caller's approval (no model needed: its call runs now, once); `None`
 /// when the approval is an agent session's.
 async fn decide_direct(
-    shared: &OpsState,
     direct: &jada_ops::agent::Direct,
     id: u64,
     approve: bool,
     reason: Option<&str>,
     by: &str,
 ) -> Result<Option<Response>, AgentError> {
-    let Some(a) = shared.store.get_approval(id).await? else {
+    let Some((decided, ran, report)) = direct.decide(id, approve, reason, by).await? else {
         return Ok(None);
     };
-    if !direct.owns(&a).await? {
-        return Ok(None);
-    }
-    let (decided, ran) = direct.decide(id, approve, reason, by).await?;
-    let session = shared
-        .store
-        .get_agent_session(decided.session_id)
-        .await?
-        .ok_or(AgentError::NoSession(decided.session_id))?;
-    let report = jada_ops::agent::Report::of(&session, None, false);
     Ok(Some(
         Json(json!({"approval": decided, "session": report, "result": ran.map(|o| json!({"content": o.content, "is_error": o.is_error}))}))
             .into_response(),

@@ -144,19 +144,16 @@ async fn decide_direct(
     reason: Option<&str>,
     by: &str,
 ) -> Result<Option<(jada_core::agent::Approval, Report)>, Failure> {
-    let Some(a) = app.store.get_approval(id).await.map_err(Failure::op)? else {
-        return Ok(None);
-    };
     let direct = app.direct()?;
-    if !direct.owns(&a).await.map_err(Failure::op)? {
-        return Ok(None);
-    }
-    let (decided, ran) = direct.decide(id, approve, reason, by).await.map_err(|e| match e {
+    let decided = direct.decide(id, approve, reason, by).await.map_err(|e| match e {
         jada_ops::agent::AgentError::Store(jada_store::StoreError::NoSuchRecord { .. }) => {
             Failure::Usage(anyhow::anyhow!("{e}"))
         }
         other => Failure::op(other),
     })?;
+    let Some((decided, ran, report)) = decided else {
+        return Ok(None);
+    };
     if let Some(out) = ran {
         say!(
             "the MCP client's {} ran once{}",
@@ -168,18 +165,7 @@ async fn decide_direct(
             }
         );
     }
-    let session = app
-        .store
-        .get_agent_session(decided.session_id)
-        .await
-        .map_err(Failure::op)?
-        .ok_or_else(|| {
-            Failure::op(anyhow::anyhow!(
-                "approval {id}'s session {} is gone",
-                decided.session_id
-            ))
-        })?;
-    Ok(Some((decided, Report::of(&session, None, false))))
+    Ok(Some((decided, report)))
 }
 
 /// The agent, after marking sessions left running by a process that is gone as

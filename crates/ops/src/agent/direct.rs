@@ -217,18 +217,34 @@ impl Direct {
         Ok(session.is_some_and(|s| is_direct(&s.playbook)))
     }
 
-    /// Decides an outside caller's approval and, when approved, runs its call now (once).
+    /// Decides approval `id` if it is an outside caller's and, when approved, runs its
+    /// call now (once): the decision, what the call answered, and its session as a
+    /// report. `None` (nothing decided) when the approval is an agent session's or
+    /// missing: the agent decides those.
     pub async fn decide(
         &self,
         id: u64,
         approve: bool,
         reason: Option<&str>,
         by: &str,
-    ) -> Result<(Approval, Option<ToolOutput>), AgentError> {
-        let now = self.clock.now();
-        let decided = self.store.decide_approval(id, approve, reason, by, now).await?;
+    ) -> Result<Option<(Approval, Option<ToolOutput>, super::Report)>, AgentError> {
+        let Some(a) = self.store.get_approval(id).await? else {
+            return Ok(None);
+        };
+        if !self.owns(&a).await? {
+            return Ok(None);
+        }
+        let decided = self
+            .store
+            .decide_approval(id, approve, reason, by, self.clock.now())
+            .await?;
         let out = self.carry_out(&decided).await?;
-        Ok((decided, out))
+        let session = self
+            .store
+            .get_agent_session(decided.session_id)
+            .await?
+            .ok_or(AgentError::NoSession(decided.session_id))?;
+        Ok(Some((decided, out, super::Report::of(&session, None, false))))
     }
 
     /// Runs a decided approval's call if it is approved and not yet spent.
