@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jada_core::Backoff;
 use jada_llm::{Client, Provider, Retry, Settings};
+use jada_mcp::client::{McpClients, Reach, ServerConfig};
 use jada_ops::agent::playbook::{Trigger, BUILT_IN};
 use jada_ops::agent::{tools, Agent, Business, Direct, Playbook, Toolbox};
 use secrecy::SecretString;
@@ -99,12 +101,39 @@ pub fn check(a: &AgentConfig) -> Result<(), ConfigError> {
         }
         let names = tools::names();
         for t in p.tools.iter().flatten() {
+            if let Some(server) = tools::external::server_of(t) {
+                if !a.mcp.contains_key(server) {
+                    return bad(
+                        &key("tools"),
+                        format!("`{t}` is a tool of the MCP server `{server}`, which is not configured: add [agent.mcp.{server}] with command or url"),
+                    );
+                }
+                continue;
+            }
             if !names.contains(&t.as_str()) {
                 let hint = match crate::jobs::nearest(t, &names) {
                     Some(n) => format!("did you mean `{n}`?"),
                     None => format!("the tools are: {}", names.join(", ")),
                 };
                 return bad(&key("tools"), format!("`{t}` is not a tool; {hint}"));
+            }
+        }
+        if let Some((x, y)) = p.tools.as_deref().and_then(tools::external::clash) {
+            return bad(
+                &key("tools"),
+                format!(
+                    "`{x}` and `{y}` would reach the model under one name ({}): list one of them",
+                    tools::external::wire_name(x)
+                ),
+            );
+        }
+        for t in p.trusted_tools.iter().flatten() {
+            let listed = p.tools.iter().flatten().any(|l| l == t);
+            if !tools::is_external(t) || !listed {
+                return bad(
+                    &key("trusted_tools"),
+                    format!("`{t}` is not one of its MCP servers' tools: trusted_tools names tools of its `tools` list written SERVER.tool (jada's own tools need no trust)"),
+                );
             }
         }
         if let Some(t) = &p.trigger {
@@ -149,7 +178,61 @@ pub fn check(a: &AgentConfig) -> Result<(), ConfigError> {
             );
         }
     }
+    check_mcp(a)?;
     check_prices(a)
+}
+
+/// `[agent.mcp.NAME]`: a name a tool can be written under, and one way to reach it.
+fn check_mcp(a: &AgentConfig) -> Result<(), ConfigError> {
+    for (name, m) in &a.mcp {
+        let bad = |k: &str, why: String| {
+            Err(ConfigError::new(format!(
+                "invalid configuration key `agent.mcp.{name}{k}`: {why}"
+            )))
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return bad(
+                "",
+                "a server's name is letters, digits, `-` and `_` (its tools are written NAME.tool)".into(),
+            );
+        }
+        match (&m.command, &m.url) {
+            (Some(_), Some(_)) => return bad(".url", "set command (stdio) or url (streamable HTTP), not both".into()),
+            (None, None) => {
+                return bad(
+                    "",
+                    "say how to reach it: command = [\"program\", \"arg\"] (stdio) or url = \"https://…/mcp\" (streamable HTTP)".into(),
+                )
+            }
+            (Some(c), None) if c.first().is_none_or(|p| p.trim().is_empty()) => {
+                return bad(".command", "name the program to run: command = [\"program\", \"arg\"]".into())
+            }
+            (None, Some(u)) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                return bad(".url", format!("`{u}` is not an http:// or https:// URL"))
+            }
+            _ => {}
+        }
+        if m.api_key_file.is_some() && m.url.is_none() {
+            return bad(
+                ".api_key_file",
+                "a key file is for a server reached by url; a command gets its secrets through env".into(),
+            );
+        }
+        if let Some(t) = m
+            .timeout
+            .as_deref()
+            .filter(|t| parse_duration(t).is_none_or(|s| s == 0))
+        {
+            return bad(".timeout", format!("`{t}` is not a duration: use e.g. \"60s\""));
+        }
+        if let Some(t) = m.trusted_tools.iter().find(|t| t.is_empty() || t.contains('.')) {
+            return bad(
+                ".trusted_tools",
+                format!("`{t}`: name the server's tools as it names them (\"forecast\", not \"{name}.forecast\")"),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A budget is counted in dollars: with a provider set and any budget in force (the
@@ -221,6 +304,9 @@ pub fn playbooks(a: &AgentConfig, data: &DataDir) -> Result<BTreeMap<String, Pla
         if let Some(t) = &p.tools {
             entry.tools = t.clone();
         }
+        if let Some(t) = &p.trusted_tools {
+            entry.trusted_tools = t.clone();
+        }
         entry.max_turns = p.max_turns.unwrap_or(entry.max_turns);
         entry.max_output_tokens = p.max_output_tokens.unwrap_or(entry.max_output_tokens);
         entry.session_budget_usd = p.session_budget_usd;
@@ -234,6 +320,28 @@ pub fn playbooks(a: &AgentConfig, data: &DataDir) -> Result<BTreeMap<String, Pla
         entry.max_concurrent = p.max_concurrent.unwrap_or(entry.max_concurrent);
         entry.schedule = p.schedule.clone();
         entry.trigger = p.trigger.as_deref().and_then(|t| Trigger::parse(t).ok());
+    }
+    // A server's own trusted tools hold in every playbook that lists them.
+    for pb in out.values_mut() {
+        let by_server = pb
+            .tools
+            .iter()
+            .filter(|t| {
+                tools::external::server_of(t)
+                    .and_then(|s| a.mcp.get(s))
+                    .is_some_and(|m| {
+                        m.trusted_tools
+                            .iter()
+                            .any(|x| Some(x.as_str()) == t.split_once('.').map(|(_, n)| n))
+                    })
+            })
+            .cloned()
+            .collect::<Vec<_>>();
+        for t in by_server {
+            if !pb.trusted_tools.contains(&t) {
+                pb.trusted_tools.push(t);
+            }
+        }
     }
     Ok(out)
 }
@@ -266,6 +374,49 @@ pub fn client(a: &AgentConfig, data: &DataDir) -> Result<Client, AppError> {
     .map_err(|e| AppError::Agent(e.to_string()))
 }
 
+/// How to reach one `[agent.mcp.NAME]` (its key file read and checked now).
+fn mcp_server(name: &str, m: &config::McpServerConfig, root: &Path) -> Result<ServerConfig, AppError> {
+    let reach = match (&m.command, &m.url) {
+        (Some(cmd), _) => Reach::Stdio {
+            program: cmd.first().cloned().unwrap_or_default(),
+            args: cmd.iter().skip(1).cloned().collect(),
+            env: m.env.clone(),
+            dir: root.to_path_buf(),
+        },
+        (None, Some(url)) => Reach::Http {
+            url: url.clone(),
+            token: m
+                .api_key_file
+                .as_ref()
+                .map(|f| secret_file(&root.join(f), &format!("[agent.mcp.{name}] api_key_file")))
+                .transpose()?,
+        },
+        (None, None) => {
+            return Err(AppError::Agent(format!(
+                "[agent.mcp.{name}] says neither command nor url"
+            )))
+        }
+    };
+    Ok(ServerConfig {
+        name: name.to_string(),
+        reach,
+        timeout: Duration::from_secs(m.timeout.as_deref().and_then(parse_duration).unwrap_or(60)),
+    })
+}
+
+/// A secret from a 0600 file in a 0700 directory, trimmed; `key` names the setting.
+fn secret_file(path: &Path, key: &str) -> Result<String, AppError> {
+    jada_google::secret_files::check_secret(path).map_err(|e| AppError::Agent(e.to_string()))?;
+    match std::fs::read_to_string(path) {
+        Ok(k) if !k.trim().is_empty() => Ok(k.trim().to_string()),
+        Ok(_) => Err(AppError::Agent(format!("the key file {} is empty", path.display()))),
+        Err(e) => Err(AppError::Agent(format!(
+            "cannot read the key file {} ({key}): {e}",
+            path.display()
+        ))),
+    }
+}
+
 /// The key: from the named environment variable, or a 0600 file in a 0700 directory.
 /// A local OpenAI-compatible server may need none.
 fn read_key(a: &AgentConfig, root: &Path) -> Result<SecretString, AppError> {
@@ -285,16 +436,7 @@ fn read_key(a: &AgentConfig, root: &Path) -> Result<SecretString, AppError> {
             )),
         };
     };
-    let path = root.join(file);
-    jada_google::secret_files::check_secret(&path).map_err(|e| AppError::Agent(e.to_string()))?;
-    match std::fs::read_to_string(&path) {
-        Ok(k) if !k.trim().is_empty() => Ok(SecretString::from(k.trim().to_string())),
-        Ok(_) => Err(AppError::Agent(format!("the key file {} is empty", path.display()))),
-        Err(e) => Err(AppError::Agent(format!(
-            "cannot read the key file {} ([agent] api_key_file): {e}",
-            path.display()
-        ))),
-    }
+    secret_file(&root.join(file), "[agent] api_key_file").map(SecretString::from)
 }
 
 /// This process, as a session owner: `host:pid:start`, where `start` is when the
@@ -393,16 +535,43 @@ impl App {
         .decided_at(public_url))
     }
 
-    /// The agent: the provider client, the tools over this app's store and services.
+    /// The `[agent.mcp.NAME]` servers, each kept connected by a task of its own from the
+    /// first call on (so this needs a tokio runtime); `None` when none is configured.
+    pub fn mcp_clients(&self) -> Result<Option<Arc<McpClients>>, AppError> {
+        self.mcp.get_or_try(|| {
+            if self.config.agent.mcp.is_empty() {
+                return Ok(None);
+            }
+            let configs = self
+                .config
+                .agent
+                .mcp
+                .iter()
+                .map(|(name, m)| mcp_server(name, m, self.data.root()))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(Arc::new(McpClients::start(
+                configs,
+                self.clock.clone(),
+                self.alerts_due.clone(),
+            ))))
+        })
+    }
+
+    /// The agent: the provider client, the tools over this app's store and services, and
+    /// those of the `[agent.mcp.NAME]` servers.
     pub fn agent(&self) -> Result<Agent, AppError> {
         let a = &self.config.agent;
         let llm = client(a, &self.data)?;
         let price = a.model.as_ref().and_then(|m| a.prices.get(m)).copied();
+        let mut toolbox = self.toolbox()?;
+        if let Some(mcp) = self.mcp_clients()? {
+            toolbox = toolbox.with_external(mcp);
+        }
         Ok(Agent::new(
             self.store.clone(),
             llm,
             price,
-            self.toolbox()?,
+            toolbox,
             self.clock.clone(),
             process_owner(),
             Business {

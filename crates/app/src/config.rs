@@ -302,6 +302,34 @@ pub struct AgentConfig {
     pub prices: BTreeMap<String, jada_core::agent::Price>,
     #[serde(default)]
     pub playbooks: BTreeMap<String, PlaybookConfig>,
+    /// Other MCP servers whose tools playbooks may call as `NAME.tool`.
+    #[serde(default)]
+    pub mcp: BTreeMap<String, McpServerConfig>,
+}
+
+/// `[agent.mcp.NAME]`: another MCP server, reached over stdio (`command`, a process jada
+/// starts, stops and restarts) or streamable HTTP (`url`, with `api_key_file`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServerConfig {
+    /// The program and its arguments: ["npx", "-y", "some-mcp-server"].
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// Environment variables for `command` (its only environment besides PATH and HOME).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The server's streamable HTTP endpoint: "https://tides.example.com/mcp".
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A 0600 file holding the bearer token `url` wants (relative: in the data directory).
+    #[serde(default)]
+    pub api_key_file: Option<PathBuf>,
+    /// Its tools that run without a person's approval, in every playbook ("forecast").
+    #[serde(default)]
+    pub trusted_tools: Vec<String>,
+    /// How long one tool call may take (default "60s").
+    #[serde(default)]
+    pub timeout: Option<String>,
 }
 
 /// `[agent.playbooks.NAME]`: every key optional; a built-in playbook keeps what is not set.
@@ -320,6 +348,9 @@ pub struct PlaybookConfig {
     pub trigger: Option<String>,
     #[serde(default)]
     pub tools: Option<Vec<String>>,
+    /// Other servers' tools of its list ("tides.forecast") that run without approval.
+    #[serde(default)]
+    pub trusted_tools: Option<Vec<String>>,
     #[serde(default)]
     pub max_turns: Option<u32>,
     #[serde(default)]

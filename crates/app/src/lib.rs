@@ -91,6 +91,8 @@ pub struct App {
     roster: Once<Option<Arc<RosterSync>>>,
     publish: Once<Option<Arc<Publish>>>,
     statements: Once<Arc<StatementsConfig>>,
+    /// The `[agent.mcp.NAME]` servers, connected on first use by the agent.
+    mcp: Once<Option<Arc<jada_mcp::client::McpClients>>>,
 }
 
 /// The DynamoDB store. Loading the AWS configuration (region, credential chain) is
@@ -170,6 +172,7 @@ impl App {
             roster: Once::default(),
             publish: Once::default(),
             statements: Once::default(),
+            mcp: Once::default(),
         })
     }
 

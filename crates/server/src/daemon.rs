@@ -495,7 +495,10 @@ pub async fn evaluate(shared: &Shared, engine: &AlertEngine) -> Result<Vec<alert
     let now = shared.clock.now();
     let creds = jada_ops::auth::status(&shared.tokens, shared.store.as_ref()).await?;
     let specs: Vec<_> = shared.runner.registry.specs().collect();
-    let firing = alerts::conditions(shared.store.as_ref(), &specs, &creds, shared.started_at, now).await?;
+    let mut firing = alerts::conditions(shared.store.as_ref(), &specs, &creds, shared.started_at, now).await?;
+    if let Some(desk) = &shared.agent {
+        firing.extend(alerts::agent::mcp_down(&desk.agent.toolbox().external_health()));
+    }
     engine.reconcile(&firing, now).await
 }
 

@@ -38,6 +38,7 @@ pub async fn would(store: &dyn Store, tool: &str, args: &Value) -> Result<String
                 .collect();
             format!("send the mail “{}” to {}", arg("subject"), to.join(", "))
         }
+        other if super::tools::is_external(other) => super::tools::external::would(other, args),
         other => other.to_string(),
     })
 }

@@ -183,6 +183,11 @@ pub struct Agent {
 pub const HEARTBEAT: Duration = Duration::from_secs(60);
 
 impl Agent {
+    /// Its tools (what the alert rules ask of other MCP servers' health).
+    pub fn toolbox(&self) -> &Toolbox {
+        &self.toolbox
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         llm: Client,

@@ -6,8 +6,12 @@
 pub struct Playbook {
     pub name: String,
     pub instructions: String,
-    /// The tools it may call (names from [`super::tools::TOOLS`]).
+    /// The tools it may call: names from [`super::tools::TOOLS`], and other MCP servers'
+    /// tools as `SERVER.tool`.
     pub tools: Vec<String>,
+    /// Other servers' tools (`SERVER.tool`) it may call without a person's approval: its
+    /// own `trusted_tools` and those its servers' `[agent.mcp.NAME] trusted_tools` name.
+    pub trusted_tools: Vec<String>,
     pub max_turns: u32,
     pub max_output_tokens: u32,
     /// Stop a session once it has cost this much (USD), when set.
@@ -51,6 +55,7 @@ impl Playbook {
             name: name.to_string(),
             instructions: String::new(),
             tools: Vec::new(),
+            trusted_tools: Vec::new(),
             max_turns: 30,
             max_output_tokens: 4096,
             session_budget_usd: None,

@@ -176,7 +176,10 @@ impl Agent {
                 .await?;
             transcript.push(resumed);
         }
-        let tools = self.toolbox.specs(&pb.tools);
+        let mut tools = self.toolbox.specs(&pb.tools).await;
+        // Another server's tools can change while a session runs (tools/list_changed):
+        // such a playbook's list is asked again before each turn.
+        let tools_may_change = pb.tools.iter().any(|t| super::tools::is_external(t));
         let system = format!(
             "{}\n\n{RULES}\n\n{}",
             pb.instructions.trim(),
@@ -235,6 +238,9 @@ impl Agent {
                     .await?);
             }
             let last_turn = session.turns + 1 >= session.max_turns;
+            if tools_may_change && session.turns > 0 {
+                tools = self.toolbox.specs(&pb.tools).await;
+            }
             let mut new_messages = Vec::new();
             if last_turn {
                 new_messages.push(Message::user_text(HANDOFF_PROMPT));
@@ -364,6 +370,8 @@ impl Agent {
         let mut content = Vec::new();
         let mut waiting = Vec::new();
         for (n, (tool_use_id, name, input)) in last.tool_uses().enumerate() {
+            // Another server's tool comes back under the name the provider was shown.
+            let name = super::tools::external::named(name, &pb.tools);
             let out = match known.iter().find(|c| c.tool_use_id == tool_use_id) {
                 Some(c) if c.state == ToolCallState::Done => ToolOutput {
                     content: c.result.clone().unwrap_or_default(),
@@ -379,7 +387,7 @@ impl Agent {
                     made += 1;
                     out
                 }
-                None if Toolbox::needs_approval(name) => {
+                None if Toolbox::needs_approval(name, &pb.trusted_tools) => {
                     made += 1;
                     match self.gate(pb, session, tool_use_id, name, input).await? {
                         Gate::Run => self.run_once(pb, session, tool_use_id, name, input).await?,

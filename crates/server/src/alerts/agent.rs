@@ -9,6 +9,8 @@
 //! - `agent-failed:PLAYBOOK`: its latest session ended `failed` (an error of jada's own).
 //! - `agent-abandoned:ID`: a session left by a process that died, not yet resumed.
 //! - `agent-approval:ID`: a tool call waiting for a person longer than [`APPROVAL_WAIT`].
+//! - `mcp-down:SERVER`: another MCP server (`[agent.mcp.SERVER]`) is down; its tools
+//!   answer playbooks with an error until it is back ([`mcp_down`]).
 
 use std::collections::BTreeMap;
 
@@ -106,4 +108,29 @@ pub async fn conditions(store: &dyn Store, now: DateTime<Utc>) -> Result<Vec<Con
         }
     }
     Ok(out)
+}
+
+/// One alert per `[agent.mcp.NAME]` server that is down (from the live connections, not
+/// the store: only the daemon holds them).
+pub fn mcp_down(health: &[jada_ops::agent::tools::ServerHealth]) -> Vec<Condition> {
+    health
+        .iter()
+        .filter_map(|h| {
+            let (why, since) = h.down.as_ref()?;
+            let now = if h.up {
+                "it is connected again, and this resolves once it stays up a minute"
+            } else {
+                "playbooks calling its tools get an error until it is back; jada reconnects by itself with a backoff"
+            };
+            Some(Condition::new(
+                format!("mcp-down:{}", h.server),
+                format!(
+                    "MCP server `{}` has been failing since {} ({why}): {now}; check its [agent.mcp.{}] setting and the daemon's log",
+                    h.server,
+                    since.format("%Y-%m-%d %H:%M UTC"),
+                    h.server
+                ),
+            ))
+        })
+        .collect()
 }

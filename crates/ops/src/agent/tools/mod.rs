@@ -4,8 +4,9 @@
 //! arguments (generated from their Rust type) and its handler. A bad argument or a
 //! failing tool goes back to the model as a tool error it can correct; a huge result is
 //! cut with a note. `office` holds the tools over jada's records, `mail` those over the
-//! mailbox.
+//! mailbox, `external` the rules for other MCP servers' tools (`SERVER.tool`).
 
+pub mod external;
 mod mail;
 mod office;
 
@@ -24,6 +25,7 @@ use serde_json::Value;
 
 use crate::dispatch::Dispatcher;
 use crate::mail::Mailer;
+pub use external::{is_external, ExternalTools, ServerHealth};
 pub use mail::MAX_MAIL_CHARS;
 use mail::{DraftReplyArgs, ReadMailArgs, SearchMailArgs};
 pub use office::is_agent_assignee;
@@ -238,6 +240,8 @@ pub struct Toolbox {
     /// The mailer and the `From` of drafted replies.
     mail: Option<(Arc<dyn Mailer>, String)>,
     gmail: Option<GoogleClient>,
+    /// Other MCP servers' tools (`[agent.mcp.NAME]`), for playbooks that name them.
+    external: Option<Arc<dyn ExternalTools>>,
 }
 
 impl Toolbox {
@@ -247,7 +251,19 @@ impl Toolbox {
             dispatcher,
             mail: None,
             gmail: None,
+            external: None,
         }
+    }
+
+    /// Lets playbooks call other MCP servers' tools (`SERVER.tool`) through `tools`.
+    pub fn with_external(mut self, tools: Arc<dyn ExternalTools>) -> Toolbox {
+        self.external = Some(tools);
+        self
+    }
+
+    /// How each configured MCP server stands (none when there are none).
+    pub fn external_health(&self) -> Vec<ServerHealth> {
+        self.external.as_ref().map(|e| e.health()).unwrap_or_default()
     }
 
     /// Lets `draft_reply` send (once approved) through `mailer`, from `sender`.
@@ -262,9 +278,10 @@ impl Toolbox {
         self
     }
 
-    /// Whether a tool needs a person's approval before it runs.
-    pub fn needs_approval(name: &str) -> bool {
-        tool(name).is_some_and(|t| t.effect == Effect::Outbound)
+    /// Whether a tool needs a person's approval before it runs: jada's outbound tools,
+    /// and every other server's tool that `trusted` (the playbook's) does not name.
+    pub fn needs_approval(name: &str, trusted: &[String]) -> bool {
+        tool(name).is_some_and(|t| t.effect == Effect::Outbound) || external::needs_approval(name, trusted)
     }
 
     /// Checks an outbound call's arguments before anyone is asked to approve it, so no
@@ -272,6 +289,12 @@ impl Toolbox {
     pub async fn check(&self, name: &str, input: &Value, allowed: &[String]) -> Result<(), ToolOutput> {
         if !allowed.iter().any(|a| a == name) {
             return Err(self.no_such_tool(name, allowed));
+        }
+        if is_external(name) {
+            return match &self.external {
+                Some(e) => e.ready(name).await,
+                None => Err(self.run_external(name, input).await),
+            };
         }
         let checked = match name {
             "draft_reply" => args::<DraftReplyArgs>(name, input).and_then(|a| mail::draft(&a).map(|_| ())),
@@ -288,7 +311,7 @@ impl Toolbox {
         let mut offered: Vec<&str> = allowed
             .iter()
             .map(String::as_str)
-            .filter(|n| tool(n).is_some())
+            .filter(|n| tool(n).is_some() || (is_external(n) && self.external.is_some()))
             .collect();
         offered.sort_unstable();
         ToolOutput::error(format!(
@@ -297,23 +320,38 @@ impl Toolbox {
         ))
     }
 
-    /// The specifications of the tools available to a playbook, in its order; names that
-    /// are not (yet) tools are left out and reported by [`Toolbox::unavailable`].
-    pub fn specs(&self, names: &[String]) -> Vec<ToolSpec> {
+    /// The specifications of the tools available to a playbook, in its order. Names that
+    /// are not jada's tools are left out ([`Toolbox::unavailable`]), and so are another
+    /// server's tools it does not offer now (a server that is down offers none).
+    pub async fn specs(&self, names: &[String]) -> Vec<ToolSpec> {
+        let external = match &self.external {
+            Some(e) if names.iter().any(|n| is_external(n)) => e.specs().await,
+            _ => Vec::new(),
+        };
         names
             .iter()
-            .filter_map(|n| tool(n))
-            .map(|t| ToolSpec {
-                name: t.name.to_string(),
-                description: t.description.to_string(),
-                input_schema: t.input_schema(),
+            .filter_map(|n| match tool(n) {
+                Some(t) => Some(ToolSpec {
+                    name: t.name.to_string(),
+                    description: t.description.to_string(),
+                    input_schema: t.input_schema(),
+                }),
+                None => external.iter().find(|s| &s.name == n).map(|s| ToolSpec {
+                    name: external::wire_name(n),
+                    ..s.clone()
+                }),
             })
             .collect()
     }
 
-    /// The playbook's tool names this build cannot offer.
+    /// The playbook's tool names this build cannot offer (another server's tools are
+    /// known only once it answers: they are not counted here).
     pub fn unavailable(names: &[String]) -> Vec<String> {
-        names.iter().filter(|n| tool(n).is_none()).cloned().collect()
+        names
+            .iter()
+            .filter(|n| tool(n).is_none() && !is_external(n))
+            .cloned()
+            .collect()
     }
 
     /// Runs one tool call. `allowed` is the playbook's list: anything else is refused.
@@ -325,6 +363,9 @@ impl Toolbox {
         author: &str,
         now: DateTime<Utc>,
     ) -> ToolOutput {
+        if is_external(name) && allowed.iter().any(|a| a == name) {
+            return self.run_external(name, input).await;
+        }
         let Some(t) = tool(name).filter(|_| allowed.iter().any(|a| a == name)) else {
             return self.no_such_tool(name, allowed);
         };
@@ -332,6 +373,21 @@ impl Toolbox {
             Ok(v) => ToolOutput::ok(v),
             Err(Failure(why)) => ToolOutput::error(why),
         }
+    }
+}
+
+impl Toolbox {
+    /// Another server's tool, its answer bounded like jada's own.
+    async fn run_external(&self, name: &str, input: &Value) -> ToolOutput {
+        let Some(external) = &self.external else {
+            let server = external::server_of(name).unwrap_or(name);
+            return ToolOutput::error(format!(
+                "`{name}` is a tool of the MCP server `{server}`, and no MCP server is configured here ([agent.mcp.{server}])"
+            ));
+        };
+        let mut out = external.call(name, input).await;
+        out.content = text::truncate(&out.content, MAX_RESULT_CHARS);
+        out
     }
 }
 
@@ -370,8 +426,8 @@ mod tests {
             assert_eq!(s["type"], "object", "{}", t.name);
             assert!(s.get("$schema").is_none());
         }
-        assert!(Toolbox::needs_approval("draft_reply") && Toolbox::needs_approval("assign_captain"));
-        assert!(!Toolbox::needs_approval("create_task") && !Toolbox::needs_approval("nope"));
+        assert!(Toolbox::needs_approval("draft_reply", &[]) && Toolbox::needs_approval("assign_captain", &[]));
+        assert!(!Toolbox::needs_approval("create_task", &[]) && !Toolbox::needs_approval("nope", &[]));
         let create = tool("create_task").unwrap().input_schema();
         assert_eq!(create["required"], serde_json::json!(["title"]));
     }
