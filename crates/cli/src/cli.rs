@@ -309,6 +309,16 @@ pub enum AgentCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The other MCP servers playbooks use ([agent.mcp.NAME]): connects to each as the
+    /// daemon does (starting a `command` server, then stopping it), and shows whether it
+    /// answers, the tools it offers, and which playbooks use and trust each. Exits 1 when
+    /// a server does not answer.
+    Mcp {
+        /// Print a list of objects: server, up, error, tools (name, description, used_by,
+        /// trusted_by)
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

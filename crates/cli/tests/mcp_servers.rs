@@ -130,6 +130,26 @@ tools = ["list_tasks", "everything.echo", "everything.get-sum"]
         ),
     );
     jada(d).args(["config", "check"]).assert().success();
+    // What an operator checks first: the server answers, and which tools run unasked.
+    let out = jada(d).args(["agent", "mcp", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let servers = json_of(&out.stdout);
+    assert_eq!(
+        (servers[0]["server"].as_str(), servers[0]["up"].as_bool()),
+        (Some("everything"), Some(true))
+    );
+    let tool = |name: &str| {
+        servers[0]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not listed: {servers}"))
+    };
+    assert_eq!(tool("everything.echo")["trusted_by"], json!(["lookout"]));
+    assert_eq!(tool("everything.get-sum")["used_by"], json!(["lookout"]));
+    assert_eq!(tool("everything.get-sum")["trusted_by"], json!([]));
     emu.handle.script(json!({"name": "lookout", "turns": [
         {"tool_calls": [
             {"name": "everything__echo", "input": {"message": "fair winds"}},
@@ -349,6 +369,13 @@ tools = ["list_tasks", "broken.lookup"]
         "{lookup:?}"
     );
     assert!(made.iter().any(|c| c.0 == "list_tasks" && !c.1), "{made:?}");
+    let out = jada(d).args(["agent", "mcp"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("down:") && shown.contains("no tide tables installed"),
+        "{shown}"
+    );
 
     // The daemon keeps trying it with a backoff, and raises one alert that says why.
     let (child, _url) = serve(d);
@@ -505,4 +532,79 @@ tools = ["list_tasks", "flaky.echo"]
     let log = std::fs::read_to_string(&log_path).unwrap();
     let notices: Vec<&str> = log.lines().filter(|l| l.contains("alert=mcp-down:flaky")).collect();
     assert_eq!(notices.len(), 2, "one firing and one resolution: {notices:#?}");
+}
+
+#[test]
+fn over_http_the_key_file_is_sent_as_a_bearer_token_and_a_refused_key_is_an_error_naming_it() {
+    // The remote server is jada's own daemon (`POST /mcp`, API keys): the agent of one
+    // office working through another's tools.
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    business(
+        d,
+        &emu,
+        &format!(
+            r#"[agent.mcp.office]
+url = "http://127.0.0.1:{port}/mcp"
+api_key_file = "secrets/office-key"
+trusted_tools = ["list_tasks"]
+[agent.mcp.locked]
+url = "http://127.0.0.1:{port}/mcp"
+api_key_file = "secrets/wrong-key"
+trusted_tools = ["list_tasks"]
+[agent.playbooks.remote]
+instructions = "Use the tools you are given."
+tools = ["office.list_tasks", "locked.list_tasks"]
+"#
+        ),
+    );
+    let out = jada(d).args(["api-key", "create", "fleet-agent"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    write_private(&secrets_dir(d).join("office-key"), &key);
+    write_private(&secrets_dir(d).join("wrong-key"), "jada_not-a-key");
+    jada(d).args(["tasks", "add", "Varnish the tiller"]).assert().success();
+    let (child, _url) = serve_with(
+        d,
+        &["--listen", &format!("127.0.0.1:{port}")],
+        &[],
+        std::process::Stdio::null(),
+    );
+    let _daemon = Running(child);
+
+    emu.handle.script(json!({"name": "remote", "turns": [
+        {"tool_calls": [
+            {"name": "office__list_tasks", "input": {}},
+            {"name": "locked__list_tasks", "input": {}}
+        ]},
+        {"text": "Read the other office's tasks."}
+    ]}));
+    let (code, report) = run(d, "remote", "what is open over there");
+    assert_eq!(
+        (code, report["outcome"].as_str()),
+        (Some(0), Some("completed")),
+        "{report}"
+    );
+    let made = calls(d, report["session_id"].as_u64().unwrap());
+    let read = made.iter().find(|c| c.0 == "office.list_tasks").unwrap();
+    assert!(!read.1 && read.2.contains("Varnish the tiller"), "{read:?}");
+    let refused = made.iter().find(|c| c.0 == "locked.list_tasks").unwrap();
+    assert!(refused.1, "{refused:?}");
+    assert!(
+        refused.2.contains("`locked` is down") && refused.2.to_lowercase().contains("auth"),
+        "{refused:?}"
+    );
+    // The remote side recorded the call as its key's caller.
+    let out = jada(d).args(["agent", "sessions", "--json"]).output().unwrap();
+    let sessions = json_of(&out.stdout);
+    assert!(
+        sessions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["playbook"] == "mcp:fleet-agent"),
+        "{sessions}"
+    );
 }

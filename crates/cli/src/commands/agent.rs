@@ -1,4 +1,4 @@
-//! `jada agent run|sessions|show|resume|playbooks`.
+//! `jada agent run|sessions|show|resume|approvals|approve|deny|playbooks|mcp`.
 
 use jada_app::agent::{owner_alive, playbooks};
 use jada_core::agent::{ApprovalState, Block, Outcome, Role, Session};
@@ -44,6 +44,7 @@ pub async fn run(g: &Global, cmd: AgentCommand) -> Result<(), Failure> {
         AgentCommand::Sessions { limit, json } => sessions(&app, limit, json).await,
         AgentCommand::Show { id, json } => show(&app, id, json).await,
         AgentCommand::Playbooks { json } => list_playbooks(&app, json),
+        AgentCommand::Mcp { json } => mcp_servers(&app, json).await,
         AgentCommand::Approvals { all, json } => approvals(&app, all, json).await,
         AgentCommand::Approve { id, json } => decide(&app, id, true, None, json).await,
         AgentCommand::Deny { id, reason, json } => decide(&app, id, false, Some(&reason), json).await,
@@ -364,7 +365,8 @@ fn list_playbooks(app: &Context, json: bool) -> Result<(), Failure> {
         let list: Vec<serde_json::Value> = all
             .values()
             .map(|p| {
-                json!({"name": p.name, "enabled": p.enabled, "tools": p.tools, "max_turns": p.max_turns,
+                json!({"name": p.name, "enabled": p.enabled, "tools": p.tools, "trusted_tools": p.trusted_tools,
+                       "max_turns": p.max_turns,
                        "session_budget_usd": p.session_budget_usd, "daily_budget_usd": p.daily_budget_usd,
                        "unavailable_tools": jada_ops::agent::Toolbox::unavailable(&p.tools)})
             })
@@ -386,5 +388,89 @@ fn list_playbooks(app: &Context, json: bool) -> Result<(), Failure> {
         ]);
     }
     say!("{t}");
+    Ok(())
+}
+
+/// `jada agent mcp`: each `[agent.mcp.NAME]` server, asked now.
+async fn mcp_servers(app: &Context, json: bool) -> Result<(), Failure> {
+    use jada_ops::agent::tools::ExternalTools;
+    let Some(clients) = app.mcp_clients()? else {
+        say!(
+            "no MCP servers are configured: add [agent.mcp.NAME] with command = [...] (stdio) or url (streamable HTTP)"
+        );
+        return Ok(());
+    };
+    let specs = clients.specs().await;
+    let health = clients.health();
+    clients.close();
+    let all = playbooks(&app.config.agent, &app.data)?;
+    let of = |tool: &str, list: fn(&jada_ops::agent::Playbook) -> &Vec<String>| -> Vec<String> {
+        all.values()
+            .filter(|p| list(p).iter().any(|t| t == tool))
+            .map(|p| p.name.clone())
+            .collect()
+    };
+    let servers: Vec<serde_json::Value> = health
+        .iter()
+        .map(|h| {
+            let prefix = format!("{}.", h.server);
+            let tools: Vec<serde_json::Value> = specs
+                .iter()
+                .filter(|s| s.name.starts_with(&prefix))
+                .map(|s| {
+                    json!({"name": s.name, "description": s.description,
+                           "used_by": of(&s.name, |p| &p.tools), "trusted_by": of(&s.name, |p| &p.trusted_tools)})
+                })
+                .collect();
+            json!({"server": h.server, "up": h.up,
+                   "error": h.down.as_ref().map(|(why, _)| why), "tools": tools})
+        })
+        .collect();
+    let down = health.iter().filter(|h| !h.up).count();
+    if json {
+        print_json(&servers)?;
+    } else {
+        let mut t = table(&["server", "state", "tool", "used by", "runs without approval in"]);
+        for s in &servers {
+            let state = if s["up"] == true { "answers" } else { "down (see below)" }.to_string();
+            let tools = s["tools"].as_array().cloned().unwrap_or_default();
+            if tools.is_empty() {
+                t.add_row(vec![
+                    s["server"].as_str().unwrap_or_default().to_string(),
+                    state.clone(),
+                    "-".into(),
+                    "".into(),
+                    "".into(),
+                ]);
+            }
+            let names = |v: &serde_json::Value| -> String {
+                v.as_array()
+                    .map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default()
+            };
+            for tool in tools {
+                t.add_row(vec![
+                    s["server"].as_str().unwrap_or_default().to_string(),
+                    state.clone(),
+                    tool["name"].as_str().unwrap_or_default().to_string(),
+                    names(&tool["used_by"]),
+                    names(&tool["trusted_by"]),
+                ]);
+            }
+        }
+        say!("{t}");
+        for h in health.iter().filter(|h| !h.up) {
+            let why = h
+                .down
+                .as_ref()
+                .map_or("it is still connecting", |(why, _)| why.as_str());
+            say!("{} is down: {why}", h.server);
+        }
+    }
+    if down > 0 {
+        return Err(Failure::op(anyhow::anyhow!(
+            "{down} MCP server(s) did not answer: see its error above, and the server's [agent.mcp.NAME] setting"
+        )));
+    }
     Ok(())
 }
