@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use jada_core::Backoff;
 use jada_llm::{Client, Provider, Retry, Settings};
-use jada_mcp::client::{McpClients, Reach, ServerConfig};
 use jada_ops::agent::playbook::{Trigger, BUILT_IN};
+use jada_ops::agent::tools::{ExternalTools, McpServer, Reach};
 use jada_ops::agent::{tools, Agent, Business, Direct, Playbook, Toolbox};
 use secrecy::SecretString;
 
@@ -374,8 +374,20 @@ pub fn client(a: &AgentConfig, data: &DataDir) -> Result<Client, AppError> {
     .map_err(|e| AppError::Agent(e.to_string()))
 }
 
+/// What starts the MCP clients: `jada_mcp::client::start`, registered by the binary.
+pub type StartMcp = fn(Vec<McpServer>, Arc<dyn jada_core::Clock>, Arc<tokio::sync::Notify>) -> Arc<dyn ExternalTools>;
+
+/// Registered once by the program that links an MCP client. This crate does not import
+/// jada-mcp so that its build never waits on the MCP SDK's (the two build side by side).
+static MCP: std::sync::OnceLock<StartMcp> = std::sync::OnceLock::new();
+
+/// Lets `[agent.mcp.NAME]` work in this program (the `jada` binary calls it at start).
+pub fn register_mcp(start: StartMcp) {
+    let _ = MCP.set(start);
+}
+
 /// How to reach one `[agent.mcp.NAME]` (its key file read and checked now).
-fn mcp_server(name: &str, m: &config::McpServerConfig, root: &Path) -> Result<ServerConfig, AppError> {
+fn mcp_server(name: &str, m: &config::McpServerConfig, root: &Path) -> Result<McpServer, AppError> {
     let reach = match (&m.command, &m.url) {
         (Some(cmd), _) => Reach::Stdio {
             program: cmd.first().cloned().unwrap_or_default(),
@@ -397,7 +409,7 @@ fn mcp_server(name: &str, m: &config::McpServerConfig, root: &Path) -> Result<Se
             )))
         }
     };
-    Ok(ServerConfig {
+    Ok(McpServer {
         name: name.to_string(),
         reach,
         timeout: Duration::from_secs(m.timeout.as_deref().and_then(parse_duration).unwrap_or(60)),
@@ -537,11 +549,16 @@ impl App {
 
     /// The `[agent.mcp.NAME]` servers, each kept connected by a task of its own from the
     /// first call on (so this needs a tokio runtime); `None` when none is configured.
-    pub fn mcp_clients(&self) -> Result<Option<Arc<McpClients>>, AppError> {
+    pub fn mcp_clients(&self) -> Result<Option<Arc<dyn ExternalTools>>, AppError> {
         self.mcp.get_or_try(|| {
             if self.config.agent.mcp.is_empty() {
                 return Ok(None);
             }
+            let start = MCP.get().ok_or_else(|| {
+                AppError::Agent(
+                    "[agent.mcp] names MCP servers, but this program has no MCP client: run the jada binary".into(),
+                )
+            })?;
             let configs = self
                 .config
                 .agent
@@ -549,11 +566,7 @@ impl App {
                 .iter()
                 .map(|(name, m)| mcp_server(name, m, self.data.root()))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(Some(Arc::new(McpClients::start(
-                configs,
-                self.clock.clone(),
-                self.alerts_due.clone(),
-            ))))
+            Ok(Some(start(configs, self.clock.clone(), self.alerts_due.clone())))
         })
     }
 

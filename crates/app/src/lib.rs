@@ -92,7 +92,7 @@ pub struct App {
     publish: Once<Option<Arc<Publish>>>,
     statements: Once<Arc<StatementsConfig>>,
     /// The `[agent.mcp.NAME]` servers, connected on first use by the agent.
-    mcp: Once<Option<Arc<jada_mcp::client::McpClients>>>,
+    mcp: Once<Option<Arc<dyn jada_ops::agent::tools::ExternalTools>>>,
 }
 
 /// The DynamoDB store. Loading the AWS configuration (region, credential chain) is

@@ -393,7 +393,6 @@ fn list_playbooks(app: &Context, json: bool) -> Result<(), Failure> {
 
 /// `jada agent mcp`: each `[agent.mcp.NAME]` server, asked now.
 async fn mcp_servers(app: &Context, json: bool) -> Result<(), Failure> {
-    use jada_ops::agent::tools::ExternalTools;
     let Some(clients) = app.mcp_clients()? else {
         say!(
             "no MCP servers are configured: add [agent.mcp.NAME] with command = [...] (stdio) or url (streamable HTTP)"

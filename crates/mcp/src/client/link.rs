@@ -20,11 +20,15 @@ use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::http::Http;
-use super::Reach;
+use jada_ops::agent::tools::Reach;
 
 const BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
 /// A connection that held this long starts the backoff over when it ends.
 const HELD: Duration = Duration::from_secs(60);
+/// How often a connected server is asked for its tools: a server that stopped answering
+/// (an HTTP server gone, a process hung) is found without waiting for a call, and one
+/// that changed its tools without saying so is seen.
+const PROBE_EVERY: Duration = Duration::from_secs(60);
 /// Connecting (a process starting, the initialize handshake, the first tool list) may
 /// take this long before it counts as a failure.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -130,6 +134,21 @@ impl Server {
         }
     }
 
+    /// Asks the server for its tools (keeping the answer), or says why it did not answer.
+    async fn probe(&self) -> Result<(), String> {
+        let Some(peer) = self.state().peer.clone() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(self.timeout, peer.list_all_tools()).await {
+            Ok(Ok(tools)) => {
+                self.relisted(tools);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(format!("it stopped answering: {e}")),
+            Err(_) => Err(format!("it did not answer within {} s", self.timeout.as_secs())),
+        }
+    }
+
     /// A call found the connection broken: the keeper drops it and reconnects.
     pub(super) fn lost(&self, why: &str) {
         tracing::warn!(server = %self.name, error = why, "MCP server connection failed during a call");
@@ -178,7 +197,7 @@ impl Server {
     }
 
     fn relisted(&self, tools: Vec<Tool>) {
-        tracing::info!(server = %self.name, tools = tools.len(), "MCP server's tools listed again");
+        tracing::debug!(server = %self.name, tools = tools.len(), "MCP server's tools listed again");
         let mut s = self.state_mut();
         s.tools = tools;
         s.stale = false;
@@ -226,8 +245,14 @@ pub(super) async fn keep(server: Arc<Server>, reach: Reach, stop: CancellationTo
                 let held = tokio::time::sleep(HELD);
                 tokio::pin!(held);
                 let mut steady = false;
+                let mut probe = tokio::time::interval_at(tokio::time::Instant::now() + PROBE_EVERY, PROBE_EVERY);
                 let why = loop {
                     tokio::select! {
+                        _ = probe.tick() => {
+                            if let Err(why) = server.probe().await {
+                                break why;
+                            }
+                        }
                         _ = stop.cancelled() => {
                             session.cancel();
                             return;

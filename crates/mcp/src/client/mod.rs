@@ -14,14 +14,13 @@ mod http;
 mod link;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use jada_core::Clock;
 use jada_llm::ToolSpec;
-use jada_ops::agent::tools::{ExternalTools, ServerHealth, ToolOutput};
+use jada_ops::agent::tools::{ExternalTools, McpServer, ServerHealth, ToolOutput};
 use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock, ResourceContents};
 use rmcp::service::{Peer, ServiceError};
 use rmcp::RoleClient;
@@ -30,30 +29,6 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use link::Server;
-
-/// How jada reaches one server.
-#[derive(Debug, Clone)]
-pub enum Reach {
-    /// A process jada starts: the program, its arguments, the environment it gets (its
-    /// only one besides PATH, HOME and LANG) and its working directory.
-    Stdio {
-        program: String,
-        args: Vec<String>,
-        env: BTreeMap<String, String>,
-        dir: PathBuf,
-    },
-    /// Streamable HTTP, with a bearer token when the server wants one.
-    Http { url: String, token: Option<String> },
-}
-
-/// One `[agent.mcp.NAME]`.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    pub name: String,
-    pub reach: Reach,
-    /// How long one tool call may take.
-    pub timeout: Duration,
-}
 
 /// How long a call or a session's first tool list waits for a server still connecting.
 const FIRST_CONNECT: Duration = Duration::from_secs(20);
@@ -67,7 +42,7 @@ pub struct McpClients {
 impl McpClients {
     /// Starts a keeper task per server (needs a tokio runtime). `alerts_due` is woken
     /// whenever a server goes down or comes back, so the daemon's alert rules run at once.
-    pub fn start(configs: Vec<ServerConfig>, clock: Arc<dyn Clock>, alerts_due: Arc<Notify>) -> McpClients {
+    pub fn start(configs: Vec<McpServer>, clock: Arc<dyn Clock>, alerts_due: Arc<Notify>) -> McpClients {
         let stop = CancellationToken::new();
         let servers = configs
             .into_iter()
@@ -79,11 +54,11 @@ impl McpClients {
             .collect();
         McpClients { servers, stop }
     }
+}
 
-    /// Stops every keeper (and so every server process jada started).
-    pub fn close(&self) {
-        self.stop.cancel();
-    }
+/// [`McpClients::start`] as the application core takes it (`jada_app::agent::register_mcp`).
+pub fn start(configs: Vec<McpServer>, clock: Arc<dyn Clock>, alerts_due: Arc<Notify>) -> Arc<dyn ExternalTools> {
+    Arc::new(McpClients::start(configs, clock, alerts_due))
 }
 
 impl Drop for McpClients {
@@ -131,9 +106,15 @@ impl ExternalTools for McpClients {
         for (name, s) in &self.servers {
             s.settled(FIRST_CONNECT).await;
             for t in s.current_tools(false).await {
+                // A provider refuses a whole request over one tool whose arguments are
+                // not an object: such a tool is left out, not the session.
+                if t.input_schema.get("type").and_then(Value::as_str) != Some("object") {
+                    tracing::warn!(server = %name, tool = %t.name, "left out: its input schema is not an object");
+                    continue;
+                }
                 out.push(ToolSpec {
                     name: format!("{name}.{}", t.name),
-                    description: t.description.as_deref().unwrap_or(&t.name).to_string(),
+                    description: describe(name, &t),
                     input_schema: Value::Object((*t.input_schema).clone()),
                 });
             }
@@ -178,7 +159,25 @@ impl ExternalTools for McpClients {
     fn health(&self) -> Vec<ServerHealth> {
         self.servers.values().map(|s| s.health()).collect()
     }
+
+    /// Stops every keeper (and so every server process jada started).
+    fn close(&self) {
+        self.stop.cancel();
+    }
 }
+
+/// The description the model reads: whose tool it is, then the server's own words, bounded
+/// (another server's description is its author's text, not jada's).
+fn describe(server: &str, t: &rmcp::model::Tool) -> String {
+    let own = t.description.as_deref().unwrap_or_default().trim();
+    format!(
+        "(a tool of the MCP server `{server}`) {}",
+        jada_core::text::truncate(if own.is_empty() { &t.name } else { own }, MAX_DESCRIPTION)
+    )
+}
+
+/// The most characters of a server's own tool description a model is shown.
+const MAX_DESCRIPTION: usize = 1_000;
 
 /// A tool result as the model reads it: its text, and what else it holds by kind.
 fn answer(result: CallToolResult) -> ToolOutput {

@@ -34,6 +34,33 @@ pub trait ExternalTools: Send + Sync {
 
     /// Each configured server and whether it is up (the alert rules read this).
     fn health(&self) -> Vec<ServerHealth>;
+
+    /// Stops reaching the servers (a `command` server's process is stopped).
+    fn close(&self) {}
+}
+
+/// One `[agent.mcp.NAME]`, as the MCP client is given it.
+#[derive(Debug, Clone)]
+pub struct McpServer {
+    pub name: String,
+    pub reach: Reach,
+    /// How long one tool call may take.
+    pub timeout: std::time::Duration,
+}
+
+/// How jada reaches one MCP server.
+#[derive(Debug, Clone)]
+pub enum Reach {
+    /// A process jada starts: the program, its arguments, the environment it gets (its
+    /// only one besides PATH, HOME and LANG) and its working directory.
+    Stdio {
+        program: String,
+        args: Vec<String>,
+        env: std::collections::BTreeMap<String, String>,
+        dir: std::path::PathBuf,
+    },
+    /// Streamable HTTP, with a bearer token when the server wants one.
+    Http { url: String, token: Option<String> },
 }
 
 /// How one MCP server stands.

@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use crate::dispatch::Dispatcher;
 use crate::mail::Mailer;
-pub use external::{is_external, ExternalTools, ServerHealth};
+pub use external::{is_external, ExternalTools, McpServer, Reach, ServerHealth};
 pub use mail::MAX_MAIL_CHARS;
 use mail::{DraftReplyArgs, ReadMailArgs, SearchMailArgs};
 pub use office::is_agent_assignee;
