@@ -374,7 +374,7 @@ pub fn client(a: &AgentConfig, data: &DataDir) -> Result<Client, AppError> {
     .map_err(|e| AppError::Agent(e.to_string()))
 }
 
-/// What starts the MCP clients: `jada_mcp::client::start`, registered by the binary.
+/// What starts the MCP clients: `jada_mcp_client::start`, registered by the binary.
 pub type StartMcp = fn(Vec<McpServer>, Arc<dyn jada_core::Clock>, Arc<tokio::sync::Notify>) -> Arc<dyn ExternalTools>;
 
 /// Registered once by the program that links an MCP client. This crate does not import

@@ -58,7 +58,7 @@ impl From<anyhow::Error> for Failure {
 fn main() -> ExitCode {
     restore_sigpipe();
     // Playbooks may call other MCP servers' tools ([agent.mcp.NAME]) in this program.
-    jada_app::agent::register_mcp(jada_mcp::client::start);
+    jada_app::agent::register_mcp(jada_mcp_client::start);
     let cli = Cli::parse();
     let log = match init_logging() {
         Ok(guard) => guard,

@@ -6,10 +6,10 @@
 //!   agent session's tool call and an outbound one waits for a person's approval.
 //! - [`http`]: the streamable-HTTP service the daemon mounts at `/mcp`.
 //! - [`serve_stdio`]: `jada mcp`, for a desktop assistant on the office's machine.
-//! - [`client`]: jada as an MCP client — other servers' tools (`[agent.mcp.NAME]`) for
-//!   playbooks, as `NAME.tool`, kept connected and restarted with a backoff.
+//!
+//! jada as an MCP client is the crate `jada-mcp-client`: a boundary of its own, and a
+//! crate the daemon's build does not wait on.
 
-pub mod client;
 pub mod http;
 pub mod server;
 

@@ -2,13 +2,13 @@
 //! playbooks, named `NAME.tool`.
 //!
 //! Each server has a keeper task ([`link`]): it connects (starting the server's process
-//! for stdio), lists the tools, relists them on `notifications/tools/list_changed`, and
+//! for stdio), lists the tools, marks them stale on `notifications/tools/list_changed` (listed again where next used), and
 //! when the connection ends — the process exited, the HTTP server stopped answering — it
 //! marks the server down and connects again after a backoff. [`McpClients`] answers the
 //! agent's [`ExternalTools`] calls from what the keepers hold: a server that is down
 //! answers at once with an error the model can read, so it never holds up a session or
 //! jada's own tools. Approvals and result bounds are the agent's rules
-//! (`jada_ops::agent::tools::external`), not this module's.
+//! (`jada_ops::agent::tools::external`), not this crate's.
 
 mod http;
 mod link;
