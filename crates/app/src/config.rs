@@ -20,6 +20,9 @@ pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The file this configuration was read from, when there was one (backups take it).
+    #[serde(skip)]
+    pub source_file: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub business: Business,
     pub store: StoreConfig,
@@ -532,7 +535,7 @@ impl Config {
         if let Some(dir) = data_dir {
             figment = figment.merge(Serialized::default("data_dir", dir));
         }
-        let config: Config = figment.extract().map_err(describe)?;
+        let mut config: Config = figment.extract().map_err(describe)?;
         let file = match source {
             Source::Explicit(p) => Some(p),
             Source::Default(p) => p.exists().then_some(p),
@@ -540,6 +543,7 @@ impl Config {
         if let Some(file) = file {
             let runs_commands = config.jobs.values().any(|t| t.contains_key("command"));
             check_file_owner(file, runs_commands)?;
+            config.source_file = Some(file.clone());
         }
         config.validate()?;
         Ok(config)

@@ -314,7 +314,8 @@ impl App {
     /// Backups with these settings (`[backup]`, or another target given with `--from`).
     pub fn backups_to(&self, settings: &jada_backup::Settings) -> Result<jada_backup::Backups, AppError> {
         let google = settings.credential.as_deref().map(|c| self.google(c)).transpose()?;
-        jada_backup::Backups::new(settings, self.data.root(), google).map_err(|e| ConfigError::new(e).into())
+        let backups = jada_backup::Backups::new(settings, self.data.root(), google).map_err(ConfigError::new)?;
+        Ok(backups.with_config_file(self.config.source_file.clone()))
     }
 
     /// `[statements]` with `[business]` and `[mail]`; the Gmail search only when mail

@@ -19,6 +19,8 @@ pub const FORMAT: &str = "jada-backup/1";
 const MANIFEST: &str = "manifest.json";
 /// The database's path in the archive, as in a data directory.
 pub const DATABASE: &str = "jada.db";
+/// The configuration file's path in the archive (and in a restored directory).
+pub const CONFIG: &str = "config/jada.toml";
 
 /// What an archive holds, written first in it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -183,6 +183,8 @@ pub struct Backups {
     target: Box<dyn Target>,
     data_dir: PathBuf,
     retention: Retention,
+    /// The configuration file, archived as [`archive::CONFIG`].
+    config_file: Option<PathBuf>,
 }
 
 impl Backups {
@@ -197,7 +199,15 @@ impl Backups {
             target: target::parse(settings, google)?,
             data_dir: data_dir.to_path_buf(),
             retention: settings.retention(),
+            config_file: None,
         })
+    }
+
+    /// Takes the configuration file in every archive too (as `config/jada.toml`): a new
+    /// machine gets the business's settings back with its data.
+    pub fn with_config_file(mut self, file: Option<PathBuf>) -> Backups {
+        self.config_file = file;
+        self
     }
 
     /// Backups to another target (`--from`), e.g. on a new machine.

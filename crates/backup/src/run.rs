@@ -21,6 +21,8 @@ const NOT_BACKED_UP: &[&str] = &[
     crate::state::STATE_FILE,
     "outbox",
     "reports",
+    // A restored configuration: the one jada runs with is archived under this name.
+    archive::CONFIG,
 ];
 
 impl Backups {
@@ -35,9 +37,12 @@ impl Backups {
         let live = self.data_dir.join(archive::DATABASE);
         let (manifest, files) = {
             let (live, db, data_dir, id) = (live.clone(), db.clone(), self.data_dir.clone(), id.clone());
+            let config = self.config_file.clone().filter(|f| f.is_file());
             background::run(move || {
                 let snap = snapshot::take(&live, &db)?;
-                let files = files_of(&data_dir)?;
+                let mut files = files_of(&data_dir)?;
+                files.extend(config.map(|f| (archive::CONFIG.to_string(), f)));
+                files.sort();
                 let manifest = archive::Manifest::new(&id, now, snap.counts, &snap.content, &db, &files)?;
                 Ok::<_, BackupError>((manifest, files))
             })

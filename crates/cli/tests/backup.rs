@@ -78,6 +78,11 @@ fn an_archive_opens_with_the_age_cli_and_restores_into_a_directory_jada_runs_on(
         !opened.join("secrets/backup-key").exists(),
         "the key never travels inside its own archive"
     );
+    assert_eq!(
+        std::fs::read_to_string(opened.join("config/jada.toml")).unwrap(),
+        std::fs::read_to_string(d.join("jada.toml")).unwrap(),
+        "the configuration travels with the data"
+    );
 
     // jada's restore on "a new machine": no jada.toml, the key kept elsewhere, the
     // target named; then jada on the restored directory lists the same month.
@@ -100,6 +105,13 @@ fn an_archive_opens_with_the_age_cli_and_restores_into_a_directory_jada_runs_on(
     let said = String::from_utf8_lossy(&out);
     assert!(
         said.contains(&format!("jada --data-dir {} serve", restored.display())),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "the configuration came back as {}",
+            restored.join("config/jada.toml").display()
+        )),
         "{said}"
     );
     let month = |data: &Path| json_of(jada(d).args(["charters", "list", "--json", "--data-dir"]).arg(data));

@@ -176,7 +176,15 @@ async fn restore(b: &Backups, id: &str, to: &Path, key: &BackupKey, force: bool,
         v.id, v.records, v.files
     );
     println!("to run jada on it:");
-    println!("  1. put your jada.toml in place (its `data_dir`, or JADA_DATA_DIR={dir})");
+    let config = to.join(jada_backup::archive::CONFIG);
+    if config.is_file() {
+        println!(
+            "  1. the configuration came back as {}: copy it to where jada reads it (./jada.toml, or --config), and check its `data_dir` (or pass --data-dir {dir})",
+            config.display()
+        );
+    } else {
+        println!("  1. put your jada.toml in place (its `data_dir`, or JADA_DATA_DIR={dir})");
+    }
     println!("  2. jada --data-dir {dir} doctor     # everything it can check without the daemon");
     println!("  3. jada --data-dir {dir} serve      # or point the systemd unit's JADA_DATA_DIR at it");
     println!("Google credentials, link keys and the store key came back with it (secrets/).");
