@@ -10,17 +10,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-struct Emulator {
-    handle: llm_emulator::EmulatorHandle,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn emulator() -> Emulator {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let handle = rt.block_on(llm_emulator::spawn());
-    Emulator { handle, _rt: rt }
-}
-
 /// A business with an [agent] on the emulator and a playbook `triage`.
 fn business(d: &Path, emu: &Emulator) {
     jada(d).arg("init").assert().success();

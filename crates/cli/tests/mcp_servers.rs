@@ -13,17 +13,6 @@ use std::time::Duration;
 use common::*;
 use serde_json::{json, Value};
 
-struct Emulator {
-    handle: llm_emulator::EmulatorHandle,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn emulator() -> Emulator {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let handle = rt.block_on(llm_emulator::spawn());
-    Emulator { handle, _rt: rt }
-}
-
 /// The reference server's entry point, installed by scripts/test.
 fn everything() -> PathBuf {
     let path = std::env::var("MCP_EVERYTHING").map(PathBuf::from).unwrap_or_else(|_| {
@@ -100,6 +89,24 @@ fn calls(d: &Path, id: u64) -> Vec<(String, bool, String)> {
             )
         })
         .collect()
+}
+
+/// Runs `playbook` on `input`, which must complete; the tool calls it made.
+fn completed(d: &Path, playbook: &str, input: &str) -> Vec<(String, bool, String)> {
+    let (code, report) = run(d, playbook, input);
+    assert_eq!(
+        (code, report["outcome"].as_str()),
+        (Some(0), Some("completed")),
+        "{report}"
+    );
+    calls(d, report["session_id"].as_u64().unwrap())
+}
+
+/// The call of `tool` among `made`.
+fn call<'a>(made: &'a [(String, bool, String)], tool: &str) -> &'a (String, bool, String) {
+    made.iter()
+        .find(|c| c.0 == tool)
+        .unwrap_or_else(|| panic!("no call of {tool}: {made:?}"))
 }
 
 /// The tool names the provider was shown in a request.
@@ -187,7 +194,7 @@ tools = ["list_tasks", "everything.echo", "everything.get-sum"]
     // The trusted tool ran on the model's word and answered what the server said; the
     // other waits for a person, recorded under the playbook's name.
     let made = calls(d, id);
-    let echo = made.iter().find(|c| c.0 == "everything.echo").expect("echo recorded");
+    let echo = call(&made, "everything.echo");
     assert!(!echo.1 && echo.2.contains("Echo: fair winds"), "{echo:?}");
     assert!(made.iter().any(|c| c.0 == "list_tasks" && !c.1));
     assert!(
@@ -287,14 +294,7 @@ trusted_tools = ["tides.echo"]
             ]},
             {"text": "Noted."}
         ]}));
-    let (code, report) = run(d, "tides", "when is high water");
-    assert_eq!(
-        (code, report["outcome"].as_str()),
-        (Some(0), Some("completed")),
-        "{report}"
-    );
-    let id = report["session_id"].as_u64().unwrap();
-    let made = calls(d, id);
+    let made = completed(d, "tides", "when is high water");
     assert_eq!(made.len(), 2, "{made:?}");
     assert!(!made[0].1 && made[0].2.contains("Echo: high water 14:20"), "{made:?}");
     // A server's answer is bounded like jada's own tools' answers, saying what was cut.
@@ -317,14 +317,8 @@ trusted_tools = ["tides.echo"]
             ]},
             {"text": "The tide server is down; told the office."}
         ]}));
-    let (code, report) = run(d, "tides", "when is low water");
-    assert_eq!(
-        (code, report["outcome"].as_str()),
-        (Some(0), Some("completed")),
-        "{report}"
-    );
-    let made = calls(d, report["session_id"].as_u64().unwrap());
-    let echo = made.iter().find(|c| c.0 == "tides.echo").unwrap();
+    let made = completed(d, "tides", "when is low water");
+    let echo = call(&made, "tides.echo");
     assert!(echo.1, "a stopped server's tool answered as if it ran: {echo:?}");
     assert!(echo.2.contains("MCP server `tides`"), "{echo:?}");
     assert!(made.iter().any(|c| c.0 == "list_tasks" && !c.1), "{made:?}");
@@ -352,17 +346,11 @@ tools = ["list_tasks", "broken.lookup"]
         ]},
         {"text": "The lookup server is down."}
     ]}));
-    let (code, report) = run(d, "watch", "look it up");
-    assert_eq!(
-        (code, report["outcome"].as_str()),
-        (Some(0), Some("completed")),
-        "{report}"
-    );
+    let made = completed(d, "watch", "look it up");
     // A server that is down offers the model nothing; a call made anyway is an error
     // naming the server and what it said, and jada's own tool ran.
     assert_eq!(offered(&emu.handle.received()[0].body), ["list_tasks"]);
-    let made = calls(d, report["session_id"].as_u64().unwrap());
-    let lookup = made.iter().find(|c| c.0 == "broken.lookup").unwrap();
+    let lookup = call(&made, "broken.lookup");
     assert!(lookup.1, "{lookup:?}");
     assert!(
         lookup.2.contains("`broken` is down") && lookup.2.contains("no tide tables installed"),
@@ -457,12 +445,7 @@ tools = ["harbour.unlock", "harbour.berth"]
         {"tool_calls": [{"name": "harbour__berth", "input": {"boat": "Marlin"}}]},
         {"text": "Marlin has berth 7."}
     ]}));
-    let (code, report) = run(d, "harbour", "find Marlin a berth");
-    assert_eq!(
-        (code, report["outcome"].as_str()),
-        (Some(0), Some("completed")),
-        "{report}"
-    );
+    let made = completed(d, "harbour", "find Marlin a berth");
     let received = emu.handle.received();
     assert_eq!(offered(&received[0].body), ["harbour__unlock"]);
     // The server said its tools changed (notifications/tools/list_changed) when it
@@ -470,7 +453,6 @@ tools = ["harbour.unlock", "harbour.berth"]
     assert_eq!(offered(&received[1].body), ["harbour__unlock", "harbour__berth"]);
     let berth = received[1].body["tools"][1].clone();
     assert_eq!(berth["input_schema"]["required"], json!(["boat"]), "{berth}");
-    let made = calls(d, report["session_id"].as_u64().unwrap());
     assert!(
         made.iter()
             .any(|c| c.0 == "harbour.berth" && !c.1 && c.2.contains("Marlin: berth 7")),
@@ -581,16 +563,10 @@ tools = ["office.list_tasks", "locked.list_tasks"]
         ]},
         {"text": "Read the other office's tasks."}
     ]}));
-    let (code, report) = run(d, "remote", "what is open over there");
-    assert_eq!(
-        (code, report["outcome"].as_str()),
-        (Some(0), Some("completed")),
-        "{report}"
-    );
-    let made = calls(d, report["session_id"].as_u64().unwrap());
-    let read = made.iter().find(|c| c.0 == "office.list_tasks").unwrap();
+    let made = completed(d, "remote", "what is open over there");
+    let read = call(&made, "office.list_tasks");
     assert!(!read.1 && read.2.contains("Varnish the tiller"), "{read:?}");
-    let refused = made.iter().find(|c| c.0 == "locked.list_tasks").unwrap();
+    let refused = call(&made, "locked.list_tasks");
     assert!(refused.1, "{refused:?}");
     assert!(
         refused.2.contains("`locked` is down") && refused.2.to_lowercase().contains("auth"),

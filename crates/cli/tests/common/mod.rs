@@ -391,3 +391,15 @@ pub fn edit_db(d: &Path, statement: &str) {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The LLM emulator, on a runtime of its own, for the `jada` processes a test starts.
+pub struct Emulator {
+    pub handle: llm_emulator::EmulatorHandle,
+    _rt: tokio::runtime::Runtime,
+}
+
+pub fn emulator() -> Emulator {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let handle = rt.block_on(llm_emulator::spawn());
+    Emulator { handle, _rt: rt }
+}
