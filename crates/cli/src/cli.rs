@@ -142,6 +142,10 @@ pub enum BackupCommand {
         /// Another target than [backup] target (e.g. dir:/mnt/usb on a new machine)
         #[arg(long, value_name = "TARGET")]
         from: Option<String>,
+        /// The Google credential a drive: target is reached with (one of
+        /// [[credentials]]; default: [backup] credential)
+        #[arg(long, value_name = "NAME")]
+        credential: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -152,6 +156,9 @@ pub enum BackupCommand {
         id: Option<String>,
         #[arg(long, value_name = "TARGET")]
         from: Option<String>,
+        /// The Google credential a drive: target is reached with
+        #[arg(long, value_name = "NAME")]
+        credential: Option<String>,
         /// The backup key file (default: this data directory's secrets/backup-key)
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
@@ -171,6 +178,10 @@ pub enum BackupCommand {
         /// Another target than [backup] target (e.g. dir:/mnt/usb on a new machine)
         #[arg(long, value_name = "TARGET")]
         from: Option<String>,
+        /// The Google credential a drive: target is reached with (on a new machine: set
+        /// it up first with `jada auth login NAME`)
+        #[arg(long, value_name = "NAME")]
+        credential: Option<String>,
         /// The backup key file (default: this data directory's secrets/backup-key)
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,

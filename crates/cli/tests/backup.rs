@@ -1,6 +1,7 @@
 //! `jada backup` from the outside: an archive the `age` CLI opens, a restore jada runs
-//! on with the same charters, a running daemon's directory refused, and backups killed
-//! with SIGKILL mid-way that leave the previous newest intact.
+//! on with the same charters (and the configuration back), a running daemon's directory
+//! refused, backups killed with SIGKILL mid-way that leave the previous newest intact, and
+//! a new machine restoring from a Drive folder through its own credential.
 
 mod common;
 use common::*;
@@ -295,4 +296,100 @@ fn backups_killed_while_packing_and_while_storing_leave_the_newest_intact() {
         .arg(d.join("restored"))
         .assert()
         .success();
+}
+
+#[test]
+fn a_drive_target_named_with_from_needs_a_credential_this_configuration_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d).arg("init").assert().success();
+    let refused = |args: &[&str]| {
+        let out = jada(d).args(["backup"]).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let err = refused(&["list", "--from", "drive:1AbCfolder"]);
+    assert!(
+        err.contains("add --credential NAME") && err.contains("jada auth login"),
+        "{err}"
+    );
+    let err = refused(&["list", "--from", "drive:1AbCfolder", "--credential", "office"]);
+    assert!(err.contains("no credential `office`") && err.contains("none"), "{err}");
+    let err = refused(&["list", "--from", "dir:/tmp", "--credential", "office"]);
+    assert!(err.contains("only a drive: target"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_machine_lists_and_restores_a_drive_backup_through_its_credential() {
+    let emu = google_emulator::spawn().await.unwrap();
+    let key = emu.create_service_account("backups@jada-test.iam.gserviceaccount.com");
+    let folder = emu.create_folder("Backups", "root");
+    let google = format!(
+        "[google]\ntoken_uri = \"{}\"\ndrive_url = \"{}\"\n[[credentials]]\nname = \"workspace\"\nfile = \"secrets/sa.json\"\nscopes = [\"https://www.googleapis.com/auth/drive\"]\n",
+        emu.token_uri(),
+        emu.base_url()
+    );
+    let with_credential = |d: &Path, extra: &str| {
+        jada(d).arg("init").assert().success();
+        write_private(&d.join("jada-data/secrets/sa.json"), &key.to_string());
+        std::fs::write(d.join("jada.toml"), format!("{google}{extra}")).unwrap();
+    };
+    // The office backs up to the Drive folder.
+    let office = tempfile::tempdir().unwrap();
+    let o = office.path().to_path_buf();
+    with_credential(
+        &o,
+        &format!("[backup]\ntarget = \"drive:{folder}\"\ncredential = \"workspace\"\n"),
+    );
+    let o2 = o.clone();
+    let made = tokio::task::spawn_blocking(move || json_of(jada(&o2).args(["backup", "now", "--json"])))
+        .await
+        .unwrap();
+    let id = made["backup"]["last_backup"]["id"].as_str().unwrap().to_string();
+    // A new machine: the credential set up again, no [backup], the key kept elsewhere.
+    let machine = tempfile::tempdir().unwrap();
+    let m = machine.path().to_path_buf();
+    with_credential(&m, "");
+    let kept = std::fs::read_to_string(o.join("jada-data/secrets/backup-key")).unwrap();
+    write_private(&m.join("kept-key"), kept.lines().last().unwrap());
+    let from = format!("drive:{folder}");
+    let (m2, from2) = (m.clone(), from.clone());
+    let listed = tokio::task::spawn_blocking(move || {
+        json_of(jada(&m2).args([
+            "backup",
+            "list",
+            "--json",
+            "--from",
+            &from2,
+            "--credential",
+            "workspace",
+        ]))
+    })
+    .await
+    .unwrap();
+    assert_eq!(listed["backups"][0]["id"], id.as_str(), "{listed}");
+    let restored = m.join("restored");
+    let (m3, r3) = (m.clone(), restored.clone());
+    tokio::task::spawn_blocking(move || {
+        jada(&m3)
+            .args([
+                "backup",
+                "restore",
+                &id,
+                "--from",
+                &from,
+                "--credential",
+                "workspace",
+                "--key",
+                "kept-key",
+                "--to",
+            ])
+            .arg(&r3)
+            .assert()
+            .success();
+    })
+    .await
+    .unwrap();
+    assert!(restored.join("jada.db").is_file() && restored.join("secrets/sa.json").is_file());
+    assert!(restored.join("config/jada.toml").is_file());
 }

@@ -19,30 +19,39 @@ pub async fn run(g: &Global, cmd: BackupCommand) -> Result<(), Failure> {
     }
     match cmd {
         BackupCommand::Now { json } => now(&Context::open_existing(config)?, json).await,
-        BackupCommand::List { from, json } => list(&backups(config, from.as_deref())?, json).await,
-        BackupCommand::Verify { id, from, key, json } => {
-            let b = backups(config, from.as_deref())?;
+        BackupCommand::List { from, credential, json } => {
+            list(&backups(config, from.as_deref(), credential)?, json).await
+        }
+        BackupCommand::Verify {
+            id,
+            from,
+            credential,
+            key,
+            json,
+        } => {
+            let b = backups(config, from.as_deref(), credential)?;
             verify(&b, id.as_deref(), &read_key(&b, key.as_deref())?, json).await
         }
         BackupCommand::Restore {
             id,
             to,
             from,
+            credential,
             key,
             force,
             json,
         } => {
-            let b = backups(config, from.as_deref())?;
+            let b = backups(config, from.as_deref(), credential)?;
             restore(&b, &id, &to, &read_key(&b, key.as_deref())?, force, json).await
         }
-        BackupCommand::Key { show } => key(&backups(config, None)?, show),
+        BackupCommand::Key { show } => key(&backups(config, None, None)?, show),
     }
 }
 
 /// The configured backups, or those at `--from` (another target: a new machine's first
-/// restore has no `[backup]` yet).
-fn backups(config: jada_app::Config, from: Option<&str>) -> Result<Backups, Failure> {
-    let settings = match (&config.backup, from) {
+/// restore has no `[backup]` yet), reached with `--credential` when it says one.
+fn backups(config: jada_app::Config, from: Option<&str>, credential: Option<String>) -> Result<Backups, Failure> {
+    let mut settings = match (&config.backup, from) {
         (Some(s), Some(spec)) => jada_backup::Settings {
             target: spec.to_string(),
             ..s.clone()
@@ -56,6 +65,33 @@ fn backups(config: jada_app::Config, from: Option<&str>) -> Result<Backups, Fail
             )))
         }
     };
+    if let Some(name) = credential {
+        if !settings.target.starts_with("drive:") {
+            return Err(Failure::Usage(anyhow::anyhow!(
+                "--credential {name}: only a drive: target is reached through a credential, not `{}`",
+                settings.target
+            )));
+        }
+        settings.credential = Some(name);
+    }
+    if settings.target.starts_with("drive:") {
+        match settings.credential.as_deref() {
+            None => {
+                return Err(Failure::Usage(anyhow::anyhow!(
+                    "`{}` is reached through a Google credential: add --credential NAME (one of this configuration's [[credentials]]; on a new machine set it up first with `jada auth login NAME`)",
+                    settings.target
+                )))
+            }
+            Some(name) if !config.credentials.iter().any(|c| c.name == name) => {
+                let known: Vec<&str> = config.credentials.iter().map(|c| c.name.as_str()).collect();
+                return Err(Failure::Usage(anyhow::anyhow!(
+                    "there is no credential `{name}` in this configuration (its [[credentials]]: {}): add it, then `jada auth login {name}`",
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                )));
+            }
+            Some(_) => {}
+        }
+    }
     // Drive goes through one of this data directory's Google credentials (so its store);
     // a directory or S3 needs none, and a new machine's first restore has no store yet.
     if settings.credential.is_some() {
@@ -230,7 +266,11 @@ async fn dynamodb(config: &jada_app::Config, cmd: BackupCommand) -> Result<(), F
             println!("asked DynamoDB for an on-demand backup of each table jada uses:");
             made
         }
-        BackupCommand::List { from: None, json } => {
+        BackupCommand::List {
+            from: None,
+            credential: None,
+            json,
+        } => {
             let all = store.list_backups().await.map_err(Failure::op)?;
             if json {
                 return Ok(print_json(&serde_json::json!({"backups": all}))?);
