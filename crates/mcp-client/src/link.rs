@@ -130,7 +130,6 @@ impl Server {
             server: self.name.clone(),
             down: s.trouble.clone(),
             up: s.peer.is_some(),
-            tools: s.tools.len(),
         }
     }
 

@@ -73,8 +73,6 @@ pub struct ServerHealth {
     pub down: Option<(String, DateTime<Utc>)>,
     /// Whether it is connected now.
     pub up: bool,
-    /// The tools it offered when last listed.
-    pub tools: usize,
 }
 
 /// Whether a tool name names another server's tool (`SERVER.tool`): jada's own tool
@@ -133,6 +131,14 @@ pub fn clash(tools: &[String]) -> Option<(&str, &str)> {
 /// `trusted` (the playbook's resolved `trusted_tools`) names it.
 pub fn needs_approval(name: &str, trusted: &[String]) -> bool {
     is_external(name) && !trusted.iter().any(|t| t == name)
+}
+
+/// The error a call of `SERVER.tool` answers where no MCP server is configured.
+pub fn not_configured(name: &str) -> ToolOutput {
+    let server = server_of(name).unwrap_or(name);
+    ToolOutput::error(format!(
+        "`{name}` is a tool of the MCP server `{server}`, and no MCP server is configured here ([agent.mcp.{server}])"
+    ))
 }
 
 /// The one line an approval card and an MCP caller show for an external call.

@@ -293,7 +293,7 @@ impl Toolbox {
         if is_external(name) {
             return match &self.external {
                 Some(e) => e.ready(name).await,
-                None => Err(self.run_external(name, input).await),
+                None => Err(external::not_configured(name)),
             };
         }
         let checked = match name {
@@ -380,10 +380,7 @@ impl Toolbox {
     /// Another server's tool, its answer bounded like jada's own.
     async fn run_external(&self, name: &str, input: &Value) -> ToolOutput {
         let Some(external) = &self.external else {
-            let server = external::server_of(name).unwrap_or(name);
-            return ToolOutput::error(format!(
-                "`{name}` is a tool of the MCP server `{server}`, and no MCP server is configured here ([agent.mcp.{server}])"
-            ));
+            return external::not_configured(name);
         };
         let mut out = external.call(name, input).await;
         out.content = text::truncate(&out.content, MAX_RESULT_CHARS);
