@@ -36,6 +36,13 @@ Why not `moto_server` as it is:
   `Select=COUNT` query still counts them).
 - GET /_stats answers the number of requests served per operation (the benchmark reads
   a running daemon's idle traffic from it).
+- S3: moto stores whatever part of a PutObject body arrived when the client vanishes;
+  S3 keeps nothing of an upload it did not receive whole, and answers 400 IncompleteBody.
+  This server reads each S3 body in full before moto sees it, and refuses a short one as
+  S3 does. A test can hold an upload mid-way: POST /_faults {"target": "s3:PutObject",
+  "stall_after_bytes": N, "key_contains": "jada-"} reads the first N bytes of the next
+  matching PutObject, counts it in /_stats as "s3:PutObject stalled", and waits there
+  (without holding up other requests) until DELETE /_faults, then reads the rest.
 """
 
 import argparse
@@ -63,6 +70,9 @@ TOKEN_WINDOW = 600  # seconds DynamoDB remembers a client request token
 KEYS = {}  # table name -> its key attribute names (from CreateTable)
 LAGS = {}  # table name -> seconds an index lags behind a write (POST /_faults gsi_lag_ms)
 WRITTEN = {}  # (table, key as JSON) -> when it was last written
+STALLS = []  # S3 uploads to hold mid-way: dicts with stall_after_bytes, key_contains
+RELEASED = threading.Event()  # set by DELETE /_faults: held uploads go on
+STALL_LIMIT = 300  # seconds an upload is held at most, should a test never release it
 
 
 def error(kind, message):
@@ -322,6 +332,17 @@ class Strict:
                 status, headers, body = "500 Internal Server Error", [("Content-Type", "application/x-amz-json-1.0")], [text.encode()]
             start_response(status, headers)
             return body
+        if environ.get("REQUEST_METHOD") in ("PUT", "POST") and environ.get("CONTENT_LENGTH"):
+            raw = read_s3_body(environ)
+            if raw is None:
+                body = (
+                    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>IncompleteBody</Code>'
+                    b"<Message>You did not provide the number of bytes specified by the "
+                    b"Content-Length HTTP header.</Message></Error>"
+                )
+                start_response("400 Bad Request", [("Content-Type", "application/xml")])
+                return [body]
+            environ["wsgi.input"] = _Body(raw)
         with LOCK:
             return list(self.app(environ, start_response))
 
@@ -330,15 +351,63 @@ class Strict:
             if environ["REQUEST_METHOD"] == "DELETE":
                 FAULTS.clear()
                 LAGS.clear()
+                STALLS.clear()
+                RELEASED.set()
             else:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 fault = json.loads(environ["wsgi.input"].read(length))
                 if "gsi_lag_ms" in fault:
                     LAGS[fault["table"]] = fault["gsi_lag_ms"] / 1000
+                elif "stall_after_bytes" in fault:
+                    RELEASED.clear()
+                    STALLS.append(fault)
                 else:
                     FAULTS.append(fault)
         start_response("204 No Content", [])
         return [b""]
+
+
+def read_s3_body(environ):
+    """An S3 request's whole body, or None when the client sent less than its
+    Content-Length (it went away mid-upload); held mid-way by a stall fault."""
+    length = int(environ["CONTENT_LENGTH"])
+    stall = None
+    if environ["REQUEST_METHOD"] == "PUT":
+        with LOCK:
+            for fault in STALLS:
+                if fault.get("key_contains", "") in environ.get("PATH_INFO", ""):
+                    stall = fault
+                    STALLS.remove(fault)
+                    break
+    chunks, got = [], 0
+    try:
+        if stall is not None:
+            first = read_exactly(environ["wsgi.input"], min(stall["stall_after_bytes"], length))
+            chunks.append(first)
+            got += len(first)
+            with LOCK:
+                STATS["s3:PutObject stalled"] = STATS.get("s3:PutObject stalled", 0) + 1
+            RELEASED.wait(STALL_LIMIT)
+        rest = read_exactly(environ["wsgi.input"], length - got)
+        chunks.append(rest)
+        got += len(rest)
+    except OSError:
+        return None
+    if got < length:
+        return None
+    return b"".join(chunks)
+
+
+def read_exactly(stream, n):
+    """Up to n bytes: fewer only when the client closed the connection."""
+    parts, left = [], n
+    while left > 0:
+        part = stream.read(min(left, 1 << 20))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 class QuietHandler(MotoRequestHandler):

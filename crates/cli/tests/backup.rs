@@ -1,7 +1,8 @@
 //! `jada backup` from the outside: an archive the `age` CLI opens, a restore jada runs
 //! on with the same charters (and the configuration back), a running daemon's directory
-//! refused, backups killed with SIGKILL mid-way that leave the previous newest intact, and
-//! a new machine restoring from a Drive folder through its own credential.
+//! refused, backups killed with SIGKILL mid-way (packing, storing in a directory, uploading
+//! to S3 and to Drive) that leave the previous newest intact, and a new machine restoring
+//! from a Drive folder through its own credential.
 
 mod common;
 use common::*;
@@ -193,6 +194,15 @@ fn a_restore_into_a_running_daemons_data_directory_is_refused() {
     );
 }
 
+/// Adds `mb` megabytes the compressor cannot shrink to the database.
+fn pad(d: &Path, mb: u32) {
+    edit_db(d, "CREATE TABLE padding (b BLOB)");
+    edit_db(
+        d,
+        &format!("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {mb}) INSERT INTO padding SELECT randomblob(1000000) FROM n"),
+    );
+}
+
 /// Spawns `jada backup now`, waits until `reached` says the backup is where the test wants
 /// it, and kills it there with SIGKILL.
 fn kill_backup_when(d: &Path, what: &str, reached: impl Fn() -> bool) {
@@ -243,12 +253,8 @@ fn backups_killed_while_packing_and_while_storing_leave_the_newest_intact() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     business_with_backups(d);
-    // 16 MB the compressor cannot shrink: a backup long enough to be caught mid-way.
-    edit_db(d, "CREATE TABLE padding (b BLOB)");
-    edit_db(
-        d,
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 16) INSERT INTO padding SELECT randomblob(1000000) FROM n",
-    );
+    // A backup long enough to be caught mid-way.
+    pad(d, 16);
     jada(d).args(["backup", "now"]).assert().success();
     let first = backup_ids(d);
     assert_eq!(first.len(), 1);
@@ -392,4 +398,154 @@ async fn a_new_machine_lists_and_restores_a_drive_backup_through_its_credential(
     .unwrap();
     assert!(restored.join("jada.db").is_file() && restored.join("secrets/sa.json").is_file());
     assert!(restored.join("config/jada.toml").is_file());
+}
+
+/// After a kill mid-upload, the target lists only `first`; `backup verify` passes on it;
+/// the next backup is verified, and restores.
+fn the_next_backup_after_a_kill_is_whole(d: &Path, first: &[String]) {
+    assert_eq!(backup_ids(d), first, "a half-uploaded archive is never listed");
+    jada(d).args(["backup", "verify"]).assert().success();
+    let out = jada(d)
+        .args(["backup", "now"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        String::from_utf8_lossy(&out).contains("restored and compared"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    let ids = backup_ids(d);
+    // Verified, it replaces the first: keep_hourly keeps the newest of each hour.
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_ne!(ids[0], first[0]);
+    jada(d)
+        .args(["backup", "restore", &ids[0], "--to"])
+        .arg(d.join("restored"))
+        .assert()
+        .success();
+}
+
+/// The S3 test server's count of uploads it holds mid-way (see its `_faults`).
+#[cfg(feature = "aws")]
+fn s3_uploads_held(endpoint: &str) -> u64 {
+    let stats: Value = reqwest::blocking::get(format!("{endpoint}/_stats"))
+        .and_then(|r| r.json())
+        .unwrap();
+    stats["s3:PutObject stalled"].as_u64().unwrap_or(0)
+}
+
+#[cfg(feature = "aws")]
+#[test]
+fn an_s3_upload_killed_mid_way_stores_nothing_and_the_next_backup_is_whole() {
+    let endpoint = jada_testkit::dynamo::server().endpoint.clone();
+    let bucket = format!("jada-kill-{}", std::process::id());
+    let listed = |prefix: &str| -> Vec<String> {
+        let script = r#"
+import json, sys, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
+got = s3.list_objects_v2(Bucket=sys.argv[2], Prefix=sys.argv[3]).get("Contents", [])
+print(json.dumps([o["Key"] for o in got]))
+"#;
+        let v = jada_testkit::run_python(script, [endpoint.as_str(), bucket.as_str(), prefix]);
+        serde_json::from_value(v).unwrap()
+    };
+    jada_testkit::run_python(
+        "import sys, boto3\nboto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1').create_bucket(Bucket=sys.argv[2])\nprint('{}')",
+        [endpoint.as_str(), bucket.as_str()],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    jada(d).arg("demo").assert().success();
+    std::fs::write(
+        d.join("jada.toml"),
+        format!("[backup]\ntarget = \"s3://{bucket}/office\"\nregion = \"us-east-1\"\nendpoint_url = \"{endpoint}\"\n"),
+    )
+    .unwrap();
+    // 16 MB the compressor cannot shrink: more than the sockets between jada and the
+    // server buffer, so a kill while the server holds the upload cuts its body short.
+    pad(d, 16);
+    jada(d).args(["backup", "now"]).assert().success();
+    let first = backup_ids(d);
+    assert_eq!(listed("office/").len(), 1);
+
+    // The next upload is held by the server after its first KiB, and killed there.
+    edit_db(d, "CREATE TABLE changed (x)");
+    let fault = serde_json::json!({"target": "s3:PutObject", "stall_after_bytes": 1024, "key_contains": bucket});
+    let client = reqwest::blocking::Client::new();
+    client
+        .post(format!("{endpoint}/_faults"))
+        .json(&fault)
+        .send()
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let held_before = s3_uploads_held(&endpoint);
+    kill_backup_when(d, "the upload held mid-way", || {
+        s3_uploads_held(&endpoint) > held_before
+    });
+    client
+        .delete(format!("{endpoint}/_faults"))
+        .send()
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+
+    // S3 keeps nothing of a body it did not receive whole: boto3 sees the first alone.
+    assert_eq!(
+        listed("office/"),
+        vec![format!("office/jada-{}.tar.gz.age", first[0])],
+        "nothing half-uploaded is stored"
+    );
+    the_next_backup_after_a_kill_is_whole(d, &first);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drive_upload_killed_mid_way_is_never_listed_and_the_next_backup_is_whole() {
+    let emu = google_emulator::spawn().await.unwrap();
+    let key = emu.create_service_account("backups@jada-test.iam.gserviceaccount.com");
+    let folder = emu.create_folder("Backups", "root");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    jada(&d).arg("demo").assert().success();
+    write_private(&d.join("jada-data/secrets/sa.json"), &key.to_string());
+    std::fs::write(
+        d.join("jada.toml"),
+        format!(
+            "[google]\ntoken_uri = \"{}\"\ndrive_url = \"{}\"\n[[credentials]]\nname = \"workspace\"\nfile = \"secrets/sa.json\"\nscopes = [\"https://www.googleapis.com/auth/drive\"]\n\
+             [backup]\ntarget = \"drive:{folder}\"\ncredential = \"workspace\"\n",
+            emu.token_uri(),
+            emu.base_url()
+        ),
+    )
+    .unwrap();
+    // Above Drive's 5 MB multipart limit, so the archive goes up in resumable 4 MB chunks.
+    pad(&d, 6);
+    let d2 = d.clone();
+    let first = tokio::task::spawn_blocking(move || {
+        jada(&d2).args(["backup", "now"]).assert().success();
+        backup_ids(&d2)
+    })
+    .await
+    .unwrap();
+    assert_eq!(first.len(), 1);
+
+    // The next upload's first chunk is taken, its second held, and the backup killed there.
+    edit_db(&d, "INSERT INTO padding VALUES (randomblob(10))");
+    emu.hold_uploads_after(1);
+    let held = emu.emulator.clone();
+    let d2 = d.clone();
+    tokio::task::spawn_blocking(move || {
+        kill_backup_when(&d2, "the upload's second chunk", || held.calls("drive.upload.held") > 0)
+    })
+    .await
+    .unwrap();
+    emu.release_uploads();
+
+    let d2 = d.clone();
+    tokio::task::spawn_blocking(move || the_next_backup_after_a_kill_is_whole(&d2, &first))
+        .await
+        .unwrap();
 }

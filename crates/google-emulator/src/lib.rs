@@ -242,6 +242,19 @@ impl Emulator {
             .insert(state::random(24), (None, meta, part.to_vec()));
     }
 
+    /// Accepts `chunks` more resumable-upload chunks, then holds each next one once it
+    /// has arrived (as a network that stalls mid-upload) until [`Self::release_uploads`];
+    /// `calls("drive.upload.held")` counts the chunks held.
+    pub fn hold_uploads_after(&self, chunks: usize) {
+        self.state.lock().hold_uploads_after = Some(chunks);
+    }
+
+    /// Lets held upload chunks go on, and stops holding new ones.
+    pub fn release_uploads(&self) {
+        self.state.lock().hold_uploads_after = None;
+        self.state.uploads_released.notify_waiters();
+    }
+
     /// The id of the file named `name` in `folder`.
     pub fn drive_file_id(&self, folder: &str, name: &str) -> Option<String> {
         let inner = self.state.lock();

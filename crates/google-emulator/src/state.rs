@@ -114,6 +114,9 @@ pub struct Inner {
     pub read_only: std::collections::HashSet<String>,
     /// Resumable upload sessions: id -> (file id to update, or new file's metadata), bytes so far.
     pub uploads: HashMap<String, (Option<String>, serde_json::Value, Vec<u8>)>,
+    /// Resumable chunks to accept before holding the next ones (a network that stalls
+    /// mid-upload), until released: see `Emulator::hold_uploads_after`.
+    pub hold_uploads_after: Option<usize>,
     /// Sheets write requests per minute per user before 429 (Google: 60).
     pub sheets_write_quota: usize,
     pub sheets_writes: HashMap<String, VecDeque<DateTime<Utc>>>,
@@ -126,6 +129,8 @@ pub struct Inner {
 pub struct State {
     pub base_url: String,
     pub inner: Mutex<Inner>,
+    /// Wakes the chunks held by `hold_uploads_after` when they are released.
+    pub uploads_released: tokio::sync::Notify,
 }
 
 impl State {
@@ -138,6 +143,7 @@ impl State {
         State {
             base_url,
             inner: Mutex::new(inner),
+            uploads_released: tokio::sync::Notify::new(),
         }
     }
 

@@ -239,6 +239,7 @@ pub async fn resume_for(
 
 async fn chunk(state: Arc<State>, headers: HeaderMap, q: HashMap<String, String>, body: Bytes) -> Response {
     state.count("drive.upload.chunk");
+    hold_if_asked(&state).await;
     let Some(upload_id) = q.get("upload_id") else {
         return api_error(400, "upload_id is required.", "INVALID_ARGUMENT");
     };
@@ -270,6 +271,31 @@ async fn chunk(state: Arc<State>, headers: HeaderMap, q: HashMap<String, String>
     };
     f.map(|f| Json(resource(&f)).into_response())
         .unwrap_or_else(|| api_error(404, "File not found.", "NOT_FOUND"))
+}
+
+/// Holds a chunk that has arrived, when a test asked for uploads to stall mid-way, until
+/// it releases them (counted as `drive.upload.held`).
+async fn hold_if_asked(state: &State) {
+    let due = match state.lock().hold_uploads_after.as_mut() {
+        Some(0) => true,
+        Some(n) => {
+            *n -= 1;
+            false
+        }
+        None => false,
+    };
+    if !due {
+        return;
+    }
+    state.count("drive.upload.held");
+    loop {
+        // Registered before the check, so a release between the two is not missed.
+        let released = state.uploads_released.notified();
+        if state.lock().hold_uploads_after.is_none() {
+            return;
+        }
+        released.await;
+    }
 }
 
 /// `GET /drive/v3/files/{id}` (metadata) or with `alt=media` (the content).
