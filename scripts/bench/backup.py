@@ -12,7 +12,7 @@ one is not skipped as unchanged: one backup of about a second gives only ~50 req
 whose p99 is their maximum). Latencies are split by the runs' starts and ends from `jada
 jobs history backup --json`; the daemon's peak memory is VmHWM from /proc.
 
-Run: python3 scripts/bench/backup.py [--charters 100000] [--rate 50] [--backups 6]
+Run: python3 scripts/bench/backup.py [--charters 100000] [--rate 50] [--backups 12]
 """
 import argparse
 import json
@@ -108,7 +108,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--charters", type=int, default=100_000)
     ap.add_argument("--rate", type=int, default=50)
-    ap.add_argument("--backups", type=int, default=6)
+    ap.add_argument("--backups", type=int, default=12)
     a = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "-p", "jada", "--quiet"], cwd=ROOT, check=True)
     jada = os.path.join(ROOT, "target/release/jada")

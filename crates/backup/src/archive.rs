@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::background::Gentle;
 use crate::snapshot::digest_file;
 use crate::BackupError;
 
@@ -104,14 +105,14 @@ pub fn write(
         .map_err(|e| BackupError::Damaged(format!("cannot encrypt to the backup key: {e}")))?;
     let encrypted = encryptor.wrap_output(hashing).map_err(io)?;
     let gz = flate2::write::GzEncoder::new(encrypted, flate2::Compression::default());
-    let mut tar = tar::Builder::new(gz);
+    let mut tar = tar::Builder::new(Gentle::new(gz));
     let json = serde_json::to_vec_pretty(manifest).expect("a manifest serialises");
     append_bytes(&mut tar, MANIFEST, &json, manifest.created_at).map_err(io)?;
     tar.append_path_with_name(db, DATABASE).map_err(io)?;
     for (path, file) in files {
         tar.append_path_with_name(file, path).map_err(io)?;
     }
-    let gz = tar.into_inner().map_err(io)?;
+    let gz = tar.into_inner().map_err(io)?.into_inner();
     let encrypted = gz.finish().map_err(io)?;
     let mut hashing = encrypted.finish().map_err(io)?;
     hashing.flush().map_err(io)?;
@@ -185,7 +186,7 @@ pub fn unpack(
             .create_new(true)
             .open(&dest)
             .map_err(|e| BackupError::io(&dest, e))?;
-        let mut hashing = HashingWriter::new(&mut out);
+        let mut hashing = HashingWriter::new(Gentle::new(&mut out));
         std::io::copy(&mut entry, &mut hashing).map_err(|e| damaged(read_error(e)))?;
         let (_, bytes, sha) = hashing.done();
         if durable {

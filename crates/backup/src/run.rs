@@ -30,6 +30,7 @@ impl Backups {
     /// be at the target), verifies it, then prunes by the retention policy.
     pub async fn run(&self, now: DateTime<Utc>) -> Result<Outcome, BackupError> {
         let _lock = self.lock()?;
+        let started = std::time::Instant::now();
         let work = Work::new(&self.data_dir)?;
         let (key, _) = self.key(now)?;
         let id = now.format(ID_FORMAT).to_string();
@@ -48,6 +49,7 @@ impl Backups {
             })
             .await?
         };
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "backup: snapshot taken");
         let records = manifest.counts.values().sum();
         let database_bytes = manifest.files[0].bytes;
         let mut state = self.state();
@@ -81,7 +83,13 @@ impl Backups {
             let (file, db, recipient, m) = (file.clone(), db.clone(), key.recipient(), manifest.clone());
             background::run(move || archive::write(&file, &m, &db, &files, &recipient)).await?
         };
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            bytes,
+            "backup: archive packed"
+        );
         self.target.put(&name, &file, bytes, &sha256).await?;
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "backup: archive stored");
         state.last_backup = Some(LastBackup {
             id: id.clone(),
             at: now,
@@ -92,9 +100,11 @@ impl Backups {
         });
         state.last_success_at = Some(now);
         state.save(&self.data_dir)?;
-        drop(work);
+        work.remove().await;
         let verified = self.verify_locked(Some(&id), &key, now).await?;
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "backup: verified");
         let pruned = self.prune().await?;
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "backup: pruned");
         Ok(Outcome {
             id,
             target: self.target(),

@@ -17,6 +17,10 @@ use crate::BackupError;
 /// They are in every archive all the same.
 const BOOKKEEPING: &[&str] = &["job_runs", "job_checks", "leases"];
 
+/// Pages the snapshot copies between two chances to step aside for a request (256 KiB
+/// of 4 KiB pages).
+const PAGES_PER_STEP: i32 = 64;
+
 /// What a snapshot holds, taken in the read transaction it was copied in.
 pub struct Snapshot {
     /// Rows per table.
@@ -34,6 +38,7 @@ pub fn take(live: &Path, to: &Path) -> Result<Snapshot, BackupError> {
     let src = Connection::open_with_flags(live, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(sql)?;
     src.busy_timeout(std::time::Duration::from_secs(30)).map_err(sql)?;
+    crate::background::gentle_sqlite(&src);
     // Deferred: the first read below starts the read transaction the copy then shares.
     src.execute_batch("BEGIN").map_err(sql)?;
     let snapshot = describe(&src).map_err(sql)?;
@@ -50,8 +55,27 @@ pub fn take(live: &Path, to: &Path) -> Result<Snapshot, BackupError> {
         })?;
     {
         let backup = rusqlite::backup::Backup::new(&src, &mut dst).map_err(sql)?;
-        // All pages in one step: the source's read transaction stays the same moment.
-        backup.step(-1).map_err(sql)?;
+        // In steps, stepping aside for the daemon's requests between them. Every step reads
+        // in the read transaction `src` holds open, so all copy the same moment: a new
+        // transaction (in which SQLite would see other connections' writes and restart the
+        // copy) is only begun by a step when the source has none.
+        let started = std::time::Instant::now();
+        loop {
+            use rusqlite::backup::StepResult;
+            match backup.step(PAGES_PER_STEP).map_err(sql)? {
+                StepResult::Done => break,
+                StepResult::More => {}
+                // Our own scratch file, busy or locked: only another process could do it.
+                StepResult::Busy | StepResult::Locked if started.elapsed() > std::time::Duration::from_secs(30) => {
+                    return Err(BackupError::Database {
+                        path: to.display().to_string(),
+                        why: "the snapshot's scratch copy stayed locked for 30 s".into(),
+                    })
+                }
+                _ => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+            jada_core::foreground::step_aside();
+        }
     }
     src.execute_batch("COMMIT").map_err(sql)?;
     drop(dst);
@@ -109,6 +133,7 @@ pub fn check(db: &Path) -> Result<(BTreeMap<String, u64>, String), BackupError> 
         why: e.to_string(),
     };
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sql)?;
+    crate::background::gentle_sqlite(&conn);
     let problems: Vec<String> = conn
         .prepare("PRAGMA integrity_check")
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
@@ -136,6 +161,9 @@ pub fn digest_file(path: &Path) -> Result<(String, u64), BackupError> {
         }
         len += n as u64;
         digest.update(&buf[..n]);
+        if len % (1 << 20) < n as u64 {
+            jada_core::foreground::step_aside();
+        }
     }
     Ok((hex::encode(digest.finalize()), len))
 }

@@ -28,6 +28,7 @@ impl Backups {
         let stored = self.find(id).await?;
         let restored = work.path().join("restored");
         let manifest = self.fetch_and_unpack(&stored, key, &work, &restored, false).await?;
+        work.remove().await;
         let verified = Verified {
             id: stored.id.clone(),
             at: now,
@@ -76,6 +77,7 @@ impl Backups {
         let file = work.path().join(&stored.name);
         let written = self.target.written(stored).await?;
         self.target.fetch(&stored.name, &file).await?;
+        tracing::debug!(archive = %stored.name, "backup: archive fetched back");
         let identity = key.identity().clone();
         let (into, name) = (into.to_path_buf(), stored.name.clone());
         background::run(move || {

@@ -64,10 +64,23 @@ impl Work {
     pub(crate) fn path(&self) -> &Path {
         &self.dir
     }
+
+    /// Removes the directory on the backup's own thread: unlinking two copies of the
+    /// database is file-system work the daemon's runtime threads should not wait on.
+    pub(crate) async fn remove(mut self) {
+        let dir = std::mem::take(&mut self.dir);
+        crate::background::run(move || {
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+        .await;
+    }
 }
 
 impl Drop for Work {
+    /// When the work ended early (an error): removed here.
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }

@@ -24,6 +24,7 @@ pub mod crew;
 pub mod dispatch;
 pub mod event;
 pub mod fault;
+pub mod foreground;
 pub mod ids;
 pub mod link;
 pub mod money;

@@ -99,8 +99,10 @@ async fn api_errors_as_json(req: Request, next: Next) -> Response {
 }
 
 /// One debug line per request, with every secret-carrying path redacted
-/// ([`crate::web::SECRET_PATHS`]).
+/// ([`crate::web::SECRET_PATHS`]). The request counts as foreground work while it is
+/// handled: a backup steps aside for it ([`jada_core::foreground`]).
 async fn access_log(req: Request, next: Next) -> Response {
+    let _in_flight = jada_core::foreground::InFlight::start();
     let (method, path) = (req.method().clone(), crate::web::redact(req.uri().path()));
     let started = std::time::Instant::now();
     let resp = next.run(req).await;
